@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Settings applied to every Swift target: explicit imports keep Foundation out of the run path.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "airun",
+    products: [
+        .executable(name: "airun", targets: ["airun"])
+    ],
+    targets: [
+        // The libc calls Swift's Glibc module hides or cannot call (variadic, __USE_GNU), and the
+        // fork/exec path that sets the parent-death signal inside the child. No logic beyond that.
+        .target(name: "CAirunShims"),
+        // The only Swift module that touches libc: each syscall wrapped once, errno and EINTR handled.
+        .target(name: "AirunSystem", dependencies: ["CAirunShims"], swiftSettings: swiftSettings),
+        // Pure logic: trace context, durations, JSON writing, records, exit-status policy.
+        .target(name: "AirunCore", swiftSettings: swiftSettings),
+        // Options, the supervisor's event loop, console lines: wires Core to System.
+        .target(name: "AirunCLI", dependencies: ["AirunCore", "AirunSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "airun", dependencies: ["AirunCLI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AirunTests",
+            dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,314 @@
+import AirunCore
+import AirunSystem
+
+/// One attempt to run the command: what to start and how to watch it.
+struct AttemptPlan {
+    var executable: String
+    var arguments: [String]
+    var environment: [String]
+    var tty: TTYMode
+    var captureBytes: Int
+    var captureStdout: FileDescriptor?
+    var captureStderr: FileDescriptor?
+    var timeout: Duration?
+    var killAfter: Duration
+}
+
+/// What happened to one attempt, from spawn to reap.
+struct AttemptResult {
+    var pid: Int32
+    var usage: ProcessUsage
+    var startedMonotonic: Int64
+    var endedMonotonic: Int64
+    var firstOutputMonotonic: Int64?
+    var stdout: Tail
+    var stderr: Tail
+    var timedOut: Bool
+    /// The last INT/TERM/HUP/QUIT airun received and passed on, if any.
+    var receivedSignal: Signal?
+    var usedTTY: Bool
+}
+
+/// One of the child's output streams on its way to airun's stdout or stderr.
+private struct OutputStream {
+    var source: FileDescriptor
+    let destination: FileDescriptor
+    var tail: Tail
+    var capture: FileDescriptor?
+    var open = true
+    var destinationGone = false
+}
+
+/// How long to keep reading after the child exits: until the pipes are quiet this long…
+private let drainIdleNanoseconds: Int64 = 100_000_000
+/// …and never longer than this, since a background grandchild may hold them open forever.
+private let drainMaxNanoseconds: Int64 = 2_000_000_000
+private let readBufferSize = 256 * 1024
+
+/// Runs one attempt in a single-threaded poll(2) loop over the child's output, a signalfd and a
+/// pidfd: no threads, no signal handlers, no races between them.
+///
+/// The child gets airun's stdin directly (so EOF and terminals behave as without airun) unless it
+/// runs on a pty while stdin is a terminal; then airun's terminal goes raw and keystrokes are
+/// relayed to the pty, whose line discipline turns Ctrl-C into the child's SIGINT.
+final class Supervisor {
+    private let console: Console
+    private let signals: SignalChannel
+    private var buffer = [UInt8](repeating: 0, count: readBufferSize)
+
+    /// Signals airun takes over for the duration of the run.
+    static let handledSignals: [Signal] = [
+        .interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
+        .terminalStop, .terminalInput, .terminalOutput, .continue,
+    ]
+
+    init(console: Console) throws(SystemError) {
+        self.console = console
+        // Blocked before any child exists, so none is lost between spawn and the first poll.
+        signals = try SignalChannel(Self.handledSignals)
+        ignoreBrokenPipe()  // EPIPE on our stdout is handled; the child gets SIG_DFL back
+    }
+
+    /// Starts the attempt, calls `started` with its pid (the attempt.start record), and returns
+    /// once the child is reaped and its output drained.
+    func run(_ plan: AttemptPlan, started: (Int32) -> Void) throws(SystemError) -> AttemptResult {
+        let stdinIsTTY = FileDescriptor.standardInput.isTerminal
+        let usePTY: Bool = switch plan.tty {
+        case .always: true
+        case .never: false
+        case .auto: FileDescriptor.standardOutput.isTerminal
+        }
+
+        var outPTY: PseudoTerminal?
+        var errPTY: PseudoTerminal?
+        var outPipe: (read: FileDescriptor, write: FileDescriptor)?
+        var errPipe: (read: FileDescriptor, write: FileDescriptor)?
+        var config = SpawnConfiguration()
+        if usePTY {
+            let pty = try PseudoTerminal.open(sizeFrom: stdinIsTTY ? .standardInput : .standardOutput)
+            outPTY = pty
+            config.standardOutput = pty.slave
+            config.group = .session(controllingTerminal: pty.slave)
+            if stdinIsTTY { config.standardInput = pty.slave }
+            if FileDescriptor.standardError.isTerminal {
+                let e = try PseudoTerminal.open(sizeFrom: .standardError)
+                errPTY = e
+                config.standardError = e.slave
+            }
+        } else {
+            let p = try FileDescriptor.pipe()
+            p.write.setPipeSize(1 << 20)
+            outPipe = p
+            config.standardOutput = p.write
+            // On a terminal the child must stay in the foreground group to read it (no SIGTTIN).
+            config.group = stdinIsTTY ? .inherit : .newGroup
+        }
+        if errPTY == nil {
+            let p = try FileDescriptor.pipe()
+            errPipe = p
+            config.standardError = p.write
+        }
+        let inheritGroup: Bool = if case .inherit = config.group { true } else { false }
+
+        let start = monotonicNanoseconds()
+        let pid: Int32
+        do {
+            pid = try spawn(path: plan.executable, arguments: plan.arguments, environment: plan.environment,
+                            configuration: config)
+        } catch {
+            for fd in [outPTY?.master, outPTY?.slave, errPTY?.master, errPTY?.slave, outPipe?.read,
+                       outPipe?.write, errPipe?.read, errPipe?.write].compactMap({ $0 }) { fd.close() }
+            throw error
+        }
+        // Our copies of the child's ends must go, or EOF (EIO on a pty) never comes.
+        outPTY?.slave.close(); errPTY?.slave.close(); outPipe?.write.close(); errPipe?.write.close()
+        started(pid)
+
+        var raw: RawMode?
+        if usePTY && stdinIsTTY { raw = RawMode(.standardInput) }
+        defer { raw?.restore() }
+
+        var streams: [OutputStream] = []
+        if let s = outPTY?.master ?? outPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardOutput, tail: Tail(capacity: plan.captureBytes),
+                                        capture: plan.captureStdout))
+        }
+        if let s = errPTY?.master ?? errPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardError, tail: Tail(capacity: plan.captureBytes),
+                                        capture: plan.captureStderr))
+        }
+        var relayStdin = usePTY && stdinIsTTY
+        let pidFD = try? openPidFD(pid)
+
+        var usage: ProcessUsage?
+        var ended: Int64 = 0
+        var firstOutput: Int64?
+        var lastData = start
+        var timedOut = false
+        var receivedSignal: Signal?
+        var terminationRequests = 0
+        var timeoutDeadline = plan.timeout.map { start + $0.nanoseconds }
+        var killDeadline: Int64?
+
+        // Signals go to the child's whole group, or to the child alone when it shares ours.
+        func deliver(_ s: Signal) {
+            if inheritGroup {
+                if usage == nil { sendSignal(s, to: pid) }  // never signal a reaped pid
+            } else {
+                sendSignal(s, to: -pid)
+            }
+        }
+        func forwardTermination(_ s: Signal) {
+            deliver(s)
+            // As GNU timeout does: a stopped child must be continued to act on the signal.
+            if s != .kill { deliver(.continue) }
+        }
+
+        while true {
+            let now0 = monotonicNanoseconds()
+            if usage != nil {
+                if !streams.contains(where: \.open) { break }
+                if now0 - ended >= drainMaxNanoseconds || now0 - lastData >= drainIdleNanoseconds { break }
+            }
+            var deadlines: [Int64] = []
+            if usage == nil {
+                if let t = timeoutDeadline { deadlines.append(t) }
+                if let k = killDeadline { deadlines.append(k) }
+                if pidFD == nil { deadlines.append(now0 + 50_000_000) }  // no pidfd: check by polling
+            } else {
+                deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
+            }
+            let wait: Int32 = deadlines.min().map { Int32(clamping: max(0, ($0 - now0 + 999_999) / 1_000_000)) } ?? -1
+
+            var watched: [FileDescriptor] = [signals.descriptor]
+            if usage == nil, let pidFD { watched.append(pidFD) }
+            let streamBase = watched.count
+            for s in streams where s.open { watched.append(s.source) }
+            if relayStdin { watched.append(.standardInput) }
+            let ready = pollReadable(watched, timeoutMilliseconds: wait)
+            let now = monotonicNanoseconds()
+
+            // Signals first: a Ctrl-C must not wait behind a flood of output.
+            if ready[0] {
+                while let event = signals.next() {
+                    let s = event.signal
+                    // In airun's own group on a terminal, the tty already signalled the child.
+                    let alreadyDelivered = inheritGroup && !event.fromProcess
+                    switch s {
+                    case .interrupt, .terminate, .hangup, .quit:
+                        receivedSignal = s
+                        if !alreadyDelivered { forwardTermination(s) }
+                        if s == .interrupt || s == .terminate {
+                            terminationRequests += 1
+                            if terminationRequests >= 2 && usage == nil { deliver(.kill) }
+                        }
+                    case .user1, .user2:
+                        if !alreadyDelivered { deliver(s) }
+                    case .windowChange:
+                        if usePTY {
+                            outPTY?.copyWindowSize(from: stdinIsTTY ? .standardInput : .standardOutput)
+                            errPTY?.copyWindowSize(from: .standardError)
+                        } else if !alreadyDelivered {
+                            deliver(s)
+                        }
+                    case .continue:
+                        raw = (usePTY && stdinIsTTY) ? RawMode(.standardInput) : nil
+                        deliver(.continue)
+                    default:  // TSTP, TTIN, TTOU: stop the child, then ourselves, as a job would
+                        if !alreadyDelivered { deliver(s) }
+                        raw?.restore()
+                        stopSelf()
+                    }
+                }
+            }
+
+            var index = streamBase
+            for i in streams.indices where streams[i].open {
+                defer { index += 1 }
+                guard ready[index] else { continue }
+                if pump(&streams[i]) {
+                    lastData = now
+                    if i == 0 && streams[i].destination == .standardOutput && firstOutput == nil { firstOutput = now }
+                }
+            }
+            if relayStdin && ready[watched.count - 1] {
+                relayStdin = relayInput(to: outPTY!.master)
+            }
+
+            if usage == nil, pidFD == nil || ready[1], hasExited(pid) {
+                usage = try waitForExit(pid)
+                ended = now
+                lastData = max(lastData, now)
+                pidFD?.close()
+            }
+            if usage == nil, let t = timeoutDeadline, now >= t {
+                timedOut = true
+                timeoutDeadline = nil
+                console.warn("timed out after \(plan.timeout!); sending SIGTERM")
+                forwardTermination(.terminate)
+                killDeadline = now + plan.killAfter.nanoseconds
+            }
+            if usage == nil, let k = killDeadline, now >= k {
+                killDeadline = nil
+                console.warn("still running \(plan.killAfter) after SIGTERM; sending SIGKILL")
+                deliver(.kill)
+            }
+        }
+        for s in streams { s.source.close() }
+
+        return AttemptResult(
+            pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended,
+            firstOutputMonotonic: firstOutput,
+            stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
+            stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
+            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usePTY)
+    }
+
+    /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
+    /// capture file. Returns true if bytes arrived. Marks the stream closed at EOF (EIO on a pty).
+    private func pump(_ stream: inout OutputStream) -> Bool {
+        let n = buffer.withUnsafeMutableBytes { b in
+            (try? stream.source.read(into: b.baseAddress!, count: b.count)) ?? -1
+        }
+        guard n > 0 else {
+            if n < 0 && Errno.current == .wouldBlock { return false }
+            stream.open = false
+            stream.source.close()
+            return false
+        }
+        buffer.withUnsafeBytes { all in
+            let chunk = UnsafeRawBufferPointer(rebasing: all[0..<n])
+            if !stream.destinationGone {
+                do {
+                    try stream.destination.writeAll(chunk)
+                } catch {
+                    // Our reader went away (`airun … | head`). Close the child's pipe so it meets
+                    // EPIPE/SIGPIPE just as it would have without airun in between.
+                    stream.destinationGone = true
+                    stream.open = false
+                    stream.source.close()
+                }
+            }
+            stream.tail.append(chunk)
+            if let capture = stream.capture {
+                do { try capture.writeAll(chunk) } catch {
+                    stream.capture = nil
+                    console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
+                }
+            }
+        }
+        return true
+    }
+
+    /// Copies what is waiting on airun's stdin to the child's pty. False once stdin is done.
+    private func relayInput(to master: FileDescriptor) -> Bool {
+        let n = buffer.withUnsafeMutableBytes { b in
+            (try? FileDescriptor.standardInput.read(into: b.baseAddress!, count: b.count)) ?? -1
+        }
+        guard n > 0 else { return false }
+        let ok = buffer.withUnsafeBytes { b in
+            (try? master.writeAll(UnsafeRawBufferPointer(rebasing: b[0..<n]))) != nil
+        }
+        return ok
+    }
+}

@@ -1,0 +1,63 @@
+/// RFC 3339 UTC with microseconds, e.g. `2026-11-26T11:40:23.123456Z`, from Unix microseconds.
+/// Civil-date arithmetic (Howard Hinnant's days-from-civil inverse) so no libc or Foundation
+/// calendar is needed.
+public func rfc3339(microseconds: Int64) -> String {
+    let (date, secondsOfDay) = civilDate(microseconds: microseconds)
+    let micros = ((microseconds % 1_000_000) + 1_000_000) % 1_000_000
+    return "\(date.year)-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(secondsOfDay / 3600, 2)):"
+        + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
+}
+
+/// `YYYYMMDD` of the UTC day, for daily log file names.
+public func utcDayStamp(microseconds: Int64) -> String {
+    let (date, _) = civilDate(microseconds: microseconds)
+    return "\(date.year)\(pad(date.month, 2))\(pad(date.day, 2))"
+}
+
+func civilDate(microseconds: Int64) -> (date: (year: Int64, month: Int64, day: Int64), secondsOfDay: Int64) {
+    let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
+    var days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+    let secondsOfDay = seconds - days * 86400
+    days += 719_468
+    let era = (days >= 0 ? days : days - 146_096) / 146_097
+    let doe = days - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    return ((year, month, day), secondsOfDay)
+}
+
+func pad(_ value: Int64, _ width: Int) -> String {
+    let s = String(value)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}
+
+/// A length of time given on the command line: `90s`, `10m`, `1h`, `500ms`, `1.5s`, or bare
+/// seconds (`30`), as GNU timeout accepts them (plus `ms`).
+public struct Duration: Equatable, Sendable, CustomStringConvertible {
+    public let nanoseconds: Int64
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    public static func seconds(_ s: Double) -> Duration { Duration(nanoseconds: Int64(s * 1e9)) }
+
+    public init?(parsing text: String) {
+        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9)]
+        var number = Substring(text)
+        var scale = 1e9
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = text.dropLast(suffix.count)
+            scale = factor
+            break
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }),
+              let value = Double(number), value.isFinite, value >= 0, value * scale < 9e18 else { return nil }
+        nanoseconds = Int64(value * scale)
+    }
+
+    public var description: String {
+        let s = Double(nanoseconds) / 1e9
+        return s == s.rounded() ? "\(Int64(s))s" : "\(JSONLine.format(s, decimals: 3))s"
+    }
+}

@@ -1,0 +1,112 @@
+/// A W3C trace id: 32 lowercase hex digits, not all zero.
+public struct TraceID: Hashable, Sendable, CustomStringConvertible {
+    public let hex: String
+    public var description: String { hex }
+
+    /// Accepts exactly 32 hex digits (either case, stored lowercase), not all zero.
+    public init?(_ text: some StringProtocol) {
+        guard let hex = normalizedHex(text, length: 32) else { return nil }
+        self.hex = hex
+    }
+
+    public static func random(using rng: inout some RandomNumberGenerator) -> TraceID {
+        TraceID(unchecked: randomHex(bytes: 16, using: &rng))
+    }
+
+    private init(unchecked hex: String) { self.hex = hex }
+}
+
+/// A W3C span (parent) id: 16 lowercase hex digits, not all zero.
+public struct SpanID: Hashable, Sendable, CustomStringConvertible {
+    public let hex: String
+    public var description: String { hex }
+
+    public init?(_ text: some StringProtocol) {
+        guard let hex = normalizedHex(text, length: 16) else { return nil }
+        self.hex = hex
+    }
+
+    public static func random(using rng: inout some RandomNumberGenerator) -> SpanID {
+        SpanID(unchecked: randomHex(bytes: 8, using: &rng))
+    }
+
+    private init(unchecked hex: String) { self.hex = hex }
+}
+
+/// A parsed `traceparent` header: `00-<trace id>-<parent id>-<flags>`.
+public struct TraceParent: Equatable, Sendable {
+    public var traceID: TraceID
+    public var parentID: SpanID
+    public var flags: UInt8
+
+    public init(traceID: TraceID, parentID: SpanID, flags: UInt8 = 1) {
+        self.traceID = traceID
+        self.parentID = parentID
+        self.flags = flags
+    }
+
+    /// Why a header was rejected, for the one-line warning.
+    public enum Problem: Error, Equatable, Sendable {
+        case malformed, forbiddenVersion, invalidTraceID, invalidParentID, invalidFlags
+        public var explanation: String {
+            switch self {
+            case .malformed: return "expected 00-<32 hex>-<16 hex>-<2 hex>"
+            case .forbiddenVersion: return "version ff is forbidden"
+            case .invalidTraceID: return "trace id must be 32 hex digits, not all zero"
+            case .invalidParentID: return "parent id must be 16 hex digits, not all zero"
+            case .invalidFlags: return "flags must be 2 hex digits"
+            }
+        }
+    }
+
+    /// Parses per W3C Trace Context level 1; a future version (not `ff`) may carry extra fields
+    /// after the flags, which are ignored.
+    public static func parse(_ header: String) -> Result<TraceParent, Problem> {
+        let parts = header.trimmingSpaces().split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, let version = UInt8(parts[0], radix: 16),
+              parts[0].allSatisfy(\.isHexDigit) else { return .failure(.malformed) }
+        if version == 0xff { return .failure(.forbiddenVersion) }
+        if version == 0 && parts.count != 4 { return .failure(.malformed) }
+        guard let trace = TraceID(parts[1]), parts[1].allSatisfy(isLowerHex) else { return .failure(.invalidTraceID) }
+        guard let parent = SpanID(parts[2]), parts[2].allSatisfy(isLowerHex) else { return .failure(.invalidParentID) }
+        guard parts[3].count == 2, let flags = UInt8(parts[3], radix: 16) else { return .failure(.invalidFlags) }
+        return .success(TraceParent(traceID: trace, parentID: parent, flags: flags))
+    }
+
+    /// The header as exported to the child: always version 00, sampled flag kept.
+    public var header: String {
+        let f = flags & 0x03
+        return "00-\(traceID.hex)-\(parentID.hex)-0\(f)"
+    }
+}
+
+private func isLowerHex(_ c: Character) -> Bool { c.isHexDigit && !c.isUppercase }
+
+private func normalizedHex(_ text: some StringProtocol, length: Int) -> String? {
+    guard text.utf8.count == length, text.allSatisfy(\.isHexDigit) else { return nil }
+    let lower = text.lowercased()
+    guard lower.contains(where: { $0 != "0" }) else { return nil }
+    return lower
+}
+
+private func randomHex(bytes: Int, using rng: inout some RandomNumberGenerator) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    while true {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes * 2)
+        var nonZero = false
+        for _ in 0..<bytes {
+            let b = UInt8.random(in: 0...255, using: &rng)
+            nonZero = nonZero || b != 0
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xf)])
+        }
+        if nonZero { return String(decoding: out, as: UTF8.self) }
+    }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        String(self.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}

@@ -1,0 +1,89 @@
+@preconcurrency import Glibc
+internal import CAirunShims
+
+/// A raw file descriptor with the handful of operations airun needs, each EINTR-safe.
+public struct FileDescriptor: Hashable, Sendable {
+    public let rawValue: Int32
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let standardInput = FileDescriptor(0)
+    public static let standardOutput = FileDescriptor(1)
+    public static let standardError = FileDescriptor(2)
+
+    /// Opens `path` close-on-exec. Wraps open(2).
+    public static func open(_ path: String, _ flags: Int32, mode: UInt32 = 0o600) throws(SystemError) -> FileDescriptor {
+        let fd = try retryingOnInterrupt("open") { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        return FileDescriptor(fd)
+    }
+
+    /// Opens (creating with mode 0600) a file for appending: every write(2) lands at the end,
+    /// atomically with respect to other appenders.
+    public static func openForAppend(_ path: String) throws(SystemError) -> FileDescriptor {
+        do { return try open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o600) } catch {
+            throw SystemError("open", path: path, errno: error.errno)
+        }
+    }
+
+    /// Creates or truncates a file (mode 0600) for writing.
+    public static func create(_ path: String) throws(SystemError) -> FileDescriptor {
+        do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT, mode: 0o600) } catch {
+            throw SystemError("open", path: path, errno: error.errno)
+        }
+    }
+
+    /// A pipe whose two ends are close-on-exec. Wraps pipe2(2).
+    public static func pipe() throws(SystemError) -> (read: FileDescriptor, write: FileDescriptor) {
+        var fds: [Int32] = [-1, -1]
+        guard airun_pipe_cloexec(&fds) == 0 else { throw SystemError("pipe2") }
+        return (FileDescriptor(fds[0]), FileDescriptor(fds[1]))
+    }
+
+    /// Reads up to `count` bytes into `buffer`; 0 at end of file. Wraps read(2).
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Int {
+        try retryingOnInterrupt("read") { Glibc.read(rawValue, buffer, count) }
+    }
+
+    /// Writes all of `bytes`, looping over short writes. Wraps write(2).
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try retryingOnInterrupt("write") {
+                Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            }
+            offset += n
+        }
+    }
+
+    public func writeAll(_ string: String) throws(SystemError) {
+        try writeAll(Array(string.utf8))
+    }
+
+    /// Writes all of `bytes`, looping over short writes.
+    public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { b in Glibc.write(rawValue, b.baseAddress! + offset, b.count - offset) }
+            if n < 0 {
+                if Errno.current == .interrupted { continue }
+                throw SystemError("write")
+            }
+            offset += n
+        }
+    }
+
+    /// One write(2) call, not looped: for records, where a short write must be seen as a failure
+    /// rather than completed by a second write that another process's line could interleave.
+    public func writeOnce(_ bytes: [UInt8]) throws(SystemError) -> Int {
+        try retryingOnInterrupt("write") { bytes.withUnsafeBytes { Glibc.write(rawValue, $0.baseAddress!, $0.count) } }
+    }
+
+    public func close() { _ = Glibc.close(rawValue) }
+
+    public var isTerminal: Bool { isatty(rawValue) == 1 }
+
+    public func setNonBlocking(_ on: Bool) { _ = airun_set_nonblocking(rawValue, on ? 1 : 0) }
+
+    /// Grows a pipe's buffer (F_SETPIPE_SZ); larger pipes mean fewer wake-ups when passing
+    /// through bulk output. Best effort.
+    public func setPipeSize(_ bytes: Int32) { _ = airun_set_pipe_size(rawValue, bytes) }
+}

@@ -1,0 +1,67 @@
+@preconcurrency import Glibc
+
+/// Creates `path` and its missing parents with `mode` (like `mkdir -p -m`). Existing directories
+/// are left as they are. Wraps mkdir(2).
+public func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
+    var st = stat()
+    if stat(path, &st) == 0 {
+        if (st.st_mode & S_IFMT) == S_IFDIR { return }
+        throw SystemError("mkdir", path: path, errno: .notDirectory)
+    }
+    let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    if !parent.isEmpty && parent != path { try makeDirectories(parent, mode: mode) }
+    if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+}
+
+/// The value of an environment variable of airun's own environment (read-only; never modified).
+public func environmentValue(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+}
+
+/// airun's whole environment as KEY=VALUE strings, in order.
+public func environmentSnapshot() -> [String] {
+    var result: [String] = []
+    var p = environ
+    while let entry = p.pointee {
+        result.append(String(cString: entry))
+        p += 1
+    }
+    return result
+}
+
+public func currentDirectory() -> String? {
+    guard let p = getcwd(nil, 0) else { return nil }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+public func hostName() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buf, 255) == 0 else { return "" }
+    return String(cString: buf)
+}
+
+/// The login name of the effective user, from the passwd database, else its numeric id.
+public func userName() -> String {
+    if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+    return String(geteuid())
+}
+
+public func processID() -> ProcessID { getpid() }
+
+/// Reads a whole small file (e.g. under /proc); nil if it cannot be read.
+public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { Glibc.close(fd) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 8192)
+    while out.count < limit {
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        out.append(contentsOf: buf[0..<n])
+    }
+    return out
+}

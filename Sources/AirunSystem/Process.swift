@@ -1,0 +1,117 @@
+@preconcurrency import Glibc
+internal import CAirunShims
+
+/// A signal number with its name.
+public struct Signal: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let hangup = Signal(SIGHUP)
+    public static let interrupt = Signal(SIGINT)
+    public static let quit = Signal(SIGQUIT)
+    public static let kill = Signal(SIGKILL)
+    public static let user1 = Signal(SIGUSR1)
+    public static let user2 = Signal(SIGUSR2)
+    public static let pipe = Signal(SIGPIPE)
+    public static let alarm = Signal(SIGALRM)
+    public static let terminate = Signal(SIGTERM)
+    public static let child = Signal(SIGCHLD)
+    public static let `continue` = Signal(SIGCONT)
+    public static let stop = Signal(SIGSTOP)
+    public static let terminalStop = Signal(SIGTSTP)
+    public static let terminalInput = Signal(SIGTTIN)
+    public static let terminalOutput = Signal(SIGTTOU)
+    public static let windowChange = Signal(SIGWINCH)
+
+    private static let names: [Int32: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+        SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+        SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGTTIN: "SIGTTIN",
+        SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM",
+        SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR", SIGSYS: "SIGSYS",
+    ]
+
+    /// "SIGTERM", or "SIG<n>" for a number without a name.
+    public var name: String { Self.names[rawValue] ?? "SIG\(rawValue)" }
+    public var description: String { name }
+
+    /// Parses "TERM", "SIGTERM" or "15".
+    public init?(name: String) {
+        if let n = Int32(name), n > 0, n < 65 { self.init(n); return }
+        let upper = name.uppercased()
+        let full = upper.hasPrefix("SIG") ? upper : "SIG" + upper
+        guard let entry = Self.names.first(where: { $0.value == full }) else { return nil }
+        self.init(entry.key)
+    }
+}
+
+/// How a reaped child ended, decoded from wait4's status word.
+public enum TerminationStatus: Equatable, Sendable {
+    case exited(Int32)
+    case signaled(Signal, coreDumped: Bool)
+
+    public init(waitStatus status: Int32) {
+        let sig = status & 0x7f
+        if sig == 0 {
+            self = .exited((status >> 8) & 0xff)
+        } else {
+            self = .signaled(Signal(sig), coreDumped: (status & 0x80) != 0)
+        }
+    }
+}
+
+/// What wait4 reports about a child: its status and its resource usage.
+public struct ProcessUsage: Sendable {
+    public let status: TerminationStatus
+    public let userCPUMicroseconds: Int64
+    public let systemCPUMicroseconds: Int64
+    /// ru_maxrss: the largest resident set of the child or any descendant it waited for, in KiB.
+    public let maxRSSKilobytes: Int64
+}
+
+/// Reaps `pid` with wait4, retrying EINTR. Call it exactly once per child.
+public func waitForExit(_ pid: ProcessID) throws(SystemError) -> ProcessUsage {
+    var result = airun_wait_result()
+    guard airun_wait4(pid, &result) >= 0 else { throw SystemError("wait4") }
+    return ProcessUsage(status: TerminationStatus(waitStatus: result.status),
+                        userCPUMicroseconds: result.user_usec, systemCPUMicroseconds: result.system_usec,
+                        maxRSSKilobytes: result.max_rss_kb)
+}
+
+/// A pidfd (Linux ≥ 5.3): readable once the process has exited, so the event loop needs no SIGCHLD.
+public func openPidFD(_ pid: ProcessID) throws(SystemError) -> FileDescriptor {
+    let fd = airun_pidfd_open(pid)
+    guard fd >= 0 else { throw SystemError("pidfd_open") }
+    return FileDescriptor(fd)
+}
+
+/// Sends `signal` to a process (`pid` > 0) or a process group (`pid` < 0). Wraps kill(2).
+/// - Important: never call it with the pid of a child that was already reaped; the number may
+///   belong to another process by then. A group id stays valid while any member lives.
+@discardableResult
+public func sendSignal(_ signal: Signal, to pid: ProcessID) -> Bool { kill(pid, signal.rawValue) == 0 }
+
+/// Ends airun by the same signal its child died of, so a parent shell sees "killed by N"
+/// (core dumps disabled first). Returns only if the signal did not end the process.
+public func reraise(_ signal: Signal) { airun_reraise(signal.rawValue) }
+
+/// True once `pid` (our child) has exited; does not reap it (waitid with WNOWAIT).
+public func hasExited(_ pid: ProcessID) -> Bool {
+    var info = siginfo_t()
+    let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+    return rc == 0 && info._sifields._sigchld.si_pid == pid
+}
+
+/// Ignores SIGPIPE in airun, so a closed stdout shows up as EPIPE instead of killing us.
+/// The child gets the default disposition back at spawn.
+public func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }
+
+/// Stops airun itself (SIGSTOP), as a shell job would on Ctrl-Z; returns once continued.
+public func stopSelf() { raise(SIGSTOP) }
+
+/// Ends airun with `code`. Wraps exit(3).
+public func exitProcess(_ code: Int32) -> Never { exit(code) }
+
+/// A process id (pid_t); a negative value names a process group in `sendSignal`.
+public typealias ProcessID = Int32

@@ -1,0 +1,103 @@
+@preconcurrency import Glibc
+internal import CAirunShims
+
+/// Where a child's standard streams and process group go.
+public struct SpawnConfiguration: Sendable {
+    public enum Group: Sendable {
+        /// Stays in airun's process group: the terminal's own signals reach it directly.
+        case inherit
+        /// Its own process group (pgid = pid), so airun can signal the whole tree.
+        case newGroup
+        /// A new session whose controlling terminal is the given pty slave.
+        case session(controllingTerminal: FileDescriptor)
+    }
+
+    public var standardInput: FileDescriptor?
+    public var standardOutput: FileDescriptor?
+    public var standardError: FileDescriptor?
+    public var group: Group
+    /// Delivered to the child when airun dies, even by SIGKILL (PR_SET_PDEATHSIG).
+    public var parentDeathSignal: Signal?
+
+    public init(standardInput: FileDescriptor? = nil, standardOutput: FileDescriptor? = nil,
+                standardError: FileDescriptor? = nil, group: Group = .newGroup,
+                parentDeathSignal: Signal? = .kill) {
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.group = group
+        self.parentDeathSignal = parentDeathSignal
+    }
+}
+
+/// Starts `path` with exactly `arguments` and `environment` (KEY=VALUE strings).
+///
+/// Uses our C `airun_spawn` (fork + execve) rather than posix_spawn because PR_SET_PDEATHSIG has to
+/// be set inside the child, which posix_spawn offers no hook for; the child resets every signal
+/// disposition, empties its signal mask and closes every fd above 2 (close_range) before exec.
+///
+/// - Throws: `SystemError` with the errno of the failing step; `ENOENT`, `EACCES` and `ENOEXEC`
+///   come from execve itself and are reported synchronously.
+public func spawn(path: String, arguments: [String], environment: [String],
+                  configuration: SpawnConfiguration) throws(SystemError) -> ProcessID {
+    var config = airun_spawn_config(
+        stdin_fd: configuration.standardInput?.rawValue ?? -1,
+        stdout_fd: configuration.standardOutput?.rawValue ?? -1,
+        stderr_fd: configuration.standardError?.rawValue ?? -1,
+        group_mode: 0, controlling_tty: -1,
+        parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0)
+    switch configuration.group {
+    case .inherit: config.group_mode = Int32(AIRUN_GROUP_INHERIT.rawValue)
+    case .newGroup: config.group_mode = Int32(AIRUN_GROUP_NEW.rawValue)
+    case .session(let tty):
+        config.group_mode = Int32(AIRUN_GROUP_SESSION.rawValue)
+        config.controlling_tty = tty.rawValue
+    }
+    var pid: pid_t = 0
+    let rc = withCStrings(arguments) { argv in
+        withCStrings(environment) { envp in airun_spawn(path, argv, envp, &config, &pid) }
+    }
+    guard rc == 0 else { throw SystemError("spawn", path: path, errno: Errno(rc)) }
+    return pid
+}
+
+/// A NULL-terminated array of C strings valid for the duration of `body`.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// The result of looking a command up the way a shell would, but against the child's `PATH`.
+public enum ExecutableLookup: Equatable, Sendable {
+    case found(String)
+    /// Exit 127: nothing by that name.
+    case notFound
+    /// Exit 126: something is there but cannot be executed (a directory, no x bit).
+    case notExecutable(String, Errno)
+}
+
+/// Resolves `name` against `path` (the child's PATH value). A name containing `/` is used as
+/// given. Empty PATH entries mean the current directory, as in POSIX shells.
+public func resolveExecutable(_ name: String, path: String?) -> ExecutableLookup {
+    func check(_ candidate: String) -> ExecutableLookup? {
+        var st = stat()
+        guard stat(candidate, &st) == 0 else { return nil }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return .notExecutable(candidate, .isDirectory) }
+        if access(candidate, X_OK) != 0 { return .notExecutable(candidate, .current) }
+        return .found(candidate)
+    }
+    if name.isEmpty { return .notFound }
+    if name.contains("/") { return check(name) ?? .notFound }
+    var firstUnexecutable: ExecutableLookup?
+    let entries = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false)
+    for entry in entries {
+        let dir = entry.isEmpty ? "." : String(entry)
+        switch check(dir + "/" + name) {
+        case .found(let p)?: return .found(p)
+        case let other?: if firstUnexecutable == nil { firstUnexecutable = other }
+        case nil: continue
+        }
+    }
+    return firstUnexecutable ?? .notFound
+}

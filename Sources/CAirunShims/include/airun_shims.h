@@ -1,0 +1,65 @@
+// Thin wrappers over the libc and Linux calls that Swift's Glibc module hides behind __USE_GNU or
+// cannot call (variadic ioctl/fcntl/prctl/syscall). No policy lives here; AirunSystem wraps each
+// of these once more with errno handling.
+#ifndef AIRUN_SHIMS_H
+#define AIRUN_SHIMS_H
+
+#include <signal.h>
+#include <sys/types.h>
+#include <termios.h>
+
+/// How the child is placed relative to airun's process group and terminal.
+enum airun_group_mode {
+    AIRUN_GROUP_INHERIT = 0,   ///< stay in airun's group (foreground on a terminal)
+    AIRUN_GROUP_NEW = 1,       ///< setpgid(0, 0): its own group, signalled as -pid
+    AIRUN_GROUP_SESSION = 2,   ///< setsid() and make `controlling_tty` its controlling terminal
+};
+
+struct airun_spawn_config {
+    int stdin_fd;          ///< dup2'd onto 0, or -1 to inherit airun's
+    int stdout_fd;         ///< dup2'd onto 1, or -1
+    int stderr_fd;         ///< dup2'd onto 2, or -1
+    int group_mode;        ///< enum airun_group_mode
+    int controlling_tty;   ///< with AIRUN_GROUP_SESSION: the pty slave
+    int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
+};
+
+/// fork + execve with everything a supervised child needs set between the two, using only
+/// async-signal-safe calls: default dispositions for every signal, the configured process group
+/// or session, the three standard fds, PR_SET_PDEATHSIG (checked against a parent that died
+/// already), every other fd closed at exec, an empty signal mask. An exec failure is reported
+/// through a close-on-exec pipe, so the result is synchronous like posix_spawn's.
+/// Returns 0 and the pid, or the errno of the failing step (the child is then reaped).
+int airun_spawn(const char *path, char *const argv[], char *const envp[],
+                const struct airun_spawn_config *config, pid_t *pid_out);
+
+int airun_pidfd_open(pid_t pid);
+int airun_signalfd(const sigset_t *mask);
+/// Reads one signalfd_siginfo; returns 1 and fills the fields, 0 when none is pending, -1 on error.
+int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid);
+int airun_timerfd_create(void);
+/// Arms (or with 0 disarms) a one-shot monotonic timer `nanoseconds` from now.
+int airun_timerfd_arm(int fd, long long nanoseconds);
+int airun_pipe_cloexec(int fds[2]);
+int airun_set_pipe_size(int fd, int bytes);
+int airun_set_nonblocking(int fd, int on);
+/// Opens a pseudo-terminal pair with both ends close-on-exec, the slave not our controlling tty.
+int airun_openpty(int *master, int *slave);
+/// Copies the window size of terminal `from` to terminal `to`; -1 when `from` has none.
+int airun_copy_winsize(int from, int to);
+int airun_term_make_raw(int fd, struct termios *saved);
+int airun_term_restore(int fd, const struct termios *saved);
+/// Sets `signo` to its default action, unblocks it and raises it on this process, with core
+/// dumps disabled so a re-raised SIGSEGV/SIGABRT does not leave a core of airun's own.
+void airun_reraise(int signo);
+/// RUSAGE fields from wait4 in plain integers.
+struct airun_wait_result {
+    int status;
+    long long user_usec;
+    long long system_usec;
+    long long max_rss_kb;
+};
+/// wait4(pid, ..., 0) with EINTR retried. Returns the pid or -1 with errno.
+pid_t airun_wait4(pid_t pid, struct airun_wait_result *result);
+
+#endif

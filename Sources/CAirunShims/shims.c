@@ -1,0 +1,209 @@
+#define _GNU_SOURCE
+#include "airun_shims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void child_fail(int errfd, int err) {
+    // Only async-signal-safe calls from here to _exit.
+    ssize_t ignored = write(errfd, &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+}
+
+static int move_fd(int from, int to) {
+    if (from < 0) return 0;
+    if (from == to) {
+        // dup2 onto itself keeps FD_CLOEXEC; clear it by hand.
+        int flags = fcntl(to, F_GETFD);
+        if (flags < 0) return -1;
+        return fcntl(to, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(from, to) < 0 ? -1 : 0;
+}
+
+int airun_spawn(const char *path, char *const argv[], char *const envp[],
+                const struct airun_spawn_config *config, pid_t *pid_out) {
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0) return errno;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return err;
+    }
+    if (pid == 0) {
+        int errfd = errpipe[1];
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; s++) {
+            if (s == SIGKILL || s == SIGSTOP) continue;
+            sigaction(s, &dfl, NULL);  // fails harmlessly for glibc's reserved RT signals
+        }
+        if (config->group_mode == AIRUN_GROUP_NEW) {
+            if (setpgid(0, 0) != 0) child_fail(errfd, errno);
+        } else if (config->group_mode == AIRUN_GROUP_SESSION) {
+            if (setsid() < 0) child_fail(errfd, errno);
+            if (ioctl(config->controlling_tty, TIOCSCTTY, 0) != 0) child_fail(errfd, errno);
+        }
+        // errfd may sit on 0..2 only if airun was started with those closed; move it up first.
+        if (errfd <= 2) {
+            int high = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
+            if (high < 0) _exit(127);
+            errfd = high;
+        }
+        if (move_fd(config->stdin_fd, 0) != 0) child_fail(errfd, errno);
+        if (move_fd(config->stdout_fd, 1) != 0) child_fail(errfd, errno);
+        if (move_fd(config->stderr_fd, 2) != 0) child_fail(errfd, errno);
+        if (config->parent_death_signal > 0) {
+            if (prctl(PR_SET_PDEATHSIG, config->parent_death_signal) != 0) child_fail(errfd, errno);
+            // airun may have died between fork and prctl: then no signal will ever come.
+            if (getppid() != parent) _exit(128 + config->parent_death_signal);
+        }
+        // Every inherited fd above 2 is closed at exec; the error pipe survives until then.
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            if (errfd > 3) syscall(SYS_close_range, 3U, (unsigned)errfd - 1, 0U);
+            syscall(SYS_close_range, (unsigned)errfd + 1, ~0U, 0U);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+        child_fail(errfd, errno);
+    }
+    close(errpipe[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = read(errpipe[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    close(errpipe[0]);
+    if (n == (ssize_t)sizeof child_errno) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return child_errno ? child_errno : ECHILD;
+    }
+    *pid_out = pid;
+    return 0;
+}
+
+int airun_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int airun_signalfd(const sigset_t *mask) { return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK); }
+
+int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid) {
+    struct signalfd_siginfo info;
+    ssize_t n;
+    do {
+        n = read(fd, &info, sizeof info);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return (errno == EAGAIN) ? 0 : -1;
+    if (n != (ssize_t)sizeof info) return 0;
+    *signo = (int)info.ssi_signo;
+    *code = info.ssi_code;
+    *sender_pid = (int)info.ssi_pid;
+    return 1;
+}
+
+int airun_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
+
+int airun_timerfd_arm(int fd, long long nanoseconds) {
+    struct itimerspec spec;
+    memset(&spec, 0, sizeof spec);
+    if (nanoseconds > 0) {
+        spec.it_value.tv_sec = nanoseconds / 1000000000LL;
+        spec.it_value.tv_nsec = nanoseconds % 1000000000LL;
+    }
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+int airun_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int airun_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
+
+int airun_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int airun_openpty(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    char name[128];
+    if (grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, sizeof name) != 0) {
+        int err = errno;
+        close(m);
+        errno = err;
+        return -1;
+    }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) {
+        int err = errno;
+        close(m);
+        errno = err;
+        return -1;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+int airun_copy_winsize(int from, int to) {
+    struct winsize ws;
+    if (ioctl(from, TIOCGWINSZ, &ws) != 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &ws);
+}
+
+int airun_term_make_raw(int fd, struct termios *saved) {
+    if (tcgetattr(fd, saved) != 0) return -1;
+    struct termios raw = *saved;
+    cfmakeraw(&raw);
+    return tcsetattr(fd, TCSAFLUSH, &raw);
+}
+
+int airun_term_restore(int fd, const struct termios *saved) { return tcsetattr(fd, TCSAFLUSH, saved); }
+
+void airun_reraise(int signo) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    signal(signo, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(signo);
+}
+
+pid_t airun_wait4(pid_t pid, struct airun_wait_result *result) {
+    struct rusage usage;
+    int status = 0;
+    pid_t r;
+    do {
+        r = wait4(pid, &status, 0, &usage);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    result->status = status;
+    result->user_usec = (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec;
+    result->system_usec = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;
+    result->max_rss_kb = usage.ru_maxrss;
+    return r;
+}
