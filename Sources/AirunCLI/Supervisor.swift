@@ -54,13 +54,16 @@ private let readBufferSize = 256 * 1024
 final class Supervisor {
     private let console: Console
     private let signals: SignalChannel
-    private var buffer = [UInt8](repeating: 0, count: readBufferSize)
+    /// Uninitialised on purpose: zero-filling 256 KiB would fault in every page at start-up.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
 
     /// Signals airun takes over for the duration of the run.
     static let handledSignals: [Signal] = [
         .interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
         .terminalStop, .terminalInput, .terminalOutput, .continue,
     ]
+
+    deinit { buffer.deallocate() }
 
     init(console: Console) throws(SystemError) {
         self.console = console
@@ -267,17 +270,15 @@ final class Supervisor {
     /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
     /// capture file. Returns true if bytes arrived. Marks the stream closed at EOF (EIO on a pty).
     private func pump(_ stream: inout OutputStream) -> Bool {
-        let n = buffer.withUnsafeMutableBytes { b in
-            (try? stream.source.read(into: b.baseAddress!, count: b.count)) ?? -1
-        }
+        let n = (try? stream.source.read(into: buffer.baseAddress!, count: buffer.count)) ?? -1
         guard n > 0 else {
             if n < 0 && Errno.current == .wouldBlock { return false }
             stream.open = false
             stream.source.close()
             return false
         }
-        buffer.withUnsafeBytes { all in
-            let chunk = UnsafeRawBufferPointer(rebasing: all[0..<n])
+        do {
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             if !stream.destinationGone {
                 do {
                     try stream.destination.writeAll(chunk)
@@ -302,13 +303,8 @@ final class Supervisor {
 
     /// Copies what is waiting on airun's stdin to the child's pty. False once stdin is done.
     private func relayInput(to master: FileDescriptor) -> Bool {
-        let n = buffer.withUnsafeMutableBytes { b in
-            (try? FileDescriptor.standardInput.read(into: b.baseAddress!, count: b.count)) ?? -1
-        }
+        let n = (try? FileDescriptor.standardInput.read(into: buffer.baseAddress!, count: buffer.count)) ?? -1
         guard n > 0 else { return false }
-        let ok = buffer.withUnsafeBytes { b in
-            (try? master.writeAll(UnsafeRawBufferPointer(rebasing: b[0..<n]))) != nil
-        }
-        return ok
+        return (try? master.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil
     }
 }

@@ -95,8 +95,10 @@ private func randomHex(bytes: Int, using rng: inout some RandomNumberGenerator) 
         var out: [UInt8] = []
         out.reserveCapacity(bytes * 2)
         var nonZero = false
-        for _ in 0..<bytes {
-            let b = UInt8.random(in: 0...255, using: &rng)
+        var word: UInt64 = 0
+        for i in 0..<bytes {
+            if i % 8 == 0 { word = rng.next() }  // one getrandom(2) per 8 bytes, not per byte
+            let b = UInt8(truncatingIfNeeded: word >> (8 * UInt64(i % 8)))
             nonZero = nonZero || b != 0
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0xf)])

@@ -39,13 +39,24 @@ public func currentDirectory() -> String? {
 public func hostName() -> String {
     var buf = [CChar](repeating: 0, count: 256)
     guard gethostname(&buf, 255) == 0 else { return "" }
-    return String(cString: buf)
+    return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-/// The login name of the effective user, from the passwd database, else its numeric id.
+/// The login name: `$USER` or `$LOGNAME` when set, else the /etc/passwd entry of the effective
+/// uid, else the number. /etc/passwd is read directly rather than through getpwuid(3): the release
+/// binary is fully static, where NSS lookups would need the build machine's glibc plugins.
 public func userName() -> String {
-    if let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-    return String(geteuid())
+    if let name = environmentValue("USER") ?? environmentValue("LOGNAME"), !name.isEmpty { return name }
+    let uid = String(geteuid())
+    if let passwd = readSmallFile("/etc/passwd") {
+        for line in passwd.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            if fields.count > 2, String(decoding: fields[2], as: UTF8.self) == uid {
+                return String(decoding: fields[0], as: UTF8.self)
+            }
+        }
+    }
+    return uid
 }
 
 public func processID() -> ProcessID { getpid() }

@@ -41,7 +41,10 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0) return errno;
     pid_t parent = getpid();
-    pid_t pid = fork();
+    // vfork: the child borrows our memory until execve, so nothing is copied and the parent takes
+    // no copy-on-write faults afterwards (measured: fork cost ~0.5 ms per run here). Everything
+    // the child does below is a plain system call on its own stack frame.
+    pid_t pid = vfork();
     if (pid < 0) {
         int err = errno;
         close(errpipe[0]);

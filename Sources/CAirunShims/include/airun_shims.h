@@ -24,7 +24,7 @@ struct airun_spawn_config {
     int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
 };
 
-/// fork + execve with everything a supervised child needs set between the two, using only
+/// vfork + execve with everything a supervised child needs set between the two, using only
 /// async-signal-safe calls: default dispositions for every signal, the configured process group
 /// or session, the three standard fds, PR_SET_PDEATHSIG (checked against a parent that died
 /// already), every other fd closed at exec, an empty signal mask. An exec failure is reported
