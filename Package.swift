@@ -32,7 +32,6 @@ let package = Package(
         .testTarget(
             name: "AirunTests",
             dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun"],
-            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

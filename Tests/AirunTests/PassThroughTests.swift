@@ -1,0 +1,112 @@
+import AirunSystem
+import Foundation
+import Testing
+
+/// End-to-end: the built binary's output, input and exit status are the child's.
+@Suite("pass-through", .timeLimit(.minutes(2)))
+struct PassThroughTests {
+    @Test("stdout, stderr and exit status are the child's; four records share one trace")
+    func basicRun() throws {
+        let r = try airun(["--", "sh", "-c", "printf out; printf err >&2; exit 3"])
+        #expect(r.stdoutText == "out")
+        #expect(r.stderr.hasPrefix("err"))
+        #expect(r.exitCode == 3)
+        let events = r.records.compactMap { $0["event"] as? String }
+        #expect(events == ["run.start", "attempt.start", "attempt.end", "run.end"])
+        let traces = Set(r.records.compactMap { $0["trace_id"] as? String })
+        #expect(traces.count == 1)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["return_code"] as? Int == 3)
+        #expect(end["stdout_tail"] as? String == "out")
+        #expect(end["stderr_tail"] as? String == "err")
+        #expect(end["timed_out"] as? Bool == false)
+        #expect(end["signal"] is NSNull)
+        #expect(r.stderr.contains("airun: trace=\(traces.first!) exit=3"))
+    }
+
+    @Test("20 MB of random bytes pass through cat unchanged")
+    func randomBytes() throws {
+        let s = Scratch()
+        let urandom = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let bytes = [UInt8](urandom.readData(ofLength: 20 << 20))
+        #expect(bytes.count == 20 << 20)
+        let input = s.write("in", bytes)
+        let r = try airun(["-q", "--", "cat", input], scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(r.stdout == bytes)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["stdout_bytes"] as? Int == bytes.count)
+        // The tail is bounded by --capture-bytes' default, whatever the child prints.
+        #expect(((end["stdout_tail"] as? String)?.utf8.count ?? 0) <= 64 * 1024 * 3)
+    }
+
+    @Test("one 100 MB line without a newline")
+    func hugeLine() throws {
+        let s = Scratch()
+        let input = s.write("in", [UInt8](repeating: UInt8(ascii: "x"), count: 100 << 20))
+        let r = try airun(["-q", "--capture-bytes", "1K", "--", "cat", input], scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(r.stdout.count == 100 << 20)
+        #expect(r.stdout.allSatisfy { $0 == UInt8(ascii: "x") })
+        let end = try #require(r.records("attempt.end").first)
+        #expect((end["stdout_tail"] as? String)?.count == 1024)
+    }
+
+    @Test("stdin passes through and reaches EOF")
+    func stdinEOF() throws {
+        let s = Scratch()
+        let input = s.write("in", Array("abc".utf8))
+        let r = try airun(["-q", "--", "cat"], stdin: input, scratch: s)
+        #expect(r.stdoutText == "abc")
+        #expect(r.exitCode == 0)
+    }
+
+    @Test("invalid UTF-8 and a missing trailing newline survive; the record stays valid JSON")
+    func binaryOutput() throws {
+        let r = try airun(["-q", "--", "printf", "a\\377\\376b\\000c"])
+        #expect(r.stdout == [0x61, 0xff, 0xfe, 0x62, 0x00, 0x63])
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["stdout_tail"] as? String == "a\u{FFFD}\u{FFFD}b\u{0}c")
+    }
+
+    @Test("--capture-dir keeps full copies; time to first output is recorded")
+    func captureDirectory() throws {
+        let s = Scratch()
+        let r = try airun(["-q", "--capture-dir", s.file("cap"), "--capture-bytes", "4",
+                           "--", "sh", "-c", "echo 0123456789; echo oops >&2"], scratch: s)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["stdout_tail"] as? String == "789\n")
+        let file = try #require(end["stdout_file"] as? String)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "0123456789\n")
+        #expect(try String(contentsOfFile: try #require(end["stderr_file"] as? String), encoding: .utf8) == "oops\n")
+        #expect((end["time_to_first_output_ms"] as? Double ?? -1) >= 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("-q silences airun's own lines")
+    func quiet() throws {
+        let r = try airun(["-q", "--", "sh", "-c", "exit 2"])
+        #expect(r.exitCode == 2)
+        #expect(r.stderr == "")
+    }
+
+    @Test("on a terminal (under script(1)) the child gets a pty; with pipes it does not")
+    func pseudoTerminal() throws {
+        let script = "/usr/bin/script"
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            print("skipped: script(1) not installed (apt-get install bsdutils)")
+            return
+        }
+        let cmd = "\(Airun.path) -q -- sh -c 'test -t 1 && echo stdout-tty; test -t 0 && echo stdin-tty; exit 4'"
+        let r = try AirunProcess.start(["-q", "--tty", "never", "--", script, "-qec", cmd, "/dev/null"]).wait()
+        #expect(r.stdoutText.contains("stdout-tty"))
+        #expect(r.stdoutText.contains("stdin-tty"))
+        #expect(r.exitCode == 4)
+        let piped = try airun(["-q", "--", "sh", "-c", "test -t 1 && echo tty || echo pipe"])
+        #expect(piped.stdoutText == "pipe\n")
+        let forced = try airun(["-q", "--tty", "always", "--", "sh", "-c", "test -t 1 && echo tty || echo pipe"])
+        #expect(forced.stdoutText == "tty\r\n")
+        #expect(forced.records("attempt.end").first?["tty"] as? Bool == true)
+    }
+}
