@@ -25,6 +25,14 @@ static void child_fail(int errfd, int err) {
     _exit(127);
 }
 
+/// The kernel's own sigaction layout (x86-64 and arm64), for the signals glibc refuses to touch.
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
 static int move_fd(int from, int to) {
     if (from < 0) return 0;
     if (from == to) {
@@ -58,7 +66,12 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
         dfl.sa_handler = SIG_DFL;
         for (int s = 1; s < NSIG; s++) {
             if (s == SIGKILL || s == SIGSTOP) continue;
-            sigaction(s, &dfl, NULL);  // fails harmlessly for glibc's reserved RT signals
+            if (sigaction(s, &dfl, NULL) != 0) {
+                // glibc reserves 32 and 33 for itself and rejects them, but a disposition of
+                // SIG_IGN set there by whoever started airun would survive exec: reset it directly.
+                struct kernel_sigaction k = {0};
+                syscall(SYS_rt_sigaction, s, &k, NULL, sizeof(unsigned long));
+            }
         }
         if (config->group_mode == AIRUN_GROUP_NEW) {
             if (setpgid(0, 0) != 0) child_fail(errfd, errno);

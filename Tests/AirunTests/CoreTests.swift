@@ -1,0 +1,209 @@
+@testable import AirunCLI
+import AirunCore
+import AirunSystem
+import Foundation
+import Testing
+
+@Suite("trace ids")
+struct TraceIDTests {
+    @Test("traceparent parsing per W3C", arguments: [
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", nil),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", nil),
+        ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", nil),  // future version, extra field
+        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceParent.Problem.forbiddenVersion),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", .malformed),
+        ("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", .invalidTraceID),
+        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", .invalidTraceID),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", .invalidParentID),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902bz-01", .invalidParentID),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1", .invalidFlags),
+        ("0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", .malformed),
+        ("", .malformed),
+    ])
+    func parse(header: String, problem: TraceParent.Problem?) {
+        switch TraceParent.parse(header) {
+        case .success(let tp):
+            #expect(problem == nil)
+            #expect(tp.traceID.hex == "4bf92f3577b34da6a3ce929d0e0e4736")
+        case .failure(let p):
+            #expect(p == problem)
+        }
+    }
+
+    @Test("generated ids are lowercase hex of the right length and differ")
+    func generated() {
+        var rng = SystemRandomNumberGenerator()
+        let ids = (0..<100).map { _ in TraceID.random(using: &rng).hex }
+        #expect(Set(ids).count == 100)
+        #expect(ids.allSatisfy { $0.wholeMatch(of: /[0-9a-f]{32}/) != nil })
+        #expect(SpanID.random(using: &rng).hex.wholeMatch(of: /[0-9a-f]{16}/) != nil)
+    }
+
+    @Test("exported traceparent keeps the sampled flag and uses version 00")
+    func header() {
+        let tp = TraceParent(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, parentID: SpanID("00f067aa0ba902b7")!, flags: 0)
+        #expect(tp.header == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+    }
+
+    @Test("resolution order: flag, TRACEPARENT, TRACE_ID, AIRUN_TRACE_ID, generated")
+    func order() throws {
+        var rng = SystemRandomNumberGenerator()
+        let a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", c = "cccccccccccccccccccccccccccccccc"
+        let env = ["TRACEPARENT": "00-\(a)-00f067aa0ba902b7-01", "TRACE_ID": b, "AIRUN_TRACE_ID": c]
+        #expect(try TraceResolution.resolve(flag: "dddddddddddddddddddddddddddddddd", environment: env, rng: &rng).source == "flag")
+        #expect(try TraceResolution.resolve(flag: nil, environment: env, rng: &rng).traceID.hex == a)
+        var e2 = env; e2["TRACEPARENT"] = "garbage"
+        let r2 = try TraceResolution.resolve(flag: nil, environment: e2, rng: &rng)
+        #expect(r2.traceID.hex == b && r2.warnings.count == 1)
+        e2["TRACE_ID"] = nil
+        #expect(try TraceResolution.resolve(flag: nil, environment: e2, rng: &rng).traceID.hex == c)
+        #expect(try TraceResolution.resolve(flag: nil, environment: [:], rng: &rng).source == "generated")
+        #expect(throws: TraceFlagError.self) { try TraceResolution.resolve(flag: "nope", environment: [:], rng: &rng) }
+    }
+}
+
+@Suite("values and formats")
+struct FormatTests {
+    @Test("durations", arguments: [
+        ("90s", Int64(90_000_000_000)), ("10m", 600_000_000_000), ("1h", 3_600_000_000_000), ("500ms", 500_000_000),
+        ("1.5s", 1_500_000_000), ("30", 30_000_000_000), ("0", 0), ("2d", 172_800_000_000_000),
+    ])
+    func duration(text: String, ns: Int64) { #expect(Duration(parsing: text)?.nanoseconds == ns) }
+
+    @Test("bad durations", arguments: ["", "s", "-1s", "1x", "soon", "1e3", "nan"])
+    func badDuration(text: String) { #expect(Duration(parsing: text) == nil) }
+
+    @Test("byte counts")
+    func bytes() {
+        #expect(parseByteCount("65536") == 65536)
+        #expect(parseByteCount("64K") == 65536)
+        #expect(parseByteCount("1MiB") == 1 << 20)
+        #expect(parseByteCount("1.5K") == nil)
+        #expect(parseByteCount("-1") == nil)
+    }
+
+    @Test("RFC 3339 timestamps agree with Foundation for random instants")
+    func timestamps() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        for _ in 0..<500 {
+            let micros = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000)
+            let ours = rfc3339(microseconds: micros)
+            let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+            let expected = f.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            #expect(ours.prefix(19) == expected.prefix(19), "\(micros)")
+            #expect(ours.hasSuffix("Z") && ours.count == 27)
+        }
+        #expect(rfc3339(microseconds: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(utcDayStamp(microseconds: 1_795_693_724_000_000) == "20261126")
+    }
+
+    @Test("JSON lines escape everything JSONSerialization must read back")
+    func json() throws {
+        var line = JSONLine()
+        let tricky = "quote\" backslash\\ newline\n tab\t nul\u{0} bell\u{7} del\u{7f} é 🚀 \u{2028}"
+        line.add("s", tricky)
+        line.add("n", 42 as Int64)
+        line.add("d", 2.5)
+        line.add("nan", Double.nan)
+        line.add("b", true)
+        line.add("none", nil as String?)
+        line.add("raw", bytes: [0x61, 0xff, 0x62])
+        line.add("list", strings: ["a", "b\"c"])
+        let bytes = line.line()
+        #expect(bytes.last == 0x0A)
+        #expect(!bytes.dropLast().contains(0x0A), "one record, one line")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object["s"] as? String == tricky)
+        #expect(object["n"] as? Int == 42)
+        #expect(object["d"] as? Double == 2.5)
+        #expect(object["nan"] is NSNull)
+        #expect(object["b"] as? Bool == true)
+        #expect(object["raw"] as? String == "a\u{FFFD}b")
+        #expect(object["list"] as? [String] == ["a", "b\"c"])
+    }
+
+    @Test("number formatting", arguments: [(2.0, "2"), (2.5, "2.5"), (1.23456, "1.235"), (-0.5, "-0.5"), (1e20, "100000000000000000000")])
+    func numbers(value: Double, text: String) {
+        if value < 9e15 { #expect(JSONLine.format(value, decimals: 3) == text) }
+    }
+}
+
+@Suite("tail ring buffer")
+struct TailTests {
+    @Test("keeps exactly the last N bytes for any chunking")
+    func matchesReference() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let capacity = Int.random(in: 1...64, using: &rng)
+            var tail = Tail(capacity: capacity)
+            var all: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...20, using: &rng) {
+                let chunk = (0..<Int.random(in: 0...100, using: &rng)).map { _ in UInt8.random(in: 0x20...0x7e, using: &rng) }
+                all += chunk
+                tail.append(chunk)
+            }
+            #expect(tail.bytes == Array(all.suffix(capacity)))
+            #expect(tail.totalBytes == Int64(all.count))
+            #expect(tail.truncated == (all.count > capacity))
+        }
+    }
+
+    @Test("a cut never starts in the middle of a UTF-8 character")
+    func utf8Boundary() {
+        var tail = Tail(capacity: 5)
+        tail.append(Array("aé🚀".utf8))  // 1 + 2 + 4 bytes; the last 5 start inside é
+        #expect(String(decoding: tail.bytes, as: UTF8.self) == "🚀")
+    }
+
+    @Test("capacity 0 keeps nothing but counts")
+    func zero() {
+        var tail = Tail(capacity: 0)
+        tail.append([1, 2, 3])
+        #expect(tail.bytes.isEmpty && tail.totalBytes == 3)
+    }
+}
+
+@Suite("command line")
+struct OptionsTests {
+    @Test("options stop at -- or the first non-option")
+    func stops() throws {
+        guard case .run(let a) = try parseInvocation(["-q", "--timeout=90s", "--", "ls", "-l"]) else { Issue.record(); return }
+        #expect(a.quiet && a.timeout?.nanoseconds == 90_000_000_000 && a.command == ["ls", "-l"])
+        guard case .run(let b) = try parseInvocation(["--tty", "never", "sleep", "--timeout", "1"]) else { Issue.record(); return }
+        #expect(b.tty == .never && b.timeout == nil && b.command == ["sleep", "--timeout", "1"])
+        guard case .run(let c) = try parseInvocation(["--capture-bytes", "1M", "--kill-after", "2s", "--log-dir", "/x", "-", "y"]) else { Issue.record(); return }
+        #expect(c.captureBytes == 1 << 20 && c.killAfter.nanoseconds == 2_000_000_000 && c.logDirectory == "/x" && c.command == ["-", "y"])
+    }
+
+    @Test("errors name the problem", arguments: [
+        (["--nope", "x"], "unknown option '--nope'"), ([], "no command given"), (["--timeout"], "option --timeout needs a value"),
+        (["--tty", "x", "y"], "--tty 'x' must be auto, always or never"), (["-q", "--"], "no command given"),
+    ])
+    func errors(args: [String], message: String) {
+        #expect(throws: UsageError(message)) { try parseInvocation(args) }
+    }
+
+    @Test("exit policy: timeout wins, then exit code, then the signal")
+    func exitPolicy() {
+        #expect(exitDisposition(status: .exited(3), timedOut: false) == .code(3))
+        #expect(exitDisposition(status: .signaled(.terminate, coreDumped: false), timedOut: true) == .code(124))
+        #expect(exitDisposition(status: .signaled(.kill, coreDumped: false), timedOut: false) == .signal(.kill))
+    }
+
+    @Test("wait status decoding")
+    func waitStatus() {
+        #expect(TerminationStatus(waitStatus: 3 << 8) == .exited(3))
+        #expect(TerminationStatus(waitStatus: 15) == .signaled(.terminate, coreDumped: false))
+        #expect(TerminationStatus(waitStatus: 0x80 | 11) == .signaled(Signal(11), coreDumped: true))
+        #expect(Signal(name: "TERM") == .terminate && Signal(name: "SIGKILL") == .kill && Signal(name: "2") == .interrupt)
+    }
+
+    @Test("log directory: flag, AIRUN_LOG_DIR, XDG_STATE_HOME, HOME")
+    func logDirectory() {
+        #expect(resolveLogDirectory(flag: "/a", environment: ["AIRUN_LOG_DIR": "/b"]) == "/a")
+        #expect(resolveLogDirectory(flag: nil, environment: ["AIRUN_LOG_DIR": "/b", "XDG_STATE_HOME": "/c"]) == "/b")
+        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "/c", "HOME": "/h"]) == "/c/airun/logs")
+        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "rel", "HOME": "/h"]) == "/h/.local/state/airun/logs")
+    }
+}
