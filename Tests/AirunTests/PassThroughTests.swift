@@ -110,3 +110,26 @@ struct PassThroughTests {
         #expect(forced.records("attempt.end").first?["tty"] as? Bool == true)
     }
 }
+
+@Suite("examples", .timeLimit(.minutes(1)))
+struct ExampleTests {
+    private var example: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/toy-model.sh").path
+    }
+
+    @Test("the quick start's example runs under airun; its failure mode exits 1")
+    func toyModel() throws {
+        let ok = try airun(["--", example, "Why is the sky blue?"])
+        #expect(ok.exitCode == 0)
+        #expect(ok.stdoutText.hasPrefix("The sky looks blue"))
+        #expect(ok.stderr.contains("common_perf_print"))
+        let failed = try airun(["--", example, "--fail"])
+        #expect(failed.exitCode == 1)
+        let tail = failed.records("attempt.end").first?["stderr_tail"] as? String ?? ""
+        #expect(tail.contains("failed to load model"))
+        let traced = try airun(["-q", "--", example, "--show-trace"])
+        let trace = try #require(traced.records.first?["trace_id"] as? String)
+        #expect(traced.stdoutText.hasPrefix("TRACE_ID=\(trace)\n"))
+    }
+}
