@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
-# Per-run overhead of `airun -q -- true` against bare `true` and against GNU time's own overhead.
-# Usage: bench/overhead.sh [RUNS]   (builds the static release binary first)
+# Per-run overhead of `airun -q -- /bin/true` against bare `/bin/true` and against GNU time's own
+# overhead (`/usr/bin/time -o /dev/null /bin/true`). Usage: bench/overhead.sh [RUNS]
 # Target (issue 2): airun's extra time ≤ 2 × GNU time's extra time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 runs=${1:-500}
-swift build -c release --static-swift-stdlib >/dev/null
-airun=$PWD/.build/release/airun
-logdir=$(mktemp -d)
-trap 'rm -rf "$logdir"' EXIT
-gnutime=$(command -v /usr/bin/time || true)
+gnutime=/usr/bin/time
 [ -x "$gnutime" ] || { echo "GNU time not found (apt-get install time)"; exit 1; }
 
-# Median of 5 batches of $runs runs, in microseconds per run.
+# Median of 5 batches of $runs runs, in microseconds per run; one bash loop, so only the command's
+# own fork/exec/wait is measured.
 measure() {
-  local batch samples=()
+  local samples=()
   for batch in 1 2 3 4 5; do
     local t0=$EPOCHREALTIME
     for ((i = 0; i < runs; i++)); do "$@" >/dev/null; done
@@ -26,7 +22,7 @@ measure() {
 
 bare=$(measure /bin/true)
 gnu=$(measure "$gnutime" -o /dev/null /bin/true)
-ours=$(measure "$airun" -q --log-dir "$logdir" -- /bin/true)
+ours=$(measure "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- /bin/true)
 gnu_extra=$((gnu - bare)); ours_extra=$((ours - bare))
 echo "bare true:            ${bare} us/run"
 echo "GNU time:             ${gnu} us/run (+${gnu_extra} us)"
