@@ -44,13 +44,7 @@ public struct Duration: Equatable, Sendable, CustomStringConvertible {
 
     public init?(parsing text: String) {
         let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9)]
-        var number = Substring(text)
-        var scale = 1e9
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            number = text.dropLast(suffix.count)
-            scale = factor
-            break
-        }
+        let (number, scale) = splitUnit(text, units, defaultFactor: 1e9)
         guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }),
               let value = Double(number), value.isFinite, value >= 0, value * scale < 9e18 else { return nil }
         nanoseconds = Int64(value * scale)

@@ -1,36 +1,37 @@
-/// A W3C trace id: 32 lowercase hex digits, not all zero.
-public struct TraceID: Hashable, Sendable, CustomStringConvertible {
-    public let hex: String
+/// An id written as a fixed number of lowercase hex digits, never all zero (W3C Trace Context).
+public protocol HexIdentifier: Hashable, Sendable, CustomStringConvertible {
+    /// How many random bytes the id holds (twice as many hex digits).
+    static var byteCount: Int { get }
+    var hex: String { get }
+    init(validatedHex: String)
+}
+
+extension HexIdentifier {
     public var description: String { hex }
 
-    /// Accepts exactly 32 hex digits (either case, stored lowercase), not all zero.
+    /// Accepts exactly the right number of hex digits (either case, stored lowercase), not all zero.
     public init?(_ text: some StringProtocol) {
-        guard let hex = normalizedHex(text, length: 32) else { return nil }
-        self.hex = hex
+        guard let hex = normalizedHex(text, length: Self.byteCount * 2) else { return nil }
+        self.init(validatedHex: hex)
     }
 
-    public static func random(using rng: inout some RandomNumberGenerator) -> TraceID {
-        TraceID(unchecked: randomHex(bytes: 16, using: &rng))
+    public static func random(using rng: inout some RandomNumberGenerator) -> Self {
+        Self(validatedHex: randomHex(bytes: byteCount, using: &rng))
     }
+}
 
-    private init(unchecked hex: String) { self.hex = hex }
+/// A W3C trace id: 32 lowercase hex digits, not all zero.
+public struct TraceID: HexIdentifier {
+    public static let byteCount = 16
+    public let hex: String
+    public init(validatedHex: String) { hex = validatedHex }
 }
 
 /// A W3C span (parent) id: 16 lowercase hex digits, not all zero.
-public struct SpanID: Hashable, Sendable, CustomStringConvertible {
+public struct SpanID: HexIdentifier {
+    public static let byteCount = 8
     public let hex: String
-    public var description: String { hex }
-
-    public init?(_ text: some StringProtocol) {
-        guard let hex = normalizedHex(text, length: 16) else { return nil }
-        self.hex = hex
-    }
-
-    public static func random(using rng: inout some RandomNumberGenerator) -> SpanID {
-        SpanID(unchecked: randomHex(bytes: 8, using: &rng))
-    }
-
-    private init(unchecked hex: String) { self.hex = hex }
+    public init(validatedHex: String) { hex = validatedHex }
 }
 
 /// A parsed `traceparent` header: `00-<trace id>-<parent id>-<flags>`.
