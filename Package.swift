@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(
             name: "AirunTests",
             dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -6,10 +6,46 @@ struct AttemptOutcome {
     var disposition: ExitDisposition
     /// airun's exit code for this attempt (128+N for a signal).
     var exitCode: Int32
-    /// `succeeded`, `failed`, `signaled`, `timed_out`, `not_found` or `not_executable`.
+    /// `succeeded`, `failed`, `signaled`, `timed_out`, `not_found`, `not_executable` or `airun_error`.
     var status: String
     /// "exit=3", "exit=143 (SIGTERM)", "exit=124 (timed out)".
     var summary: String
+    var verdict: Verdict?
+}
+
+/// Everything recorded about one finished attempt: the attempt.end record and, on failure, the
+/// error record are both written from this.
+struct AttemptReport {
+    var pid: Int32?
+    var status: String
+    var disposition: ExitDisposition
+    var exitCode: Int32
+    var returnCode: Int32?
+    var signal: Signal?
+    var coreDumped = false
+    var timedOut = false
+    var receivedSignal: Signal?
+    var startedWall: Int64
+    var endedWall: Int64
+    var durationMs: Double
+    var firstOutputMs: Double?
+    var userCPUMs: Double?
+    var systemCPUMs: Double?
+    var maxRSSMegabytes: Double?
+    var tty = false
+    var stdout = Tail(capacity: 0)
+    var stderr = Tail(capacity: 0)
+    var captureFiles: (String, String)?
+    var spawnError: String?
+    var message: String
+
+    var facts: AttemptFacts {
+        AttemptFacts(exitCode: returnCode, signal: signal?.name, timedOut: timedOut, receivedSignal: receivedSignal?.name,
+                     spawnFailure: spawnError == nil ? nil : status,
+                     stdout: String(decoding: stdout.bytes, as: UTF8.self), stderr: String(decoding: stderr.bytes, as: UTF8.self),
+                     maxRSSMegabytes: maxRSSMegabytes,
+                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil)
+    }
 }
 
 /// One attempt: its span, its environment, its records, and the supervisor that runs it.
@@ -27,6 +63,22 @@ struct AttemptRunner {
         run.rng = rng
         let identity = RecordIdentity(traceID: trace.traceID, spanID: span, parentSpanID: runSpan,
                                       requestID: "\(runSpan.hex)-\(number)")
+        let report = runAttempt(identity: identity, span: span)
+        writeEnd(report, identity: identity)
+        let verdict = Classifier().classify(report.facts)
+        if let verdict { writeError(report, verdict: verdict, identity: identity) }
+        let summary: String = switch report.disposition {
+        case .code(let c) where report.timedOut: "exit=\(c) (timed out)"
+        case .code(let c): "exit=\(c)" + (verdict.map { " \($0.code.rawValue)" } ?? "")
+        case .signal(let s): "exit=\(128 + s.rawValue) (\(s.name))" + (verdict.map { " \($0.code.rawValue)" } ?? "")
+        }
+        return AttemptOutcome(disposition: report.disposition, exitCode: report.exitCode, status: report.status,
+                              summary: summary, verdict: verdict)
+    }
+
+    /// Starts the child and watches it to the end; or, if it cannot be started, says why as a
+    /// shell would and reports an attempt that never ran.
+    private func runAttempt(identity: RecordIdentity, span: SpanID) -> AttemptReport {
         let options = run.options
         let traceparent = TraceParent(traceID: trace.traceID, parentID: span, flags: trace.flags)
         let environment = run.childEnvironment([
@@ -39,8 +91,6 @@ struct AttemptRunner {
             ("AIRUN_MAX_ATTEMPTS", String(maxAttempts)),
         ])
         let name = options.command[0]
-        let lookup = resolveExecutable(name, path: run.environmentValues["PATH"])
-
         let startWall = wallClockMicroseconds()
         func startRecord(pid: Int32?, executable: String?) {
             var r = recordHeader(event: "attempt.start", level: .info,
@@ -52,29 +102,34 @@ struct AttemptRunner {
             r.add("command_args", strings: options.command)
             sink.write(line: r.line(), timestampMicroseconds: startWall)
         }
-
-        let executable: String
-        switch lookup {
-        case .found(let path): executable = path
-        case .notFound:
-            return failedToStart(identity: identity, startRecord: { startRecord(pid: nil, executable: nil) },
-                                 code: ExitCode.notFound, status: "not_found", reason: "\(name): command not found")
-        case .notExecutable(let path, let err):
-            return failedToStart(identity: identity, startRecord: { startRecord(pid: nil, executable: path) },
-                                 code: ExitCode.notExecutable, status: "not_executable", reason: "\(path): \(err)")
+        func notStarted(_ executable: String?, code: Int32, status: String, reason: String) -> AttemptReport {
+            run.console.error(reason)
+            startRecord(pid: nil, executable: executable)
+            return AttemptReport(status: status, disposition: .code(code), exitCode: code, returnCode: code,
+                                 startedWall: startWall, endedWall: wallClockMicroseconds(), durationMs: 0,
+                                 spawnError: reason, message: "attempt \(number) did not start: \(reason)")
         }
 
-        var captureNames: (String, String)?
+        let executable: String
+        switch resolveExecutable(name, path: run.environmentValues["PATH"]) {
+        case .found(let path): executable = path
+        case .notFound:
+            return notStarted(nil, code: ExitCode.notFound, status: "not_found", reason: "\(name): command not found")
+        case .notExecutable(let path, let err):
+            return notStarted(path, code: ExitCode.notExecutable, status: "not_executable", reason: "\(path): \(err)")
+        }
+
         var plan = AttemptPlan(executable: executable, arguments: options.command, environment: environment,
                                tty: options.tty, captureBytes: options.captureBytes, timeout: options.timeout,
                                killAfter: options.killAfter)
+        var captureFiles: (String, String)?
         if let dir = options.captureDirectory {
             do {
                 try makeDirectories(dir, mode: 0o700)
                 let names = ("\(dir)/\(identity.requestID).stdout", "\(dir)/\(identity.requestID).stderr")
                 plan.captureStdout = try FileDescriptor.create(names.0)
                 plan.captureStderr = try FileDescriptor.create(names.1)
-                captureNames = names
+                captureFiles = names
             } catch {
                 run.console.warn("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")
             }
@@ -86,98 +141,154 @@ struct AttemptRunner {
             let supervisor = try Supervisor(console: run.console)
             result = try supervisor.run(plan) { pid in startRecord(pid: pid, executable: executable) }
         } catch {
-            let code: Int32
-            let status: String
-            switch error.errno {
-            case .notFound: (code, status) = (ExitCode.notFound, "not_found")
+            let (code, status): (Int32, String) = switch error.errno {
+            case .notFound: (ExitCode.notFound, "not_found")
             case .permissionDenied, .execFormat, .isDirectory, Errno(1), Errno(26), Errno(40):
-                (code, status) = (ExitCode.notExecutable, "not_executable")
-            default: (code, status) = (ExitCode.airunFailure, "airun_error")
+                (ExitCode.notExecutable, "not_executable")
+            default: (ExitCode.airunFailure, "airun_error")
             }
             let reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
-            return failedToStart(identity: identity, startRecord: { startRecord(pid: nil, executable: executable) },
-                                 code: code, status: status, reason: reason)
+            return notStarted(executable, code: code, status: status, reason: reason)
         }
 
-        let disposition = exitDisposition(status: result.usage.status, timedOut: result.timedOut)
-        let durationMs = Double(result.endedMonotonic - result.startedMonotonic) / 1e6
-        var returnCode: Int32?
-        var signal: Signal?
-        var coreDumped = false
+        var report = AttemptReport(
+            pid: result.pid, status: "", disposition: exitDisposition(status: result.usage.status, timedOut: result.timedOut),
+            exitCode: 0, timedOut: result.timedOut, receivedSignal: result.receivedSignal, startedWall: startWall,
+            endedWall: wallClockMicroseconds(), durationMs: Double(result.endedMonotonic - result.startedMonotonic) / 1e6,
+            firstOutputMs: result.firstOutputMonotonic.map { Double($0 - result.startedMonotonic) / 1e6 },
+            userCPUMs: Double(result.usage.userCPUMicroseconds) / 1000,
+            systemCPUMs: Double(result.usage.systemCPUMicroseconds) / 1000,
+            maxRSSMegabytes: Double(result.usage.maxRSSKilobytes) / 1024, tty: result.usedTTY,
+            stdout: result.stdout, stderr: result.stderr, captureFiles: captureFiles, message: "")
         switch result.usage.status {
-        case .exited(let c): returnCode = c
-        case .signaled(let s, let core): signal = s; coreDumped = core
+        case .exited(let c): report.returnCode = c
+        case .signaled(let s, let core): report.signal = s; report.coreDumped = core
         }
-        let exitCode: Int32
-        let status: String
-        let summary: String
-        switch disposition {
-        case .code(let c) where result.timedOut:
-            (exitCode, status, summary) = (c, "timed_out", "exit=\(c) (timed out)")
-        case .code(let c):
-            (exitCode, status, summary) = (c, c == 0 ? "succeeded" : "failed", "exit=\(c)")
-        case .signal(let s):
-            (exitCode, status, summary) = (128 + s.rawValue, "signaled", "exit=\(128 + s.rawValue) (\(s.name))")
+        switch report.disposition {
+        case .code(let c) where result.timedOut: (report.exitCode, report.status) = (c, "timed_out")
+        case .code(let c): (report.exitCode, report.status) = (c, c == 0 ? "succeeded" : "failed")
+        case .signal(let s): (report.exitCode, report.status) = (128 + s.rawValue, "signaled")
         }
         let what: String = if result.timedOut {
-            "timed out" + (signal.map { ", killed by \($0.name)" } ?? "")
-        } else if let signal {
-            "killed by \(signal.name)" + (coreDumped ? " (core dumped)" : "")
+            "timed out" + (report.signal.map { ", killed by \($0.name)" } ?? "")
+        } else if let signal = report.signal {
+            "killed by \(signal.name)" + (report.coreDumped ? " (core dumped)" : "")
         } else {
-            "exited with \(returnCode ?? 0)"
+            "exited with \(report.returnCode ?? 0)"
         }
-
-        let endWall = wallClockMicroseconds()
-        var r = recordHeader(event: "attempt.end", level: exitCode == 0 ? .info : .warning,
-                             message: "attempt \(number) \(what) after \(seconds(durationMs))",
-                             identity: identity, timestampMicroseconds: endWall)
-        r.add("attempt", number)
-        r.add("pid", result.pid)
-        r.add("status", status)
-        r.add("exit_code", exitCode)
-        r.add("return_code", returnCode)
-        r.add("signal", signal?.name)
-        r.add("core_dumped", coreDumped)
-        r.add("timed_out", result.timedOut)
-        r.add("received_signal", result.receivedSignal?.name)
-        r.add("started_at", rfc3339(microseconds: startWall))
-        r.add("ended_at", rfc3339(microseconds: endWall))
-        r.add("duration_ms", durationMs)
-        r.add("time_to_first_output_ms", result.firstOutputMonotonic.map { Double($0 - result.startedMonotonic) / 1e6 })
-        r.add("user_cpu_ms", Double(result.usage.userCPUMicroseconds) / 1000)
-        r.add("system_cpu_ms", Double(result.usage.systemCPUMicroseconds) / 1000)
-        r.add("max_rss_mb", Double(result.usage.maxRSSKilobytes) / 1024, decimals: 1)
-        r.add("tty", result.usedTTY)
-        r.add("stdout_bytes", result.stdout.totalBytes)
-        r.add("stderr_bytes", result.stderr.totalBytes)
-        r.add("stdout_tail", bytes: result.stdout.bytes)
-        r.add("stderr_tail", bytes: result.stderr.bytes)
-        r.add("stdout_file", captureNames?.0)
-        r.add("stderr_file", captureNames?.1)
-        sink.write(line: r.line(), timestampMicroseconds: endWall)
-        return AttemptOutcome(disposition: disposition, exitCode: exitCode, status: status, summary: summary)
+        report.message = "attempt \(number) \(what) after \(seconds(report.durationMs))"
+        return report
     }
 
-    /// The command could not be started (127, 126, or airun's own 125): say so in one line, as a
-    /// shell would, and record an attempt that never ran.
-    private func failedToStart(identity: RecordIdentity, startRecord: () -> Void, code: Int32, status: String,
-                               reason: String) -> AttemptOutcome {
-        run.console.error(reason)
-        startRecord()
+    private func writeEnd(_ report: AttemptReport, identity: RecordIdentity) {
+        var r = recordHeader(event: "attempt.end", level: report.exitCode == 0 ? .info : .warning, message: report.message,
+                             identity: identity, timestampMicroseconds: report.endedWall)
+        r.add("attempt", number)
+        r.add("pid", report.pid)
+        r.add("status", report.status)
+        r.add("exit_code", report.exitCode)
+        r.add("return_code", report.returnCode)
+        r.add("signal", report.signal?.name)
+        r.add("core_dumped", report.coreDumped)
+        r.add("timed_out", report.timedOut)
+        r.add("received_signal", report.receivedSignal?.name)
+        r.add("started_at", rfc3339(microseconds: report.startedWall))
+        r.add("ended_at", rfc3339(microseconds: report.endedWall))
+        r.add("duration_ms", report.durationMs)
+        r.add("time_to_first_output_ms", report.firstOutputMs)
+        r.add("user_cpu_ms", report.userCPUMs)
+        r.add("system_cpu_ms", report.systemCPUMs)
+        r.add("max_rss_mb", report.maxRSSMegabytes, decimals: 1)
+        r.add("tty", report.tty)
+        r.add("stdout_bytes", report.stdout.totalBytes)
+        r.add("stderr_bytes", report.stderr.totalBytes)
+        r.add("stdout_tail", bytes: report.stdout.bytes)
+        r.add("stderr_tail", bytes: report.stderr.bytes)
+        r.add("stdout_file", report.captureFiles?.0)
+        r.add("stderr_file", report.captureFiles?.1)
+        if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }
+        let facts = report.facts
+        if let model = ModelArgument.find(in: run.options.command) {
+            r.add("model_id", model.id)
+            r.add("model_path", model.path)
+        }
+        let perf = LlamaPerformance.parse(stderr: facts.stderr, stdout: facts.stdout)
+        if !perf.isEmpty { addPerformance(perf, to: &r) }
+        sink.write(line: r.line(), timestampMicroseconds: report.endedWall)
+    }
+
+    private func writeError(_ report: AttemptReport, verdict: Verdict, identity: RecordIdentity) {
+        let facts = report.facts
+        let model = ModelArgument.find(in: run.options.command)
+        let modelText = model.map { " with model \($0.id)" } ?? ""
+        let message = "\(run.options.command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
         let now = wallClockMicroseconds()
-        var r = recordHeader(event: "attempt.end", level: .warning, message: "attempt \(number) did not start: \(reason)",
-                             identity: identity, timestampMicroseconds: now)
+        var r = recordHeader(event: "error", level: .error, message: message, identity: identity, timestampMicroseconds: now)
+        r.add("error_code", verdict.code.rawValue)
+        r.add("error_category", verdict.category.rawValue)
+        r.add("retryable", verdict.retryable)
+        r.add("evidence", verdict.evidence)
+        r.add("classified_by", verdict.rule)
         r.add("attempt", number)
-        r.add("pid", nil as Int32?)
-        r.add("status", status)
-        r.add("exit_code", code)
-        r.add("return_code", code)
-        r.add("signal", nil as String?)
-        r.add("core_dumped", false)
-        r.add("timed_out", false)
-        r.add("spawn_error", reason)
-        r.add("duration_ms", 0.0)
+        r.add("return_code", report.returnCode)
+        r.add("signal", report.signal?.name)
+        r.add("model_id", model?.id)
+        r.add("model_path", model?.path)
+        r.add("command_args", strings: run.options.command)
+        r.add("stderr", facts.stderr)
+        r.add("stdout", facts.stdout)
+        r.add("duration_ms", report.durationMs)
+        r.add("retry_count", number - 1)
+        let exception = PythonException.parse(facts.stderr)
+        r.add("exception_type", exception?.type)
+        r.add("stack_trace", exception?.stackTrace)
+        r.add("context", object: failureContext(model: model))
         sink.write(line: r.line(), timestampMicroseconds: now)
-        return AttemptOutcome(disposition: .code(code), exitCode: code, status: status, summary: "exit=\(code)")
     }
+
+    /// Where the failure happened: the machine, its free memory, and the model file's header.
+    private func failureContext(model: ModelArgument?) -> JSONLine {
+        var c = JSONLine()
+        c.add("platform", platformName())
+        c.add("wsl_available", wslInteropAvailable())
+        c.add("system_memory_available_mb", memInfoMegabytes("MemAvailable"), decimals: 0)
+        c.add("gpu_memory_available_mb", nil as Double?)
+        c.add("hostname", hostName())
+        c.add("user", userName())
+        c.add("cwd", currentDirectory())
+        c.add("airun_version", airunVersion)
+        if let model { c.add("model_file", object: modelFileCheck(model.path)) }
+        return c
+    }
+}
+
+/// The GGUF pre-check as a JSON object (docs/records.md, `context.model_file`).
+func modelFileCheck(_ path: String) -> JSONLine {
+    var m = JSONLine()
+    let check: GGUFCheck
+    do {
+        if let (bytes, size) = try readFileHeader(path, count: 4096) {
+            check = GGUFCheck.inspect(header: bytes, size: size)
+        } else {
+            check = GGUFCheck(exists: false, problem: "no such file")
+        }
+    } catch {
+        check = GGUFCheck(exists: true, problem: "\(error.errno)")
+    }
+    m.add("exists", check.exists)
+    m.add("size_bytes", check.sizeBytes)
+    m.add("magic", check.magic)
+    m.add("gguf_version", check.version.map { Int64($0) })
+    m.add("tensor_count", check.tensorCount)
+    m.add("architecture", check.architecture)
+    m.add("problem", check.problem)
+    return m
+}
+
+func addPerformance(_ perf: LlamaPerformance, to r: inout JSONLine) {
+    r.add("load_time_ms", perf.loadTimeMs)
+    r.add("prompt_tokens", perf.promptTokens)
+    r.add("prompt_tokens_per_second", perf.promptTokensPerSecond)
+    r.add("tokens_generated", perf.tokensGenerated)
+    r.add("tokens_per_second", perf.tokensPerSecond)
 }

@@ -4,6 +4,15 @@ import AirunSystem
 /// The entry point: parses `arguments` (without argv[0]), runs the command, and exits with its
 /// status (or re-raises the signal that killed it).
 public func airunMain(_ arguments: [String]) -> Never {
+    // Subcommands are reserved first words; `airun -- classify` runs a program called classify.
+    if arguments.first == "classify" {
+        do {
+            exitProcess(try ClassifyCommand(Array(arguments.dropFirst())).run())
+        } catch {
+            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(ClassifyCommand.usage)\n")
+            exitProcess(ExitCode.airunFailure)
+        }
+    }
     let invocation: Invocation
     do {
         invocation = try parseInvocation(arguments)

@@ -1,0 +1,87 @@
+import AirunCore
+import AirunSystem
+
+/// `airun classify`: the classifier's verdict for captured output, for people writing rules and
+/// for tests. Reads files, runs nothing.
+struct ClassifyCommand {
+    static let usage = "usage: airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME) [--timed-out] [--json]"
+
+    var stderrPath: String?
+    var stdoutPath: String?
+    var exitCode: Int32?
+    var signal: Signal?
+    var timedOut = false
+    var json = false
+
+    init(_ arguments: [String]) throws(UsageError) {
+        var i = 0
+        func value(_ name: String) throws(UsageError) -> String {
+            i += 1
+            guard i < arguments.count else { throw UsageError("option \(name) needs a value") }
+            return arguments[i]
+        }
+        while i < arguments.count {
+            let a = arguments[i]
+            switch a {
+            case "--stderr": stderrPath = try value(a)
+            case "--stdout": stdoutPath = try value(a)
+            case "--exit-code":
+                let v = try value(a)
+                guard let n = Int32(v), (0...255).contains(n) else { throw UsageError("--exit-code '\(v)' must be 0 to 255") }
+                exitCode = n
+            case "--signal":
+                let v = try value(a)
+                guard let s = Signal(name: v) else { throw UsageError("--signal '\(v)' is not a signal name (e.g. KILL, SIGTERM, 9)") }
+                signal = s
+            case "--timed-out": timedOut = true
+            case "--json": json = true
+            default: throw UsageError("classify: unknown option '\(a)'")
+            }
+            i += 1
+        }
+        guard stderrPath != nil || stdoutPath != nil else { throw UsageError("classify needs --stderr FILE or --stdout FILE") }
+        guard (exitCode == nil) != (signal == nil) else { throw UsageError("classify needs exactly one of --exit-code N and --signal NAME") }
+    }
+
+    /// Prints the verdict; returns the exit code (0, or 125 when a file cannot be read).
+    func run() -> Int32 {
+        var texts: [String] = []
+        for path in [stderrPath, stdoutPath] {
+            guard let path else { texts.append(""); continue }
+            guard let bytes = readSmallFile(path, limit: 64 << 20) else {
+                try? FileDescriptor.standardError.writeAll("airun: classify: cannot read \(path)\n")
+                return ExitCode.airunFailure
+            }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        let facts = AttemptFacts(exitCode: exitCode, signal: signal?.name, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
+        let verdict = Classifier().classify(facts)
+        let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
+        var out = ""
+        if json {
+            var j = JSONLine()
+            j.add("failed", verdict != nil)
+            j.add("error_code", verdict?.code.rawValue)
+            j.add("error_category", verdict?.category.rawValue)
+            j.add("retryable", verdict?.retryable)
+            j.add("evidence", verdict?.evidence)
+            j.add("classified_by", verdict?.rule)
+            if !perf.isEmpty { addPerformance(perf, to: &j) }
+            out = String(decoding: j.line(), as: UTF8.self)
+        } else if let verdict {
+            out = """
+                error_code: \(verdict.code.rawValue)
+                category:   \(verdict.category.rawValue)
+                retryable:  \(verdict.retryable)
+                evidence:   \(verdict.evidence)
+                rule:       \(verdict.rule)
+
+                """
+        } else {
+            out = "no failure: exit status 0\n"
+            if let t = perf.tokensPerSecond { out += "tokens_per_second: \(JSONLine.format(t, decimals: 2))\n" }
+        }
+        try? FileDescriptor.standardOutput.writeAll(out)
+        return 0
+    }
+}

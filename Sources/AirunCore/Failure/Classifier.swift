@@ -1,0 +1,150 @@
+/// What is known about a finished attempt, as the classifier needs it.
+public struct AttemptFacts: Sendable {
+    /// The child's exit code; nil if it died of a signal or never started.
+    public var exitCode: Int32?
+    /// The signal that killed it (`SIGKILL`), if any.
+    public var signal: String?
+    public var timedOut: Bool
+    /// A termination signal (INT, TERM, HUP, QUIT) airun received and passed on during the attempt.
+    public var receivedSignal: String?
+    /// `not_found` or `not_executable` when the command could not be started.
+    public var spawnFailure: String?
+    public var stdout: String
+    public var stderr: String
+    /// The attempt's peak resident memory and the memory it could have had, for telling the OOM
+    /// killer's SIGKILL from anyone else's.
+    public var maxRSSMegabytes: Double?
+    public var memoryLimitMegabytes: Double?
+
+    public init(exitCode: Int32?, signal: String? = nil, timedOut: Bool = false, receivedSignal: String? = nil,
+                spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
+                maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.timedOut = timedOut
+        self.receivedSignal = receivedSignal
+        self.spawnFailure = spawnFailure
+        self.stdout = stdout
+        self.stderr = stderr
+        self.maxRSSMegabytes = maxRSSMegabytes
+        self.memoryLimitMegabytes = memoryLimitMegabytes
+    }
+
+    /// Exit 0 without a signal or a timeout: nothing to classify, whatever the logs say (llama.cpp
+    /// prints allocation errors in runs that then recover).
+    public var succeeded: Bool { exitCode == 0 && signal == nil && !timedOut && spawnFailure == nil }
+}
+
+/// The classifier's answer for a failed attempt.
+public struct Verdict: Equatable, Sendable {
+    public var code: ErrorCode
+    public var retryable: Bool
+    /// The line that decided it (log prefix stripped), or a description of the status that did.
+    public var evidence: String
+    /// Which rule decided: a rule name, `python`, `signal`, `timeout`, `exit-status`.
+    public var rule: String
+    public var category: ErrorCategory { code.category }
+}
+
+/// Classifies failures by ordered rules over exit status, signal, timeout and captured output.
+public struct Classifier: Sendable {
+    public var rules: [ClassificationRule]
+
+    /// `extraRules` (from profiles) are tried before the built-in ones.
+    public init(extraRules: [ClassificationRule] = []) {
+        rules = extraRules + ClassificationRule.builtIn
+    }
+
+    /// The verdict for a failed attempt; nil when the attempt succeeded.
+    public func classify(_ facts: AttemptFacts) -> Verdict? {
+        if facts.succeeded { return nil }
+        func verdict(_ code: ErrorCode, _ evidence: String, _ rule: String, retryable: Bool? = nil) -> Verdict {
+            Verdict(code: code, retryable: retryable ?? code.retryableByDefault, evidence: evidence, rule: rule)
+        }
+        switch facts.spawnFailure {
+        case "not_found": return verdict(.commandNotFound, "command not found", "spawn")
+        case "not_executable": return verdict(.permissionDenied, "command not executable", "spawn")
+        default: break
+        }
+        if facts.timedOut { return verdict(.timeout, "airun's --timeout expired", "timeout") }
+        if let s = facts.receivedSignal, ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"].contains(s) {
+            return verdict(.interrupted, "airun received \(s) and passed it on", "signal")
+        }
+
+        let stderrLines = facts.stderr.split(whereSeparator: \.isNewline)
+        let stdoutLines = facts.stdout.split(whereSeparator: \.isNewline)
+        for rule in rules {
+            if let codes = rule.exitCodes, !codes.contains(facts.exitCode ?? -1) { continue }
+            let lines: [[Substring]] = switch rule.stream {
+            case .stderr: [stderrLines]
+            case .stdout: [stdoutLines]
+            case .any: [stderrLines, stdoutLines]
+            }
+            if let line = firstMatch(rule, in: lines) {
+                return verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+            }
+        }
+
+        if let exception = PythonException.parse(facts.stderr) {
+            if exception.type.hasSuffix("FileNotFoundError"), looksLikeModelPath(exception.message) {
+                return verdict(.modelNotFound, exception.line, "python")
+            }
+            return verdict(.pythonException, exception.line, "python")
+        }
+
+        if let signal = facts.signal {
+            switch signal {
+            case "SIGKILL":
+                if let rss = facts.maxRSSMegabytes, let limit = facts.memoryLimitMegabytes, limit > 0, rss >= 0.5 * limit {
+                    return verdict(.oomKilled, "SIGKILL at \(Int(rss)) MB of \(Int(limit)) MB available", "signal")
+                }
+                return verdict(.killedBySignal, "killed by SIGKILL", "signal")
+            case "SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP":
+                return verdict(.aborted, "killed by \(signal)", "signal")
+            case "SIGINT":
+                return verdict(.interrupted, "killed by SIGINT", "signal")
+            default:
+                return verdict(.killedBySignal, "killed by \(signal)", "signal")
+            }
+        }
+        let code = facts.exitCode ?? -1
+        return verdict(.nonzeroExit, "exit status \(code)", "exit-status")
+    }
+
+    private func firstMatch(_ rule: ClassificationRule, in streams: [[Substring]]) -> Substring? {
+        var regexes: [Regex<AnyRegexOutput>] = []
+        for p in rule.patterns { if let r = try? Regex(p) { regexes.append(r) } }
+        for lines in streams {
+            for line in lines {
+                if !rule.phrases.isEmpty {
+                    let lower = line.lowercased()
+                    if rule.phrases.contains(where: { group in group.allSatisfy { lower.contains($0) } }) { return line }
+                }
+                for r in regexes where (try? r.firstMatch(in: line)) != nil { return line }
+            }
+        }
+        return nil
+    }
+}
+
+/// A captured line without llama.cpp's `0.00.002.704 E ` prefix or colour codes, at most 300 characters.
+public func evidenceLine(_ line: Substring) -> String {
+    var s = Substring(line.filter { $0 != "\u{1B}" })
+    // ANSI remnants like "[0m" after dropping ESC.
+    while s.hasPrefix("["), let m = s.firstIndex(of: "m"), s.distance(from: s.startIndex, to: m) < 8 {
+        s = s[s.index(after: m)...]
+    }
+    let parts = s.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+    if parts.count == 3, parts[0].split(separator: ".").count == 4, parts[0].allSatisfy({ $0.isNumber || $0 == "." }),
+       parts[1].count == 1, "IWED".contains(parts[1]) {
+        s = parts[2]
+    }
+    let trimmed = String(s).trimmingSpaces()
+    return trimmed.count > 300 ? String(trimmed.prefix(300)) + "…" : trimmed
+}
+
+/// Whether a path from an error message looks like a model file rather than any file.
+func looksLikeModelPath(_ text: String) -> Bool {
+    let lower = text.lowercased()
+    return [".gguf", ".ggml", ".safetensors", ".bin", ".pt", ".pth", ".onnx", "/models/", "model"].contains { lower.contains($0) }
+}

@@ -1,0 +1,89 @@
+/// Who or what a failure is down to, so people know where to look first.
+public enum ErrorCategory: String, Sendable, CaseIterable {
+    /// The command line, the model file or the installation: fix the input, retrying won't help.
+    case configuration
+    /// Memory (host or GPU) or another limit ran out.
+    case resource
+    /// The machine or the run's surroundings: timeouts, kills from outside, damaged downloads.
+    case infrastructure
+    /// The program itself failed.
+    case application
+    /// A person stopped it.
+    case user
+}
+
+/// A failure's code, as in the `error_code` field. docs/errors.md describes each.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case modelNotFound = "MODEL_NOT_FOUND"
+    case modelInvalid = "MODEL_INVALID"
+    case modelCorrupt = "MODEL_CORRUPT"
+    case modelUnsupported = "MODEL_UNSUPPORTED"
+    case modelLoadFailed = "MODEL_LOAD_FAILED"
+    case gpuOutOfMemory = "GPU_OOM"
+    case hostOutOfMemory = "HOST_OOM"
+    case contextTooLarge = "CONTEXT_TOO_LARGE"
+    case promptTooLong = "PROMPT_TOO_LONG"
+    case badArguments = "BAD_ARGUMENTS"
+    case aborted = "ABORTED"
+    case oomKilled = "OOM_KILLED"
+    case killedBySignal = "KILLED_BY_SIGNAL"
+    case timeout = "TIMEOUT"
+    case interrupted = "INTERRUPTED"
+    case commandNotFound = "COMMAND_NOT_FOUND"
+    case permissionDenied = "PERMISSION_DENIED"
+    case pythonException = "PYTHON_EXCEPTION"
+    case nonzeroExit = "NONZERO_EXIT"
+
+    public var category: ErrorCategory {
+        switch self {
+        case .modelNotFound, .modelInvalid, .modelUnsupported, .badArguments, .commandNotFound, .permissionDenied,
+             .promptTooLong:
+            return .configuration
+        case .gpuOutOfMemory, .hostOutOfMemory, .contextTooLarge, .oomKilled:
+            return .resource
+        case .modelCorrupt, .killedBySignal, .timeout:
+            return .infrastructure
+        case .modelLoadFailed, .aborted, .pythonException, .nonzeroExit:
+            return .application
+        case .interrupted:
+            return .user
+        }
+    }
+
+    /// Whether running the same command again may succeed. Profiles can override it per code;
+    /// fallbacks (another model, smaller settings) are a separate decision.
+    public var retryableByDefault: Bool {
+        switch self {
+        case .gpuOutOfMemory, .hostOutOfMemory, .oomKilled, .killedBySignal, .timeout, .modelLoadFailed, .nonzeroExit:
+            return true
+        case .modelNotFound, .modelInvalid, .modelCorrupt, .modelUnsupported, .contextTooLarge, .promptTooLong,
+             .badArguments, .aborted, .interrupted, .commandNotFound, .permissionDenied, .pythonException:
+            return false
+        }
+    }
+
+    /// One sentence for people: what it means and what to do.
+    public var summary: String {
+        switch self {
+        case .modelNotFound: return "the model file does not exist at the given path"
+        case .modelInvalid: return "the model file is not a GGUF file (wrong magic: an HTML page, a git-lfs pointer, another format)"
+        case .modelCorrupt: return "the GGUF file is truncated or damaged (an incomplete download)"
+        case .modelUnsupported: return "the model needs a newer llama.cpp (unknown architecture, GGUF version, tokenizer or tensor type)"
+        case .modelLoadFailed: return "the model failed to load for a reason llama.cpp did not make specific"
+        case .gpuOutOfMemory: return "the GPU ran out of memory (CUDA, ROCm, Vulkan, Metal, SYCL or PyTorch)"
+        case .hostOutOfMemory: return "host memory ran out while allocating"
+        case .contextTooLarge: return "the requested context (KV cache) does not fit in memory: lower -c"
+        case .promptTooLong: return "the prompt has more tokens than the context holds"
+        case .badArguments: return "the command line was rejected (unknown flag, bad value)"
+        case .aborted: return "the program aborted (assertion, abort(), uncaught exception, crash)"
+        case .oomKilled: return "killed by SIGKILL while using most of the memory limit: the kernel's OOM killer"
+        case .killedBySignal: return "killed by a signal from outside"
+        case .timeout: return "airun's --timeout stopped it"
+        case .interrupted: return "stopped by Ctrl-C or a termination signal sent to airun"
+        case .commandNotFound: return "the command was not found"
+        case .permissionDenied: return "the command or the model file could not be opened or executed: permission denied"
+        case .pythonException: return "a Python program ended with an uncaught exception"
+        case .nonzeroExit: return "the command exited non-zero without evidence of a more specific cause"
+        }
+    }
+}

@@ -1,0 +1,66 @@
+@preconcurrency import Glibc
+
+/// A field of /proc/meminfo in MiB (`MemAvailable`, `MemTotal`), nil if unreadable.
+public func memInfoMegabytes(_ field: String) -> Double? {
+    guard let bytes = readSmallFile("/proc/meminfo") else { return nil }
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix(field + ":") {
+        let kb = line.dropFirst(field.count + 1).split(separator: " ").first.flatMap { Double($0) }
+        return kb.map { $0 / 1024 }
+    }
+    return nil
+}
+
+/// The memory this process tree may use, in MiB: its cgroup v2 `memory.max` when set, else the
+/// machine's `MemTotal`.
+public func memoryLimitMegabytes() -> Double? {
+    if let cg = readSmallFile("/proc/self/cgroup") {
+        for line in String(decoding: cg, as: UTF8.self).split(separator: "\n") where line.hasPrefix("0::") {
+            let path = "/sys/fs/cgroup" + line.dropFirst(3) + "/memory.max"
+            if let max = readSmallFile(path).map({ String(decoding: $0, as: UTF8.self).trimmingCharacters() }),
+               let bytes = Double(max) {
+                return bytes / 1_048_576
+            }
+        }
+    }
+    return memInfoMegabytes("MemTotal")
+}
+
+/// `linux`, or `wsl` when /proc/version names Microsoft's kernel.
+public func platformName() -> String {
+    guard let v = readSmallFile("/proc/version") else { return "linux" }
+    return String(decoding: v, as: UTF8.self).lowercased().contains("microsoft") ? "wsl" : "linux"
+}
+
+/// True when Windows programs can be started from here (WSL's interop is registered).
+public func wslInteropAvailable() -> Bool {
+    access("/proc/sys/fs/binfmt_misc/WSLInterop", F_OK) == 0 || access("/proc/sys/fs/binfmt_misc/WSLInterop-late", F_OK) == 0
+}
+
+/// The first `count` bytes of a regular file and its size; nil if it does not exist. Throws for a
+/// path that exists but cannot be read (a directory, no permission).
+public func readFileHeader(_ path: String, count: Int) throws(SystemError) -> (bytes: [UInt8], size: Int64)? {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw SystemError("stat", path: path)
+    }
+    if (st.st_mode & S_IFMT) == S_IFDIR { throw SystemError("open", path: path, errno: .isDirectory) }
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SystemError("open", path: path) }
+    defer { Glibc.close(fd) }
+    var buffer = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        filled += n
+    }
+    return (Array(buffer.prefix(filled)), Int64(st.st_size))
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

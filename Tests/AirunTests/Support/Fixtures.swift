@@ -1,0 +1,17 @@
+import Foundation
+
+/// The captured outputs under Tests/AirunTests/Fixtures.
+enum Fixture {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").path
+
+    static func text(_ relative: String) -> String {
+        (try? String(contentsOfFile: directory + "/" + relative, encoding: .utf8)) ?? ""
+    }
+
+    /// A captured llama.cpp or Python case: its stdout, stderr and exit code.
+    static func capture(_ name: String) -> (stdout: String, stderr: String, exitCode: Int32) {
+        let code = Int32(text(name + ".exitcode").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        return (text(name + ".stdout"), text(name + ".stderr"), code)
+    }
+}
