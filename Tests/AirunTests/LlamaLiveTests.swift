@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// Real llama.cpp binaries (built by Tests/tools/build-llama.sh) on a real tiny GGUF
+/// (Tests/tools/make-tiny-gguf.py), run through the built airun. .ci/run prepares both and sets
+/// AIRUN_REQUIRE_LLAMA=1, so in CI a missing build fails instead of skipping.
+enum Llama {
+    static let directory: String = {
+        if let d = ProcessInfo.processInfo.environment["AIRUN_LLAMA_DIR"], !d.isEmpty { return d }
+        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")
+        return cache + "/airun/llama.cpp-11434.0.0"
+    }()
+    static var completion: String { directory + "/bin/llama-completion" }
+    static var cli: String { directory + "/bin/llama-cli" }
+    static var model: String { directory + "/tiny.gguf" }
+
+    static var available: Bool {
+        let fm = FileManager.default
+        let ok = fm.isExecutableFile(atPath: completion) && fm.isExecutableFile(atPath: cli) && fm.fileExists(atPath: model)
+        if !ok {
+            let message = "llama.cpp tests skipped: no \(completion), \(cli) or \(model) (run Tests/tools/build-llama.sh and make-tiny-gguf.py, or .ci/run)"
+            if ProcessInfo.processInfo.environment["AIRUN_REQUIRE_LLAMA"] == "1" {
+                Issue.record(Comment(rawValue: message))
+            } else {
+                print(message)
+            }
+        }
+        return ok
+    }
+}
+
+/// The fields brief §5 requires of every error record.
+let errorRecordFields = [
+    "timestamp", "level", "logger", "message", "trace_id", "request_id", "error_code", "error_category", "return_code",
+    "signal", "model_id", "model_path", "command_args", "stderr", "stdout", "duration_ms", "retry_count", "exception_type",
+    "stack_trace", "context",
+]
+let errorContextFields = [
+    "platform", "wsl_available", "gpu_memory_available_mb", "system_memory_available_mb", "hostname", "user", "cwd", "airun_version",
+]
+
+@Suite("real llama.cpp", .serialized, .timeLimit(.minutes(5)))
+struct LlamaLiveTests {
+    private func run(_ command: [String], scratch: Scratch = Scratch(), shellPrefix: String? = nil) throws -> AirunResult {
+        let args = ["--timeout", "120s", "--"] + command
+        if let shellPrefix {
+            let quoted = ([Airun.path] + args).map { "'\($0)'" }.joined(separator: " ")
+            return try AirunProcess.start(["-q", "--log-dir", scratch.file("outer"), "--", "sh", "-c", "\(shellPrefix); exec \(quoted)"],
+                                          scratch: scratch).wait()
+        }
+        return try airun(args, scratch: scratch)
+    }
+
+    /// The error record of a failed run, checked for every field of brief §5.
+    private func errorRecord(_ r: AirunResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let error = try #require(r.records("error").first, "no error record; stderr: \(r.stderr.suffix(500))", sourceLocation: sourceLocation)
+        for field in errorRecordFields { #expect(error.keys.contains(field), "error record lacks \(field)", sourceLocation: sourceLocation) }
+        let context = try #require(error["context"] as? [String: Any], sourceLocation: sourceLocation)
+        for field in errorContextFields { #expect(context.keys.contains(field), "context lacks \(field)", sourceLocation: sourceLocation) }
+        #expect(error["level"] as? String == "ERROR", sourceLocation: sourceLocation)
+        return error
+    }
+
+    private func completion(_ model: String, _ extra: [String] = []) -> [String] {
+        [Llama.completion, "-m", model, "-p", "hello world", "-n", "16", "-no-cnv", "--no-warmup", "--perf", "-t", "2"] + extra
+    }
+
+    @Test("llama-completion succeeds and its figures are parsed")
+    func success() throws {
+        guard Llama.available else { return }
+        let r = try run(completion(Llama.model))
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(800))")
+        #expect(r.records("error").isEmpty)
+        let end = try #require(r.records("attempt.end").first)
+        #expect((end["tokens_per_second"] as? Double ?? 0) > 0, "no perf figures parsed from: \(r.stderr.suffix(1200))")
+        #expect((end["prompt_tokens"] as? Int ?? 0) > 0)
+        #expect(end["model_id"] as? String == "tiny")
+    }
+
+    @Test("missing model → MODEL_NOT_FOUND")
+    func missing() throws {
+        guard Llama.available else { return }
+        let r = try run(completion("/nonexistent/models/missing-model.gguf"))
+        #expect(r.exitCode == 1)
+        let e = try errorRecord(r)
+        #expect(e["error_code"] as? String == "MODEL_NOT_FOUND")
+        #expect(e["model_path"] as? String == "/nonexistent/models/missing-model.gguf")
+        #expect((e["context"] as? [String: Any])?["model_file"].flatMap { ($0 as? [String: Any])?["exists"] as? Bool } == false)
+        #expect(r.stderr.contains("MODEL_NOT_FOUND"))
+    }
+
+    @Test("random bytes → MODEL_INVALID")
+    func randomBytes() throws {
+        guard Llama.available else { return }
+        let s = Scratch()
+        let urandom = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let model = s.write("random.gguf", [UInt8](urandom.readData(ofLength: 4096)))
+        let e = try errorRecord(try run(completion(model), scratch: s))
+        #expect(e["error_code"] as? String == "MODEL_INVALID")
+    }
+
+    @Test("truncated model → MODEL_CORRUPT")
+    func truncated() throws {
+        guard Llama.available else { return }
+        let s = Scratch()
+        let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
+        let model = s.write("truncated.gguf", Array(whole.prefix(whole.count / 2)))
+        let e = try errorRecord(try run(completion(model), scratch: s))
+        #expect(e["error_code"] as? String == "MODEL_CORRUPT")
+        let file = try #require((e["context"] as? [String: Any])?["model_file"] as? [String: Any])
+        #expect(file["magic"] as? String == "GGUF")
+        #expect(file["architecture"] as? String == "llama")
+    }
+
+    @Test("a context that cannot fit under ulimit -v → HOST_OOM or CONTEXT_TOO_LARGE")
+    func hostMemory() throws {
+        guard Llama.available else { return }
+        let r = try run(completion(Llama.model, ["-c", "50000000"]), shellPrefix: "ulimit -v 4000000")
+        let e = try errorRecord(r)
+        #expect(["HOST_OOM", "CONTEXT_TOO_LARGE"].contains(e["error_code"] as? String ?? ""), "\(e["evidence"] ?? "")")
+    }
+
+    @Test("unknown flag → BAD_ARGUMENTS, not retryable")
+    func badFlag() throws {
+        guard Llama.available else { return }
+        let e = try errorRecord(try run(completion(Llama.model, ["--no-such-flag"])))
+        #expect(e["error_code"] as? String == "BAD_ARGUMENTS")
+        #expect(e["retryable"] as? Bool == false)
+    }
+
+    @Test("llama-cli: a single turn succeeds with its rates parsed; a missing model and a removed flag are classified")
+    func cli() throws {
+        guard Llama.available else { return }
+        let ok = try run([Llama.cli, "-m", Llama.model, "-p", "hello", "-n", "8", "-st", "--simple-io", "--no-warmup", "-t", "2"])
+        #expect(ok.exitCode == 0, "\(ok.stderr.suffix(800)) \(ok.stdoutText.suffix(400))")
+        let end = try #require(ok.records("attempt.end").first)
+        #expect((end["tokens_per_second"] as? Double ?? 0) > 0, "\(ok.stdoutText.suffix(300))")
+
+        let missing = try run([Llama.cli, "-m", "/nonexistent/m.gguf", "-p", "hi", "-n", "8", "-st", "--simple-io"])
+        #expect(try errorRecord(missing)["error_code"] as? String == "MODEL_NOT_FOUND")
+
+        let flag = try run([Llama.cli, "-m", Llama.model, "-no-cnv", "-p", "hi", "-st", "--simple-io"])
+        #expect(try errorRecord(flag)["error_code"] as? String == "BAD_ARGUMENTS")
+    }
+
+    @Test("the H200 --fit hang, replayed, under --timeout → TIMEOUT")
+    func fitHang() throws {
+        let s = Scratch()
+        let stderr = Fixture.directory + "/llama.cpp-cuda/cuda-oom-kv-fit.stderr"
+        let r = try airun(["--timeout", "1s", "--", "sh", "-c", "cat '\(stderr)' >&2; sleep 30"], scratch: s)
+        #expect(r.exitCode == 124)
+        let e = try errorRecord(r)
+        #expect(e["error_code"] as? String == "TIMEOUT")
+    }
+
+    @Test("the Python router's FileNotFoundError → MODEL_NOT_FOUND with exception_type")
+    func pythonRouter() throws {
+        let script = Fixture.directory + "/python/router_demo.py"
+        let r = try airun(["--", "python3", script, "hello"])
+        #expect(r.exitCode == 1)
+        let e = try errorRecord(r)
+        #expect(e["error_code"] as? String == "MODEL_NOT_FOUND")
+        #expect(e["exception_type"] as? String == "FileNotFoundError")
+        #expect((e["stack_trace"] as? String)?.contains("load_model") == true)
+    }
+}
