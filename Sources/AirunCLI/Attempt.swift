@@ -39,12 +39,15 @@ struct AttemptReport {
     var spawnError: String?
     var message: String
 
+    /// The model file's header check, filled in for failed attempts that name a model.
+    var modelFile: GGUFCheck?
+
     var facts: AttemptFacts {
         AttemptFacts(exitCode: returnCode, signal: signal?.name, timedOut: timedOut, receivedSignal: receivedSignal?.name,
                      spawnFailure: spawnError == nil ? nil : status,
                      stdout: String(decoding: stdout.bytes, as: UTF8.self), stderr: String(decoding: stderr.bytes, as: UTF8.self),
                      maxRSSMegabytes: maxRSSMegabytes,
-                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil)
+                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil, modelFile: modelFile)
     }
 }
 
@@ -63,8 +66,11 @@ struct AttemptRunner {
         run.rng = rng
         let identity = RecordIdentity(traceID: trace.traceID, spanID: span, parentSpanID: runSpan,
                                       requestID: "\(runSpan.hex)-\(number)")
-        let report = runAttempt(identity: identity, span: span)
+        var report = runAttempt(identity: identity, span: span)
         writeEnd(report, identity: identity)
+        if report.exitCode != 0, let model = ModelArgument.find(in: run.options.command) {
+            report.modelFile = inspectModelFile(model.path)
+        }
         let verdict = Classifier().classify(report.facts)
         if let verdict { writeError(report, verdict: verdict, identity: identity) }
         let summary: String = switch report.disposition {
@@ -242,12 +248,12 @@ struct AttemptRunner {
         let exception = PythonException.parse(facts.stderr)
         r.add("exception_type", exception?.type)
         r.add("stack_trace", exception?.stackTrace)
-        r.add("context", object: failureContext(model: model))
+        r.add("context", object: failureContext(modelFile: report.modelFile))
         sink.write(line: r.line(), timestampMicroseconds: now)
     }
 
     /// Where the failure happened: the machine, its free memory, and the model file's header.
-    private func failureContext(model: ModelArgument?) -> JSONLine {
+    private func failureContext(modelFile: GGUFCheck?) -> JSONLine {
         var c = JSONLine()
         c.add("platform", platformName())
         c.add("wsl_available", wslInteropAvailable())
@@ -257,32 +263,35 @@ struct AttemptRunner {
         c.add("user", userName())
         c.add("cwd", currentDirectory())
         c.add("airun_version", airunVersion)
-        if let model { c.add("model_file", object: modelFileCheck(model.path)) }
+        if let check = modelFile {
+            var m = JSONLine()
+            m.add("exists", check.exists)
+            m.add("size_bytes", check.sizeBytes)
+            m.add("magic", check.magic)
+            m.add("gguf_version", check.version.map { Int64($0) })
+            m.add("tensor_count", check.tensorCount)
+            m.add("architecture", check.architecture)
+            m.add("problem", check.problem)
+            c.add("model_file", object: m)
+        }
         return c
     }
 }
 
-/// The GGUF pre-check as a JSON object (docs/records.md, `context.model_file`).
-func modelFileCheck(_ path: String) -> JSONLine {
-    var m = JSONLine()
-    let check: GGUFCheck
+/// Reads a model file's GGUF header (1 MiB, or 16 MiB when a large vocabulary needs it) and judges it.
+func inspectModelFile(_ path: String) -> GGUFCheck {
     do {
-        if let (bytes, size) = try readFileHeader(path, count: 4096) {
-            check = GGUFCheck.inspect(header: bytes, size: size)
-        } else {
-            check = GGUFCheck(exists: false, problem: "no such file")
+        guard var (bytes, size) = try readFileHeader(path, count: 1 << 20) else {
+            return GGUFCheck(exists: false, problem: "no such file")
         }
+        if size > Int64(bytes.count), bytes.starts(with: Array("GGUF".utf8)), dataExtent(bytes) == nil,
+           let more = try readFileHeader(path, count: 16 << 20) {
+            (bytes, size) = more
+        }
+        return GGUFCheck.inspect(header: bytes, size: size)
     } catch {
-        check = GGUFCheck(exists: true, problem: "\(error.errno)")
+        return GGUFCheck(exists: true, problem: "\(error.errno)")
     }
-    m.add("exists", check.exists)
-    m.add("size_bytes", check.sizeBytes)
-    m.add("magic", check.magic)
-    m.add("gguf_version", check.version.map { Int64($0) })
-    m.add("tensor_count", check.tensorCount)
-    m.add("architecture", check.architecture)
-    m.add("problem", check.problem)
-    return m
 }
 
 func addPerformance(_ perf: LlamaPerformance, to r: inout JSONLine) {

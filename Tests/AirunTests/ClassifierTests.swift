@@ -185,6 +185,38 @@ struct ModelFileTests {
         #expect(GGUFCheck.inspect(header: Array("tjgg".utf8) + [0, 0, 0, 0], size: 8).problem?.contains("legacy") == true)
     }
 
+    /// A whole (tiny) GGUF: one key/value, one 4×4 F32 tensor at offset 0, data aligned to 32.
+    static func wholeFile() -> [UInt8] {
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        var b = header(tensors: 1)
+        let name = Array("blk.0.w".utf8)
+        b += le(UInt64(name.count)) + name + le(UInt32(2)) + le(UInt64(4)) + le(UInt64(4)) + le(UInt32(0)) + le(UInt64(0))
+        while b.count % 32 != 0 { b.append(0) }
+        return b + [UInt8](repeating: 1, count: 64)
+    }
+
+    @Test("the tensor data must fit in the file (a truncated download is caught from the header)")
+    func extent() throws {
+        let file = Self.wholeFile()
+        let extent = try #require(dataExtent(file))
+        #expect(extent.required == Int64(file.count) && extent.tensors == 1)
+        #expect(GGUFCheck.inspect(header: file, size: Int64(file.count)).problem == nil)
+        let cut = GGUFCheck.inspect(header: file, size: Int64(file.count - 10))
+        #expect(cut.problem?.hasPrefix("truncated") == true)
+        #expect(cut.suggestedCode == .modelCorrupt)
+        #expect(GGUFCheck(exists: false, problem: "no such file").suggestedCode == .modelNotFound)
+        #expect(GGUFCheck.inspect(header: Array("<html>".utf8), size: 6).suggestedCode == .modelInvalid)
+    }
+
+    @Test("a failure whose output was lost is classified from the model file")
+    func fromFile() throws {
+        let cut = GGUFCheck.inspect(header: Self.wholeFile(), size: 50)
+        let v = try #require(Classifier().classify(AttemptFacts(exitCode: 1, modelFile: cut)))
+        #expect(v.code == .modelCorrupt && v.rule == "model-file")
+        let text = try #require(Classifier().classify(AttemptFacts(exitCode: 1, stderr: "error: invalid argument: -x", modelFile: cut)))
+        #expect(text.code == .badArguments, "output evidence comes before the file")
+    }
+
     @Test("model argument forms", arguments: [
         (["llama-cli", "-m", "/m/qwen3-8b-q4_k_m.gguf", "-p", "hi"], "/m/qwen3-8b-q4_k_m.gguf"),
         (["llama-cli", "--model", "a.gguf"], "a.gguf"),

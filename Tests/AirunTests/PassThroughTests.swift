@@ -5,14 +5,15 @@ import Testing
 /// End-to-end: the built binary's output, input and exit status are the child's.
 @Suite("pass-through", .timeLimit(.minutes(2)))
 struct PassThroughTests {
-    @Test("stdout, stderr and exit status are the child's; four records share one trace")
+    @Test("stdout, stderr and exit status are the child's; the records share one trace")
     func basicRun() throws {
         let r = try airun(["--", "sh", "-c", "printf out; printf err >&2; exit 3"])
         #expect(r.stdoutText == "out")
         #expect(r.stderr.hasPrefix("err"))
         #expect(r.exitCode == 3)
         let events = r.records.compactMap { $0["event"] as? String }
-        #expect(events == ["run.start", "attempt.start", "attempt.end", "run.end"])
+        #expect(events == ["run.start", "attempt.start", "attempt.end", "error", "run.end"])
+        #expect(r.records("error").first?["error_code"] as? String == "NONZERO_EXIT")
         let traces = Set(r.records.compactMap { $0["trace_id"] as? String })
         #expect(traces.count == 1)
         let end = try #require(r.records("attempt.end").first)
@@ -21,7 +22,7 @@ struct PassThroughTests {
         #expect(end["stderr_tail"] as? String == "err")
         #expect(end["timed_out"] as? Bool == false)
         #expect(end["signal"] is NSNull)
-        #expect(r.stderr.contains("airun: trace=\(traces.first!) exit=3"))
+        #expect(r.stderr.contains("airun: trace=\(traces.first!) exit=3 NONZERO_EXIT"))
     }
 
     @Test("20 MB of random bytes pass through cat unchanged")

@@ -15,10 +15,13 @@ public struct AttemptFacts: Sendable {
     /// killer's SIGKILL from anyone else's.
     public var maxRSSMegabytes: Double?
     public var memoryLimitMegabytes: Double?
+    /// What a look at the model file named by `-m` found, if the command names one.
+    public var modelFile: GGUFCheck?
 
     public init(exitCode: Int32?, signal: String? = nil, timedOut: Bool = false, receivedSignal: String? = nil,
                 spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
-                maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil) {
+                maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil, modelFile: GGUFCheck? = nil) {
+        self.modelFile = modelFile
         self.exitCode = exitCode
         self.signal = signal
         self.timedOut = timedOut
@@ -83,6 +86,11 @@ public struct Classifier: Sendable {
             if let line = firstMatch(rule, in: lines) {
                 return verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
             }
+        }
+
+        // No line said why, but the model file itself shows what is wrong with it.
+        if let file = facts.modelFile, let code = file.suggestedCode, facts.signal == nil {
+            return verdict(code, "model file: \(file.problem!)", "model-file")
         }
 
         if let exception = PythonException.parse(facts.stderr) {

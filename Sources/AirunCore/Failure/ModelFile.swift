@@ -51,6 +51,17 @@ public struct GGUFCheck: Equatable, Sendable {
         self.problem = problem
     }
 
+    /// The error code a failed attempt gets from the file alone, when its output said nothing
+    /// (llama.cpp's asynchronous log can lose every line of a fast failure).
+    public var suggestedCode: ErrorCode? {
+        guard problem != nil else { return nil }
+        if !exists { return .modelNotFound }
+        if magic == nil, problem!.contains("Permission denied") { return .permissionDenied }
+        if magic != "GGUF" { return .modelInvalid }
+        if problem!.hasPrefix("truncated") { return .modelCorrupt }
+        return .modelUnsupported
+    }
+
     /// Judges the first bytes of a file of `size` bytes.
     public static func inspect(header bytes: [UInt8], size: Int64) -> GGUFCheck {
         var check = GGUFCheck(exists: true, sizeBytes: size)
@@ -88,6 +99,9 @@ public struct GGUFCheck: Equatable, Sendable {
         } else if check.tensorCount == 0 {
             check.problem = "no tensors (a vocabulary-only file)"
         }
+        if check.problem == nil, let need = dataExtent(bytes), need.required > size {
+            check.problem = "truncated: the tensors need \(need.required) bytes, the file has \(size) (an incomplete download?)"
+        }
         // First key/value: u64 key length, key, u32 type, and for a string (8) u64 length + bytes.
         if bytes.count >= 32 {
             let keyLength = Int(clamping: readLE(bytes, 24, 8))
@@ -103,6 +117,72 @@ public struct GGUFCheck: Equatable, Sendable {
         }
         return check
     }
+}
+
+/// Walks the key/values and tensor infos of a GGUF header and returns the file size the tensor
+/// data needs (llama.cpp's "data is not within the file bounds" check). Nil when `bytes` ends
+/// before the tensor infos do, so the answer is unknown rather than wrong.
+public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
+    var p = 24
+    func need(_ n: Int) -> Bool { p + n <= bytes.count }
+    func u32() -> UInt64? { guard need(4) else { return nil }; defer { p += 4 }; return readLE(bytes, p, 4) }
+    func u64() -> UInt64? { guard need(8) else { return nil }; defer { p += 8 }; return readLE(bytes, p, 8) }
+    func skipString() -> String? {
+        guard let n = u64(), n < 1 << 24, need(Int(n)) else { return nil }
+        defer { p += Int(n) }
+        return String(decoding: bytes[p..<(p + Int(n))], as: UTF8.self)
+    }
+    let scalarSize: [UInt64: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
+    func skipValue(_ type: UInt64) -> Bool {
+        if let size = scalarSize[type] { guard need(size) else { return false }; p += size; return true }
+        if type == 8 { return skipString() != nil }
+        if type == 9 {
+            guard let elementType = u32(), let count = u64(), count < 1 << 32 else { return false }
+            if let size = scalarSize[elementType] {
+                guard need(size * Int(count)) else { return false }
+                p += size * Int(count)
+                return true
+            }
+            for _ in 0..<count where !skipValue(elementType) { return false }
+            return true
+        }
+        return false
+    }
+    let tensorCount = Int(clamping: readLE(bytes, 8, 8))
+    let kvCount = Int(clamping: readLE(bytes, 16, 8))
+    guard tensorCount < 1 << 20, kvCount < 1 << 20 else { return nil }
+    var alignment: UInt64 = 32
+    for _ in 0..<kvCount {
+        guard let key = skipString(), let type = u32() else { return nil }
+        if key == "general.alignment", type == 4 {
+            guard let a = u32() else { return nil }
+            alignment = max(1, a)
+        } else if !skipValue(type) {
+            return nil
+        }
+    }
+    // ggml type -> (elements per block, bytes per block)
+    let blocks: [UInt64: (UInt64, UInt64)] = [
+        0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+        10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+        16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82),
+        23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+        34: (256, 54), 35: (256, 66), 39: (32, 17), 40: (64, 36), 41: (128, 18), 42: (64, 18),
+    ]
+    var end: UInt64 = 0
+    for _ in 0..<tensorCount {
+        guard skipString() != nil, let dims = u32(), dims <= 8 else { return nil }
+        var elements: UInt64 = 1
+        for _ in 0..<dims {
+            guard let ne = u64() else { return nil }
+            elements = elements.multipliedReportingOverflow(by: ne).partialValue
+        }
+        guard let type = u32(), let offset = u64() else { return nil }
+        guard let (perBlock, blockBytes) = blocks[type] else { return nil }  // a type newer than this table
+        end = max(end, offset + (elements / perBlock) * blockBytes)
+    }
+    let dataStart = (UInt64(p) + alignment - 1) / alignment * alignment
+    return (Int64(clamping: dataStart + end), tensorCount)
 }
 
 private func readLE(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> UInt64 {
