@@ -1,0 +1,98 @@
+/// Masks secrets and personal data in text before airun writes it anywhere: records, console
+/// lines, capture files and (later) exports. Masks name what they hid: `***OPENAI_KEY_REDACTED***`.
+///
+/// A single left-to-right pass over the bytes, dispatching on the byte at each position, rather
+/// than a list of regular expressions: a 64 KiB tail is redacted in well under a millisecond
+/// (bench/redaction.sh), and every writer can afford to call it.
+public struct Redactor: Sendable {
+    /// Exact values to hide wherever they appear, with the name their mask carries.
+    public private(set) var secretValues: [(value: [UInt8], kind: String)] = []
+    /// Emails and phone numbers (on by default).
+    public var maskPersonalData = true
+    /// Regular expressions from profiles: each match is replaced by `***<kind>_REDACTED***`.
+    public var extraPatterns: [(pattern: String, kind: String)] = []
+    /// Values never masked (profiles), e.g. a public test key that must stay readable.
+    public var allowList: Set<String> = []
+
+    public init() {}
+
+    /// A redactor that also hides the values of `environment` variables whose names contain KEY,
+    /// TOKEN, SECRET or PASSWORD (values shorter than 6 characters are left alone: too common).
+    public init(environment: [String: String]) {
+        for (name, value) in environment where value.utf8.count >= 6 {
+            let upper = name.uppercased()
+            guard ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD"].contains(where: { upper.contains($0) }) else { continue }
+            addSecret(value, kind: upper.filter { $0.isLetter || $0.isNumber || $0 == "_" })
+        }
+    }
+
+    /// Hides `value` wherever it appears from now on.
+    public mutating func addSecret(_ value: String, kind: String) {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 4, !secretValues.contains(where: { $0.value == bytes }) else { return }
+        secretValues.append((bytes, kind))
+        // Longest first, so a value containing another is masked whole.
+        secretValues.sort { $0.value.count > $1.value.count }
+    }
+
+    public func redact(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var scanner = Scanner(redactor: self, input: bytes)
+        guard let out = scanner.run() else { return applyPatterns(text) }
+        return applyPatterns(String(decoding: out, as: UTF8.self))
+    }
+
+    public func redact(_ bytes: [UInt8]) -> [UInt8] {
+        var scanner = Scanner(redactor: self, input: bytes)
+        let out = scanner.run() ?? bytes
+        if extraPatterns.isEmpty { return out }
+        return Array(applyPatterns(String(decoding: out, as: UTF8.self)).utf8)
+    }
+
+    /// The command line with the values of secret-bearing options (`--api-key V`, `--token=V`,
+    /// `--hf-token V`, …) masked, then each argument redacted as text.
+    public func redact(arguments: [String]) -> [String] {
+        var out: [String] = []
+        var maskNext: String?
+        for arg in arguments {
+            if let kind = maskNext {
+                out.append(mask(kind))
+                maskNext = nil
+                continue
+            }
+            if arg.hasPrefix("-"), let eq = arg.firstIndex(of: "="), let kind = secretOptionKind(String(arg[..<eq])) {
+                out.append(String(arg[...eq]) + mask(kind))
+                continue
+            }
+            if let kind = secretOptionKind(arg) { maskNext = kind }
+            out.append(redact(arg))
+        }
+        return out
+    }
+
+    private func applyPatterns(_ text: String) -> String {
+        var result = text
+        for (pattern, kind) in extraPatterns {
+            guard let regex = try? Regex(pattern) else { continue }
+            result = result.replacing(regex) { match in
+                let found = String(result[match.range])
+                return allowList.contains(found) ? found : mask(kind)
+            }
+        }
+        return result
+    }
+}
+
+/// `***KIND_REDACTED***`
+public func mask(_ kind: String) -> String { "***\(kind)_REDACTED***" }
+
+/// The mask kind for an option that takes a secret (`--api-key`, `--hf-token`, `--password`), or nil.
+func secretOptionKind(_ option: String) -> String? {
+    guard option.hasPrefix("-") else { return nil }
+    let name = option.drop(while: { $0 == "-" }).lowercased()
+    if name.hasSuffix("password") || name.hasSuffix("passwd") { return "PASSWORD" }
+    if name.hasSuffix("api-key") || name.hasSuffix("api_key") || name.hasSuffix("apikey") { return "API_KEY" }
+    if name.hasSuffix("token") { return "TOKEN" }
+    if name.hasSuffix("secret") || name.hasSuffix("secret-key") || name.hasSuffix("access-key") { return "SECRET" }
+    return nil
+}

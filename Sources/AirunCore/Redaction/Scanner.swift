@@ -1,0 +1,346 @@
+/// The single pass behind `Redactor`: walks the input once, and at each position tries only the
+/// detectors that can start with that byte. Output is built lazily: nothing is copied unless
+/// something is masked.
+struct Scanner {
+    let redactor: Redactor
+    let input: [UInt8]
+    private var out: [UInt8] = []
+    private var copied = 0  // input[..<copied] is in `out` (or unchanged)
+    private var changed = false
+    /// First bytes of the exact secret values, to skip the value search at most positions.
+    private var secretStarts = [Bool](repeating: false, count: 256)
+
+    init(redactor: Redactor, input: [UInt8]) {
+        self.redactor = redactor
+        self.input = input
+        for s in redactor.secretValues { secretStarts[Int(s.value[0])] = true }
+    }
+
+    /// The redacted bytes, or nil when nothing needed masking.
+    mutating func run() -> [UInt8]? {
+        var i = 0
+        let n = input.count
+        while i < n {
+            if let end = matchAt(i) {
+                i = end
+            } else {
+                i += 1
+            }
+        }
+        guard changed else { return nil }
+        out.append(contentsOf: input[copied..<n])
+        return out
+    }
+
+    /// Replaces input[start..<end] with the mask of `kind` and returns `end`.
+    private mutating func replace(_ start: Int, _ end: Int, kind: String) -> Int {
+        let found = input[start..<end]
+        if !redactor.allowList.isEmpty, redactor.allowList.contains(String(decoding: found, as: UTF8.self)) { return end }
+        if !changed { out.reserveCapacity(input.count) }
+        changed = true
+        out.append(contentsOf: input[copied..<start])
+        out.append(contentsOf: mask(kind).utf8)
+        copied = end
+        return end
+    }
+
+    // MARK: dispatch
+
+    private mutating func matchAt(_ i: Int) -> Int? {
+        let b = input[i]
+        if secretStarts[Int(b)] {
+            for s in redactor.secretValues where startsWith(s.value, at: i) {
+                return replace(i, i + s.value.count, kind: s.kind)
+            }
+        }
+        switch b {
+        case UInt8(ascii: "-"):
+            if let end = privateKey(i) { return end }
+            if let end = optionValue(i) { return end }
+        case UInt8(ascii: ":"):
+            if let end = urlPassword(i) { return end }
+        case UInt8(ascii: "+"), UInt8(ascii: "("):
+            if redactor.maskPersonalData, let end = phone(i) { return end }
+        default:
+            break
+        }
+        guard isWordByte(b), atBoundary(i) else { return nil }
+        if let end = token(i) { return end }
+        if let end = authorization(i) { return end }
+        if redactor.maskPersonalData {
+            if let end = email(i) { return end }
+            if isDigit(b), let end = phone(i) { return end }
+        }
+        return keyValue(i)
+    }
+
+    // MARK: provider tokens
+
+    /// Known token formats, each a literal prefix and a run of allowed characters.
+    private mutating func token(_ i: Int) -> Int? {
+        func run(from start: Int, _ allowed: (UInt8) -> Bool) -> Int {
+            var j = start
+            while j < input.count, allowed(input[j]) { j += 1 }
+            return j
+        }
+        let keyChars: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        switch input[i] {
+        case UInt8(ascii: "s"):
+            if startsWith("sk-ant-", at: i) {
+                let end = run(from: i + 7, keyChars)
+                if end - i >= 7 + 20 { return replace(i, end, kind: "ANTHROPIC_KEY") }
+            } else if startsWith("sk-", at: i) {
+                let end = run(from: i + 3, keyChars)
+                // Real keys are random base62: a digit and a letter are all but certain, and
+                // requiring them keeps words like "sk-learn-compatible-wrapper" readable.
+                if end - i >= 3 + 20, hasDigitAndLetter(i + 3, end) { return replace(i, end, kind: "OPENAI_KEY") }
+            }
+        case UInt8(ascii: "A"):
+            if ["AKIA", "ASIA", "ABIA", "ACCA"].contains(where: { startsWith($0, at: i) }) {
+                let end = run(from: i + 4) { isUpper($0) || isDigit($0) }
+                if end - i == 20, !wordByte(at: end) { return replace(i, end, kind: "AWS_ACCESS_KEY") }
+            } else if startsWith("AIza", at: i) {
+                let end = run(from: i + 4, keyChars)
+                if end - i >= 39 { return replace(i, end, kind: "GOOGLE_API_KEY") }
+            }
+        case UInt8(ascii: "g"):
+            if startsWith("github_pat_", at: i) {
+                let end = run(from: i + 11) { isAlnum($0) || $0 == UInt8(ascii: "_") }
+                if end - i >= 11 + 22 { return replace(i, end, kind: "GITHUB_TOKEN") }
+            } else if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].contains(where: { startsWith($0, at: i) }) {
+                let end = run(from: i + 4, isAlnum)
+                if end - i >= 4 + 36 { return replace(i, end, kind: "GITHUB_TOKEN") }
+            }
+        case UInt8(ascii: "x"):
+            if startsWith("xox", at: i), i + 4 < input.count, "abposr".utf8.contains(input[i + 3]), input[i + 4] == UInt8(ascii: "-") {
+                let end = run(from: i + 5) { isAlnum($0) || $0 == UInt8(ascii: "-") }
+                if end - i >= 5 + 10 { return replace(i, end, kind: "SLACK_TOKEN") }
+            }
+        case UInt8(ascii: "h"):
+            if startsWith("hf_", at: i) {
+                let end = run(from: i + 3, isAlnum)
+                if end - i >= 3 + 30 { return replace(i, end, kind: "HUGGINGFACE_TOKEN") }
+            }
+        case UInt8(ascii: "e"):
+            if startsWith("eyJ", at: i) {
+                let segment: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+                let header = run(from: i, segment)
+                guard header - i >= 10, header < input.count, input[header] == UInt8(ascii: ".") else { return nil }
+                let payload = run(from: header + 1, segment)
+                guard payload - header > 10, payload < input.count, input[payload] == UInt8(ascii: ".") else { return nil }
+                let signature = run(from: payload + 1, segment)
+                return replace(i, signature, kind: "JWT")
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// `Bearer <token>`, and `Basic <base64>` after an Authorization header name.
+    private mutating func authorization(_ i: Int) -> Int? {
+        let isBearer = startsWithCaseless("bearer ", at: i)
+        let isBasic = !isBearer && startsWithCaseless("basic ", at: i) && precededByAuthorization(i)
+        guard isBearer || isBasic else { return nil }
+        var start = i + 7 - (isBasic ? 1 : 0)
+        while start < input.count, input[start] == UInt8(ascii: " ") { start += 1 }
+        var end = start
+        while end < input.count, isAlnum(input[end]) || "._~+/=-".utf8.contains(input[end]) { end += 1 }
+        let length = end - start
+        guard length >= 8, isBasic || length >= 20 || hasDigitAndLetter(start, end) else { return nil }
+        if startsWith("***", at: start) { return nil }
+        _ = replace(start, end, kind: isBearer ? "BEARER_TOKEN" : "BASIC_AUTH")
+        return end
+    }
+
+    private func precededByAuthorization(_ i: Int) -> Bool {
+        let from = max(0, i - 24)
+        return String(decoding: input[from..<i], as: UTF8.self).lowercased().contains("authorization")
+    }
+
+    /// `-----BEGIN … PRIVATE KEY-----` through its `-----END … PRIVATE KEY-----` (or the end of
+    /// the text, for a key cut off by the tail).
+    private mutating func privateKey(_ i: Int) -> Int? {
+        guard startsWith("-----BEGIN ", at: i) else { return nil }
+        var j = i + 11
+        let lineLimit = min(input.count, i + 120)
+        while j < lineLimit, input[j] != UInt8(ascii: "\n") {
+            if startsWith("PRIVATE KEY-----", at: j) || startsWith("PRIVATE KEY BLOCK-----", at: j) { break }
+            j += 1
+        }
+        guard j < lineLimit, input[j] != UInt8(ascii: "\n") else { return nil }
+        var k = j + 11
+        while k < input.count, !startsWith("-----END ", at: k) { k += 1 }
+        if k < input.count {
+            k += 9
+            while k < input.count, !startsWith("-----", at: k), input[k] != UInt8(ascii: "\n") { k += 1 }
+            if startsWith("-----", at: k) { k += 5 }
+        }
+        return replace(i, k, kind: "PRIVATE_KEY")
+    }
+
+    // MARK: options, URLs, key=value
+
+    /// `--api-key VALUE` / `--token=VALUE` written in text (a logged command line).
+    private mutating func optionValue(_ i: Int) -> Int? {
+        guard startsWith("--", at: i), i == 0 || isSpaceOrQuote(input[i - 1]) else { return nil }
+        var j = i + 2
+        while j < input.count, isAlnum(input[j]) || input[j] == UInt8(ascii: "-") || input[j] == UInt8(ascii: "_") { j += 1 }
+        guard j < input.count, input[j] == UInt8(ascii: " ") || input[j] == UInt8(ascii: "="),
+              let kind = secretOptionKind(String(decoding: input[i..<j], as: UTF8.self)) else { return nil }
+        let start = j + 1
+        var end = start
+        while end < input.count, !isSpaceOrQuote(input[end]) { end += 1 }
+        guard end > start, !startsWith("-", at: start), !startsWith("***", at: start) else { return nil }
+        _ = replace(start, end, kind: kind)
+        return end
+    }
+
+    /// `scheme://user:password@host`: the password part.
+    private mutating func urlPassword(_ i: Int) -> Int? {
+        guard startsWith("://", at: i) else { return nil }
+        var j = i + 3
+        let stop: (UInt8) -> Bool = { isSpaceOrQuote($0) || $0 == UInt8(ascii: "/") }
+        while j < input.count, !stop(input[j]), input[j] != UInt8(ascii: ":"), input[j] != UInt8(ascii: "@") { j += 1 }
+        guard j < input.count, input[j] == UInt8(ascii: ":") else { return nil }  // the user may be empty (redis://:pw@)
+        let start = j + 1
+        var end = start
+        while end < input.count, !stop(input[end]), input[end] != UInt8(ascii: "@") { end += 1 }
+        guard end < input.count, input[end] == UInt8(ascii: "@"), end > start else { return nil }
+        _ = replace(start, end, kind: "PASSWORD")
+        return end
+    }
+
+    /// `password=…`, `passwd: …`, `"api_key": "…"`, `token=…` and the like: the value part.
+    private mutating func keyValue(_ i: Int) -> Int? {
+        var j = i
+        while j < input.count, isAlnum(input[j]) || "_.-".utf8.contains(input[j]) { j += 1 }
+        let keyEnd = j
+        guard keyEnd - i >= 3, let (kind, minimum) = secretKey(input[i..<keyEnd]) else { return nil }
+        if j < input.count, input[j] == UInt8(ascii: "\"") || input[j] == UInt8(ascii: "'") { j += 1 }
+        while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
+        guard j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":") else { return nil }
+        j += 1
+        if j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":") { return nil }  // ==, ::
+        while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
+        var quote: UInt8?
+        if j < input.count, input[j] == UInt8(ascii: "\"") || input[j] == UInt8(ascii: "'") { quote = input[j]; j += 1 }
+        let start = j
+        var end = start
+        if let quote {
+            while end < input.count, input[end] != quote, input[end] != UInt8(ascii: "\n") { end += 1 }
+        } else {
+            while end < input.count, !isSpaceOrQuote(input[end]), !",;&)}]>".utf8.contains(input[end]) { end += 1 }
+        }
+        let value = input[start..<end]
+        guard value.count >= minimum, !startsWith("***", at: start) else { return nil }
+        if kind != "PASSWORD", value.allSatisfy(isDigit) { return nil }
+        let lower = String(decoding: value, as: UTF8.self).lowercased()
+        if ["null", "none", "true", "false", "undefined"].contains(lower) { return nil }
+        _ = replace(start, end, kind: kind)
+        return end
+    }
+
+    /// The mask kind and shortest value length for a key that names a secret.
+    private func secretKey(_ key: ArraySlice<UInt8>) -> (String, Int)? {
+        let k = String(decoding: key, as: UTF8.self).lowercased()
+        if k.hasSuffix("password") || k.hasSuffix("passwd") { return ("PASSWORD", 1) }
+        if k.hasSuffix("api_key") || k.hasSuffix("apikey") || k.hasSuffix("api-key") { return ("API_KEY", 8) }
+        if k.hasSuffix("access_key") || k.hasSuffix("secret_key") || k.hasSuffix("private_key") { return ("SECRET", 8) }
+        if k.hasSuffix("token") { return ("TOKEN", 8) }
+        if k.hasSuffix("secret") { return ("SECRET", 6) }
+        if k.hasSuffix("credential") || k.hasSuffix("credentials") { return ("SECRET", 6) }
+        return nil
+    }
+
+    // MARK: personal data
+
+    private mutating func email(_ i: Int) -> Int? {
+        var j = i
+        while j < input.count, isAlnum(input[j]) || "._%+-".utf8.contains(input[j]) { j += 1 }
+        guard j < input.count, input[j] == UInt8(ascii: "@"), j > i else { return nil }
+        var k = j + 1
+        var lastDot = -1
+        while k < input.count, isAlnum(input[k]) || input[k] == UInt8(ascii: "-") || input[k] == UInt8(ascii: ".") {
+            if input[k] == UInt8(ascii: ".") { lastDot = k }
+            k += 1
+        }
+        // Trailing dots end a sentence, not the domain.
+        while k > j + 1, input[k - 1] == UInt8(ascii: ".") { k -= 1 }
+        if lastDot >= k { lastDot = input[(j + 1)..<k].lastIndex(of: UInt8(ascii: ".")) ?? -1 }
+        guard lastDot > j + 1, k - lastDot - 1 >= 2, input[(lastDot + 1)..<k].allSatisfy(isLetter) else { return nil }
+        return replace(i, k, kind: "EMAIL")
+    }
+
+    /// `+<8–15 digits with spaces, dashes, dots or brackets>`, `(555) 123-4567`, `555-123-4567`.
+    private mutating func phone(_ i: Int) -> Int? {
+        if i > 0, isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-") { return nil }
+        var digits = 0
+        var groups: [Int] = []
+        var current = 0
+        var j = i
+        if input[i] == UInt8(ascii: "+") { j += 1 }
+        while j < input.count, j - i < 24 {
+            let c = input[j]
+            if isDigit(c) {
+                digits += 1
+                current += 1
+            } else if " -.()".utf8.contains(c) {
+                if current > 0 { groups.append(current); current = 0 }
+                // A separator must be followed by a digit (or a bracketed group) to continue.
+                guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == UInt8(ascii: "(") || c == UInt8(ascii: ")") else { break }
+            } else {
+                break
+            }
+            j += 1
+        }
+        if current > 0 { groups.append(current) }
+        while j > i, !isDigit(input[j - 1]) { j -= 1 }
+        if j < input.count, isAlnum(input[j]) { return nil }
+        if input[i] == UInt8(ascii: "+") {
+            guard (8...15).contains(digits), groups.count >= 1, isDigit(input[i + 1]) else { return nil }
+            return replace(i, j, kind: "PHONE")
+        }
+        // North American forms only: exactly 3-3-4.
+        guard groups == [3, 3, 4] else { return nil }
+        return replace(i, j, kind: "PHONE")
+    }
+
+    // MARK: byte helpers
+
+    private func startsWith(_ literal: String, at i: Int) -> Bool { startsWith(Array(literal.utf8), at: i) }
+
+    private func startsWith(_ bytes: [UInt8], at i: Int) -> Bool {
+        guard i + bytes.count <= input.count else { return false }
+        for k in 0..<bytes.count where input[i + k] != bytes[k] { return false }
+        return true
+    }
+
+    private func startsWithCaseless(_ literal: String, at i: Int) -> Bool {
+        let bytes = Array(literal.utf8)
+        guard i + bytes.count <= input.count else { return false }
+        for k in 0..<bytes.count where input[i + k] | 0x20 != bytes[k] | 0x20 { return false }
+        return true
+    }
+
+    private func atBoundary(_ i: Int) -> Bool { i == 0 || !(isWordByte(input[i - 1]) || input[i - 1] == UInt8(ascii: "-")) }
+    private func wordByte(at i: Int) -> Bool { i < input.count && isWordByte(input[i]) }
+
+    private func hasDigitAndLetter(_ start: Int, _ end: Int) -> Bool {
+        var digit = false, letter = false
+        for k in start..<end {
+            if isDigit(input[k]) { digit = true } else if isLetter(input[k]) { letter = true }
+            if digit && letter { return true }
+        }
+        return false
+    }
+}
+
+@inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+@inline(__always) func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5a }
+@inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a }
+@inline(__always) func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isLetter(b) }
+@inline(__always) func isWordByte(_ b: UInt8) -> Bool { isAlnum(b) || b == 0x5f }
+@inline(__always) func isSpaceOrQuote(_ b: UInt8) -> Bool {
+    b == 0x20 || b == 0x0a || b == 0x0d || b == 0x09 || b == 0x22 || b == 0x27 || b == 0x60
+}

@@ -1,0 +1,123 @@
+import AirunCore
+import Foundation
+import Testing
+
+@Suite("redaction")
+struct RedactionTests {
+    static let redactor = Redactor()
+
+    /// Strings that must come out masked (the secret part no longer present), each with its mask kind.
+    static let positives: [(String, String, String)] = {
+        var rows: [(String, String, String)] = []  // (text, secret, kind)
+        for _ in 0..<2 {  // two random draws of every generated kind
+            for (name, secret, text) in FakeSecrets.all() {
+                rows.append((text, secret, name))
+                rows.append(("error at 12:00: \(text) (retrying)", secret, name + " in a sentence"))
+            }
+        }
+        // Fixed examples in the forms people paste: JSON, env dumps, headers, command lines.
+        rows += [
+            ("OPENAI_API_KEY=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", "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", "openai env"),
+            ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE", "aws ini"),
+            ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws secret"),
+            ("curl -H 'Authorization: Bearer abcdef0123456789abcdef'", "abcdef0123456789abcdef", "curl bearer"),
+            ("{\"password\":\"hunter2\"}", "hunter2", "json password"),
+            ("mysql://root:s3cr3tpw@127.0.0.1:3306/db", "s3cr3tpw", "mysql url"),
+            ("redis://:p4ssw0rdredis@cache:6379", "p4ssw0rdredis", "url with an empty user"),
+            ("--api-key sk-abcdefghij0123456789klmn", "sk-abcdefghij0123456789klmn", "option"),
+            ("--hf-token=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", "hf option"),
+            ("--password hunter2hunter2", "hunter2hunter2", "password option"),
+            ("client_secret: 8f14e45fceea167a5a36dedd4bea2543", "8f14e45fceea167a5a36dedd4bea2543", "client secret"),
+            ("Contact: jane.doe@example.org.", "jane.doe@example.org", "email end of sentence"),
+            ("call (415) 555-0132 now", "(415) 555-0132", "phone us"),
+            ("call 415-555-0132 now", "415-555-0132", "phone dashes"),
+            ("tel:+442071838750", "+442071838750", "phone e164"),
+            ("SLACK=xoxp-123456789012-123456789012-abcdefabcdef", "xoxp-123456789012-123456789012-abcdefabcdef", "slack user"),
+        ]
+        return rows
+    }()
+
+    /// Operators' identifiers that must stay exactly as they are.
+    static let negatives: [String] = [
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736", "span 00f067aa0ba902b7", "123e4567-e89b-12d3-a456-426614174000",
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8", "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "/models/qwen3-coder-30b-a3b-instruct-q4_k_m.gguf", "Llama-3.3-70B-Instruct-abliterated-IQ2_S.gguf",
+        "0.00.004.691 E gguf_init_from_file: failed", "print_info: EOS token        = 2 '</s>'", "n_ctx = 4096, n_batch = 2048",
+        "max_tokens=256", "load time = 241.92 ms", "2026-11-26T11:40:23.123456Z", "size 25600065536 bytes",
+        "192.168.1.100:8080", "version 0.6.0-dev (build 11434)", "sk-learn-compatible-wrapper-module", "task-1234567890abcdefghij",
+        "skip-layer-norm-epsilon-value-xyz", "AKIA is a prefix", "tokenizer.ggml.bos_token_id = 1", "basic usage: airun -- cmd",
+        "Bearer token missing", "https://github.com/ggml-org/llama.cpp/issues/19256", "user@ is not an email", "a@b",
+        "--token-count 5", "password=", "pid 12345, ppid 1", "3.14159265358979", "exit=143 (SIGTERM)", "cpu 98.5 %",
+        "ratio 1-2-3", "ISBN 978-3-16-148410-0", "ghp_short", "hf_model_name", "x.509 certificate",
+    ]
+
+    @Test("masks every kind it knows, naming it", arguments: positives.indices)
+    func positive(_ index: Int) {
+        let (text, secret, name) = Self.positives[index]
+        let out = Self.redactor.redact(text)
+        #expect(!out.contains(secret), "\(name): \(out)")
+        #expect(out.contains("_REDACTED***"), "\(name): \(out)")
+    }
+
+    @Test("leaves operators' identifiers, paths and numbers alone", arguments: negatives)
+    func negative(_ text: String) {
+        #expect(Self.redactor.redact(text) == text)
+    }
+
+    @Test("the tables are big enough")
+    func sizes() {
+        #expect(Self.positives.count >= 60)
+        #expect(Self.negatives.count >= 30)
+    }
+
+    @Test("mask names")
+    func names() {
+        let r = Self.redactor
+        #expect(r.redact("key sk-abcdefghij0123456789klmnop") == "key ***OPENAI_KEY_REDACTED***")
+        #expect(r.redact("AKIAIOSFODNN7EXAMPLE") == "***AWS_ACCESS_KEY_REDACTED***")
+        #expect(r.redact("password=hunter2 next") == "password=***PASSWORD_REDACTED*** next")
+        #expect(r.redact("https://u:pw123456@h/x") == "https://u:***PASSWORD_REDACTED***@h/x")
+        #expect(r.redact("mail bob@example.com") == "mail ***EMAIL_REDACTED***")
+        #expect(r.redact("Authorization: Bearer 0123456789abcdefghij") == "Authorization: Bearer ***BEARER_TOKEN_REDACTED***")
+    }
+
+    @Test("a private key block across lines, and one cut off by the tail")
+    func privateKey() {
+        let key = FakeSecrets.privateKey()
+        let out = Self.redactor.redact("before\n\(key)\nafter")
+        #expect(out == "before\n***PRIVATE_KEY_REDACTED***\nafter")
+        let cut = String(key.prefix(120))
+        #expect(Self.redactor.redact("x " + cut) == "x ***PRIVATE_KEY_REDACTED***")
+    }
+
+    @Test("environment secrets are hidden wherever they appear; short or unrelated values are not")
+    func environment() {
+        let r = Redactor(environment: ["MY_SERVICE_TOKEN": "plain-looking-value-42", "DB_PASSWORD": "correcthorse",
+                                       "KEYBOARD": "us", "HOME": "/root", "PATH": "/usr/bin"])
+        #expect(r.redact("connecting with plain-looking-value-42 to db") == "connecting with ***MY_SERVICE_TOKEN_REDACTED*** to db")
+        #expect(r.redact("xcorrecthorsey") == "x***DB_PASSWORD_REDACTED***y")
+        #expect(r.redact("us keyboard at /root with /usr/bin") == "us keyboard at /root with /usr/bin")
+    }
+
+    @Test("argument values after secret options, both forms")
+    func arguments() {
+        let r = Self.redactor
+        #expect(r.redact(arguments: ["router", "--api-key", "abc123def456", "--token=zzz999yyy", "--hf-token", "t0ken", "-p", "hi"])
+                == ["router", "--api-key", "***API_KEY_REDACTED***", "--token=***TOKEN_REDACTED***", "--hf-token", "***TOKEN_REDACTED***", "-p", "hi"])
+    }
+
+    @Test("profile patterns and allow-lists")
+    func profiles() {
+        var r = Redactor()
+        r.extraPatterns = [(#"ACME-[0-9]{6}"#, "ACME_TICKET")]
+        r.allowList = ["AKIAIOSFODNN7EXAMPLE"]
+        #expect(r.redact("see ACME-123456 and AKIAIOSFODNN7EXAMPLE") == "see ***ACME_TICKET_REDACTED*** and AKIAIOSFODNN7EXAMPLE")
+    }
+
+    @Test("PII masking can be turned off")
+    func personalData() {
+        var r = Redactor()
+        r.maskPersonalData = false
+        #expect(r.redact("bob@example.com +14155550132") == "bob@example.com +14155550132")
+    }
+}
