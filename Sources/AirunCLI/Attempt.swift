@@ -101,11 +101,11 @@ struct AttemptRunner {
         func startRecord(pid: Int32?, executable: String?) {
             var r = recordHeader(event: "attempt.start", level: .info,
                                  message: "attempt \(number) started" + (pid.map { " (pid \($0))" } ?? ""),
-                                 identity: identity, timestampMicroseconds: startWall)
+                                 identity: identity, timestampMicroseconds: startWall, redactor: run.redactor)
             r.add("attempt", number)
             r.add("pid", pid)
             r.add("executable", executable)
-            r.add("command_args", strings: options.command)
+            r.add("command_args", arguments: options.command)
             sink.write(line: r.line(), timestampMicroseconds: startWall)
         }
         func notStarted(_ executable: String?, code: Int32, status: String, reason: String) -> AttemptReport {
@@ -129,18 +129,22 @@ struct AttemptRunner {
                                tty: options.tty, captureBytes: options.captureBytes, timeout: options.timeout,
                                killAfter: options.killAfter)
         var captureFiles: (String, String)?
+        var captureDescriptors: [FileDescriptor] = []
         if let dir = options.captureDirectory {
             do {
                 try makeDirectories(dir, mode: 0o700)
                 let names = ("\(dir)/\(identity.requestID).stdout", "\(dir)/\(identity.requestID).stderr")
-                plan.captureStdout = try FileDescriptor.create(names.0)
-                plan.captureStderr = try FileDescriptor.create(names.1)
+                let files = (try FileDescriptor.create(names.0), try FileDescriptor.create(names.1))
+                captureDescriptors = [files.0, files.1]
+                let redactor = options.captureRaw ? nil : run.redactor
+                plan.captureStdout = CaptureFile(file: files.0, redactor: redactor)
+                plan.captureStderr = CaptureFile(file: files.1, redactor: redactor)
                 captureFiles = names
             } catch {
                 run.console.warn("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")
             }
         }
-        defer { plan.captureStdout?.close(); plan.captureStderr?.close() }
+        defer { for fd in captureDescriptors { fd.close() } }
 
         let result: AttemptResult
         do {
@@ -188,7 +192,7 @@ struct AttemptRunner {
 
     private func writeEnd(_ report: AttemptReport, identity: RecordIdentity) {
         var r = recordHeader(event: "attempt.end", level: report.exitCode == 0 ? .info : .warning, message: report.message,
-                             identity: identity, timestampMicroseconds: report.endedWall)
+                             identity: identity, timestampMicroseconds: report.endedWall, redactor: run.redactor)
         r.add("attempt", number)
         r.add("pid", report.pid)
         r.add("status", report.status)
@@ -229,7 +233,7 @@ struct AttemptRunner {
         let modelText = model.map { " with model \($0.id)" } ?? ""
         let message = "\(run.options.command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
         let now = wallClockMicroseconds()
-        var r = recordHeader(event: "error", level: .error, message: message, identity: identity, timestampMicroseconds: now)
+        var r = recordHeader(event: "error", level: .error, message: message, identity: identity, timestampMicroseconds: now, redactor: run.redactor)
         r.add("error_code", verdict.code.rawValue)
         r.add("error_category", verdict.category.rawValue)
         r.add("retryable", verdict.retryable)
@@ -240,7 +244,7 @@ struct AttemptRunner {
         r.add("signal", report.signal?.name)
         r.add("model_id", model?.id)
         r.add("model_path", model?.path)
-        r.add("command_args", strings: run.options.command)
+        r.add("command_args", arguments: run.options.command)
         r.add("stderr", facts.stderr)
         r.add("stdout", facts.stdout)
         r.add("duration_ms", report.durationMs)
@@ -254,7 +258,7 @@ struct AttemptRunner {
 
     /// Where the failure happened: the machine, its free memory, and the model file's header.
     private func failureContext(modelFile: GGUFCheck?) -> JSONLine {
-        var c = JSONLine()
+        var c = JSONLine(redacting: run.redactor)
         c.add("platform", platformName())
         c.add("wsl_available", wslInteropAvailable())
         c.add("system_memory_available_mb", memInfoMegabytes("MemAvailable"), decimals: 0)
@@ -264,7 +268,7 @@ struct AttemptRunner {
         c.add("cwd", currentDirectory())
         c.add("airun_version", airunVersion)
         if let check = modelFile {
-            var m = JSONLine()
+            var m = JSONLine(redacting: run.redactor)
             m.add("exists", check.exists)
             m.add("size_bytes", check.sizeBytes)
             m.add("magic", check.magic)

@@ -59,7 +59,7 @@ struct ClassifyCommand {
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""
         if json {
-            var j = JSONLine()
+            var j = JSONLine(redacting: Redactor())
             j.add("failed", verdict != nil)
             j.add("error_code", verdict?.code.rawValue)
             j.add("error_category", verdict?.category.rawValue)

@@ -1,13 +1,19 @@
+import AirunCore
 import AirunSystem
 
-/// airun's own lines on stderr, each prefixed `airun:`. `-q` silences everything but errors.
+/// airun's own lines on stderr, each prefixed `airun:`, redacted like everything airun writes.
+/// `-q` silences everything but errors.
 final class Console {
     let quiet: Bool
+    let redactor: Redactor
     private var warned: Set<String> = []
     /// Called before airun writes a line, so a live status line (or the child's pty) is not torn.
     var beforeWrite: (() -> Void)?
 
-    init(quiet: Bool) { self.quiet = quiet }
+    init(quiet: Bool, redactor: Redactor = Redactor()) {
+        self.quiet = quiet
+        self.redactor = redactor
+    }
 
     func info(_ text: String) { if !quiet { emit(text) } }
 
@@ -25,6 +31,6 @@ final class Console {
 
     private func emit(_ text: String) {
         beforeWrite?()
-        try? FileDescriptor.standardError.writeAll("airun: " + text + "\n")
+        try? FileDescriptor.standardError.writeAll("airun: " + redactor.redact(text) + "\n")
     }
 }

@@ -16,6 +16,8 @@ public struct RunOptions: Sendable {
     public var tty = TTYMode.auto
     public var captureBytes = 64 * 1024
     public var captureDirectory: String?
+    /// Write capture files as the child printed them, secrets included.
+    public var captureRaw = false
     public var logDirectory: String?
     public var quiet = false
     public var command: [String] = []
@@ -52,7 +54,8 @@ public let helpText = """
       --kill-after DURATION   send SIGKILL this long after the timeout's SIGTERM (default 10s)
       --tty auto|always|never run the command on a pseudo-terminal (auto: when stdout is one)
       --capture-bytes N       keep the last N bytes of stdout and stderr in records (default 64K)
-      --capture-dir DIR       also write full copies of stdout and stderr to DIR
+      --capture-dir DIR       also write full copies of stdout and stderr to DIR (redacted)
+      --capture-raw           write the capture files unredacted
       --log-dir DIR           where records go (default $AIRUN_LOG_DIR, else
                               $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)
       -q, --quiet             no airun lines on stderr except errors
@@ -109,6 +112,7 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
             guard let n = parseByteCount(v) else { throw UsageError("--capture-bytes '\(v)' is not a byte count (e.g. 65536, 64K, 1M)") }
             options.captureBytes = n
         case "--capture-dir": options.captureDirectory = try value(name, inline: inline)
+        case "--capture-raw": options.captureRaw = true
         case "--log-dir": options.logDirectory = try value(name, inline: inline)
         default: throw UsageError("unknown option '\(arg)'")
         }

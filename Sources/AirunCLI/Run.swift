@@ -17,7 +17,7 @@ public func airunMain(_ arguments: [String]) -> Never {
     do {
         invocation = try parseInvocation(arguments)
     } catch {
-        try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usageLine)\n")
+        try? FileDescriptor.standardError.writeAll("airun: \(Redactor().redact(error.message))\n\(usageLine)\n")
         exitProcess(ExitCode.airunFailure)
     }
     switch invocation {
@@ -66,11 +66,12 @@ final class Run {
     let console: Console
     let environment: [String]
     let environmentValues: [String: String]
+    /// The one redactor every byte airun writes goes through: records, console, capture files.
+    let redactor: Redactor
     var rng = SystemRandomNumberGenerator()
 
     init(options: RunOptions) {
         self.options = options
-        console = Console(quiet: options.quiet)
         environment = environmentSnapshot()
         var values: [String: String] = [:]
         for entry in environment {
@@ -78,6 +79,18 @@ final class Run {
             values[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }
         environmentValues = values
+        var redactor = Redactor(environment: values)
+        // A secret given on the command line is masked wherever the child echoes it, too.
+        for (flag, value) in zip(options.command, options.command.dropFirst()) {
+            if let kind = secretOptionKind(flag) { redactor.addSecret(value, kind: kind) }
+        }
+        for arg in options.command where arg.hasPrefix("-") {
+            if let eq = arg.firstIndex(of: "="), let kind = secretOptionKind(String(arg[..<eq])) {
+                redactor.addSecret(String(arg[arg.index(after: eq)...]), kind: kind)
+            }
+        }
+        self.redactor = redactor
+        console = Console(quiet: options.quiet, redactor: redactor)
     }
 
     func execute() -> ExitDisposition {
@@ -100,9 +113,9 @@ final class Run {
         let commandLine = options.command.joined(separator: " ")
 
         var start = recordHeader(event: "run.start", level: .info, message: "run started: \(commandLine.prefix(200))",
-                                 identity: runIdentity, timestampMicroseconds: runStartWall)
+                                 identity: runIdentity, timestampMicroseconds: runStartWall, redactor: redactor)
         start.add("command", options.command[0])
-        start.add("command_args", strings: options.command)
+        start.add("command_args", arguments: options.command)
         start.add("trace_source", trace.source)
         start.add("max_attempts", 1)
         start.add("timeout_ms", options.timeout.map { $0.nanoseconds / 1_000_000 })
@@ -121,7 +134,7 @@ final class Run {
         let failed = outcome.disposition != .code(0)
         var end = recordHeader(event: "run.end", level: failed ? .error : .info,
                                message: "run finished: \(outcome.summary) after \(seconds(durationMs))",
-                               identity: runIdentity, timestampMicroseconds: endWall)
+                               identity: runIdentity, timestampMicroseconds: endWall, redactor: redactor)
         end.add("exit_code", outcome.exitCode)
         end.add("status", outcome.status)
         end.add("attempts", 1)

@@ -8,8 +8,8 @@ struct AttemptPlan {
     var environment: [String]
     var tty: TTYMode
     var captureBytes: Int
-    var captureStdout: FileDescriptor?
-    var captureStderr: FileDescriptor?
+    var captureStdout: CaptureFile?
+    var captureStderr: CaptureFile?
     var timeout: Duration?
     var killAfter: Duration
 }
@@ -34,7 +34,7 @@ private struct OutputStream {
     var source: FileDescriptor
     let destination: FileDescriptor
     var tail: Tail
-    var capture: FileDescriptor?
+    var capture: CaptureFile?
     var open = true
     var destinationGone = false
 }
@@ -257,7 +257,12 @@ final class Supervisor {
                 deliver(.kill)
             }
         }
-        for s in streams { s.source.close() }
+        for s in streams {
+            s.source.close()
+            do { try s.capture?.finish() } catch {
+                console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
+            }
+        }
 
         return AttemptResult(
             pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended,
@@ -292,7 +297,7 @@ final class Supervisor {
             }
             stream.tail.append(chunk)
             if let capture = stream.capture {
-                do { try capture.writeAll(chunk) } catch {
+                do { try capture.write(chunk) } catch {
                     stream.capture = nil
                     console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
                 }

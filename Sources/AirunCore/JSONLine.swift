@@ -2,11 +2,15 @@
 ///
 /// Hand-rolled rather than JSONEncoder: it keeps Foundation out of the run path (a measured
 /// 0.5–2.3 ms of start-up) and writes straight into one buffer that becomes one write(2).
+///
+/// - Important: every string value passes through the redactor it was made with; there is no
+///   way to build a line without one, so no record can carry an unmasked secret.
 public struct JSONLine: Sendable {
     public private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var empty = true
+    public let redactor: Redactor
 
-    public init() {}
+    public init(redacting redactor: Redactor) { self.redactor = redactor }
 
     private mutating func key(_ name: String) {
         if !empty { bytes.append(UInt8(ascii: ",")) }
@@ -18,14 +22,14 @@ public struct JSONLine: Sendable {
     public mutating func add(_ name: String, _ value: String?) {
         key(name)
         guard let value else { return appendNull() }
-        JSONLine.appendString(value.utf8, to: &bytes)
+        JSONLine.appendString(redactor.redact(value).utf8, to: &bytes)
     }
 
     /// Adds raw bytes (e.g. an output tail) as a string; invalid UTF-8 becomes U+FFFD.
     public mutating func add(_ name: String, bytes raw: [UInt8]) {
         key(name)
         let text = String(decoding: raw, as: UTF8.self)
-        JSONLine.appendString(text.utf8, to: &bytes)
+        JSONLine.appendString(redactor.redact(text).utf8, to: &bytes)
     }
 
     public mutating func add(_ name: String, _ value: Int64?) {
@@ -51,6 +55,15 @@ public struct JSONLine: Sendable {
     }
 
     public mutating func add(_ name: String, strings: [String]) {
+        appendArray(name, strings.map { redactor.redact($0) })
+    }
+
+    /// A command line: values of secret-bearing options (`--api-key V`) are masked too.
+    public mutating func add(_ name: String, arguments: [String]) {
+        appendArray(name, redactor.redact(arguments: arguments))
+    }
+
+    private mutating func appendArray(_ name: String, _ strings: [String]) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (i, s) in strings.enumerated() {

@@ -24,8 +24,8 @@ public struct RecordIdentity: Sendable {
 /// Starts a record with the fields every event has (docs/records.md, "Common fields"); callers
 /// add the event's own fields and take `line()`.
 public func recordHeader(event: String, level: RecordLevel, message: String, identity: RecordIdentity,
-                         timestampMicroseconds: Int64) -> JSONLine {
-    var r = JSONLine()
+                         timestampMicroseconds: Int64, redactor: Redactor) -> JSONLine {
+    var r = JSONLine(redacting: redactor)
     r.add("schema", recordSchemaVersion)
     r.add("timestamp", rfc3339(microseconds: timestampMicroseconds))
     r.add("level", level.rawValue)

@@ -100,7 +100,7 @@ struct FormatTests {
 
     @Test("JSON lines escape everything JSONSerialization must read back")
     func json() throws {
-        var line = JSONLine()
+        var line = JSONLine(redacting: Redactor())
         let tricky = "quote\" backslash\\ newline\n tab\t nul\u{0} bell\u{7} del\u{7f} é 🚀 \u{2028}"
         line.add("s", tricky)
         line.add("n", 42 as Int64)

@@ -88,6 +88,9 @@ struct RedactionTests {
         #expect(out == "before\n***PRIVATE_KEY_REDACTED***\nafter")
         let cut = String(key.prefix(120))
         #expect(Self.redactor.redact("x " + cut) == "x ***PRIVATE_KEY_REDACTED***")
+        let lines = key.split(separator: "\n")
+        let tail = lines.dropFirst(3).joined(separator: "\n")  // starts mid-key, as a cut tail does
+        #expect(Self.redactor.redact(tail + "\nnext line") == "***PRIVATE_KEY_REDACTED***\nnext line")
     }
 
     @Test("environment secrets are hidden wherever they appear; short or unrelated values are not")

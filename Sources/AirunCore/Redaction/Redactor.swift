@@ -87,7 +87,7 @@ public struct Redactor: Sendable {
 public func mask(_ kind: String) -> String { "***\(kind)_REDACTED***" }
 
 /// The mask kind for an option that takes a secret (`--api-key`, `--hf-token`, `--password`), or nil.
-func secretOptionKind(_ option: String) -> String? {
+public func secretOptionKind(_ option: String) -> String? {
     guard option.hasPrefix("-") else { return nil }
     let name = option.drop(while: { $0 == "-" }).lowercased()
     if name.hasSuffix("password") || name.hasSuffix("passwd") { return "PASSWORD" }

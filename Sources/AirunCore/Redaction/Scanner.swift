@@ -161,6 +161,7 @@ struct Scanner {
     /// `-----BEGIN … PRIVATE KEY-----` through its `-----END … PRIVATE KEY-----` (or the end of
     /// the text, for a key cut off by the tail).
     private mutating func privateKey(_ i: Int) -> Int? {
+        if startsWith("-----END ", at: i) { return orphanKeyEnd(i) }
         guard startsWith("-----BEGIN ", at: i) else { return nil }
         var j = i + 11
         let lineLimit = min(input.count, i + 120)
@@ -177,6 +178,23 @@ struct Scanner {
             if startsWith("-----", at: k) { k += 5 }
         }
         return replace(i, k, kind: "PRIVATE_KEY")
+    }
+
+    /// The end of a key block whose beginning was cut off (a tail that starts mid-key): the
+    /// base64 lines just before it go too.
+    private mutating func orphanKeyEnd(_ i: Int) -> Int? {
+        var j = i + 9
+        while j < input.count, input[j] != UInt8(ascii: "\n"), !startsWith("PRIVATE KEY-----", at: j) { j += 1 }
+        guard startsWith("PRIVATE KEY-----", at: j) else { return nil }
+        var start = i
+        while start > copied {
+            var lineStart = start - 1  // the newline ending the previous line
+            while lineStart > copied, input[lineStart - 1] != UInt8(ascii: "\n") { lineStart -= 1 }
+            let line = input[lineStart..<(start - 1)]
+            guard line.allSatisfy({ isAlnum($0) || "+/=\r".utf8.contains($0) }) else { break }
+            start = lineStart
+        }
+        return replace(start, j + 16, kind: "PRIVATE_KEY")
     }
 
     // MARK: options, URLs, key=value
