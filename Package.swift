@@ -29,6 +29,8 @@ let package = Package(
             // static one within noise of it (bench/overhead.sh). People wrap short commands in loops.
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
         ),
+        // Micro-benchmarks for bench/: redaction and classification of a 64 KiB tail.
+        .executableTarget(name: "airun-bench", dependencies: ["AirunCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AirunTests",
             dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun"],

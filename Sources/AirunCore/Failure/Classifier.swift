@@ -51,11 +51,33 @@ public struct Verdict: Equatable, Sendable {
 
 /// Classifies failures by ordered rules over exit status, signal, timeout and captured output.
 public struct Classifier: Sendable {
-    public var rules: [ClassificationRule]
+    public let rules: [ClassificationRule]
+    /// Every phrase of every rule, and for each rule's groups the phrase indices they need.
+    private let matcher: PhraseMatcher
+    private let groups: [[[Int]]]
+
+    private static let builtIn = Classifier(rules: ClassificationRule.builtIn)
 
     /// `extraRules` (from profiles) are tried before the built-in ones.
     public init(extraRules: [ClassificationRule] = []) {
-        rules = extraRules + ClassificationRule.builtIn
+        self = extraRules.isEmpty ? Self.builtIn : Classifier(rules: extraRules + ClassificationRule.builtIn)
+    }
+
+    private init(rules: [ClassificationRule]) {
+        self.rules = rules
+        var phrases: [String] = []
+        var index: [String: Int] = [:]
+        groups = rules.map { rule in
+            rule.phrases.map { group in
+                group.map { phrase in
+                    if let i = index[phrase] { return i }
+                    index[phrase] = phrases.count
+                    phrases.append(phrase)
+                    return phrases.count - 1
+                }
+            }
+        }
+        matcher = PhraseMatcher(phrases)
     }
 
     /// The verdict for a failed attempt; nil when the attempt succeeded.
@@ -74,17 +96,19 @@ public struct Classifier: Sendable {
             return verdict(.interrupted, "airun received \(s) and passed it on", "signal")
         }
 
-        let stderrLines = facts.stderr.split(whereSeparator: \.isNewline)
-        let stdoutLines = facts.stdout.split(whereSeparator: \.isNewline)
-        for rule in rules {
+        let stderr = CapturedText(facts.stderr, matcher)
+        let stdout = CapturedText(facts.stdout, matcher)
+        for (r, rule) in rules.enumerated() {
             if let codes = rule.exitCodes, !codes.contains(facts.exitCode ?? -1) { continue }
-            let lines: [[Substring]] = switch rule.stream {
-            case .stderr: [stderrLines]
-            case .stdout: [stdoutLines]
-            case .any: [stderrLines, stdoutLines]
+            let streams: [CapturedText] = switch rule.stream {
+            case .stderr: [stderr]
+            case .stdout: [stdout]
+            case .any: [stderr, stdout]
             }
-            if let line = firstMatch(rule, in: lines) {
-                return verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+            for text in streams {
+                if let line = text.firstLine(matching: groups[r], patterns: rule.patterns) {
+                    return verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+                }
             }
         }
 
@@ -118,20 +142,36 @@ public struct Classifier: Sendable {
         let code = facts.exitCode ?? -1
         return verdict(.nonzeroExit, "exit status \(code)", "exit-status")
     }
+}
 
-    private func firstMatch(_ rule: ClassificationRule, in streams: [[Substring]]) -> Substring? {
-        var regexes: [Regex<AnyRegexOutput>] = []
-        for p in rule.patterns { if let r = try? Regex(p) { regexes.append(r) } }
-        for lines in streams {
-            for line in lines {
-                if !rule.phrases.isEmpty {
-                    let lower = line.lowercased()
-                    if rule.phrases.contains(where: { group in group.allSatisfy { lower.contains($0) } }) { return line }
-                }
-                for r in regexes where (try? r.firstMatch(in: line)) != nil { return line }
+/// One captured stream, split into lines once, with the lines each rule phrase occurs on.
+private struct CapturedText {
+    let lines: [Substring]
+    let hits: [Int: [Int]]
+
+    init(_ text: String, _ matcher: PhraseMatcher) {
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        hits = matcher.lines(in: Array(text.utf8))
+    }
+
+    /// The first line where every phrase of some group occurs, or that a pattern matches.
+    func firstLine(matching groups: [[Int]], patterns: [String]) -> Substring? {
+        var best: Int?
+        for group in groups {
+            guard var candidates = hits[group[0]] else { continue }
+            for phrase in group.dropFirst() {
+                let other = Set(hits[phrase] ?? [])
+                candidates = candidates.filter { other.contains($0) }
+            }
+            if let first = candidates.first, first < (best ?? Int.max) { best = first }
+        }
+        if !patterns.isEmpty {
+            let regexes = patterns.compactMap { try? Regex($0) }
+            for (n, line) in lines.enumerated() where n < (best ?? Int.max) {
+                if regexes.contains(where: { (try? $0.firstMatch(in: line)) != nil }) { best = n; break }
             }
         }
-        return nil
+        return best.map { lines[$0] }
     }
 }
 

@@ -20,12 +20,20 @@ struct Scanner {
     mutating func run() -> [UInt8]? {
         var i = 0
         let n = input.count
+        var previousIsWord = false
         while i < n {
-            if let end = matchAt(i) {
+            let b = input[i]
+            let word = isWordByte(b)
+            // Most bytes sit inside a word or are plain punctuation; only word starts, a few
+            // trigger bytes and the first bytes of known secret values can begin a match.
+            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b)
+            if candidate, let end = matchAt(i) {
                 i = end
-            } else {
-                i += 1
+                previousIsWord = end > 0 && isWordByte(input[end - 1])
+                continue
             }
+            previousIsWord = word || b == UInt8(ascii: "-")
+            i += 1
         }
         guard changed else { return nil }
         out.append(contentsOf: input[copied..<n])
@@ -66,12 +74,17 @@ struct Scanner {
         }
         guard isWordByte(b), atBoundary(i) else { return nil }
         if let end = token(i) { return end }
-        if let end = authorization(i) { return end }
+        if lowercased(b) == UInt8(ascii: "b"), let end = authorization(i) { return end }
+        // One scan of the word serves the email and key=value checks.
+        var keyEnd = i
+        while keyEnd < input.count, isWordByte(input[keyEnd]) || isKeyPunctuation(input[keyEnd]) { keyEnd += 1 }
         if redactor.maskPersonalData {
-            if let end = email(i) { return end }
+            var localEnd = keyEnd
+            while localEnd < input.count, isAlnum(input[localEnd]) || isEmailLocal(input[localEnd]) { localEnd += 1 }
+            if localEnd < input.count, input[localEnd] == UInt8(ascii: "@"), let end = email(i, localEnd: localEnd) { return end }
             if isDigit(b), let end = phone(i) { return end }
         }
-        return keyValue(i)
+        return keyValue(i, keyEnd: keyEnd)
     }
 
     // MARK: provider tokens
@@ -96,7 +109,7 @@ struct Scanner {
                 if end - i >= 3 + 20, hasDigitAndLetter(i + 3, end) { return replace(i, end, kind: "OPENAI_KEY") }
             }
         case UInt8(ascii: "A"):
-            if ["AKIA", "ASIA", "ABIA", "ACCA"].contains(where: { startsWith($0, at: i) }) {
+            if startsWith("AKIA", at: i) || startsWith("ASIA", at: i) || startsWith("ABIA", at: i) || startsWith("ACCA", at: i) {
                 let end = run(from: i + 4) { isUpper($0) || isDigit($0) }
                 if end - i == 20, !wordByte(at: end) { return replace(i, end, kind: "AWS_ACCESS_KEY") }
             } else if startsWith("AIza", at: i) {
@@ -107,12 +120,12 @@ struct Scanner {
             if startsWith("github_pat_", at: i) {
                 let end = run(from: i + 11) { isAlnum($0) || $0 == UInt8(ascii: "_") }
                 if end - i >= 11 + 22 { return replace(i, end, kind: "GITHUB_TOKEN") }
-            } else if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].contains(where: { startsWith($0, at: i) }) {
+            } else if startsWith("gh", at: i), i + 3 < input.count, isGitHubType(input[i + 2]), input[i + 3] == UInt8(ascii: "_") {
                 let end = run(from: i + 4, isAlnum)
                 if end - i >= 4 + 36 { return replace(i, end, kind: "GITHUB_TOKEN") }
             }
         case UInt8(ascii: "x"):
-            if startsWith("xox", at: i), i + 4 < input.count, "abposr".utf8.contains(input[i + 3]), input[i + 4] == UInt8(ascii: "-") {
+            if startsWith("xox", at: i), i + 4 < input.count, isSlackType(input[i + 3]), input[i + 4] == UInt8(ascii: "-") {
                 let end = run(from: i + 5) { isAlnum($0) || $0 == UInt8(ascii: "-") }
                 if end - i >= 5 + 10 { return replace(i, end, kind: "SLACK_TOKEN") }
             }
@@ -145,7 +158,7 @@ struct Scanner {
         var start = i + 7 - (isBasic ? 1 : 0)
         while start < input.count, input[start] == UInt8(ascii: " ") { start += 1 }
         var end = start
-        while end < input.count, isAlnum(input[end]) || "._~+/=-".utf8.contains(input[end]) { end += 1 }
+        while end < input.count, isAlnum(input[end]) || isTokenPunctuation(input[end]) { end += 1 }
         let length = end - start
         guard length >= 8, isBasic || length >= 20 || hasDigitAndLetter(start, end) else { return nil }
         if startsWith("***", at: start) { return nil }
@@ -154,8 +167,12 @@ struct Scanner {
     }
 
     private func precededByAuthorization(_ i: Int) -> Bool {
-        let from = max(0, i - 24)
-        return String(decoding: input[from..<i], as: UTF8.self).lowercased().contains("authorization")
+        var k = max(0, i - 24)
+        while k < i {
+            if startsWithCaseless("authorization", at: k) { return true }
+            k += 1
+        }
+        return false
     }
 
     /// `-----BEGIN … PRIVATE KEY-----` through its `-----END … PRIVATE KEY-----` (or the end of
@@ -191,7 +208,7 @@ struct Scanner {
             var lineStart = start - 1  // the newline ending the previous line
             while lineStart > copied, input[lineStart - 1] != UInt8(ascii: "\n") { lineStart -= 1 }
             let line = input[lineStart..<(start - 1)]
-            guard line.allSatisfy({ isAlnum($0) || "+/=\r".utf8.contains($0) }) else { break }
+            guard line.allSatisfy({ isAlnum($0) || isBase64Extra($0) }) else { break }
             start = lineStart
         }
         return replace(start, j + 16, kind: "PRIVATE_KEY")
@@ -230,14 +247,14 @@ struct Scanner {
     }
 
     /// `password=…`, `passwd: …`, `"api_key": "…"`, `token=…` and the like: the value part.
-    private mutating func keyValue(_ i: Int) -> Int? {
-        var j = i
-        while j < input.count, isAlnum(input[j]) || "_.-".utf8.contains(input[j]) { j += 1 }
-        let keyEnd = j
-        guard keyEnd - i >= 3, let (kind, minimum) = secretKey(input[i..<keyEnd]) else { return nil }
+    private mutating func keyValue(_ i: Int, keyEnd: Int) -> Int? {
+        var j = keyEnd
+        guard keyEnd - i >= 3 else { return nil }
+        // The separator first: it rules out almost every word before the key is looked at.
         if j < input.count, input[j] == UInt8(ascii: "\"") || input[j] == UInt8(ascii: "'") { j += 1 }
         while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
-        guard j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":") else { return nil }
+        guard j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":"),
+              let (kind, minimum) = secretKey(input[i..<keyEnd]) else { return nil }
         j += 1
         if j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":") { return nil }  // ==, ::
         while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
@@ -248,7 +265,7 @@ struct Scanner {
         if let quote {
             while end < input.count, input[end] != quote, input[end] != UInt8(ascii: "\n") { end += 1 }
         } else {
-            while end < input.count, !isSpaceOrQuote(input[end]), !",;&)}]>".utf8.contains(input[end]) { end += 1 }
+            while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]) { end += 1 }
         }
         let value = input[start..<end]
         guard value.count >= minimum, !startsWith("***", at: start) else { return nil }
@@ -261,22 +278,29 @@ struct Scanner {
 
     /// The mask kind and shortest value length for a key that names a secret.
     private func secretKey(_ key: ArraySlice<UInt8>) -> (String, Int)? {
-        let k = String(decoding: key, as: UTF8.self).lowercased()
-        if k.hasSuffix("password") || k.hasSuffix("passwd") { return ("PASSWORD", 1) }
-        if k.hasSuffix("api_key") || k.hasSuffix("apikey") || k.hasSuffix("api-key") { return ("API_KEY", 8) }
-        if k.hasSuffix("access_key") || k.hasSuffix("secret_key") || k.hasSuffix("private_key") { return ("SECRET", 8) }
-        if k.hasSuffix("token") { return ("TOKEN", 8) }
-        if k.hasSuffix("secret") { return ("SECRET", 6) }
-        if k.hasSuffix("credential") || k.hasSuffix("credentials") { return ("SECRET", 6) }
+        func ends(_ suffix: StaticString) -> Bool {
+            let count = suffix.utf8CodeUnitCount
+            guard key.count >= count else { return false }
+            let p = suffix.utf8Start
+            let base = key.endIndex - count
+            for k in 0..<count where lowercased(key[base + k]) != p[k] { return false }
+            return true
+        }
+        // Cheap rejection first: every suffix below ends in d, y, n, t, l or s.
+        guard let last = key.last, isSecretKeyEnding(lowercased(last)) else { return nil }
+        if ends("password") || ends("passwd") { return ("PASSWORD", 1) }
+        if ends("api_key") || ends("apikey") || ends("api-key") { return ("API_KEY", 8) }
+        if ends("access_key") || ends("secret_key") || ends("private_key") { return ("SECRET", 8) }
+        if ends("token") { return ("TOKEN", 8) }
+        if ends("secret") { return ("SECRET", 6) }
+        if ends("credential") || ends("credentials") { return ("SECRET", 6) }
         return nil
     }
 
     // MARK: personal data
 
-    private mutating func email(_ i: Int) -> Int? {
-        var j = i
-        while j < input.count, isAlnum(input[j]) || "._%+-".utf8.contains(input[j]) { j += 1 }
-        guard j < input.count, input[j] == UInt8(ascii: "@"), j > i else { return nil }
+    /// `localEnd` is the index of the `@` after the local part that starts at `i`.
+    private mutating func email(_ i: Int, localEnd j: Int) -> Int? {
         var k = j + 1
         var lastDot = -1
         while k < input.count, isAlnum(input[k]) || input[k] == UInt8(ascii: "-") || input[k] == UInt8(ascii: ".") {
@@ -294,7 +318,8 @@ struct Scanner {
     private mutating func phone(_ i: Int) -> Int? {
         if i > 0, isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-") { return nil }
         var digits = 0
-        var groups: [Int] = []
+        var groups = 0  // digit groups seen so far
+        var shape = 0   // the group lengths as decimal digits, e.g. 334 for 555-123-4567
         var current = 0
         var j = i
         if input[i] == UInt8(ascii: "+") { j += 1 }
@@ -303,30 +328,37 @@ struct Scanner {
             if isDigit(c) {
                 digits += 1
                 current += 1
-            } else if " -.()".utf8.contains(c) {
-                if current > 0 { groups.append(current); current = 0 }
+            } else if c == 0x20 || c == 0x2d || c == 0x2e || c == 0x28 || c == 0x29 {  // space - . ( )
+                if current > 0 { groups += 1; shape = shape * 10 + min(current, 9); current = 0 }
                 // A separator must be followed by a digit (or a bracketed group) to continue.
-                guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == UInt8(ascii: "(") || c == UInt8(ascii: ")") else { break }
+                guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == 0x28 || c == 0x29 else { break }
             } else {
                 break
             }
             j += 1
         }
-        if current > 0 { groups.append(current) }
+        if current > 0 { groups += 1; shape = shape * 10 + min(current, 9) }
         while j > i, !isDigit(input[j - 1]) { j -= 1 }
         if j < input.count, isAlnum(input[j]) { return nil }
         if input[i] == UInt8(ascii: "+") {
-            guard (8...15).contains(digits), groups.count >= 1, isDigit(input[i + 1]) else { return nil }
+            guard (8...15).contains(digits), groups >= 1, i + 1 < input.count, isDigit(input[i + 1]) else { return nil }
             return replace(i, j, kind: "PHONE")
         }
         // North American forms only: exactly 3-3-4.
-        guard groups == [3, 3, 4] else { return nil }
+        guard groups == 3, shape == 334 else { return nil }
         return replace(i, j, kind: "PHONE")
     }
 
     // MARK: byte helpers
 
-    private func startsWith(_ literal: String, at i: Int) -> Bool { startsWith(Array(literal.utf8), at: i) }
+    /// Compares without allocating: literals are ASCII and short.
+    private func startsWith(_ literal: StaticString, at i: Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard i + count <= input.count else { return false }
+        let p = literal.utf8Start
+        for k in 0..<count where input[i + k] != p[k] { return false }
+        return true
+    }
 
     private func startsWith(_ bytes: [UInt8], at i: Int) -> Bool {
         guard i + bytes.count <= input.count else { return false }
@@ -334,10 +366,11 @@ struct Scanner {
         return true
     }
 
-    private func startsWithCaseless(_ literal: String, at i: Int) -> Bool {
-        let bytes = Array(literal.utf8)
-        guard i + bytes.count <= input.count else { return false }
-        for k in 0..<bytes.count where input[i + k] | 0x20 != bytes[k] | 0x20 { return false }
+    private func startsWithCaseless(_ literal: StaticString, at i: Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard i + count <= input.count else { return false }
+        let p = literal.utf8Start
+        for k in 0..<count where lowercased(input[i + k]) != lowercased(p[k]) { return false }
         return true
     }
 
@@ -354,6 +387,7 @@ struct Scanner {
     }
 }
 
+@inline(__always) func lowercased(_ b: UInt8) -> UInt8 { isUpper(b) ? b | 0x20 : b }
 @inline(__always) func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 @inline(__always) func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5a }
 @inline(__always) func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a }
@@ -361,4 +395,34 @@ struct Scanner {
 @inline(__always) func isWordByte(_ b: UInt8) -> Bool { isAlnum(b) || b == 0x5f }
 @inline(__always) func isSpaceOrQuote(_ b: UInt8) -> Bool {
     b == 0x20 || b == 0x0a || b == 0x0d || b == 0x09 || b == 0x22 || b == 0x27 || b == 0x60
+}
+
+// Character classes as switches: the compiler turns them into range checks, where
+// `"...".utf8.contains(b)` walked a string on every byte.
+@inline(__always) func isEmailLocal(_ b: UInt8) -> Bool {
+    switch b { case 0x2e, 0x5f, 0x25, 0x2b, 0x2d: return true; default: return false }  // . _ % + -
+}
+@inline(__always) func isKeyPunctuation(_ b: UInt8) -> Bool {
+    switch b { case 0x5f, 0x2e, 0x2d: return true; default: return false }  // _ . -
+}
+@inline(__always) func isValueStop(_ b: UInt8) -> Bool {
+    switch b { case 0x2c, 0x3b, 0x26, 0x29, 0x7d, 0x5d, 0x3e: return true; default: return false }  // , ; & ) } ] >
+}
+@inline(__always) func isTokenPunctuation(_ b: UInt8) -> Bool {
+    switch b { case 0x2e, 0x5f, 0x7e, 0x2b, 0x2f, 0x3d, 0x2d: return true; default: return false }  // . _ ~ + / = -
+}
+@inline(__always) func isSlackType(_ b: UInt8) -> Bool {
+    switch b { case 0x61, 0x62, 0x70, 0x6f, 0x73, 0x72: return true; default: return false }  // a b p o s r
+}
+@inline(__always) func isGitHubType(_ b: UInt8) -> Bool {
+    switch b { case 0x70, 0x6f, 0x75, 0x73, 0x72: return true; default: return false }  // p o u s r
+}
+@inline(__always) func isSecretKeyEnding(_ b: UInt8) -> Bool {
+    switch b { case 0x64, 0x79, 0x6e, 0x74, 0x6c, 0x73: return true; default: return false }  // d y n t l s
+}
+@inline(__always) func isBase64Extra(_ b: UInt8) -> Bool {
+    switch b { case 0x2b, 0x2f, 0x3d, 0x0d: return true; default: return false }  // + / = CR
+}
+@inline(__always) func isTrigger(_ b: UInt8) -> Bool {
+    switch b { case 0x2d, 0x3a, 0x2b, 0x28: return true; default: return false }  // - : + (
 }

@@ -1,0 +1,75 @@
+// Micro-benchmarks of airun's per-record work, for bench/*.sh. Not installed; `swift run -c release
+// airun-bench`. Each figure is printed with a baseline measured in the same run.
+import AirunCore
+import Glibc
+
+func nanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Median time of `body` over `runs` runs, in microseconds.
+func median(_ runs: Int, _ body: () -> Int) -> Double {
+    var samples: [UInt64] = []
+    var sink = 0
+    for _ in 0..<runs {
+        let t0 = nanoseconds()
+        sink &+= body()
+        samples.append(nanoseconds() - t0)
+    }
+    if sink == 42 { print("") }  // keep the work observable
+    samples.sort()
+    return Double(samples[runs / 2]) / 1000
+}
+
+/// 64 KiB of llama.cpp-style stderr, as a failing attempt's tail holds: `dense` puts secrets in
+/// three lines of seven (far more than real logs have), otherwise none.
+func sampleTail(dense: Bool = true) -> String {
+    let lines = dense ? [
+        "0.00.012.345 I llama_model_loader: loaded meta data with 24 key-value pairs and 291 tensors from /models/qwen3-8b-q4_k_m.gguf",
+        "0.00.013.001 I print_info: EOS token        = 2 '</s>'",
+        "0.00.013.100 W llama_context: n_ctx_seq (4096) > n_ctx_train (2048) -- possible training context overflow",
+        "0.00.014.000 I load_tensors: offloaded 33/33 layers to GPU, trace 4bf92f3577b34da6a3ce929d0e0e4736",
+        "POST https://api.example.com/v1/chat?api_key=abcdef0123456789 Authorization: Bearer 0123456789abcdefghijKLMNOP",
+        "0.00.015.500 E ggml_backend_cuda_buffer_type_alloc_buffer: allocating 976562.50 MiB on device 0: cudaMalloc failed: out of memory",
+        "router: using key 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 for jane.doe@example.org",
+    ] : [
+        "0.00.012.345 I llama_model_loader: - kv  12: tokenizer.ggml.model str = llama",
+        "0.00.013.001 I print_info: n_ctx_train      = 4096, n_embd = 4096, n_layer = 32, n_head = 32",
+        "0.00.014.000 I load_tensors:   CPU_Mapped model buffer size =  4685.30 MiB",
+        "0.00.015.500 E ggml_backend_cuda_buffer_type_alloc_buffer: allocating 976562.50 MiB on device 0: cudaMalloc failed: out of memory",
+        "0.00.016.000 I llama_context: n_seq_max = 1, n_ctx = 4096, n_batch = 2048, flash_attn = auto",
+    ]
+    var text = ""
+    var i = 0
+    while text.utf8.count < 64 * 1024 {
+        text += lines[i % lines.count] + "\n"
+        i += 1
+    }
+    return String(text.utf8.prefix(64 * 1024))!
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "redaction"
+let tail = sampleTail()
+let redactor = Redactor(environment: ["HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", "DB_PASSWORD": "correcthorsebattery"])
+switch which {
+case "redaction":
+    // Baseline: what any writer pays anyway, turning the tail into bytes and back.
+    let copy = median(300) { String(decoding: Array(tail.utf8), as: UTF8.self).utf8.count }
+    let redact = median(300) { redactor.redact(tail).utf8.count }
+    let masked = redactor.redact(tail).split(separator: "_REDACTED***").count - 1
+    let plain = sampleTail(dense: false)
+    let redactPlain = median(300) { redactor.redact(plain).utf8.count }
+    print("baseline (64 KiB bytes round trip):      \(JSONLine.format(copy, decimals: 1)) us")
+    print("redact a plain llama.cpp 64 KiB tail:    \(JSONLine.format(redactPlain, decimals: 1)) us (ratio \(JSONLine.format(redactPlain / copy, decimals: 1)))")
+    print("redact a tail with \(masked) secrets:      \(JSONLine.format(redact, decimals: 1)) us (ratio \(JSONLine.format(redact / copy, decimals: 1)))")
+    print("target: well under 1000 us per 64 KiB tail")
+case "classify":
+    let facts = AttemptFacts(exitCode: 1, stderr: tail + "0.00.020.000 E llama_completion: error: unable to create context\n")
+    let copy = median(100) { String(decoding: Array(tail.utf8), as: UTF8.self).utf8.count }
+    let classify = median(100) { Classifier().classify(facts) == nil ? 0 : 1 }
+    print("classify a 64 KiB failing tail: \(JSONLine.format(classify, decimals: 1)) us (baseline round trip \(JSONLine.format(copy, decimals: 1)) us, ratio \(JSONLine.format(classify / copy, decimals: 1)))")
+default:
+    print("usage: airun-bench redaction|classify")
+}
