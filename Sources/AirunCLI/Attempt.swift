@@ -71,7 +71,10 @@ struct AttemptRunner {
         if report.exitCode != 0, let model = ModelArgument.find(in: run.options.command) {
             report.modelFile = inspectModelFile(model.path)
         }
-        let verdict = Classifier().classify(report.facts)
+        // Only a failure is classified; building the classifier's phrase index costs time a
+        // successful run should not pay.
+        let failed = report.exitCode != 0 || report.signal != nil || report.timedOut
+        let verdict = failed ? Classifier().classify(report.facts) : nil
         if let verdict { writeError(report, verdict: verdict, identity: identity) }
         let summary: String = switch report.disposition {
         case .code(let c) where report.timedOut: "exit=\(c) (timed out)"

@@ -19,10 +19,11 @@ public struct Redactor: Sendable {
     /// A redactor that also hides the values of `environment` variables whose names contain KEY,
     /// TOKEN, SECRET or PASSWORD (values shorter than 6 characters are left alone: too common).
     public init(environment: [String: String]) {
+        // Runs at every start-up over the whole environment: plain byte loops, no String searching.
         for (name, value) in environment where value.utf8.count >= 6 {
-            let upper = name.uppercased()
-            guard ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD"].contains(where: { upper.contains($0) }) else { continue }
-            addSecret(value, kind: upper.filter { $0.isLetter || $0.isNumber || $0 == "_" })
+            let upper = name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }
+            guard nameSuggestsSecret(upper) else { continue }
+            addSecret(value, kind: String(decoding: upper.filter { isAlnum($0) || $0 == 0x5f }, as: UTF8.self))
         }
     }
 
@@ -95,4 +96,20 @@ public func secretOptionKind(_ option: String) -> String? {
     if name.hasSuffix("token") { return "TOKEN" }
     if name.hasSuffix("secret") || name.hasSuffix("secret-key") || name.hasSuffix("access-key") { return "SECRET" }
     return nil
+}
+
+/// True when an upper-cased variable name contains KEY, TOKEN, SECRET, PASSWORD or PASSWD.
+func nameSuggestsSecret(_ upper: [UInt8]) -> Bool {
+    let words: [StaticString] = ["KEY", "TOKEN", "SECRET", "PASSWD", "PASSWORD"]
+    for word in words {
+        let count = word.utf8CodeUnitCount
+        guard upper.count >= count else { continue }
+        let w = word.utf8Start
+        for start in 0...(upper.count - count) {
+            var k = 0
+            while k < count, upper[start + k] == w[k] { k += 1 }
+            if k == count { return true }
+        }
+    }
+    return false
 }
