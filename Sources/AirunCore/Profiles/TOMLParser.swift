@@ -1,0 +1,504 @@
+/// Parses TOML 1.0 documents without dates and times: tables, arrays of tables, dotted and quoted
+/// keys, basic/literal/multi-line strings, integers (decimal, hex, octal, binary), floats, booleans,
+/// arrays and inline tables, comments. Table-definition rules follow Python's `tomllib`, which the
+/// test suite checks it against document by document.
+public func parseTOML(_ text: String) throws(TOMLError) -> TOMLTable {
+    var parser = TOMLParser(Array(text.utf8))
+    return try parser.parseDocument()
+}
+
+/// A table while the document is being read: reference semantics, so headers can reopen it.
+private final class Node {
+    enum Entry {
+        case value(TOMLValue, SourcePosition)
+        case table(Node, SourcePosition)
+        case tables([Node], SourcePosition)
+    }
+    var order: [String] = []
+    var entries: [String: Entry] = [:]
+
+    func set(_ key: String, _ entry: Entry) {
+        if entries[key] == nil { order.append(key) }
+        entries[key] = entry
+    }
+
+    var value: TOMLTable {
+        var t = TOMLTable()
+        for key in order {
+            switch entries[key]! {
+            case .value(let v, let p): t.set(key, v, at: p)
+            case .table(let n, let p): t.set(key, .table(n.value), at: p)
+            case .tables(let ns, let p): t.set(key, .array(ns.map { .table($0.value) }), at: p)
+            }
+        }
+        return t
+    }
+}
+
+private struct TOMLParser {
+    let b: [UInt8]
+    var i = 0
+    let root = Node()
+    /// Tables declared by a header, or by dotted keys in an earlier section: closed to both.
+    var declared: Set<ObjectIdentifier> = []
+    /// Tables created by dotted keys in the current section; declared at the next header.
+    var pendingDotted: [Node] = []
+
+    init(_ bytes: [UInt8]) { b = bytes }
+
+    // MARK: errors and positions
+
+    func position(_ at: Int? = nil) -> SourcePosition {
+        let end = min(at ?? i, b.count)
+        var line = 1, column = 1
+        for k in 0..<end {
+            if b[k] == 0x0A { line += 1; column = 1 } else if b[k] & 0xC0 != 0x80 { column += 1 }
+        }
+        return SourcePosition(line: line, column: column)
+    }
+
+    func fail(_ message: String, hint: String? = nil, at: Int? = nil) -> TOMLError {
+        TOMLError(position: position(at), message: message, hint: hint)
+    }
+
+    var atEnd: Bool { i >= b.count }
+    var current: UInt8 { b[i] }
+    func peek(_ offset: Int = 0) -> UInt8? { i + offset < b.count ? b[i + offset] : nil }
+
+    mutating func skipSpaces() { while let c = peek(), c == 0x20 || c == 0x09 { i += 1 } }
+
+    /// Spaces, an optional comment, then a newline or the end of the document.
+    mutating func endOfLine() throws(TOMLError) {
+        skipSpaces()
+        if peek() == UInt8(ascii: "#") { try comment() }
+        guard let c = peek() else { return }
+        if c == 0x0A { i += 1; return }
+        if c == 0x0D, peek(1) == 0x0A { i += 2; return }
+        throw fail("expected the end of the line, found '\(printable(c))'", hint: "one key = value or [table] per line")
+    }
+
+    mutating func comment() throws(TOMLError) {
+        i += 1
+        while let c = peek(), c != 0x0A {
+            if c == 0x0D, peek(1) == 0x0A { return }
+            if isControl(c) { throw fail("control character in a comment") }
+            i += 1
+        }
+    }
+
+    /// Blank lines, comments and newlines between statements (and inside arrays).
+    mutating func skipBlank() throws(TOMLError) {
+        while let c = peek() {
+            if c == 0x20 || c == 0x09 || c == 0x0A { i += 1 }
+            else if c == 0x0D, peek(1) == 0x0A { i += 2 }
+            else if c == UInt8(ascii: "#") { try comment() }
+            else { return }
+        }
+    }
+
+    // MARK: document
+
+    mutating func parseDocument() throws(TOMLError) -> TOMLTable {
+        if b.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+        if String(validating: b, as: UTF8.self) == nil {
+            throw fail("the file is not valid UTF-8", at: firstInvalidUTF8())
+        }
+        var table = root
+        while true {
+            try skipBlank()
+            guard !atEnd else { break }
+            if current == UInt8(ascii: "[") {
+                declared.formUnion(pendingDotted.map(ObjectIdentifier.init))
+                pendingDotted = []
+                table = try header()
+            } else {
+                try keyValue(into: table, pending: true)
+            }
+            try endOfLine()
+        }
+        return root.value
+    }
+
+    mutating func header() throws(TOMLError) -> Node {
+        let start = i
+        let isArray = peek(1) == UInt8(ascii: "[")
+        i += isArray ? 2 : 1
+        skipSpaces()
+        let path = try key()
+        skipSpaces()
+        guard peek() == UInt8(ascii: "]"), !isArray || peek(1) == UInt8(ascii: "]") else {
+            throw fail("expected '\(isArray ? "]]" : "]")' to close the table header")
+        }
+        i += isArray ? 2 : 1
+        let name = path.joined(separator: ".")
+        let parent = try nest(path.dropLast(), from: root, throughArrays: true, at: start)
+        let last = path.last!
+        let p = position(start)
+        if isArray {
+            switch parent.entries[last] {
+            case nil:
+                let node = Node()
+                parent.set(last, .tables([node], p))
+                return node
+            case .tables(var nodes, let q)?:
+                let node = Node()
+                nodes.append(node)
+                parent.entries[last] = .tables(nodes, q)
+                return node
+            default:
+                throw fail("[[\(name)]] cannot be an array of tables: '\(name)' is already defined", at: start)
+            }
+        }
+        switch parent.entries[last] {
+        case nil:
+            let node = Node()
+            parent.set(last, .table(node, p))
+            declared.insert(ObjectIdentifier(node))
+            return node
+        case .table(let node, _)? where !declared.contains(ObjectIdentifier(node)):
+            declared.insert(ObjectIdentifier(node))
+            return node
+        default:
+            throw fail("table [\(name)] is defined twice", hint: "merge the two sections", at: start)
+        }
+    }
+
+    /// Walks (creating) the tables along `path`. Arrays of tables lead to their last table when
+    /// `throughArrays` (headers); a plain value in the way is an error.
+    func nest(_ path: ArraySlice<String>, from start: Node, throughArrays: Bool, at: Int) throws(TOMLError) -> Node {
+        var node = start
+        for part in path {
+            switch node.entries[part] {
+            case nil:
+                let child = Node()
+                node.set(part, .table(child, position(at)))
+                node = child
+            case .table(let child, _)?:
+                node = child
+            case .tables(let nodes, _)? where throughArrays:
+                node = nodes.last!
+            default:
+                throw fail("'\(part)' is already a value and cannot hold keys", at: at)
+            }
+        }
+        return node
+    }
+
+    /// `key = value` into `table`. Dotted keys create tables on the way (`pending`: in a document
+    /// section, closed at the next header; inside an inline table they close with it).
+    mutating func keyValue(into table: Node, pending: Bool) throws(TOMLError) {
+        let start = i
+        let path = try key()
+        skipSpaces()
+        guard peek() == UInt8(ascii: "=") else {
+            throw fail("expected '=' after the key '\(path.joined(separator: "."))'", hint: "write key = value")
+        }
+        i += 1
+        skipSpaces()
+        var node = table
+        for part in path.dropLast() {
+            switch node.entries[part] {
+            case nil:
+                let child = Node()
+                node.set(part, .table(child, position(start)))
+                if pending { pendingDotted.append(child) }
+                node = child
+            case .table(let child, _)? where !declared.contains(ObjectIdentifier(child)):
+                node = child
+            default:
+                throw fail("cannot add '\(path.joined(separator: "."))': '\(part)' is already defined", at: start)
+            }
+        }
+        let last = path.last!
+        if node.entries[last] != nil {
+            throw fail("duplicate key '\(path.joined(separator: "."))'", hint: "each key may be set once", at: start)
+        }
+        let value = try self.value()
+        node.set(last, .value(value, position(start)))
+    }
+
+    // MARK: keys
+
+    mutating func key() throws(TOMLError) -> [String] {
+        var parts: [String] = []
+        while true {
+            skipSpaces()
+            guard let c = peek() else { throw fail("expected a key") }
+            if c == UInt8(ascii: "\"") {
+                if peek(1) == c, peek(2) == c { throw fail("a key cannot be a multi-line string") }
+                parts.append(try basicString())
+            } else if c == UInt8(ascii: "'") {
+                if peek(1) == c, peek(2) == c { throw fail("a key cannot be a multi-line string") }
+                parts.append(try literalString())
+            } else {
+                let start = i
+                while let d = peek(), isBareKey(d) { i += 1 }
+                guard i > start else {
+                    throw fail("expected a key, found '\(printable(c))'", hint: "bare keys use A-Z a-z 0-9 _ -; quote others")
+                }
+                parts.append(String(decoding: b[start..<i], as: UTF8.self))
+            }
+            skipSpaces()
+            guard peek() == UInt8(ascii: ".") else { return parts }
+            i += 1
+        }
+    }
+
+    // MARK: values
+
+    mutating func value() throws(TOMLError) -> TOMLValue {
+        guard let c = peek() else { throw fail("expected a value after '='") }
+        switch c {
+        case UInt8(ascii: "\""):
+            if peek(1) == c, peek(2) == c { return .string(try multilineBasicString()) }
+            return .string(try basicString())
+        case UInt8(ascii: "'"):
+            if peek(1) == c, peek(2) == c { return .string(try multilineLiteralString()) }
+            return .string(try literalString())
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "{"): return try inlineTable()
+        default: return try scalar()
+        }
+    }
+
+    mutating func array() throws(TOMLError) -> TOMLValue {
+        i += 1
+        var items: [TOMLValue] = []
+        while true {
+            try skipBlank()
+            guard let c = peek() else { throw fail("unterminated array", hint: "close it with ']'") }
+            if c == UInt8(ascii: "]") { i += 1; return .array(items) }
+            items.append(try value())
+            try skipBlank()
+            guard let d = peek() else { throw fail("unterminated array", hint: "close it with ']'") }
+            if d == UInt8(ascii: ",") { i += 1; continue }
+            if d == UInt8(ascii: "]") { i += 1; return .array(items) }
+            throw fail("expected ',' or ']' in an array, found '\(printable(d))'")
+        }
+    }
+
+    mutating func inlineTable() throws(TOMLError) -> TOMLValue {
+        i += 1
+        let node = Node()
+        skipSpaces()
+        if peek() == UInt8(ascii: "}") { i += 1; return .table(node.value) }
+        while true {
+            skipSpaces()
+            try keyValue(into: node, pending: false)
+            skipSpaces()
+            guard let c = peek() else { throw fail("unterminated inline table", hint: "close it with '}' on the same line") }
+            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: "}") { i += 1; return .table(node.value) }
+            throw fail("expected ',' or '}' in an inline table, found '\(printable(c))'",
+                       hint: "inline tables are one line, without a trailing comma")
+        }
+    }
+
+    mutating func scalar() throws(TOMLError) -> TOMLValue {
+        let start = i
+        while let c = peek(), !isDelimiter(c) { i += 1 }
+        let token = String(decoding: b[start..<i], as: UTF8.self)
+        if token == "true" { return .boolean(true) }
+        if token == "false" { return .boolean(false) }
+        if let v = integer(token) { return .integer(v) }
+        if let v = float(token) { return .float(v) }
+        if token.count >= 5, token.utf8.dropFirst(4).first == UInt8(ascii: "-") || token.utf8.dropFirst(2).first == UInt8(ascii: ":"),
+           token.first?.isNumber == true {
+            throw fail("dates and times are not supported in airun profiles", hint: "write durations as strings, e.g. \"90s\"", at: start)
+        }
+        if token.isEmpty { throw fail("expected a value", at: start) }
+        throw fail("'\(token)' is not a valid value", hint: "strings need quotes", at: start)
+    }
+
+    func integer(_ t: String) -> Int64? {
+        let u = Array(t.utf8)
+        guard !u.isEmpty else { return nil }
+        if u.count > 2, u[0] == UInt8(ascii: "0"), let radix = [UInt8(ascii: "x"): 16, UInt8(ascii: "o"): 8, UInt8(ascii: "b"): 2][u[1]] {
+            let digits = Array(u[2...])
+            guard underscoresOK(digits), let v = Int64(String(decoding: digits.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self), radix: radix)
+            else { return nil }
+            return v
+        }
+        var body = u[...]
+        if body.first == UInt8(ascii: "+") || body.first == UInt8(ascii: "-") { body = body.dropFirst() }
+        guard !body.isEmpty, body.allSatisfy({ isDigit($0) || $0 == UInt8(ascii: "_") }), underscoresOK(Array(body)) else { return nil }
+        if body.count > 1, body.first == UInt8(ascii: "0") { return nil }
+        return Int64(String(decoding: u.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self))
+    }
+
+    func float(_ t: String) -> Double? {
+        var s = Substring(t)
+        var sign = 1.0
+        if s.first == "+" { s = s.dropFirst() } else if s.first == "-" { s = s.dropFirst(); sign = -1 }
+        if s == "inf" { return sign * .infinity }
+        if s == "nan" { return .nan }
+        // int part, then .frac and/or exponent, each digit run with single underscores between digits
+        let u = Array(s.utf8)
+        var k = 0
+        func digits() -> Bool {
+            let from = k
+            while k < u.count, isDigit(u[k]) || u[k] == UInt8(ascii: "_") { k += 1 }
+            return k > from && underscoresOK(Array(u[from..<k]))
+        }
+        let intStart = k
+        guard digits() else { return nil }
+        if k - intStart > 1, u[intStart] == UInt8(ascii: "0") { return nil }
+        var hasFraction = false, hasExponent = false
+        if k < u.count, u[k] == UInt8(ascii: ".") {
+            k += 1
+            guard digits() else { return nil }
+            hasFraction = true
+        }
+        if k < u.count, u[k] | 0x20 == UInt8(ascii: "e") {
+            k += 1
+            if k < u.count, u[k] == UInt8(ascii: "+") || u[k] == UInt8(ascii: "-") { k += 1 }
+            guard digits() else { return nil }
+            hasExponent = true
+        }
+        guard k == u.count, hasFraction || hasExponent else { return nil }
+        return Double(t.filter { $0 != "_" })
+    }
+
+    // MARK: strings
+
+    mutating func basicString() throws(TOMLError) -> String {
+        let start = i
+        i += 1
+        var out: [UInt8] = []
+        while true {
+            guard let c = peek(), c != 0x0A else { throw fail("unterminated string", hint: "close it with '\"' on the same line", at: start) }
+            i += 1
+            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+            if c == UInt8(ascii: "\\") { out += try escape() } else if isControl(c) && c != 0x09 {
+                throw fail("control character in a string", hint: "escape it, e.g. \\t or \\u0001", at: i - 1)
+            } else { out.append(c) }
+        }
+    }
+
+    mutating func multilineBasicString() throws(TOMLError) -> String {
+        let start = i
+        i += 3
+        if peek() == 0x0A { i += 1 } else if peek() == 0x0D, peek(1) == 0x0A { i += 2 }
+        var out: [UInt8] = []
+        while true {
+            guard let c = peek() else { throw fail("unterminated multi-line string", hint: "close it with '\"\"\"'", at: start) }
+            if c == UInt8(ascii: "\""), peek(1) == c, peek(2) == c {
+                // Up to two more quotes may belong to the content: """a""""" is a"".
+                var extra = 0
+                while extra < 2, peek(3 + extra) == c { extra += 1 }
+                out += [UInt8](repeating: c, count: extra)
+                i += 3 + extra
+                return String(decoding: out, as: UTF8.self)
+            }
+            i += 1
+            if c == UInt8(ascii: "\\") {
+                // A backslash at the end of a line trims the newline and the whitespace after it.
+                var k = i
+                while k < b.count, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
+                if k < b.count, b[k] == 0x0A || (b[k] == 0x0D && k + 1 < b.count && b[k + 1] == 0x0A) {
+                    i = k
+                    while let d = peek(), d == 0x20 || d == 0x09 || d == 0x0A || d == 0x0D { i += 1 }
+                    continue
+                }
+                out += try escape()
+            } else if c == 0x0D, peek() == 0x0A {
+                out.append(c)
+            } else if isControl(c) && c != 0x09 && c != 0x0A {
+                throw fail("control character in a string", at: i - 1)
+            } else {
+                out.append(c)
+            }
+        }
+    }
+
+    mutating func literalString() throws(TOMLError) -> String {
+        let start = i
+        i += 1
+        let from = i
+        while true {
+            guard let c = peek(), c != 0x0A else { throw fail("unterminated string", hint: "close it with \"'\" on the same line", at: start) }
+            if c == UInt8(ascii: "'") {
+                i += 1
+                return String(decoding: b[from..<(i - 1)], as: UTF8.self)
+            }
+            if isControl(c) && c != 0x09 { throw fail("control character in a string") }
+            i += 1
+        }
+    }
+
+    mutating func multilineLiteralString() throws(TOMLError) -> String {
+        let start = i
+        i += 3
+        if peek() == 0x0A { i += 1 } else if peek() == 0x0D, peek(1) == 0x0A { i += 2 }
+        let from = i
+        while true {
+            guard let c = peek() else { throw fail("unterminated multi-line string", hint: "close it with \"'''\"", at: start) }
+            if c == UInt8(ascii: "'"), peek(1) == c, peek(2) == c {
+                var extra = 0
+                while extra < 2, peek(3 + extra) == c { extra += 1 }
+                let end = i + extra
+                i += 3 + extra
+                return String(decoding: b[from..<end], as: UTF8.self)
+            }
+            if isControl(c) && c != 0x09 && c != 0x0A && !(c == 0x0D && peek(1) == 0x0A) {
+                throw fail("control character in a string")
+            }
+            i += 1
+        }
+    }
+
+    mutating func escape() throws(TOMLError) -> [UInt8] {
+        guard let c = peek() else { throw fail("unterminated escape") }
+        i += 1
+        switch c {
+        case UInt8(ascii: "b"): return [0x08]
+        case UInt8(ascii: "t"): return [0x09]
+        case UInt8(ascii: "n"): return [0x0A]
+        case UInt8(ascii: "f"): return [0x0C]
+        case UInt8(ascii: "r"): return [0x0D]
+        case UInt8(ascii: "\""): return [0x22]
+        case UInt8(ascii: "\\"): return [0x5C]
+        case UInt8(ascii: "u"), UInt8(ascii: "U"):
+            let count = c == UInt8(ascii: "u") ? 4 : 8
+            guard i + count <= b.count, let v = UInt32(String(decoding: b[i..<(i + count)], as: UTF8.self), radix: 16),
+                  b[i..<(i + count)].allSatisfy(isHexDigit), let scalar = Unicode.Scalar(v) else {
+                throw fail("invalid \\\(Character(UnicodeScalar(c))) escape", hint: "use \\uXXXX or \\UXXXXXXXX with a valid code point", at: i - 2)
+            }
+            i += count
+            return Array(String(Character(scalar)).utf8)
+        default:
+            throw fail("invalid escape '\\\(printable(c))'", hint: "valid escapes: \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX", at: i - 2)
+        }
+    }
+
+    func firstInvalidUTF8() -> Int {
+        var k = 0
+        while k < b.count {
+            if String(validating: b[..<(k + 1)], as: UTF8.self) == nil, String(validating: b[..<min(b.count, k + 4)], as: UTF8.self) == nil {
+                return k
+            }
+            k += 1
+        }
+        return 0
+    }
+}
+
+private func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66) }
+private func isControl(_ c: UInt8) -> Bool { c < 0x20 || c == 0x7F }
+private func isBareKey(_ c: UInt8) -> Bool {
+    isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+}
+private func isDelimiter(_ c: UInt8) -> Bool {
+    c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: ",") || c == UInt8(ascii: "]")
+        || c == UInt8(ascii: "}") || c == UInt8(ascii: "#")
+}
+/// Underscores only between two digits (hex digits for prefixed integers).
+private func underscoresOK(_ u: [UInt8]) -> Bool {
+    for (k, c) in u.enumerated() where c == UInt8(ascii: "_") {
+        guard k > 0, k + 1 < u.count, u[k - 1] != UInt8(ascii: "_"), u[k + 1] != UInt8(ascii: "_") else { return false }
+    }
+    return true
+}
+private func printable(_ c: UInt8) -> String {
+    c >= 0x20 && c < 0x7F ? String(Character(UnicodeScalar(c))) : "\\u{\(String(c, radix: 16))}"
+}
