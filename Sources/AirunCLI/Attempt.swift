@@ -11,6 +11,8 @@ struct AttemptOutcome {
     /// "exit=3", "exit=143 (SIGTERM)", "exit=124 (timed out)".
     var summary: String
     var verdict: Verdict?
+    var returnCode: Int32?
+    var signal: Signal?
 }
 
 /// Everything recorded about one finished attempt: the attempt.end record and, on failure, the
@@ -57,6 +59,8 @@ struct AttemptRunner {
     let sink: any RecordSink
     let trace: TraceResolution
     let runSpan: SpanID
+    /// This attempt's command line (a fallback may have changed it).
+    let command: [String]
     let number: Int
     let maxAttempts: Int
 
@@ -68,7 +72,7 @@ struct AttemptRunner {
                                       requestID: "\(runSpan.hex)-\(number)")
         var report = runAttempt(identity: identity, span: span)
         writeEnd(report, identity: identity)
-        if report.exitCode != 0, let model = ModelArgument.find(in: run.options.command) {
+        if report.exitCode != 0, let model = ModelArgument.find(in: command) {
             report.modelFile = inspectModelFile(model.path)
         }
         // Only a failure is classified; building the classifier's phrase index costs time a
@@ -82,7 +86,7 @@ struct AttemptRunner {
         case .signal(let s): "exit=\(128 + s.rawValue) (\(s.name))" + (verdict.map { " \($0.code.rawValue)" } ?? "")
         }
         return AttemptOutcome(disposition: report.disposition, exitCode: report.exitCode, status: report.status,
-                              summary: summary, verdict: verdict)
+                              summary: summary, verdict: verdict, returnCode: report.returnCode, signal: report.signal)
     }
 
     /// Starts the child and watches it to the end; or, if it cannot be started, says why as a
@@ -98,8 +102,9 @@ struct AttemptRunner {
             ("AIRUN_REQUEST_ID", identity.requestID),
             ("AIRUN_ATTEMPT", String(number)),
             ("AIRUN_MAX_ATTEMPTS", String(maxAttempts)),
+            ("AIRUN_PROFILE", run.settings.profile.name),
         ])
-        let name = options.command[0]
+        let name = command[0]
         let startWall = wallClockMicroseconds()
         func startRecord(pid: Int32?, executable: String?) {
             var r = recordHeader(event: "attempt.start", level: .info,
@@ -108,7 +113,7 @@ struct AttemptRunner {
             r.add("attempt", number)
             r.add("pid", pid)
             r.add("executable", executable)
-            r.add("command_args", arguments: options.command)
+            r.add("command_args", arguments: command)
             sink.write(line: r.line(), timestampMicroseconds: startWall)
         }
         func notStarted(_ executable: String?, code: Int32, status: String, reason: String) -> AttemptReport {
@@ -128,9 +133,9 @@ struct AttemptRunner {
             return notStarted(path, code: ExitCode.notExecutable, status: "not_executable", reason: "\(path): \(err)")
         }
 
-        var plan = AttemptPlan(executable: executable, arguments: options.command, environment: environment,
-                               tty: options.tty, captureBytes: options.captureBytes, timeout: options.timeout,
-                               killAfter: options.killAfter)
+        var plan = AttemptPlan(executable: executable, arguments: command, environment: environment,
+                               tty: options.tty, captureBytes: run.settings.captureBytes, timeout: run.settings.timeout,
+                               killAfter: run.settings.killAfter)
         var captureFiles: (String, String)?
         var captureDescriptors: [FileDescriptor] = []
         if let dir = options.captureDirectory {
@@ -221,7 +226,7 @@ struct AttemptRunner {
         r.add("stderr_file", report.captureFiles?.1)
         if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }
         let facts = report.facts
-        if let model = ModelArgument.find(in: run.options.command) {
+        if let model = ModelArgument.find(in: command) {
             r.add("model_id", model.id)
             r.add("model_path", model.path)
         }
@@ -232,9 +237,9 @@ struct AttemptRunner {
 
     private func writeError(_ report: AttemptReport, verdict: Verdict, identity: RecordIdentity) {
         let facts = report.facts
-        let model = ModelArgument.find(in: run.options.command)
+        let model = ModelArgument.find(in: command)
         let modelText = model.map { " with model \($0.id)" } ?? ""
-        let message = "\(run.options.command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
+        let message = "\(command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
         let now = wallClockMicroseconds()
         var r = recordHeader(event: "error", level: .error, message: message, identity: identity, timestampMicroseconds: now, redactor: run.redactor)
         r.add("error_code", verdict.code.rawValue)
@@ -247,7 +252,7 @@ struct AttemptRunner {
         r.add("signal", report.signal?.name)
         r.add("model_id", model?.id)
         r.add("model_path", model?.path)
-        r.add("command_args", arguments: run.options.command)
+        r.add("command_args", arguments: command)
         r.add("stderr", facts.stderr)
         r.add("stdout", facts.stdout)
         r.add("duration_ms", report.durationMs)

@@ -5,7 +5,7 @@ import AirunSystem
 /// `-q` silences everything but errors.
 final class Console {
     let quiet: Bool
-    let redactor: Redactor
+    var redactor: Redactor
     private var warned: Set<String> = []
     /// Called before airun writes a line, so a live status line (or the child's pty) is not torn.
     var beforeWrite: (() -> Void)?

@@ -12,9 +12,17 @@ public enum TTYMode: String, Sendable {
 public struct RunOptions: Sendable {
     public var traceID: String?
     public var timeout: Duration?
-    public var killAfter = Duration.seconds(10)
+    /// nil: the profile's, else 10 s.
+    public var killAfter: Duration?
     public var tty = TTYMode.auto
-    public var captureBytes = 64 * 1024
+    /// nil: the profile's, else 64 KiB.
+    public var captureBytes: Int?
+    public var profile: String?
+    /// Total attempts, overriding the profile's `retry.attempts`.
+    public var retries: Int?
+    /// Replaces the profile's fallback models when given.
+    public var fallbackModels: [String] = []
+    public var dryRun = false
     public var captureDirectory: String?
     /// Write capture files as the child printed them, secrets included.
     public var captureRaw = false
@@ -46,7 +54,11 @@ public let helpText = """
     usage: airun [options] [--] COMMAND [ARGS...]
 
     The command's stdout, stderr, stdin and exit status pass through unchanged. Each run writes
-    JSON lines (run.start, attempt.start, attempt.end, run.end) to the log directory.
+    JSON lines (run.start, attempt.start, attempt.end, error, retry, run.end) to the log directory.
+
+    other commands:
+      airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME)
+      airun profile list | show NAME | check FILE
 
     options:
       --trace-id ID           join trace ID (32 hex digits, or a traceparent header)
@@ -58,6 +70,12 @@ public let helpText = """
       --capture-raw           write the capture files unredacted
       --log-dir DIR           where records go (default $AIRUN_LOG_DIR, else
                               $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)
+      --profile NAME|PATH     retry/fallback/timeout policy (default: $AIRUN_PROFILE, the
+                              command's own profile, else `default`); see airun profile list
+      --retries N             total attempts, overriding the profile
+      --fallback-model PATH   a model to try instead of -m/--model after a model or memory
+                              failure (repeatable; replaces the profile's list)
+      --dry-run               print the resolved plan and exit without running anything
       -q, --quiet             no airun lines on stderr except errors
       -h, --help              this text
       --version               print airun's version
@@ -114,6 +132,13 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         case "--capture-dir": options.captureDirectory = try value(name, inline: inline)
         case "--capture-raw": options.captureRaw = true
         case "--log-dir": options.logDirectory = try value(name, inline: inline)
+        case "--profile": options.profile = try value(name, inline: inline)
+        case "--retries":
+            let v = try value(name, inline: inline)
+            guard let n = Int(v), (1...100).contains(n) else { throw UsageError("--retries '\(v)' must be a number of attempts from 1 to 100") }
+            options.retries = n
+        case "--fallback-model": options.fallbackModels.append(try value(name, inline: inline))
+        case "--dry-run": options.dryRun = true
         default: throw UsageError("unknown option '\(arg)'")
         }
         i += 1

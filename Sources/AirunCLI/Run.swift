@@ -13,6 +13,7 @@ public func airunMain(_ arguments: [String]) -> Never {
             exitProcess(ExitCode.airunFailure)
         }
     }
+    if arguments.first == "profile" { exitProcess(ProfileCommand.run(Array(arguments.dropFirst()))) }
     let invocation: Invocation
     do {
         invocation = try parseInvocation(arguments)
@@ -60,14 +61,15 @@ func exitDisposition(status: TerminationStatus, timedOut: Bool) -> ExitDispositi
     }
 }
 
-/// One `airun -- CMD` invocation: trace identity, records, and the attempt.
+/// One `airun -- CMD` invocation: trace identity, profile, records, and the attempts.
 final class Run {
     let options: RunOptions
     let console: Console
     let environment: [String]
     let environmentValues: [String: String]
     /// The one redactor every byte airun writes goes through: records, console, capture files.
-    let redactor: Redactor
+    private(set) var redactor: Redactor
+    private(set) var settings: RunSettings
     var rng = SystemRandomNumberGenerator()
 
     init(options: RunOptions) {
@@ -90,7 +92,17 @@ final class Run {
             }
         }
         self.redactor = redactor
+        settings = RunSettings(profile: Profile(), options: options)
         console = Console(quiet: options.quiet, redactor: redactor)
+    }
+
+    /// Adopts the profile: its settings under the command line's, and its redaction rules.
+    private func adopt(_ profile: Profile) {
+        settings = RunSettings(profile: profile, options: options)
+        redactor.extraPatterns = profile.redactionPatterns
+        redactor.allowList = Set(profile.redactionAllowList)
+        if let pii = profile.maskPersonalData { redactor.maskPersonalData = pii }
+        console.redactor = redactor
     }
 
     func execute() -> ExitDisposition {
@@ -100,6 +112,16 @@ final class Run {
         } catch {
             console.error("\(error.message)\n\(usageLine)")
             return .code(ExitCode.airunFailure)
+        }
+        do {
+            adopt(try ProfileLocator(environment: environmentValues).resolve(explicit: options.profile, command: options.command))
+        } catch {
+            console.error(error.description)
+            return .code(ExitCode.airunFailure)
+        }
+        if options.dryRun {
+            try? FileDescriptor.standardOutput.writeAll(redactor.redact(settings.describe(command: options.command)))
+            return .code(0)
         }
         for w in trace.warnings { console.warn(w) }
 
@@ -111,14 +133,17 @@ final class Run {
         let runStartWall = wallClockMicroseconds()
         let runStartMono = monotonicNanoseconds()
         let commandLine = options.command.joined(separator: " ")
+        let maxAttempts = settings.policy.attempts
 
         var start = recordHeader(event: "run.start", level: .info, message: "run started: \(commandLine.prefix(200))",
                                  identity: runIdentity, timestampMicroseconds: runStartWall, redactor: redactor)
         start.add("command", options.command[0])
         start.add("command_args", arguments: options.command)
         start.add("trace_source", trace.source)
-        start.add("max_attempts", 1)
-        start.add("timeout_ms", options.timeout.map { $0.nanoseconds / 1_000_000 })
+        start.add("profile", settings.profile.name)
+        start.add("profile_source", settings.profile.source)
+        start.add("max_attempts", maxAttempts)
+        start.add("timeout_ms", settings.timeout.map { $0.nanoseconds / 1_000_000 })
         start.add("cwd", currentDirectory())
         start.add("hostname", hostName())
         start.add("user", userName())
@@ -126,24 +151,63 @@ final class Run {
         start.add("airun_version", airunVersion)
         sink.write(line: start.line(), timestampMicroseconds: runStartWall)
 
-        let attempt = AttemptRunner(run: self, sink: sink, trace: trace, runSpan: runSpan, number: 1, maxAttempts: 1)
-        let outcome = attempt.execute()
+        var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
+        var command = options.command
+        var number = 1
+        var outcome: AttemptOutcome
+        var interruptedBy: Signal?
+        while true {
+            outcome = AttemptRunner(run: self, sink: sink, trace: trace, runSpan: runSpan, command: command, number: number,
+                                    maxAttempts: maxAttempts).execute()
+            if outcome.exitCode == 0 { break }
+            let ending = AttemptEnding(code: outcome.verdict?.code, retryable: outcome.verdict?.retryable ?? true,
+                                       exitCode: outcome.returnCode, signal: outcome.signal?.name)
+            let elapsed = Duration(nanoseconds: monotonicNanoseconds() - runStartMono)
+            let decision = planner.decide(after: number, ending: ending, command: command, elapsed: elapsed, using: &rng)
+            guard case .retry(let delay, let next, let change, let reason) = decision else { break }
+            let now = wallClockMicroseconds()
+            let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
+            let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(number + 1) of \(maxAttempts))"
+            var r = recordHeader(event: "retry", level: .warning, message: sentence, identity: runIdentity,
+                                 timestampMicroseconds: now, redactor: redactor)
+            r.add("attempt", number)
+            r.add("next_attempt", number + 1)
+            r.add("reason", reason)
+            r.add("error_code", outcome.verdict?.code.rawValue)
+            r.add("delay_ms", Double(delay.nanoseconds) / 1e6)
+            r.add("change", change)
+            r.add("fallback_model", next != command ? ModelArgument.find(in: next).flatMap { m in
+                ModelArgument.find(in: command)?.path == m.path ? nil : m.path } : nil)
+            r.add("command_args", arguments: next)
+            r.add("retry_count", number)
+            sink.write(line: r.line(), timestampMicroseconds: now)
+            console.info(sentence)
+            if let s = waitForTermination(nanoseconds: delay.nanoseconds) {
+                interruptedBy = s
+                break
+            }
+            command = next
+            number += 1
+        }
 
         let endWall = wallClockMicroseconds()
         let durationMs = Double(monotonicNanoseconds() - runStartMono) / 1e6
-        let failed = outcome.disposition != .code(0)
-        var end = recordHeader(event: "run.end", level: failed ? .error : .info,
-                               message: "run finished: \(outcome.summary) after \(seconds(durationMs))",
+        let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? outcome.disposition
+        let exitCode = interruptedBy.map { 128 + $0.rawValue } ?? outcome.exitCode
+        let summary = interruptedBy.map { "exit=\(128 + $0.rawValue) (\($0.name) during backoff)" } ?? outcome.summary
+        var end = recordHeader(event: "run.end", level: exitCode == 0 ? .info : .error,
+                               message: "run finished: \(summary) after \(seconds(durationMs))",
                                identity: runIdentity, timestampMicroseconds: endWall, redactor: redactor)
-        end.add("exit_code", outcome.exitCode)
-        end.add("status", outcome.status)
-        end.add("attempts", 1)
-        end.add("retry_count", 0)
+        end.add("exit_code", exitCode)
+        end.add("status", interruptedBy == nil ? outcome.status : "interrupted")
+        end.add("error_code", interruptedBy == nil ? outcome.verdict?.code.rawValue : ErrorCode.interrupted.rawValue)
+        end.add("attempts", number)
+        end.add("retry_count", number - 1)
         end.add("duration_ms", durationMs)
         sink.write(line: end.line(), timestampMicroseconds: endWall)
 
-        console.info("trace=\(trace.traceID.hex) \(outcome.summary) \(seconds(durationMs))")
-        return outcome.disposition
+        console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
+        return disposition
     }
 
     /// The environment one attempt's child gets: airun's own, plus the trace variables.

@@ -313,3 +313,21 @@ final class Supervisor {
         return (try? master.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil
     }
 }
+
+/// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP or SIGQUIT arrives
+/// first, which it returns: the run then stops at once.
+func waitForTermination(nanoseconds: Int64) -> Signal? {
+    guard let channel = try? SignalChannel(Supervisor.handledSignals) else {
+        sleepNanoseconds(nanoseconds)
+        return nil
+    }
+    let deadline = monotonicNanoseconds() + nanoseconds
+    while true {
+        let left = deadline - monotonicNanoseconds()
+        if left <= 0 { return nil }
+        _ = pollReadable([channel.descriptor], timeoutMilliseconds: Int32(clamping: (left + 999_999) / 1_000_000))
+        while let event = channel.next() {
+            if [.interrupt, .terminate, .hangup, .quit].contains(event.signal) { return event.signal }
+        }
+    }
+}

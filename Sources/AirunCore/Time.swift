@@ -50,8 +50,14 @@ public struct Duration: Equatable, Sendable, CustomStringConvertible {
         nanoseconds = Int64(value * scale)
     }
 
+    /// The shortest exact form: `90s`, `30m`, `2h`, `1.5s`, `500ms`.
     public var description: String {
+        if nanoseconds > 0, nanoseconds < 1_000_000_000, nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
         let s = Double(nanoseconds) / 1e9
-        return s == s.rounded() ? "\(Int64(s))s" : "\(JSONLine.format(s, decimals: 3))s"
+        guard s == s.rounded() else { return "\(JSONLine.format(s, decimals: 3))s" }
+        let whole = Int64(s)
+        if whole > 0, whole % 3600 == 0 { return "\(whole / 3600)h" }
+        if whole > 0, whole % 60 == 0 { return "\(whole / 60)m" }
+        return "\(whole)s"
     }
 }

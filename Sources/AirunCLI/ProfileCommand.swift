@@ -1,0 +1,50 @@
+import AirunCore
+import AirunSystem
+
+/// `airun profile list | show NAME|PATH | check FILE...`
+enum ProfileCommand {
+    static let usage = "usage: airun profile list | show NAME|PATH | check FILE..."
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let locator = ProfileLocator(environment: Dictionary(environmentSnapshot().compactMap { entry in
+            entry.firstIndex(of: "=").map { (String(entry[..<$0]), String(entry[entry.index(after: $0)...])) }
+        }, uniquingKeysWith: { first, _ in first }))
+        func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
+        func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
+        switch (arguments.first, arguments.count) {
+        case ("list", 1):
+            let found = locator.list()
+            if found.isEmpty { out("no profiles found in \(locator.directories.joined(separator: ", "))\n") }
+            for (name, path) in found { out(name.padding(to: 20) + path + "\n") }
+            return 0
+        case ("show", 2):
+            do {
+                let profile = try locator.resolve(explicit: arguments[1], command: [arguments[1]])
+                out(RunSettings(profile: profile, options: RunOptions()).describe(command: nil))
+                return 0
+            } catch {
+                err(error.description)
+                return ExitCode.airunFailure
+            }
+        case ("check", let n) where n >= 2:
+            var failed = false
+            for file in arguments.dropFirst() {
+                do {
+                    _ = try locator.load(file, name: ProfileLocator.commandName([file]))
+                    out("\(file): ok\n")
+                } catch {
+                    err(error.description)
+                    failed = true
+                }
+            }
+            return failed ? ExitCode.airunFailure : 0
+        default:
+            err(usage)
+            return ExitCode.airunFailure
+        }
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,64 @@
+import AirunCore
+
+/// What a run will do once the profile and the command line are combined: the command line wins.
+struct RunSettings {
+    var profile: Profile
+    var policy: RetryPolicy
+    var fallback: FallbackPlan
+    var timeout: Duration?
+    var killAfter: Duration
+    var captureBytes: Int
+
+    init(profile: Profile, options: RunOptions) {
+        self.profile = profile
+        policy = profile.retry
+        if let n = options.retries { policy.attempts = n }
+        fallback = profile.fallback
+        if !options.fallbackModels.isEmpty { fallback.models = options.fallbackModels }
+        timeout = options.timeout ?? profile.timeout
+        killAfter = options.killAfter ?? profile.killAfter ?? .seconds(10)
+        captureBytes = options.captureBytes ?? profile.captureBytes ?? 64 * 1024
+    }
+
+    /// The plan in words, for `--dry-run` and `airun profile show`.
+    func describe(command: [String]?) -> String {
+        var lines: [(String, String)] = []
+        lines.append(("profile", profile.name + " (" + (profile.source ?? "built-in defaults") + ")"))
+        if let d = profile.description { lines.append(("", d)) }
+        if let command { lines.append(("command", command.joined(separator: " "))) }
+        let attempts = policy.attempts
+        lines.append(("attempts", "\(attempts)" + (attempts == 1 ? " (no retries)" : "")))
+        if attempts > 1 {
+            let retryOn = policy.retryOn.isEmpty ? "each error code's default (docs/errors.md)" : policy.retryOn.joined(separator: ", ")
+            lines.append(("retry on", retryOn))
+            var never = Array(RetryPlanner.alwaysFinal).sorted()
+            for c in policy.neverRetryOn where !never.contains(c) { never.append(c) }
+            lines.append(("never retry", never.joined(separator: ", ")))
+            var backoff = policy.backoff == .fixed ? "fixed \(policy.initialDelay)" : "exponential from \(policy.initialDelay), at most \(policy.maxDelay)"
+            if policy.jitter > 0 { backoff += ", jitter ±\(Int((policy.jitter * 100).rounded()))%" }
+            if let total = policy.maxTotalTime { backoff += "; no attempt starts after \(total)" }
+            lines.append(("backoff", backoff))
+        }
+        if fallback.models.isEmpty && fallback.edits.isEmpty && fallback.command == nil {
+            lines.append(("fallback", "none"))
+        } else {
+            if !fallback.models.isEmpty {
+                lines.append(("fallback", "models \(fallback.models.joined(separator: " → ")) on \(fallback.modelOn.joined(separator: ", "))"))
+            }
+            for e in fallback.edits {
+                let change = e.set.map { "set \(e.argument) \($0)" } ?? "\(e.argument) × \(JSONLine.format(e.scale ?? 1, decimals: 3))"
+                lines.append(("fallback", "on \(e.on): \(change)"))
+            }
+            if let c = fallback.command { lines.append(("fallback", "then the command: \(c.joined(separator: " "))")) }
+        }
+        lines.append(("timeout", timeout.map { "\($0) per attempt, SIGKILL \(killAfter) after SIGTERM" } ?? "none"))
+        lines.append(("capture", "last \(captureBytes) bytes of stdout and stderr"))
+        if !profile.rules.isEmpty { lines.append(("classify", profile.rules.map(\.name).joined(separator: ", ") + " before the built-in rules")) }
+        if !profile.redactionPatterns.isEmpty || !profile.redactionAllowList.isEmpty || profile.maskPersonalData == false {
+            lines.append(("redaction", "\(profile.redactionPatterns.count) extra pattern(s), \(profile.redactionAllowList.count) allowed value(s)"
+                          + (profile.maskPersonalData == false ? ", emails and phone numbers kept" : "")))
+        }
+        return lines.map { $0.0.isEmpty ? "             \($0.1)" : "\($0.0):" + String(repeating: " ", count: max(1, 13 - $0.0.count)) + $0.1 }
+            .joined(separator: "\n") + "\n"
+    }
+}

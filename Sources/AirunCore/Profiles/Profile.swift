@@ -1,0 +1,111 @@
+/// A profile: how airun runs one kind of command (retries, fallbacks, timeouts, capture,
+/// sampling, extra classification and redaction rules). docs/profiles.md is the user's reference.
+public struct Profile: Sendable {
+    /// The name it was looked up by, and the file it came from (nil: the built-in defaults).
+    public var name: String
+    public var source: String?
+    public var description: String?
+    public var retry = RetryPolicy()
+    public var fallback = FallbackPlan()
+    public var timeout: Duration?
+    public var killAfter: Duration?
+    public var captureBytes: Int?
+    public var sampleInterval: Duration?
+    public var rules: [ClassificationRule] = []
+    public var redactionPatterns: [(pattern: String, kind: String)] = []
+    public var redactionAllowList: [String] = []
+    public var maskPersonalData: Bool?
+
+    public init(name: String = "default", source: String? = nil) {
+        self.name = name
+        self.source = source
+    }
+}
+
+/// When and how often to try again.
+public struct RetryPolicy: Sendable, Equatable {
+    public enum Backoff: String, Sendable { case fixed, exponential }
+
+    /// Total attempts, the first included.
+    public var attempts = 1
+    public var backoff = Backoff.exponential
+    public var initialDelay = Duration.seconds(1)
+    public var maxDelay = Duration.seconds(30)
+    /// Each delay varies by up to ± this fraction (0.2: ±20 %), so many clients do not retry in step.
+    public var jitter = 0.1
+    /// No new attempt starts after this much time since the run began.
+    public var maxTotalTime: Duration?
+    /// Conditions that make a failure worth retrying: error codes (`GPU_OOM`), `exit:N`,
+    /// `signal:NAME`. Empty: each error code's own default (docs/errors.md).
+    public var retryOn: [String] = []
+    /// Conditions that are never retried, whatever else says.
+    public var neverRetryOn: [String] = []
+
+    public init() {}
+}
+
+/// What to change for the next attempt after a failure.
+public struct FallbackPlan: Sendable, Equatable {
+    /// Models to try in turn instead of the value of `-m`/`--model`.
+    public var models: [String] = []
+    /// The failures after which the next model is tried.
+    public var modelOn: [String] = FallbackPlan.defaultModelOn
+    /// Argument edits per error code, e.g. on GPU_OOM halve `-ngl`.
+    public var edits: [ArgumentEdit] = []
+    /// A different command to run once the models are used up.
+    public var command: [String]?
+
+    public static let defaultModelOn = [
+        "MODEL_NOT_FOUND", "MODEL_INVALID", "MODEL_CORRUPT", "MODEL_UNSUPPORTED", "MODEL_LOAD_FAILED",
+        "GPU_OOM", "HOST_OOM", "OOM_KILLED", "CONTEXT_TOO_LARGE",
+    ]
+
+    public init() {}
+}
+
+/// One argument change: on `on`, set the value after `argument` (or one of its `aliases`) to
+/// `set`, or multiply it by `scale` (rounded down, never below `minimum`).
+public struct ArgumentEdit: Sendable, Equatable {
+    public var on: String
+    public var argument: String
+    public var aliases: [String] = []
+    public var set: String?
+    public var scale: Double?
+    public var minimum: Int64 = 0
+
+    public init(on: String, argument: String, aliases: [String] = [], set: String? = nil, scale: Double? = nil, minimum: Int64 = 0) {
+        self.on = on
+        self.argument = argument
+        self.aliases = aliases
+        self.set = set
+        self.scale = scale
+        self.minimum = minimum
+    }
+
+    /// "-ngl 99 → 49" style description of applying it to `value`.
+    public func apply(to value: String) -> String? {
+        if let set { return set }
+        guard let scale, let n = Int64(value) else { return nil }
+        return String(max(minimum, Int64((Double(n) * scale).rounded(.down))))
+    }
+}
+
+/// A profile file that cannot be used: `file:line:column: message (hint)`; exit 125.
+public struct ProfileError: Error, Sendable, Equatable {
+    public var file: String
+    public var position: SourcePosition?
+    public var message: String
+    public var hint: String?
+
+    public init(file: String, position: SourcePosition?, message: String, hint: String? = nil) {
+        self.file = file
+        self.position = position
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        let at = position.map { "\(file):\($0.line):\($0.column)" } ?? file
+        return "\(at): \(message)" + (hint.map { " (\($0))" } ?? "")
+    }
+}

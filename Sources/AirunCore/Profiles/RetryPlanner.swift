@@ -1,0 +1,128 @@
+/// What ended an attempt, as the retry decision needs it.
+public struct AttemptEnding: Sendable {
+    public var code: ErrorCode?
+    public var retryable: Bool
+    public var exitCode: Int32?
+    public var signal: String?
+
+    public init(code: ErrorCode?, retryable: Bool, exitCode: Int32?, signal: String?) {
+        self.code = code
+        self.retryable = retryable
+        self.exitCode = exitCode
+        self.signal = signal
+    }
+
+    /// Whether a retry condition (`GPU_OOM`, `exit:137`, `signal:SIGKILL`) describes this ending.
+    func matches(_ condition: String) -> Bool {
+        if condition.hasPrefix("exit:") { return exitCode.map { "exit:\($0)" == condition } ?? false }
+        if condition.hasPrefix("signal:") {
+            guard let signal else { return false }
+            let name = condition.dropFirst(7).uppercased()
+            return signal == name || signal == "SIG" + name
+        }
+        return code?.rawValue == condition
+    }
+}
+
+/// The next attempt, or why there is none.
+public enum RetryDecision: Equatable, Sendable {
+    case retry(after: Duration, command: [String], change: String, reason: String)
+    case stop(reason: String)
+}
+
+/// Decides, attempt by attempt, whether to try again, after how long, and with what command.
+/// Pure: the caller supplies the elapsed time and the randomness (tests use a seeded generator).
+public struct RetryPlanner: Sendable {
+    public let policy: RetryPolicy
+    public let fallback: FallbackPlan
+    /// Failures never retried whatever a profile says: the input is wrong, or a person said stop.
+    public static let alwaysFinal: Set<String> = ["BAD_ARGUMENTS", "INTERRUPTED"]
+
+    private var nextModel = 0
+    private var usedAlternative = false
+
+    public init(policy: RetryPolicy, fallback: FallbackPlan) {
+        self.policy = policy
+        self.fallback = fallback
+    }
+
+    /// Called after attempt `attempt` (1-based) failed, with the command it ran.
+    public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: Duration,
+                                using rng: inout some RandomNumberGenerator) -> RetryDecision {
+        let reason = ending.code?.rawValue ?? ending.signal ?? "exit \(ending.exitCode ?? -1)"
+        if let code = ending.code, Self.alwaysFinal.contains(code.rawValue) {
+            return .stop(reason: "\(code.rawValue) is never retried")
+        }
+        if let never = policy.neverRetryOn.first(where: ending.matches) {
+            return .stop(reason: "\(reason) matches never_retry_on \(never)")
+        }
+        guard attempt < policy.attempts else {
+            return .stop(reason: "all \(policy.attempts) attempt\(policy.attempts == 1 ? "" : "s") used")
+        }
+        let delay = self.delay(before: attempt + 1, using: &rng)
+        if let limit = policy.maxTotalTime, elapsed.nanoseconds + delay.nanoseconds > limit.nanoseconds {
+            return .stop(reason: "max_total_time \(limit) would be exceeded")
+        }
+
+        // A change for the next attempt, if a fallback applies to this failure.
+        var next = command
+        var changes: [String] = []
+        if fallback.modelOn.contains(where: ending.matches), nextModel < fallback.models.count,
+           let model = ModelArgument.find(in: command) {
+            next[model.index] = command[model.index].hasPrefix("--model=") ? "--model=" + fallback.models[nextModel] : fallback.models[nextModel]
+            changes.append("fallback model \(fallback.models[nextModel].split(separator: "/").last.map(String.init) ?? "")")
+            nextModel += 1
+        }
+        for edit in fallback.edits where ending.matches(edit.on) {
+            if let change = Self.apply(edit, to: &next) { changes.append(change) }
+        }
+        if changes.isEmpty, let alternative = fallback.command, !usedAlternative,
+           fallback.modelOn.contains(where: ending.matches) || nextModel >= fallback.models.count && !fallback.models.isEmpty {
+            usedAlternative = true
+            next = alternative
+            changes.append("alternative command \(alternative[0])")
+        }
+        let retryable = policy.retryOn.isEmpty ? ending.retryable : policy.retryOn.contains(where: ending.matches)
+        guard !changes.isEmpty || retryable else {
+            return .stop(reason: "\(reason) is not retryable")
+        }
+        return .retry(after: delay, command: next, change: changes.isEmpty ? "the same command" : changes.joined(separator: ", "),
+                      reason: reason)
+    }
+
+    /// The wait before attempt `attempt` (2 for the first retry): fixed, or doubling from the
+    /// initial delay, capped, then varied by ± jitter.
+    public func delay(before attempt: Int, using rng: inout some RandomNumberGenerator) -> Duration {
+        var base = Double(policy.initialDelay.nanoseconds)
+        if policy.backoff == .exponential { base *= Double(1 << min(max(attempt - 2, 0), 30)) }
+        base = min(base, Double(policy.maxDelay.nanoseconds))
+        if policy.jitter > 0 { base *= 1 + Double.random(in: -policy.jitter...policy.jitter, using: &rng) }
+        return Duration(nanoseconds: Int64(max(0, base)))
+    }
+
+    /// Rewrites the value after the edit's argument (`-ngl 99` → `-ngl 49`); if the argument is
+    /// absent and the edit sets a value, appends it. Returns a description, or nil if nothing changed.
+    static func apply(_ edit: ArgumentEdit, to args: inout [String]) -> String? {
+        let names = [edit.argument] + edit.aliases
+        for (i, a) in args.enumerated() where i > 0 {
+            if names.contains(a), i + 1 < args.count, let v = edit.apply(to: args[i + 1]), v != args[i + 1] {
+                let old = args[i + 1]
+                args[i + 1] = v
+                return "\(a) \(old) → \(v)"
+            }
+            if let eq = a.firstIndex(of: "="), names.contains(String(a[..<eq])) {
+                let old = String(a[a.index(after: eq)...])
+                if let v = edit.apply(to: old), v != old {
+                    args[i] = String(a[...eq]) + v
+                    return "\(a[..<eq]) \(old) → \(v)"
+                }
+                return nil
+            }
+        }
+        if let set = edit.set, !args.dropFirst().contains(where: { names.contains($0) }) {
+            args += [edit.argument, set]
+            return "\(edit.argument) \(set)"
+        }
+        return nil
+    }
+}
