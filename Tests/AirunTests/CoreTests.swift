@@ -173,7 +173,7 @@ struct OptionsTests {
         guard case .run(let b) = try parseInvocation(["--tty", "never", "sleep", "--timeout", "1"]) else { Issue.record(); return }
         #expect(b.tty == .never && b.timeout == nil && b.command == ["sleep", "--timeout", "1"])
         guard case .run(let c) = try parseInvocation(["--capture-bytes", "1M", "--kill-after", "2s", "--log-dir", "/x", "-", "y"]) else { Issue.record(); return }
-        #expect(c.captureBytes == 1 << 20 && c.killAfter.nanoseconds == 2_000_000_000 && c.logDirectory == "/x" && c.command == ["-", "y"])
+        #expect(c.captureBytes == 1 << 20 && c.killAfter?.nanoseconds == 2_000_000_000 && c.logDirectory == "/x" && c.command == ["-", "y"])
     }
 
     @Test("errors name the problem", arguments: [

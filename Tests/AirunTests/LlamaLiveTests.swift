@@ -41,8 +41,8 @@ let errorContextFields = [
 
 @Suite("real llama.cpp", .serialized, .timeLimit(.minutes(5)))
 struct LlamaLiveTests {
-    private func run(_ command: [String], scratch: Scratch = Scratch(), shellPrefix: String? = nil) throws -> AirunResult {
-        let args = ["--timeout", "120s", "--"] + command
+    private func run(_ command: [String], scratch: Scratch = Scratch(), shellPrefix: String? = nil, retries: Int? = nil) throws -> AirunResult {
+        let args = ["--timeout", "120s"] + (retries.map { ["--retries", String($0)] } ?? []) + ["--"] + command
         if let shellPrefix {
             let quoted = ([Airun.path] + args).map { "'\($0)'" }.joined(separator: " ")
             return try AirunProcess.start(["-q", "--log-dir", scratch.file("outer"), "--", "sh", "-c", "\(shellPrefix); exec \(quoted)"],
@@ -125,7 +125,7 @@ struct LlamaLiveTests {
     @Test("a context that cannot fit under ulimit -v → HOST_OOM or CONTEXT_TOO_LARGE")
     func hostMemory() throws {
         guard Llama.available else { return }
-        let r = try run(completion(Llama.model, ["-c", "50000000"]), shellPrefix: "ulimit -v 4000000")
+        let r = try run(completion(Llama.model, ["-c", "50000000"]), shellPrefix: "ulimit -v 4000000", retries: 1)
         let e = try errorRecord(r)
         #expect(["HOST_OOM", "CONTEXT_TOO_LARGE"].contains(e["error_code"] as? String ?? ""), "\(e["evidence"] ?? "")")
     }
@@ -151,6 +151,24 @@ struct LlamaLiveTests {
 
         let flag = try run([Llama.cli, "-m", Llama.model, "-no-cnv", "-p", "hi", "-st", "--simple-io"])
         #expect(try errorRecord(flag)["error_code"] as? String == "BAD_ARGUMENTS")
+    }
+
+    @Test("primary model missing, fallback is the tiny model: exit 0 after a retry naming MODEL_NOT_FOUND")
+    func fallbackModel() throws {
+        guard Llama.available else { return }
+        let r = try airun(["--retries", "2", "--fallback-model", Llama.model, "--",
+                           Llama.completion, "-m", "/nonexistent/models/primary-70b.gguf", "-p", "hello", "-n", "8", "-no-cnv", "--no-warmup", "-t", "2"])
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(600))")
+        let ends = r.records("attempt.end")
+        #expect(ends.count == 2)
+        #expect(ends.first?["exit_code"] as? Int == 1 && ends.last?["exit_code"] as? Int == 0)
+        let retry = try #require(r.records("retry").first)
+        #expect(retry["error_code"] as? String == "MODEL_NOT_FOUND")
+        #expect(retry["fallback_model"] as? String == Llama.model)
+        #expect((retry["message"] as? String)?.contains("fallback model tiny.gguf after MODEL_NOT_FOUND") == true)
+        #expect(r.stderr.contains("airun: retrying in "))
+        #expect(r.records("run.end").first?["attempts"] as? Int == 2)
+        #expect(r.records("attempt.start").last?["command_args"].flatMap { ($0 as? [String])?.contains(Llama.model) } == true)
     }
 
     @Test("the H200 --fit hang, replayed, under --timeout → TIMEOUT")
