@@ -99,6 +99,12 @@ final class Run {
     /// Adopts the profile: its settings under the command line's, and its redaction rules.
     private func adopt(_ profile: Profile) {
         settings = RunSettings(profile: profile, options: options)
+        // Profiles are shared between users and machines: `~/` in a model path means this user's home.
+        if let home = environmentValues["HOME"], !home.isEmpty {
+            func expand(_ path: String) -> String { path.hasPrefix("~/") ? home + path.dropFirst(1) : path }
+            settings.fallback.models = settings.fallback.models.map(expand)
+            settings.fallback.command = settings.fallback.command.map { $0.map(expand) }
+        }
         redactor.extraPatterns = profile.redactionPatterns
         redactor.allowList = Set(profile.redactionAllowList)
         if let pii = profile.maskPersonalData { redactor.maskPersonalData = pii }
