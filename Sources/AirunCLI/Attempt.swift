@@ -40,6 +40,7 @@ struct AttemptReport {
     var captureFiles: (String, String)?
     var spawnError: String?
     var message: String
+    var resources: ResourceSummary?
 
     /// The model file's header check, filled in for failed attempts that name a model.
     var modelFile: GGUFCheck?
@@ -157,7 +158,8 @@ struct AttemptRunner {
         let result: AttemptResult
         do {
             let supervisor = try Supervisor(console: run.console)
-            result = try supervisor.run(plan) { pid in startRecord(pid: pid, executable: executable) }
+            result = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
+                                        sampler: { pid, start in makeSampler(pid: pid, start: start, identity: identity) })
         } catch {
             let (code, status): (Int32, String) = switch error.errno {
             case .notFound: (ExitCode.notFound, "not_found")
@@ -177,7 +179,7 @@ struct AttemptRunner {
             userCPUMs: Double(result.usage.userCPUMicroseconds) / 1000,
             systemCPUMs: Double(result.usage.systemCPUMicroseconds) / 1000,
             maxRSSMegabytes: Double(result.usage.maxRSSKilobytes) / 1024, tty: result.usedTTY,
-            stdout: result.stdout, stderr: result.stderr, captureFiles: captureFiles, message: "")
+            stdout: result.stdout, stderr: result.stderr, captureFiles: captureFiles, message: "", resources: result.resources)
         switch result.usage.status {
         case .exited(let c): report.returnCode = c
         case .signaled(let s, let core): report.signal = s; report.coreDumped = core
@@ -232,7 +234,38 @@ struct AttemptRunner {
         }
         let perf = LlamaPerformance.parse(stderr: facts.stderr, stdout: facts.stdout)
         if !perf.isEmpty { addPerformance(perf, to: &r) }
+        if let res = report.resources { addResources(res, perf: perf, to: &r) }
         sink.write(line: r.line(), timestampMicroseconds: report.endedWall)
+    }
+
+    /// The sampler for this attempt: /proc always, the GPU through nvidia-smi unless --no-gpu.
+    private func makeSampler(pid: Int32, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
+        let interval = run.settings.sampleInterval
+        var gpu: NvidiaSmiSampler?
+        if !run.options.noGPU, let smi = NvidiaSmiSampler(path: run.environmentValues["PATH"], console: run.console) {
+            smi.start(interval: interval)
+            gpu = smi
+        }
+        let onSample: ((ResourceSample) -> Void)? = run.options.samples ? { sample in
+            let now = wallClockMicroseconds()
+            var r = recordHeader(event: "sample", level: .info, message: "sample at \(JSONLine.format(sample.elapsed, decimals: 1))s",
+                                 identity: identity, timestampMicroseconds: now, redactor: run.redactor)
+            r.add("attempt", number)
+            r.add("elapsed_s", sample.elapsed)
+            r.add("rss_mb", sample.treeRSSMB, decimals: 1)
+            r.add("cpu_percent", sample.cpuPercent, decimals: 1)
+            r.add("threads", sample.threads)
+            r.add("processes", sample.processes)
+            r.add("system_memory_available_mb", sample.system.availableMB, decimals: 0)
+            r.add("swap_used_mb", sample.system.swapUsedMB, decimals: 0)
+            r.add("load_1m", sample.load1, decimals: 2)
+            r.add("gpu_utilization_percent", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.utilizationPercent).reduce(0, +) / Double(sample.gpus.count))
+            r.add("gpu_memory_used_mb", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.memoryUsedMB).reduce(0, +))
+            r.add("gpu_power_w", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.powerW).reduce(0, +))
+            r.add("child_gpu_memory_mb", sample.treeGPUMemoryMB)
+            sink.write(line: r.line(), timestampMicroseconds: now)
+        } : nil
+        return ResourceSampler(root: pid, started: start, interval: interval, gpu: gpu, onSample: onSample)
     }
 
     private func writeError(_ report: AttemptReport, verdict: Verdict, identity: RecordIdentity) {
@@ -312,4 +345,22 @@ func addPerformance(_ perf: LlamaPerformance, to r: inout JSONLine) {
     r.add("prompt_tokens_per_second", perf.promptTokensPerSecond)
     r.add("tokens_generated", perf.tokensGenerated)
     r.add("tokens_per_second", perf.tokensPerSecond)
+}
+
+/// The sampled figures of docs/records.md ("Resources") in attempt.end.
+func addResources(_ res: ResourceSummary, perf: LlamaPerformance, to r: inout JSONLine) {
+    r.add("sample_count", res.sampleCount)
+    r.add("peak_rss_mb", res.peakRSSMB, decimals: 1)
+    r.add("mean_cpu_percent", res.meanCPUPercent, decimals: 1)
+    r.add("peak_threads", res.peakThreads)
+    r.add("min_system_memory_available_mb", res.minMemoryAvailableMB, decimals: 0)
+    r.add("peak_gpu_memory_used_mb", res.peakGPUMemoryUsedMB, decimals: 0)
+    r.add("peak_child_gpu_memory_mb", res.peakChildGPUMemoryMB, decimals: 0)
+    r.add("mean_gpu_utilization_percent", res.meanGPUUtilizationPercent, decimals: 1)
+    r.add("peak_gpu_power_w", res.peakGPUPowerW, decimals: 1)
+    r.add("gpu_energy_joules", res.gpuEnergyJoules, decimals: 1)
+    // Tokens per joule: what a person choosing a model for a GPU wants to compare.
+    if let tokens = perf.tokensGenerated, let joules = res.gpuEnergyJoules, joules > 0 {
+        r.add("tokens_per_joule", Double(tokens) / joules, decimals: 4)
+    }
 }

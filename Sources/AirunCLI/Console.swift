@@ -7,8 +7,6 @@ final class Console {
     let quiet: Bool
     var redactor: Redactor
     private var warned: Set<String> = []
-    /// Called before airun writes a line, so a live status line (or the child's pty) is not torn.
-    var beforeWrite: (() -> Void)?
 
     init(quiet: Bool, redactor: Redactor = Redactor()) {
         self.quiet = quiet
@@ -26,11 +24,33 @@ final class Console {
         if !quiet { emit("warning: " + text) }
     }
 
+    /// The live status line is drawn only on a terminal and without -q.
+    lazy var statusEnabled: Bool = !quiet && FileDescriptor.standardError.isTerminal
+    private var statusVisible = false
+    private var statusDrawn: Int64 = 0
+
+    /// Redraws the status line in place, at most once a second.
+    func status(_ text: String) {
+        guard statusEnabled else { return }
+        let now = monotonicNanoseconds()
+        guard !statusVisible || now - statusDrawn >= 1_000_000_000 else { return }
+        statusDrawn = now
+        statusVisible = true
+        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2Kairun: " + redactor.redact(text))
+    }
+
+    /// Erases the status line (before the child's output, airun's own lines, and at exit).
+    func clearStatus() {
+        guard statusVisible else { return }
+        statusVisible = false
+        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K")
+    }
+
     /// Errors are printed even with -q: they replace what the shell would have said.
     func error(_ text: String) { emit(text) }
 
     private func emit(_ text: String) {
-        beforeWrite?()
+        clearStatus()
         try? FileDescriptor.standardError.writeAll("airun: " + redactor.redact(text) + "\n")
     }
 }

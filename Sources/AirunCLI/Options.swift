@@ -23,6 +23,12 @@ public struct RunOptions: Sendable {
     /// Replaces the profile's fallback models when given.
     public var fallbackModels: [String] = []
     public var dryRun = false
+    /// Skip GPU sampling.
+    public var noGPU = false
+    /// nil: the profile's, else 1 s.
+    public var sampleInterval: Duration?
+    /// Write every sample as a `sample` record.
+    public var samples = false
     public var captureDirectory: String?
     /// Write capture files as the child printed them, secrets included.
     public var captureRaw = false
@@ -76,6 +82,9 @@ public let helpText = """
       --fallback-model PATH   a model to try instead of -m/--model after a model or memory
                               failure (repeatable; replaces the profile's list)
       --dry-run               print the resolved plan and exit without running anything
+      --sample-interval D     how often to sample memory, CPU and GPU (default 1s)
+      --samples               also write every sample as a `sample` record
+      --no-gpu                do not sample the GPU
       -q, --quiet             no airun lines on stderr except errors
       -h, --help              this text
       --version               print airun's version
@@ -139,6 +148,12 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
             options.retries = n
         case "--fallback-model": options.fallbackModels.append(try value(name, inline: inline))
         case "--dry-run": options.dryRun = true
+        case "--no-gpu": options.noGPU = true
+        case "--samples": options.samples = true
+        case "--sample-interval":
+            let d = try duration(name, try value(name, inline: inline))
+            guard d.nanoseconds >= 10_000_000 else { throw UsageError("--sample-interval must be at least 10ms") }
+            options.sampleInterval = d
         default: throw UsageError("unknown option '\(arg)'")
         }
         i += 1

@@ -8,6 +8,7 @@ struct RunSettings {
     var timeout: Duration?
     var killAfter: Duration
     var captureBytes: Int
+    var sampleInterval: Duration
 
     init(profile: Profile, options: RunOptions) {
         self.profile = profile
@@ -18,6 +19,7 @@ struct RunSettings {
         timeout = options.timeout ?? profile.timeout
         killAfter = options.killAfter ?? profile.killAfter ?? .seconds(10)
         captureBytes = options.captureBytes ?? profile.captureBytes ?? 64 * 1024
+        sampleInterval = options.sampleInterval ?? profile.sampleInterval ?? .seconds(1)
     }
 
     /// The plan in words, for `--dry-run` and `airun profile show`.
@@ -53,6 +55,7 @@ struct RunSettings {
         }
         lines.append(("timeout", timeout.map { "\($0) per attempt, SIGKILL \(killAfter) after SIGTERM" } ?? "none"))
         lines.append(("capture", "last \(captureBytes) bytes of stdout and stderr"))
+        lines.append(("sampling", "every \(sampleInterval)"))
         if !profile.rules.isEmpty { lines.append(("classify", profile.rules.map(\.name).joined(separator: ", ") + " before the built-in rules")) }
         if !profile.redactionPatterns.isEmpty || !profile.redactionAllowList.isEmpty || profile.maskPersonalData == false {
             lines.append(("redaction", "\(profile.redactionPatterns.count) extra pattern(s), \(profile.redactionAllowList.count) allowed value(s)"

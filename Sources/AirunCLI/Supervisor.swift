@@ -27,6 +27,8 @@ struct AttemptResult {
     /// The last INT/TERM/HUP/QUIT airun received and passed on, if any.
     var receivedSignal: Signal?
     var usedTTY: Bool
+    /// Peaks and means of the resource samples taken while it ran.
+    var resources: ResourceSummary?
 }
 
 /// One of the child's output streams on its way to airun's stdout or stderr.
@@ -74,7 +76,8 @@ final class Supervisor {
 
     /// Starts the attempt, calls `started` with its pid (the attempt.start record), and returns
     /// once the child is reaped and its output drained.
-    func run(_ plan: AttemptPlan, started: (Int32) -> Void) throws(SystemError) -> AttemptResult {
+    func run(_ plan: AttemptPlan, started: (Int32) -> Void,
+             sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> AttemptResult {
         let stdinIsTTY = FileDescriptor.standardInput.isTerminal
         let usePTY: Bool = switch plan.tty {
         case .always: true
@@ -126,6 +129,8 @@ final class Supervisor {
         // Our copies of the child's ends must go, or EOF (EIO on a pty) never comes.
         outPTY?.slave.close(); errPTY?.slave.close(); outPipe?.write.close(); errPipe?.write.close()
         started(pid)
+        let sampler = makeSampler(pid, start)
+        defer { sampler?.finish() }
 
         var raw: RawMode?
         if usePTY && stdinIsTTY { raw = RawMode(.standardInput) }
@@ -175,6 +180,7 @@ final class Supervisor {
             }
             var deadlines: [Int64] = []
             if usage == nil {
+                if let sampler { deadlines.append(sampler.nextDeadline) }
                 if let t = timeoutDeadline { deadlines.append(t) }
                 if let k = killDeadline { deadlines.append(k) }
                 if pidFD == nil { deadlines.append(now0 + 50_000_000) }  // no pidfd: check by polling
@@ -188,6 +194,9 @@ final class Supervisor {
             let streamBase = watched.count
             for s in streams where s.open { watched.append(s.source) }
             if relayStdin { watched.append(.standardInput) }
+            let samplerBase = watched.count
+            let samplerFDs = usage == nil ? (sampler?.descriptors ?? []) : []
+            watched += samplerFDs
             let ready = pollReadable(watched, timeoutMilliseconds: wait)
             let now = monotonicNanoseconds()
 
@@ -234,12 +243,19 @@ final class Supervisor {
                     if i == 0 && streams[i].destination == .standardOutput && firstOutput == nil { firstOutput = now }
                 }
             }
-            if relayStdin && ready[watched.count - 1] {
+            if relayStdin && ready[samplerBase - 1] {
                 relayStdin = relayInput(to: outPTY!.master)
+            }
+            for (k, fd) in samplerFDs.enumerated() where ready[samplerBase + k] { sampler?.readable(fd, now: now) }
+            if usage == nil, let sampler, now >= sampler.nextDeadline {
+                sampler.tick(now: now)
+                if let sample = sampler.latest { console.status(statusText(sample)) }
             }
 
             if usage == nil, pidFD == nil || ready[1], hasExited(pid) {
                 usage = try waitForExit(pid)
+                sampler?.finish()
+                console.clearStatus()
                 ended = now
                 lastData = max(lastData, now)
                 pidFD?.close()
@@ -269,7 +285,7 @@ final class Supervisor {
             firstOutputMonotonic: firstOutput,
             stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
             stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
-            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usePTY)
+            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usePTY, resources: sampler?.summary)
     }
 
     /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
@@ -282,6 +298,7 @@ final class Supervisor {
             stream.source.close()
             return false
         }
+        console.clearStatus()
         do {
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             if !stream.destinationGone {
@@ -330,4 +347,16 @@ func waitForTermination(nanoseconds: Int64) -> Signal? {
             if [.interrupt, .terminate, .hangup, .quit].contains(event.signal) { return event.signal }
         }
     }
+}
+
+/// The live status line: elapsed time, the tree's memory and CPU, and the GPU.
+func statusText(_ s: ResourceSample) -> String {
+    func mb(_ v: Double) -> String { v >= 1024 ? "\(JSONLine.format(v / 1024, decimals: 1)) GiB" : "\(Int(v)) MiB" }
+    var parts = ["\(Int(s.elapsed))s", "rss \(mb(s.treeRSSMB))"]
+    if let c = s.cpuPercent { parts.append("cpu \(Int(c.rounded()))%") }
+    if let g = s.gpus.first {
+        if let u = g.utilizationPercent { parts.append("gpu \(Int(u))%") }
+        if let m = g.memoryUsedMB { parts.append("vram \(mb(m))") }
+    }
+    return parts.joined(separator: "  ")
 }

@@ -24,6 +24,9 @@ public struct FileDescriptor: Hashable, Sendable {
         }
     }
 
+    /// /dev/null for reading and writing: the standard streams of helper processes.
+    public static func openNull() throws(SystemError) -> FileDescriptor { try open("/dev/null", O_RDWR) }
+
     /// Creates or truncates a file (mode 0600) for writing.
     public static func create(_ path: String) throws(SystemError) -> FileDescriptor {
         do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT, mode: 0o600) } catch {

@@ -64,3 +64,9 @@ extension String {
         String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
+
+/// Clock ticks per second for /proc CPU times (`sysconf(_SC_CLK_TCK)`).
+public func clockTicksPerSecond() -> Double { Double(sysconf(Int32(_SC_CLK_TCK))) }
+
+/// The page size in bytes, for /proc resident-page counts.
+public func pageSizeBytes() -> Double { Double(sysconf(Int32(_SC_PAGESIZE))) }

@@ -1,0 +1,90 @@
+import AirunCore
+import AirunSystem
+
+/// Samples the child's process tree (every descendant, found afresh each tick), the system's
+/// memory and load, and the GPUs, every `interval` while an attempt runs. Driven by the
+/// supervisor's poll loop: no threads.
+final class ResourceSampler {
+    let root: Int32
+    let started: Int64
+    let interval: Int64
+    private(set) var nextDeadline: Int64
+    private(set) var summary = ResourceSummary()
+    private(set) var latest: ResourceSample?
+    let gpu: NvidiaSmiSampler?
+    private let onSample: ((ResourceSample) -> Void)?
+    private var lastCPU: (time: Int64, ticks: Int64)?
+    private(set) var treePIDs: Set<Int32> = []
+    private let ticksPerSecond = clockTicksPerSecond()
+    private let pageMB = pageSizeBytes() / 1_048_576
+
+    init(root: Int32, started: Int64, interval: Duration, gpu: NvidiaSmiSampler?, onSample: ((ResourceSample) -> Void)?) {
+        self.root = root
+        self.started = started
+        self.interval = max(10_000_000, interval.nanoseconds)
+        self.gpu = gpu
+        self.onSample = onSample
+        // The first sample comes early, so a short command is still measured once.
+        nextDeadline = started + min(self.interval, 100_000_000)
+    }
+
+    var descriptors: [FileDescriptor] { gpu?.descriptors ?? [] }
+
+    func readable(_ fd: FileDescriptor, now: Int64) {
+        gpu?.readable(fd, elapsed: Double(now - started) / 1e9, summary: &summary, tree: treePIDs)
+    }
+
+    /// Takes a sample if it is due.
+    func tick(now: Int64) {
+        guard now >= nextDeadline else { return }
+        nextDeadline = now + interval
+        let tree = processTree(root)
+        guard !tree.isEmpty else { return }
+        treePIDs = Set(tree.map(\.pid))
+        let ticks = tree.reduce(0) { $0 + $1.userTicks + $1.systemTicks }
+        var cpu: Double?
+        if let last = lastCPU, now > last.time {
+            cpu = Double(ticks - last.ticks) / ticksPerSecond / (Double(now - last.time) / 1e9) * 100
+        }
+        lastCPU = (now, ticks)
+        let system = readSmallFile("/proc/meminfo").map { SystemMemory.parse(meminfo: String(decoding: $0, as: UTF8.self)) }
+            ?? SystemMemory()
+        let load = readSmallFile("/proc/loadavg").flatMap { parseLoadAverage(String(decoding: $0, as: UTF8.self)) }
+        gpu?.pollApps(now: now)
+        let sample = ResourceSample(
+            elapsed: Double(now - started) / 1e9, treeRSSMB: Double(tree.reduce(0) { $0 + $1.residentPages }) * pageMB,
+            cpuPercent: cpu.map { max(0, $0) }, threads: tree.reduce(0) { $0 + $1.threads }, processes: tree.count,
+            system: system, load1: load, gpus: [], treeGPUMemoryMB: gpu?.treeMemoryMB(treePIDs))
+        summary.add(sample)
+        var withGPU = sample
+        withGPU.gpus = gpu?.latest ?? []
+        latest = withGPU
+        onSample?(withGPU)
+    }
+
+    func finish() { gpu?.stop() }
+}
+
+/// The process and its descendants, via /proc/<pid>/task/<tid>/children; zombies excluded.
+func processTree(_ root: Int32) -> [ProcessStat] {
+    var out: [ProcessStat] = []
+    var queue = [root]
+    var seen: Set<Int32> = []
+    while let pid = queue.popLast(), out.count < 4096 {
+        guard seen.insert(pid).inserted,
+              let text = readSmallFile("/proc/\(pid)/stat").map({ String(decoding: $0, as: UTF8.self) }),
+              let stat = ProcessStat.parse(text) else { continue }
+        if stat.state != "Z" { out.append(stat) }
+        for task in directoryEntries("/proc/\(pid)/task") {
+            guard let children = readSmallFile("/proc/\(pid)/task/\(task)/children") else { continue }
+            for c in String(decoding: children, as: UTF8.self).split(separator: " ") {
+                if let child = Int32(c.trimmingCharacters()) { queue.append(child) }
+            }
+        }
+    }
+    return out
+}
+
+extension Substring {
+    func trimmingCharacters() -> String { String(self.filter { !$0.isWhitespace }) }
+}

@@ -1,0 +1,50 @@
+/// One GPU at one moment.
+public struct GPUReading: Equatable, Sendable {
+    public var index: Int
+    public var utilizationPercent: Double?
+    public var memoryUsedMB: Double?
+    public var memoryTotalMB: Double?
+    public var powerW: Double?
+
+    public init(index: Int, utilizationPercent: Double? = nil, memoryUsedMB: Double? = nil, memoryTotalMB: Double? = nil, powerW: Double? = nil) {
+        self.index = index
+        self.utilizationPercent = utilizationPercent
+        self.memoryUsedMB = memoryUsedMB
+        self.memoryTotalMB = memoryTotalMB
+        self.powerW = powerW
+    }
+}
+
+/// A process using GPU memory (nvidia-smi `--query-compute-apps`, NVML running processes).
+public struct GPUProcess: Equatable, Sendable {
+    public var pid: Int32
+    public var usedMemoryMB: Double
+}
+
+/// nvidia-smi's CSV output, as airun asks for it (`--format=csv,noheader,nounits`).
+public enum NvidiaSmi {
+    /// The fields of the sampling loop, in order.
+    public static let gpuFields = "timestamp,index,utilization.gpu,utilization.memory,memory.used,memory.total,power.draw"
+    public static let appFields = "pid,process_name,used_memory,gpu_uuid"
+
+    /// A number, or nil for `[N/A]`, `[Not Supported]`, `[Unknown Error]` and other non-numbers.
+    static func number(_ field: Substring) -> Double? {
+        Double(field.trimmingSpaces())
+    }
+
+    /// One line of the `--query-gpu=<gpuFields> -lms N` loop; nil for anything else (an error
+    /// message on stdout, a header).
+    public static func parseGPULine(_ line: Substring) -> GPUReading? {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard f.count == 7, let index = Int(f[1].trimmingSpaces()) else { return nil }
+        return GPUReading(index: index, utilizationPercent: number(f[2]), memoryUsedMB: number(f[4]),
+                          memoryTotalMB: number(f[5]), powerW: number(f[6]))
+    }
+
+    /// One line of `--query-compute-apps=<appFields>`; nil when the memory is not reported.
+    public static func parseAppLine(_ line: Substring) -> GPUProcess? {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard f.count >= 3, let pid = Int32(f[0].trimmingSpaces()), let used = number(f[2]) else { return nil }
+        return GPUProcess(pid: pid, usedMemoryMB: used)
+    }
+}
