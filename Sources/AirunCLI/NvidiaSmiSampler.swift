@@ -53,20 +53,27 @@ final class NvidiaSmiSampler {
             guard n > 0 else { return loopEnded() }
             if loopOutput.count < 300 { loopOutput += chunk.prefix(n) }
             loopBuffer += chunk.prefix(n)
-            var readings: [GPUReading] = []
+            // One line per GPU per interval, all GPUs of an interval with the same timestamp: group
+            // them, and integrate power over nvidia-smi's own clock rather than our read times.
+            var group: [GPUReading] = []
+            var groupTime: Double?
+            func flush() {
+                guard !group.isEmpty else { return }
+                summary.addGPU(group, at: groupTime ?? elapsed)
+                group = []
+            }
             while let nl = loopBuffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: loopBuffer[..<nl], as: UTF8.self)
                 loopBuffer.removeFirst(nl + 1)
-                if let r = NvidiaSmi.parseGPULine(Substring(line)) { readings.append(r) }
-            }
-            guard !readings.isEmpty else { return }
-            sawReading = true
-            // One line per GPU per interval: replace the readings of those GPUs.
-            for r in readings {
+                guard let (r, time) = NvidiaSmi.parseGPULine(Substring(line)) else { continue }
+                if time != groupTime || group.contains(where: { $0.index == r.index }) { flush() }
+                groupTime = time
+                group.append(r)
+                sawReading = true
                 latest.removeAll { $0.index == r.index }
                 latest.append(r)
             }
-            summary.addGPU(readings, at: elapsed)
+            flush()
         } else if let a = apps, fd == a.out {
             if n > 0 { appsBuffer += chunk.prefix(n); return }
             a.out.close()

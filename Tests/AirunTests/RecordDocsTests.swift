@@ -12,7 +12,7 @@ struct RecordDocsTests {
         var current = ""
         for line in text.split(separator: "\n") {
             if line.hasPrefix("## ") { current = String(line.dropFirst(3)); continue }
-            if let m = line.firstMatch(of: /^\| `([a-z_.]+)` \|/) { sections[current, default: []].insert(String(m.1)) }
+            if let m = line.firstMatch(of: /^\| `([a-z0-9_.]+)` \|/) { sections[current, default: []].insert(String(m.1)) }
         }
         return sections
     }
@@ -36,13 +36,14 @@ struct RecordDocsTests {
         _ = try airun(["--capture-dir", s.file("cap"), "--timeout", "0.2s", "--", "sleep", "5"], scratch: s)
         _ = try airun(["--", "no-such-command-airun"], scratch: s)
         _ = try airun(["--", "airun", "--", "sh", "-c", "kill -TERM $$"], scratch: s)
+        _ = try airun(["--samples", "--no-gpu", "--sample-interval", "50ms", "--", "sleep", "0.3"], scratch: s)
         let quick = s.write("q.toml", Array("[retry]\nattempts = 2\ninitial_delay = \"10ms\"\n".utf8))
         _ = try airun(["--profile", quick, "--", "sh", "-c", "exit 4"], scratch: s)
         let model = s.write("m.gguf", ModelFileTests.header())
         _ = try airun(["--", "sh", "-c", "echo 'common_perf_print: prompt eval time = 4.00 ms / 8 tokens (0.50 ms per token, 2000.00 tokens per second)' >&2; exit 1", "sh", "-m", model], scratch: s)
         let records = readRecords(in: s.file("logs"))
         #expect(records.count >= 16)
-        #expect(Set(records.compactMap { $0["event"] as? String }) == ["run.start", "attempt.start", "attempt.end", "error", "retry", "run.end"])
+        #expect(Set(records.compactMap { $0["event"] as? String }) == ["run.start", "attempt.start", "sample", "attempt.end", "error", "retry", "run.end"])
         for record in records {
             let event = try #require(record["event"] as? String)
             let documented = common.union(docs[event] ?? [])

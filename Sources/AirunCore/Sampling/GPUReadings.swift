@@ -34,11 +34,20 @@ public enum NvidiaSmi {
 
     /// One line of the `--query-gpu=<gpuFields> -lms N` loop; nil for anything else (an error
     /// message on stdout, a header).
-    public static func parseGPULine(_ line: Substring) -> GPUReading? {
+    public static func parseGPULine(_ line: Substring) -> (reading: GPUReading, time: Double?)? {
         let f = line.split(separator: ",", omittingEmptySubsequences: false)
         guard f.count == 7, let index = Int(f[1].trimmingSpaces()) else { return nil }
-        return GPUReading(index: index, utilizationPercent: number(f[2]), memoryUsedMB: number(f[4]),
-                          memoryTotalMB: number(f[5]), powerW: number(f[6]))
+        return (GPUReading(index: index, utilizationPercent: number(f[2]), memoryUsedMB: number(f[4]),
+                           memoryTotalMB: number(f[5]), powerW: number(f[6])), parseTimestamp(f[0]))
+    }
+
+    /// nvidia-smi's `2026/11/26 10:47:00.936` as seconds since the Unix epoch (its local time,
+    /// which only matters for differences between samples).
+    public static func parseTimestamp(_ text: Substring) -> Double? {
+        let parts = text.trimmingSpaces().split(whereSeparator: { $0 == "/" || $0 == " " || $0 == ":" })
+        guard parts.count == 6, let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
+              let h = Double(parts[3]), let mi = Double(parts[4]), let s = Double(parts[5]) else { return nil }
+        return Double(daysFromCivil(y, m, d)) * 86400 + h * 3600 + mi * 60 + s
     }
 
     /// One line of `--query-compute-apps=<appFields>`; nil when the memory is not reported.

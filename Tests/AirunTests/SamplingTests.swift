@@ -1,0 +1,136 @@
+import AirunCore
+import Foundation
+import Testing
+
+/// A fake nvidia-smi that replays the H200 captures (Tests/AirunTests/Fixtures/gpu), in a
+/// directory put first on PATH. FAKE_SMI_MODE picks a failure mode.
+enum FakeNvidiaSmi {
+    static func install(in s: Scratch) throws -> String {
+        let dir = s.file("fake-bin")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let load = Fixture.directory + "/gpu/smi-query-load.txt"
+        let script = """
+            #!/bin/sh
+            # Replays nvidia-smi output captured on an H200 (see Fixtures/README.md).
+            case "$*" in
+            *--query-compute-apps*)
+                pid=$(cat "$FAKE_SMI_PIDFILE" 2>/dev/null || echo 659)
+                sed -n '/^## compute-apps under load/{n;p;}' '\(load)' | sed "s/^659,/$pid,/"
+                exit 0 ;;
+            esac
+            case "$FAKE_SMI_MODE" in
+            invalid) echo 'Field "not.a.field" is not a valid field to query.'; echo; exit 2 ;;
+            nodevices) echo 'No devices were found'; exit 6 ;;
+            dies) sed -n '2,3p' '\(load)'; exit 1 ;;
+            esac
+            sed -n '2,11p' '\(load)'
+            exec sleep 60
+            """
+        let path = s.write("fake-bin/nvidia-smi", Array(script.utf8))
+        chmod(path, 0o755)
+        return dir
+    }
+
+    /// The capture's loop lines: (seconds, utilization, memory used, power).
+    static func captured() -> [(Double, Double, Double, Double)] {
+        Fixture.text("gpu/smi-query-load.txt").split(separator: "\n").dropFirst().prefix(10).map { line in
+            let f = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let t = f[0].split(separator: " ")[1].split(separator: ":")
+            return (Double(t[0])! * 3600 + Double(t[1])! * 60 + Double(t[2])!, Double(f[2])!, Double(f[4])!, Double(f[6])!)
+        }
+    }
+}
+
+@Suite("resource sampling", .serialized, .timeLimit(.minutes(2)))
+struct SamplingTests {
+    @Test("a grandchild holding 300 MB shows in peak_rss_mb")
+    func grandchildMemory() throws {
+        let r = try airun(["-q", "--no-gpu", "--sample-interval", "100ms", "--", "sh", "-c",
+                           "python3 -c 'import time; b = bytearray(300 * 1024 * 1024); time.sleep(1.2)' & wait"])
+        let end = try #require(r.records("attempt.end").first)
+        let peak = try #require(end["peak_rss_mb"] as? Double)
+        #expect(peak >= 280 && peak <= 400, "peak_rss_mb \(peak)")
+        #expect((end["sample_count"] as? Int ?? 0) >= 5)
+        #expect((end["peak_threads"] as? Int ?? 0) >= 2)
+        #expect((end["min_system_memory_available_mb"] as? Double ?? 0) > 0)
+    }
+
+    @Test("/proc parsers on the H200 capture of a loaded PyTorch process")
+    func procParsers() throws {
+        let capture = Fixture.text("gpu/smi-query-load.txt")
+        let statLine = try #require(capture.split(separator: "\n").first { $0.hasPrefix("659 (python3)") })
+        let stat = try #require(ProcessStat.parse(String(statLine)))
+        #expect(stat.pid == 659 && stat.parent == 586 && stat.state == "R")
+        #expect(stat.userTicks == 704 && stat.systemTicks == 53 && stat.threads == 18 && stat.residentPages == 184732)
+        #expect(ProcessStat.parse("42 (a (weird) name) S 1 42 42 0 -1 0 0 0 0 0 5 6 0 0 20 0 3 0 100 1000 77 0")?.residentPages == 77)
+        let mem = SystemMemory.parse(meminfo: "MemTotal: 100 kB\nMemAvailable:    2048 kB\nSwapTotal: 4096 kB\nSwapFree: 1024 kB\n")
+        #expect(mem.availableMB == 2 && mem.swapUsedMB == 3)
+        #expect(parseLoadAverage("0.80 0.98 1.13 2/345 6789\n") == 0.8)
+        #expect(NvidiaSmi.parseGPULine("2026/11/26 10:47:01.141, 0, [N/A], [Not Supported], 25677, 143771, [N/A]")?.reading
+                == GPUReading(index: 0, memoryUsedMB: 25677, memoryTotalMB: 143771))
+    }
+
+    @Test("GPU figures from a fake nvidia-smi replaying the H200 capture match it")
+    func fakeSmi() throws {
+        let s = Scratch()
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let pidfile = s.file("child.pid")
+        let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.5"],
+                          environment: ["PATH": bin + ":/usr/bin:/bin", "FAKE_SMI_PIDFILE": pidfile], scratch: s)
+        #expect(r.exitCode == 0)
+        let end = try #require(r.records("attempt.end").first)
+        let lines = FakeNvidiaSmi.captured()
+        #expect(end["peak_gpu_memory_used_mb"] as? Double == lines.map(\.2).max())
+        #expect(end["mean_gpu_utilization_percent"] as? Double == lines.map(\.1).reduce(0, +) / Double(lines.count))
+        #expect(abs((end["peak_gpu_power_w"] as? Double ?? 0) - lines.map(\.3).max()!) <= 0.1)
+        var energy = 0.0
+        for (a, b) in zip(lines, lines.dropFirst()) { energy += (a.3 + b.3) / 2 * (b.0 - a.0) }
+        let measured = try #require(end["gpu_energy_joules"] as? Double)
+        #expect(abs(measured - energy) <= 0.5, "energy \(measured) vs \(energy) from the capture")
+        #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
+        #expect(!r.stderr.contains("warning"))
+    }
+
+    @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])
+    func smiFailures(mode: String) throws {
+        let s = Scratch()
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let r = try airun(["--sample-interval", "100ms", "--", "sh", "-c", "sleep 0.6; echo done; exit 3"],
+                          environment: ["PATH": bin + ":/usr/bin:/bin", "FAKE_SMI_MODE": mode], scratch: s)
+        #expect(r.exitCode == 3)
+        #expect(r.stdoutText == "done\n")
+        #expect(r.stderr.components(separatedBy: "warning: GPU sampling").count == 2, "exactly one warning: \(r.stderr)")
+        let end = try #require(r.records("attempt.end").first)
+        if mode == "dies" {
+            #expect(end["peak_gpu_memory_used_mb"] as? Double == 25677)
+        } else {
+            #expect(end["peak_gpu_memory_used_mb"] is NSNull)
+            #expect(end["mean_gpu_utilization_percent"] is NSNull)
+        }
+        #expect((end["sample_count"] as? Int ?? 0) >= 1)
+    }
+
+    @Test("--samples writes sample records")
+    func sampleRecords() throws {
+        let r = try airun(["-q", "--no-gpu", "--samples", "--sample-interval", "100ms", "--", "sleep", "0.5"])
+        let samples = r.records("sample")
+        #expect(samples.count >= 3)
+        #expect(samples.allSatisfy { ($0["rss_mb"] as? Double ?? 0) > 0 })
+    }
+
+    @Test("the status line appears on a terminal and is erased; never on a pipe")
+    func statusLine() throws {
+        let script = "/usr/bin/script"
+        guard FileManager.default.isExecutableFile(atPath: script) else { print("skipped: script(1) not installed"); return }
+        let s = Scratch()
+        let typescript = s.file("typescript")
+        let cmd = "\(Airun.path) --no-gpu --log-dir \(s.file("l")) --sample-interval 100ms -- sh -c 'sleep 1.3; echo out'"
+        let r = try AirunProcess.start(["-q", "--tty", "never", "--", script, "-qec", cmd, typescript], scratch: s).wait()
+        #expect(r.exitCode == 0)
+        let screen = try String(contentsOfFile: typescript, encoding: .utf8)
+        #expect(screen.contains("airun: 0s  rss ") || screen.contains("airun: 1s  rss "), "\(screen.debugDescription)")
+        #expect(screen.contains("\r\u{1B}[2K"))
+        let piped = try airun(["--no-gpu", "--sample-interval", "100ms", "--", "sleep", "0.4"])
+        #expect(!piped.stderr.contains("rss "))
+    }
+}
