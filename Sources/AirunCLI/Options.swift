@@ -65,6 +65,7 @@ public let helpText = """
     other commands:
       airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME)
       airun profile list | show NAME | check FILE
+      airun gpu [--json]
 
     options:
       --trace-id ID           join trace ID (32 hex digits, or a traceparent header)

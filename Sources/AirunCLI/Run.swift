@@ -14,6 +14,7 @@ public func airunMain(_ arguments: [String]) -> Never {
         }
     }
     if arguments.first == "profile" { exitProcess(ProfileCommand.run(Array(arguments.dropFirst()))) }
+    if arguments.first == "gpu" { exitProcess(GPUCommand.run(Array(arguments.dropFirst()))) }
     let invocation: Invocation
     do {
         invocation = try parseInvocation(arguments)

@@ -9,6 +9,7 @@ enum FakeNvidiaSmi {
         let dir = s.file("fake-bin")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let load = Fixture.directory + "/gpu/smi-query-load.txt"
+        let idle = Fixture.directory + "/gpu/smi-query-idle.txt"
         let script = """
             #!/bin/sh
             # Replays nvidia-smi output captured on an H200 (see Fixtures/README.md).
@@ -16,6 +17,11 @@ enum FakeNvidiaSmi {
             *--query-compute-apps*)
                 pid=$(cat "$FAKE_SMI_PIDFILE" 2>/dev/null || echo 659)
                 sed -n '/^## compute-apps under load/{n;p;}' '\(load)' | sed "s/^659,/$pid,/"
+                exit 0 ;;
+            esac
+            case "$*" in
+            *--query-gpu=index,uuid,name*)
+                sed -n '/^## csv,noheader,nounits/{n;p;}' '\(idle)'
                 exit 0 ;;
             esac
             case "$FAKE_SMI_MODE" in
@@ -108,6 +114,24 @@ struct SamplingTests {
             #expect(end["mean_gpu_utilization_percent"] is NSNull)
         }
         #expect((end["sample_count"] as? Int ?? 0) >= 1)
+    }
+
+    @Test("airun gpu: a table and JSON from the replayed H200 capture; no GPU is not an error")
+    func gpuCommand() throws {
+        let s = Scratch()
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let env = ["PATH": bin + ":/usr/bin:/bin"]
+        let table = try airun(["gpu"], environment: env, scratch: s)
+        #expect(table.exitCode == 0)
+        #expect(table.stdoutText.contains("NVIDIA H200") && table.stdoutText.contains("0 / 143771 MiB"))
+        #expect(table.stdoutText.contains("659") && table.stdoutText.contains("25668 MiB"))
+        let json = try airun(["gpu", "--json"], environment: env, scratch: s)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        let gpu = try #require((object["gpus"] as? [[String: Any]])?.first)
+        #expect(gpu["memory_total_mb"] as? Double == 143771 && gpu["name"] as? String == "NVIDIA H200")
+        #expect(gpu["power_w"] as? Double == 80.16 && gpu["temperature_c"] as? Double == 33)
+        let none = try airun(["gpu"], environment: ["PATH": "/usr/bin:/bin"], scratch: s)
+        #expect(none.exitCode == 0 && none.stdoutText.hasPrefix("no NVIDIA GPU"))
     }
 
     @Test("--samples writes sample records")
