@@ -8,11 +8,11 @@ public func parseTOML(_ text: String) throws(TOMLError) -> TOMLTable {
 }
 
 /// A table while the document is being read: reference semantics, so headers can reopen it.
-private final class Node {
+final class TOMLNode {
     enum Entry {
         case value(TOMLValue, SourcePosition)
-        case table(Node, SourcePosition)
-        case tables([Node], SourcePosition)
+        case table(TOMLNode, SourcePosition)
+        case tables([TOMLNode], SourcePosition)
     }
     var order: [String] = []
     var entries: [String: Entry] = [:]
@@ -35,14 +35,14 @@ private final class Node {
     }
 }
 
-private struct TOMLParser {
+struct TOMLParser {
     let b: [UInt8]
     var i = 0
-    let root = Node()
+    let root = TOMLNode()
     /// Tables declared by a header, or by dotted keys in an earlier section: closed to both.
     var declared: Set<ObjectIdentifier> = []
     /// Tables created by dotted keys in the current section; declared at the next header.
-    var pendingDotted: [Node] = []
+    var pendingDotted: [TOMLNode] = []
 
     init(_ bytes: [UInt8]) { b = bytes }
 
@@ -119,7 +119,7 @@ private struct TOMLParser {
         return root.value
     }
 
-    mutating func header() throws(TOMLError) -> Node {
+    mutating func header() throws(TOMLError) -> TOMLNode {
         let start = i
         let isArray = peek(1) == UInt8(ascii: "[")
         i += isArray ? 2 : 1
@@ -137,11 +137,11 @@ private struct TOMLParser {
         if isArray {
             switch parent.entries[last] {
             case nil:
-                let node = Node()
+                let node = TOMLNode()
                 parent.set(last, .tables([node], p))
                 return node
             case .tables(var nodes, let q)?:
-                let node = Node()
+                let node = TOMLNode()
                 nodes.append(node)
                 parent.entries[last] = .tables(nodes, q)
                 return node
@@ -151,7 +151,7 @@ private struct TOMLParser {
         }
         switch parent.entries[last] {
         case nil:
-            let node = Node()
+            let node = TOMLNode()
             parent.set(last, .table(node, p))
             declared.insert(ObjectIdentifier(node))
             return node
@@ -165,12 +165,12 @@ private struct TOMLParser {
 
     /// Walks (creating) the tables along `path`. Arrays of tables lead to their last table when
     /// `throughArrays` (headers); a plain value in the way is an error.
-    func nest(_ path: ArraySlice<String>, from start: Node, throughArrays: Bool, at: Int) throws(TOMLError) -> Node {
+    func nest(_ path: ArraySlice<String>, from start: TOMLNode, throughArrays: Bool, at: Int) throws(TOMLError) -> TOMLNode {
         var node = start
         for part in path {
             switch node.entries[part] {
             case nil:
-                let child = Node()
+                let child = TOMLNode()
                 node.set(part, .table(child, position(at)))
                 node = child
             case .table(let child, _)?:
@@ -186,7 +186,7 @@ private struct TOMLParser {
 
     /// `key = value` into `table`. Dotted keys create tables on the way (`pending`: in a document
     /// section, closed at the next header; inside an inline table they close with it).
-    mutating func keyValue(into table: Node, pending: Bool) throws(TOMLError) {
+    mutating func keyValue(into table: TOMLNode, pending: Bool) throws(TOMLError) {
         let start = i
         let path = try key()
         skipSpaces()
@@ -199,7 +199,7 @@ private struct TOMLParser {
         for part in path.dropLast() {
             switch node.entries[part] {
             case nil:
-                let child = Node()
+                let child = TOMLNode()
                 node.set(part, .table(child, position(start)))
                 if pending { pendingDotted.append(child) }
                 node = child
@@ -279,7 +279,7 @@ private struct TOMLParser {
 
     mutating func inlineTable() throws(TOMLError) -> TOMLValue {
         i += 1
-        let node = Node()
+        let node = TOMLNode()
         skipSpaces()
         if peek() == UInt8(ascii: "}") { i += 1; return .table(node.value) }
         while true {
@@ -359,118 +359,6 @@ private struct TOMLParser {
         return Double(t.filter { $0 != "_" })
     }
 
-    // MARK: strings
-
-    mutating func basicString() throws(TOMLError) -> String {
-        let start = i
-        i += 1
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek(), c != 0x0A else { throw fail("unterminated string", hint: "close it with '\"' on the same line", at: start) }
-            i += 1
-            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-            if c == UInt8(ascii: "\\") { out += try escape() } else if isControl(c) && c != 0x09 {
-                throw fail("control character in a string", hint: "escape it, e.g. \\t or \\u0001", at: i - 1)
-            } else { out.append(c) }
-        }
-    }
-
-    mutating func multilineBasicString() throws(TOMLError) -> String {
-        let start = i
-        i += 3
-        if peek() == 0x0A { i += 1 } else if peek() == 0x0D, peek(1) == 0x0A { i += 2 }
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek() else { throw fail("unterminated multi-line string", hint: "close it with '\"\"\"'", at: start) }
-            if c == UInt8(ascii: "\""), peek(1) == c, peek(2) == c {
-                // Up to two more quotes may belong to the content: """a""""" is a"".
-                var extra = 0
-                while extra < 2, peek(3 + extra) == c { extra += 1 }
-                out += [UInt8](repeating: c, count: extra)
-                i += 3 + extra
-                return String(decoding: out, as: UTF8.self)
-            }
-            i += 1
-            if c == UInt8(ascii: "\\") {
-                // A backslash at the end of a line trims the newline and the whitespace after it.
-                var k = i
-                while k < b.count, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
-                if k < b.count, b[k] == 0x0A || (b[k] == 0x0D && k + 1 < b.count && b[k + 1] == 0x0A) {
-                    i = k
-                    while let d = peek(), d == 0x20 || d == 0x09 || d == 0x0A || d == 0x0D { i += 1 }
-                    continue
-                }
-                out += try escape()
-            } else if c == 0x0D, peek() == 0x0A {
-                out.append(c)
-            } else if isControl(c) && c != 0x09 && c != 0x0A {
-                throw fail("control character in a string", at: i - 1)
-            } else {
-                out.append(c)
-            }
-        }
-    }
-
-    mutating func literalString() throws(TOMLError) -> String {
-        let start = i
-        i += 1
-        let from = i
-        while true {
-            guard let c = peek(), c != 0x0A else { throw fail("unterminated string", hint: "close it with \"'\" on the same line", at: start) }
-            if c == UInt8(ascii: "'") {
-                i += 1
-                return String(decoding: b[from..<(i - 1)], as: UTF8.self)
-            }
-            if isControl(c) && c != 0x09 { throw fail("control character in a string") }
-            i += 1
-        }
-    }
-
-    mutating func multilineLiteralString() throws(TOMLError) -> String {
-        let start = i
-        i += 3
-        if peek() == 0x0A { i += 1 } else if peek() == 0x0D, peek(1) == 0x0A { i += 2 }
-        let from = i
-        while true {
-            guard let c = peek() else { throw fail("unterminated multi-line string", hint: "close it with \"'''\"", at: start) }
-            if c == UInt8(ascii: "'"), peek(1) == c, peek(2) == c {
-                var extra = 0
-                while extra < 2, peek(3 + extra) == c { extra += 1 }
-                let end = i + extra
-                i += 3 + extra
-                return String(decoding: b[from..<end], as: UTF8.self)
-            }
-            if isControl(c) && c != 0x09 && c != 0x0A && !(c == 0x0D && peek(1) == 0x0A) {
-                throw fail("control character in a string")
-            }
-            i += 1
-        }
-    }
-
-    mutating func escape() throws(TOMLError) -> [UInt8] {
-        guard let c = peek() else { throw fail("unterminated escape") }
-        i += 1
-        switch c {
-        case UInt8(ascii: "b"): return [0x08]
-        case UInt8(ascii: "t"): return [0x09]
-        case UInt8(ascii: "n"): return [0x0A]
-        case UInt8(ascii: "f"): return [0x0C]
-        case UInt8(ascii: "r"): return [0x0D]
-        case UInt8(ascii: "\""): return [0x22]
-        case UInt8(ascii: "\\"): return [0x5C]
-        case UInt8(ascii: "u"), UInt8(ascii: "U"):
-            let count = c == UInt8(ascii: "u") ? 4 : 8
-            guard i + count <= b.count, let v = UInt32(String(decoding: b[i..<(i + count)], as: UTF8.self), radix: 16),
-                  b[i..<(i + count)].allSatisfy(isHexDigit), let scalar = Unicode.Scalar(v) else {
-                throw fail("invalid \\\(Character(UnicodeScalar(c))) escape", hint: "use \\uXXXX or \\UXXXXXXXX with a valid code point", at: i - 2)
-            }
-            i += count
-            return Array(String(Character(scalar)).utf8)
-        default:
-            throw fail("invalid escape '\\\(printable(c))'", hint: "valid escapes: \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX", at: i - 2)
-        }
-    }
-
     func firstInvalidUTF8() -> Int {
         var k = 0
         while k < b.count {
@@ -483,8 +371,8 @@ private struct TOMLParser {
     }
 }
 
-private func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66) }
-private func isControl(_ c: UInt8) -> Bool { c < 0x20 || c == 0x7F }
+func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66) }
+func isControl(_ c: UInt8) -> Bool { c < 0x20 || c == 0x7F }
 private func isBareKey(_ c: UInt8) -> Bool {
     isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
 }
@@ -499,6 +387,6 @@ private func underscoresOK(_ u: [UInt8]) -> Bool {
     }
     return true
 }
-private func printable(_ c: UInt8) -> String {
+func printable(_ c: UInt8) -> String {
     c >= 0x20 && c < 0x7F ? String(Character(UnicodeScalar(c))) : "\\u{\(String(c, radix: 16))}"
 }

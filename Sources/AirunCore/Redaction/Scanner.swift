@@ -41,7 +41,7 @@ struct Scanner {
     }
 
     /// Replaces input[start..<end] with the mask of `kind` and returns `end`.
-    private mutating func replace(_ start: Int, _ end: Int, kind: String) -> Int {
+    mutating func replace(_ start: Int, _ end: Int, kind: String) -> Int {
         let found = input[start..<end]
         if !redactor.allowList.isEmpty, redactor.allowList.contains(String(decoding: found, as: UTF8.self)) { return end }
         if !changed { out.reserveCapacity(input.count) }
@@ -54,7 +54,7 @@ struct Scanner {
 
     // MARK: dispatch
 
-    private mutating func matchAt(_ i: Int) -> Int? {
+    mutating func matchAt(_ i: Int) -> Int? {
         let b = input[i]
         if secretStarts[Int(b)] {
             for s in redactor.secretValues where startsWith(s.value, at: i) {
@@ -90,7 +90,7 @@ struct Scanner {
     // MARK: provider tokens
 
     /// Known token formats, each a literal prefix and a run of allowed characters.
-    private mutating func token(_ i: Int) -> Int? {
+    mutating func token(_ i: Int) -> Int? {
         func run(from start: Int, _ allowed: (UInt8) -> Bool) -> Int {
             var j = start
             while j < input.count, allowed(input[j]) { j += 1 }
@@ -151,7 +151,7 @@ struct Scanner {
     }
 
     /// `Bearer <token>`, and `Basic <base64>` after an Authorization header name.
-    private mutating func authorization(_ i: Int) -> Int? {
+    mutating func authorization(_ i: Int) -> Int? {
         let isBearer = startsWithCaseless("bearer ", at: i)
         let isBasic = !isBearer && startsWithCaseless("basic ", at: i) && precededByAuthorization(i)
         guard isBearer || isBasic else { return nil }
@@ -166,7 +166,7 @@ struct Scanner {
         return end
     }
 
-    private func precededByAuthorization(_ i: Int) -> Bool {
+    func precededByAuthorization(_ i: Int) -> Bool {
         var k = max(0, i - 24)
         while k < i {
             if startsWithCaseless("authorization", at: k) { return true }
@@ -177,7 +177,7 @@ struct Scanner {
 
     /// `-----BEGIN … PRIVATE KEY-----` through its `-----END … PRIVATE KEY-----` (or the end of
     /// the text, for a key cut off by the tail).
-    private mutating func privateKey(_ i: Int) -> Int? {
+    mutating func privateKey(_ i: Int) -> Int? {
         if startsWith("-----END ", at: i) { return orphanKeyEnd(i) }
         guard startsWith("-----BEGIN ", at: i) else { return nil }
         var j = i + 11
@@ -199,7 +199,7 @@ struct Scanner {
 
     /// The end of a key block whose beginning was cut off (a tail that starts mid-key): the
     /// base64 lines just before it go too.
-    private mutating func orphanKeyEnd(_ i: Int) -> Int? {
+    mutating func orphanKeyEnd(_ i: Int) -> Int? {
         var j = i + 9
         while j < input.count, input[j] != UInt8(ascii: "\n"), !startsWith("PRIVATE KEY-----", at: j) { j += 1 }
         guard startsWith("PRIVATE KEY-----", at: j) else { return nil }
@@ -214,145 +214,10 @@ struct Scanner {
         return replace(start, j + 16, kind: "PRIVATE_KEY")
     }
 
-    // MARK: options, URLs, key=value
-
-    /// `--api-key VALUE` / `--token=VALUE` written in text (a logged command line).
-    private mutating func optionValue(_ i: Int) -> Int? {
-        guard startsWith("--", at: i), i == 0 || isSpaceOrQuote(input[i - 1]) else { return nil }
-        var j = i + 2
-        while j < input.count, isAlnum(input[j]) || input[j] == UInt8(ascii: "-") || input[j] == UInt8(ascii: "_") { j += 1 }
-        guard j < input.count, input[j] == UInt8(ascii: " ") || input[j] == UInt8(ascii: "="),
-              let kind = secretOptionKind(String(decoding: input[i..<j], as: UTF8.self)) else { return nil }
-        let start = j + 1
-        var end = start
-        while end < input.count, !isSpaceOrQuote(input[end]) { end += 1 }
-        guard end > start, !startsWith("-", at: start), !startsWith("***", at: start) else { return nil }
-        _ = replace(start, end, kind: kind)
-        return end
-    }
-
-    /// `scheme://user:password@host`: the password part.
-    private mutating func urlPassword(_ i: Int) -> Int? {
-        guard startsWith("://", at: i) else { return nil }
-        var j = i + 3
-        let stop: (UInt8) -> Bool = { isSpaceOrQuote($0) || $0 == UInt8(ascii: "/") }
-        while j < input.count, !stop(input[j]), input[j] != UInt8(ascii: ":"), input[j] != UInt8(ascii: "@") { j += 1 }
-        guard j < input.count, input[j] == UInt8(ascii: ":") else { return nil }  // the user may be empty (redis://:pw@)
-        let start = j + 1
-        var end = start
-        while end < input.count, !stop(input[end]), input[end] != UInt8(ascii: "@") { end += 1 }
-        guard end < input.count, input[end] == UInt8(ascii: "@"), end > start else { return nil }
-        _ = replace(start, end, kind: "PASSWORD")
-        return end
-    }
-
-    /// `password=…`, `passwd: …`, `"api_key": "…"`, `token=…` and the like: the value part.
-    private mutating func keyValue(_ i: Int, keyEnd: Int) -> Int? {
-        var j = keyEnd
-        guard keyEnd - i >= 3 else { return nil }
-        // The separator first: it rules out almost every word before the key is looked at.
-        if j < input.count, input[j] == UInt8(ascii: "\"") || input[j] == UInt8(ascii: "'") { j += 1 }
-        while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
-        guard j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":"),
-              let (kind, minimum) = secretKey(input[i..<keyEnd]) else { return nil }
-        j += 1
-        if j < input.count, input[j] == UInt8(ascii: "=") || input[j] == UInt8(ascii: ":") { return nil }  // ==, ::
-        while j < input.count, input[j] == UInt8(ascii: " ") { j += 1 }
-        var quote: UInt8?
-        if j < input.count, input[j] == UInt8(ascii: "\"") || input[j] == UInt8(ascii: "'") { quote = input[j]; j += 1 }
-        let start = j
-        var end = start
-        if let quote {
-            while end < input.count, input[end] != quote, input[end] != UInt8(ascii: "\n") { end += 1 }
-        } else {
-            while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]) { end += 1 }
-        }
-        let value = input[start..<end]
-        guard value.count >= minimum, !startsWith("***", at: start) else { return nil }
-        if kind != "PASSWORD", value.allSatisfy(isDigit) { return nil }
-        let lower = String(decoding: value, as: UTF8.self).lowercased()
-        if ["null", "none", "true", "false", "undefined"].contains(lower) { return nil }
-        _ = replace(start, end, kind: kind)
-        return end
-    }
-
-    /// The mask kind and shortest value length for a key that names a secret.
-    private func secretKey(_ key: ArraySlice<UInt8>) -> (String, Int)? {
-        func ends(_ suffix: StaticString) -> Bool {
-            let count = suffix.utf8CodeUnitCount
-            guard key.count >= count else { return false }
-            let p = suffix.utf8Start
-            let base = key.endIndex - count
-            for k in 0..<count where lowercased(key[base + k]) != p[k] { return false }
-            return true
-        }
-        // Cheap rejection first: every suffix below ends in d, y, n, t, l or s.
-        guard let last = key.last, isSecretKeyEnding(lowercased(last)) else { return nil }
-        if ends("password") || ends("passwd") { return ("PASSWORD", 1) }
-        if ends("api_key") || ends("apikey") || ends("api-key") { return ("API_KEY", 8) }
-        if ends("access_key") || ends("secret_key") || ends("private_key") { return ("SECRET", 8) }
-        if ends("token") { return ("TOKEN", 8) }
-        if ends("secret") { return ("SECRET", 6) }
-        if ends("credential") || ends("credentials") { return ("SECRET", 6) }
-        return nil
-    }
-
-    // MARK: personal data
-
-    /// `localEnd` is the index of the `@` after the local part that starts at `i`.
-    private mutating func email(_ i: Int, localEnd j: Int) -> Int? {
-        var k = j + 1
-        var lastDot = -1
-        while k < input.count, isAlnum(input[k]) || input[k] == UInt8(ascii: "-") || input[k] == UInt8(ascii: ".") {
-            if input[k] == UInt8(ascii: ".") { lastDot = k }
-            k += 1
-        }
-        // Trailing dots end a sentence, not the domain.
-        while k > j + 1, input[k - 1] == UInt8(ascii: ".") { k -= 1 }
-        if lastDot >= k { lastDot = input[(j + 1)..<k].lastIndex(of: UInt8(ascii: ".")) ?? -1 }
-        guard lastDot > j + 1, k - lastDot - 1 >= 2, input[(lastDot + 1)..<k].allSatisfy(isLetter) else { return nil }
-        return replace(i, k, kind: "EMAIL")
-    }
-
-    /// `+<8–15 digits with spaces, dashes, dots or brackets>`, `(555) 123-4567`, `555-123-4567`.
-    private mutating func phone(_ i: Int) -> Int? {
-        if i > 0, isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-") { return nil }
-        var digits = 0
-        var groups = 0  // digit groups seen so far
-        var shape = 0   // the group lengths as decimal digits, e.g. 334 for 555-123-4567
-        var current = 0
-        var j = i
-        if input[i] == UInt8(ascii: "+") { j += 1 }
-        while j < input.count, j - i < 24 {
-            let c = input[j]
-            if isDigit(c) {
-                digits += 1
-                current += 1
-            } else if c == 0x20 || c == 0x2d || c == 0x2e || c == 0x28 || c == 0x29 {  // space - . ( )
-                if current > 0 { groups += 1; shape = shape * 10 + min(current, 9); current = 0 }
-                // A separator must be followed by a digit (or a bracketed group) to continue.
-                guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == 0x28 || c == 0x29 else { break }
-            } else {
-                break
-            }
-            j += 1
-        }
-        if current > 0 { groups += 1; shape = shape * 10 + min(current, 9) }
-        while j > i, !isDigit(input[j - 1]) { j -= 1 }
-        if j < input.count, isAlnum(input[j]) { return nil }
-        if input[i] == UInt8(ascii: "+") {
-            guard (8...15).contains(digits), groups >= 1, i + 1 < input.count, isDigit(input[i + 1]) else { return nil }
-            return replace(i, j, kind: "PHONE")
-        }
-        // North American forms only: exactly 3-3-4.
-        guard groups == 3, shape == 334 else { return nil }
-        return replace(i, j, kind: "PHONE")
-    }
-
     // MARK: byte helpers
 
     /// Compares without allocating: literals are ASCII and short.
-    private func startsWith(_ literal: StaticString, at i: Int) -> Bool {
+    func startsWith(_ literal: StaticString, at i: Int) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard i + count <= input.count else { return false }
         let p = literal.utf8Start
@@ -360,13 +225,13 @@ struct Scanner {
         return true
     }
 
-    private func startsWith(_ bytes: [UInt8], at i: Int) -> Bool {
+    func startsWith(_ bytes: [UInt8], at i: Int) -> Bool {
         guard i + bytes.count <= input.count else { return false }
         for k in 0..<bytes.count where input[i + k] != bytes[k] { return false }
         return true
     }
 
-    private func startsWithCaseless(_ literal: StaticString, at i: Int) -> Bool {
+    func startsWithCaseless(_ literal: StaticString, at i: Int) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard i + count <= input.count else { return false }
         let p = literal.utf8Start
@@ -374,10 +239,10 @@ struct Scanner {
         return true
     }
 
-    private func atBoundary(_ i: Int) -> Bool { i == 0 || !(isWordByte(input[i - 1]) || input[i - 1] == UInt8(ascii: "-")) }
-    private func wordByte(at i: Int) -> Bool { i < input.count && isWordByte(input[i]) }
+    func atBoundary(_ i: Int) -> Bool { i == 0 || !(isWordByte(input[i - 1]) || input[i - 1] == UInt8(ascii: "-")) }
+    func wordByte(at i: Int) -> Bool { i < input.count && isWordByte(input[i]) }
 
-    private func hasDigitAndLetter(_ start: Int, _ end: Int) -> Bool {
+    func hasDigitAndLetter(_ start: Int, _ end: Int) -> Bool {
         var digit = false, letter = false
         for k in start..<end {
             if isDigit(input[k]) { digit = true } else if isLetter(input[k]) { letter = true }
