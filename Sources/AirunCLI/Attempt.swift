@@ -241,11 +241,7 @@ struct AttemptRunner {
     /// The sampler for this attempt: /proc always, the GPU through nvidia-smi unless --no-gpu.
     private func makeSampler(pid: Int32, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
         let interval = run.settings.sampleInterval
-        var gpu: NvidiaSmiSampler?
-        if !run.options.noGPU, let smi = NvidiaSmiSampler(path: run.environmentValues["PATH"], console: run.console) {
-            smi.start(interval: interval)
-            gpu = smi
-        }
+        let gpu = run.options.noGPU ? nil : makeGPUSampler(path: run.environmentValues["PATH"], console: run.console, interval: interval)
         let onSample: ((ResourceSample) -> Void)? = run.options.samples ? { sample in
             let now = wallClockMicroseconds()
             var r = recordHeader(event: "sample", level: .info, message: "sample at \(JSONLine.format(sample.elapsed, decimals: 1))s",

@@ -5,7 +5,7 @@ import AirunSystem
 /// costs ~25 ms, so never one per sample), plus `--query-compute-apps` every few seconds for the
 /// GPU memory of the child's own processes. Any failure (no devices, an unknown field, nvidia-smi
 /// dying) leaves the run without GPU figures and one warning; the run itself never fails.
-final class NvidiaSmiSampler {
+final class NvidiaSmiSampler: GPUSampler {
     private let executable: String
     private let console: Console
     private var loop: (pid: Int32, out: FileDescriptor)?
@@ -90,6 +90,8 @@ final class NvidiaSmiSampler {
         let mine = lastApps.filter { tree.contains($0.pid) }
         return mine.isEmpty ? (lastApps.isEmpty ? nil : 0) : mine.reduce(0) { $0 + $1.usedMemoryMB }
     }
+
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) { pollApps(now: now) }
 
     /// Starts a compute-apps query when one is due and none is running.
     func pollApps(now: Int64) {

@@ -11,14 +11,14 @@ final class ResourceSampler {
     private(set) var nextDeadline: Int64
     private(set) var summary = ResourceSummary()
     private(set) var latest: ResourceSample?
-    let gpu: NvidiaSmiSampler?
+    let gpu: (any GPUSampler)?
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
     private(set) var treePIDs: Set<Int32> = []
     private let ticksPerSecond = clockTicksPerSecond()
     private let pageMB = pageSizeBytes() / 1_048_576
 
-    init(root: Int32, started: Int64, interval: Duration, gpu: NvidiaSmiSampler?, onSample: ((ResourceSample) -> Void)?) {
+    init(root: Int32, started: Int64, interval: Duration, gpu: (any GPUSampler)?, onSample: ((ResourceSample) -> Void)?) {
         self.root = root
         self.started = started
         self.interval = max(10_000_000, interval.nanoseconds)
@@ -50,7 +50,7 @@ final class ResourceSampler {
         let system = readSmallFile("/proc/meminfo").map { SystemMemory.parse(meminfo: String(decoding: $0, as: UTF8.self)) }
             ?? SystemMemory()
         let load = readSmallFile("/proc/loadavg").flatMap { parseLoadAverage(String(decoding: $0, as: UTF8.self)) }
-        gpu?.pollApps(now: now)
+        gpu?.tick(now: now, elapsed: Double(now - started) / 1e9, summary: &summary, tree: treePIDs)
         let sample = ResourceSample(
             elapsed: Double(now - started) / 1e9, treeRSSMB: Double(tree.reduce(0) { $0 + $1.residentPages }) * pageMB,
             cpuPercent: cpu.map { max(0, $0) }, threads: tree.reduce(0) { $0 + $1.threads }, processes: tree.count,

@@ -97,6 +97,32 @@ struct SamplingTests {
         #expect(!r.stderr.contains("warning"))
     }
 
+    @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen")
+    func nvml() throws {
+        let s = Scratch()
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/fake-nvml.c").path
+        let library = s.file("libfake-nvml.so")
+        let cc = try AirunProcess.start(["-q", "--log-dir", s.file("cc-logs"), "--", "cc", "-shared", "-fPIC", "-o", library, source],
+                                        scratch: Scratch()).wait()
+        guard cc.exitCode == 0 else {
+            print("skipped: no C compiler to build the fake NVML (\(cc.stderr.prefix(200)))")
+            return
+        }
+        let bin = try FakeNvidiaSmi.install(in: s)  // present too: NVML must win over it
+        let pidfile = s.file("child.pid")
+        let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.2"],
+                          environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_PIDFILE": pidfile, "PATH": bin + ":/usr/bin:/bin"],
+                          scratch: s)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["peak_gpu_memory_used_mb"] as? Double == 25677)
+        #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
+        #expect(end["mean_gpu_utilization_percent"] as? Double == 98)
+        // Energy from the counter: about 690 W over the second between the first and last samples.
+        let energy = try #require(end["gpu_energy_joules"] as? Double)
+        #expect(energy > 400 && energy < 900, "\(energy)")
+    }
+
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])
     func smiFailures(mode: String) throws {
         let s = Scratch()

@@ -41,6 +41,7 @@ public struct ResourceSummary: Sendable {
     private var cpuSum = 0.0, cpuCount = 0
     private var utilSum = 0.0, utilCount = 0
     private var lastPower: (time: Double, watts: Double)?
+    private var energyFromCounter = false
 
     public init() {}
 
@@ -67,10 +68,16 @@ public struct ResourceSummary: Sendable {
         guard !powers.isEmpty else { return }
         let watts = powers.reduce(0, +)
         peakGPUPowerW = max(peakGPUPowerW ?? 0, watts)
-        if let last = lastPower, time > last.time {
+        if !energyFromCounter, let last = lastPower, time > last.time {
             gpuEnergyJoules = (gpuEnergyJoules ?? 0) + (last.watts + watts) / 2 * (time - last.time)
         }
         lastPower = (time, watts)
+    }
+
+    /// Energy from a device counter (NVML), which replaces the power integral.
+    public mutating func setEnergy(_ joules: Double) {
+        energyFromCounter = true
+        gpuEnergyJoules = joules
     }
 
     public mutating func addChildGPUMemory(_ mb: Double) {

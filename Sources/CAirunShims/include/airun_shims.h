@@ -62,4 +62,24 @@ struct airun_wait_result {
 /// wait4(pid, ..., 0) with EINTR retried. Returns the pid or -1 with errno.
 pid_t airun_wait4(pid_t pid, struct airun_wait_result *result);
 
+/// One GPU's figures from NVML; -1 where NVML does not report one.
+struct airun_gpu_reading {
+    double utilization;
+    double memory_used_mb;
+    double memory_total_mb;
+    double power_w;
+    /// NVML's total energy counter since the driver loaded, in joules.
+    double energy_j;
+    double temperature_c;
+    char name[96];
+};
+
+/// dlopen("libnvidia-ml.so.1") (or $AIRUN_NVML_LIBRARY) and nvmlInit_v2. 0 on success, -1 when
+/// there is no usable NVML, -2 in a fully static executable (set AIRUN_NVML_STATIC=1 to try anyway).
+int airun_nvml_open(void);
+int airun_nvml_device_count(void);
+int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
+/// The processes using GPU `index`: up to `capacity` pids and their GPU memory in MiB; the count or -1.
+int airun_nvml_processes(unsigned int index, unsigned int *pids, double *used_mb, unsigned int capacity);
+
 #endif

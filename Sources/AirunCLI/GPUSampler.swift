@@ -1,0 +1,63 @@
+import AirunCore
+import AirunSystem
+
+/// A source of GPU readings during an attempt: NVML when it works, else nvidia-smi.
+protocol GPUSampler: AnyObject {
+    /// Descriptors the poll loop must watch for this sampler (nvidia-smi's pipes; none for NVML).
+    var descriptors: [FileDescriptor] { get }
+    var latest: [GPUReading] { get }
+    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>)
+    /// Called at each sample: NVML reads here; nvidia-smi starts its slower process query.
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>)
+    func treeMemoryMB(_ tree: Set<Int32>) -> Double?
+    func stop()
+}
+
+/// The first GPU backend that works: NVML (about 11 µs a query), else a long-lived nvidia-smi,
+/// else none. No GPU is normal, not an error.
+func makeGPUSampler(path: String?, console: Console, interval: Duration) -> (any GPUSampler)? {
+    if let count = NVML.open() { return NVMLSampler(devices: count) }
+    guard let smi = NvidiaSmiSampler(path: path, console: console) else { return nil }
+    smi.start(interval: interval)
+    return smi
+}
+
+/// GPU figures straight from NVML at every sample; energy from the devices' own counters.
+final class NVMLSampler: GPUSampler {
+    let devices: Int
+    private(set) var latest: [GPUReading] = []
+    private var startEnergy: Double?
+    private var processes: [(pid: Int32, usedMB: Double)] = []
+
+    init(devices: Int) { self.devices = devices }
+
+    var descriptors: [FileDescriptor] { [] }
+    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) {}
+
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) {
+        var readings: [GPUReading] = []
+        var energy: Double?
+        var procs: [(pid: Int32, usedMB: Double)] = []
+        for i in 0..<devices {
+            guard let r = NVML.read(i) else { continue }
+            readings.append(GPUReading(index: i, utilizationPercent: r.utilizationPercent, memoryUsedMB: r.memoryUsedMB,
+                                       memoryTotalMB: r.memoryTotalMB, powerW: r.powerW))
+            if let e = r.energyJoules { energy = (energy ?? 0) + e }
+            procs += NVML.processes(i)
+        }
+        latest = readings
+        processes = procs
+        summary.addGPU(readings, at: elapsed)
+        if let energy {
+            if startEnergy == nil { startEnergy = energy }
+            summary.setEnergy(energy - startEnergy!)
+        }
+        if let mb = treeMemoryMB(tree) { summary.addChildGPUMemory(mb) }
+    }
+
+    func treeMemoryMB(_ tree: Set<Int32>) -> Double? {
+        processes.filter { tree.contains($0.pid) }.reduce(0) { $0 + $1.usedMB }
+    }
+
+    func stop() {}
+}

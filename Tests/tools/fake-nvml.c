@@ -1,0 +1,46 @@
+// A stand-in for libnvidia-ml.so.1 for tests: one "NVIDIA H200" with the figures of the H200
+// capture under load (98 % busy, 25677 of 143771 MiB, 690.05 W), an energy counter that grows at
+// that power, and one compute process: the pid in $FAKE_NVML_PIDFILE holding 25668 MiB.
+//   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
+typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
+typedef struct { unsigned int pid; unsigned long long usedGpuMemory; unsigned int gi, ci; } nvmlProcessInfo_t;
+static int device;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int nvmlInit_v2(void) { return 0; }
+int nvmlShutdown(void) { return 0; }
+int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
+int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d) { if (i != 0) return 2; *d = &device; return 0; }
+int nvmlDeviceGetUtilizationRates(void *d, nvmlUtilization_t *u) { u->gpu = 98; u->memory = 23; return 0; }
+int nvmlDeviceGetMemoryInfo(void *d, nvmlMemory_t *m) {
+    m->total = 143771ULL << 20; m->used = 25677ULL << 20; m->free = m->total - m->used; return 0;
+}
+int nvmlDeviceGetPowerUsage(void *d, unsigned int *mw) { *mw = 690050; return 0; }
+int nvmlDeviceGetTotalEnergyConsumption(void *d, unsigned long long *mj) {
+    *mj = (unsigned long long)(now() * 690.05 * 1000.0); return 0;
+}
+int nvmlDeviceGetTemperature(void *d, int sensor, unsigned int *t) { *t = 45; return 0; }
+int nvmlDeviceGetName(void *d, char *name, unsigned int n) { snprintf(name, n, "NVIDIA H200"); return 0; }
+int nvmlDeviceGetComputeRunningProcesses_v3(void *d, unsigned int *count, nvmlProcessInfo_t *infos) {
+    unsigned int pid = 659;
+    const char *file = getenv("FAKE_NVML_PIDFILE");
+    FILE *f = file ? fopen(file, "r") : NULL;
+    if (f) { if (fscanf(f, "%u", &pid) != 1) pid = 659; fclose(f); }
+    if (*count < 1) { *count = 1; return 7; }
+    *count = 1;
+    memset(infos, 0, sizeof *infos);
+    infos[0].pid = pid;
+    infos[0].usedGpuMemory = 25668ULL << 20;
+    return 0;
+}
