@@ -22,11 +22,16 @@ while time.time() - t < 10:
 torch.cuda.synchronize()
 print("done")'
 
+status=0
+for backend in nvml nvidia-smi; do
+echo "== backend $backend"
+rm -f "$logs"/*
 nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits -lms 500 > "$logs/apps.csv" &
 watcher=$!
-"$airun" --log-dir "$logs" --sample-interval 500ms -- python3 -c "$job"
+# A static airun loads NVML only when asked (AIRUN_NVML_STATIC=1): see docs/records.md.
+AIRUN_NVML_STATIC=1 "$airun" --log-dir "$logs" --sample-interval 500ms --gpu-backend "$backend" -- python3 -c "$job"
 kill "$watcher" 2>/dev/null || true
-python3 - "$logs" <<'PY'
+python3 - "$logs" <<'PY' || status=1
 import glob, json, sys
 logs = sys.argv[1]
 records = [json.loads(l) for f in glob.glob(logs + "/airun-*.jsonl") for l in open(f)]
@@ -42,3 +47,5 @@ ok = truth and ours and abs(ours - truth) <= 0.05 * truth
 print("within 5 %:", "yes" if ok else "NO")
 sys.exit(0 if ok else 1)
 PY
+done
+exit $status

@@ -241,7 +241,9 @@ struct AttemptRunner {
     /// The sampler for this attempt: /proc always, the GPU through nvidia-smi unless --no-gpu.
     private func makeSampler(pid: Int32, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
         let interval = run.settings.sampleInterval
-        let gpu = run.options.noGPU ? nil : makeGPUSampler(path: run.environmentValues["PATH"], console: run.console, interval: interval)
+        let gpu: (() -> (any GPUSampler)?)? = run.options.noGPU ? nil : { [run] in
+            makeGPUSampler(path: run.environmentValues["PATH"], console: run.console, interval: interval, backend: run.options.gpuBackend)
+        }
         let onSample: ((ResourceSample) -> Void)? = run.options.samples ? { sample in
             let now = wallClockMicroseconds()
             var r = recordHeader(event: "sample", level: .info, message: "sample at \(JSONLine.format(sample.elapsed, decimals: 1))s",

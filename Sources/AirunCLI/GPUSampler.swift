@@ -15,8 +15,14 @@ protocol GPUSampler: AnyObject {
 
 /// The first GPU backend that works: NVML (about 11 µs a query), else a long-lived nvidia-smi,
 /// else none. No GPU is normal, not an error.
-func makeGPUSampler(path: String?, console: Console, interval: Duration) -> (any GPUSampler)? {
-    if let count = NVML.open() { return NVMLSampler(devices: count) }
+func makeGPUSampler(path: String?, console: Console, interval: Duration, backend: String = "auto") -> (any GPUSampler)? {
+    if backend != "nvidia-smi" {
+        if let count = NVML.open() { return NVMLSampler(devices: count) }
+        if backend == "nvml" {
+            console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
+            return nil
+        }
+    }
     guard let smi = NvidiaSmiSampler(path: path, console: console) else { return nil }
     smi.start(interval: interval)
     return smi

@@ -25,6 +25,8 @@ public struct RunOptions: Sendable {
     public var dryRun = false
     /// Skip GPU sampling.
     public var noGPU = false
+    /// `auto` (NVML, else nvidia-smi), `nvml` or `nvidia-smi`.
+    public var gpuBackend = "auto"
     /// nil: the profile's, else 1 s.
     public var sampleInterval: Duration?
     /// Write every sample as a `sample` record.
@@ -86,6 +88,7 @@ public let helpText = """
       --sample-interval D     how often to sample memory, CPU and GPU (default 1s)
       --samples               also write every sample as a `sample` record
       --no-gpu                do not sample the GPU
+      --gpu-backend B         auto (NVML, else nvidia-smi), nvml or nvidia-smi
       -q, --quiet             no airun lines on stderr except errors
       -h, --help              this text
       --version               print airun's version
@@ -150,6 +153,10 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         case "--fallback-model": options.fallbackModels.append(try value(name, inline: inline))
         case "--dry-run": options.dryRun = true
         case "--no-gpu": options.noGPU = true
+        case "--gpu-backend":
+            let v = try value(name, inline: inline)
+            guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
+            options.gpuBackend = v
         case "--samples": options.samples = true
         case "--sample-interval":
             let d = try duration(name, try value(name, inline: inline))

@@ -11,18 +11,22 @@ final class ResourceSampler {
     private(set) var nextDeadline: Int64
     private(set) var summary = ResourceSummary()
     private(set) var latest: ResourceSample?
-    let gpu: (any GPUSampler)?
+    /// Made at the first sample, not at spawn: a command that ends within 100 ms pays nothing for
+    /// looking for a GPU (a dlopen and a PATH search).
+    private(set) var gpu: (any GPUSampler)?
+    private var makeGPU: (() -> (any GPUSampler)?)?
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
     private(set) var treePIDs: Set<Int32> = []
     private let ticksPerSecond = clockTicksPerSecond()
     private let pageMB = pageSizeBytes() / 1_048_576
 
-    init(root: Int32, started: Int64, interval: Duration, gpu: (any GPUSampler)?, onSample: ((ResourceSample) -> Void)?) {
+    init(root: Int32, started: Int64, interval: Duration, gpu makeGPU: (() -> (any GPUSampler)?)?,
+         onSample: ((ResourceSample) -> Void)?) {
         self.root = root
         self.started = started
         self.interval = max(10_000_000, interval.nanoseconds)
-        self.gpu = gpu
+        self.makeGPU = makeGPU
         self.onSample = onSample
         // The first sample comes early, so a short command is still measured once.
         nextDeadline = started + min(self.interval, 100_000_000)
@@ -38,8 +42,13 @@ final class ResourceSampler {
     func tick(now: Int64) {
         guard now >= nextDeadline else { return }
         nextDeadline = now + interval
+        if let make = makeGPU {
+            makeGPU = nil
+            gpu = make()
+        }
         let tree = processTree(root)
-        guard !tree.isEmpty else { return }
+        // A process that is exiting has already released its memory: nothing left to measure.
+        guard tree.contains(where: { $0.residentPages > 0 }) else { return }
         treePIDs = Set(tree.map(\.pid))
         let ticks = tree.reduce(0) { $0 + $1.userTicks + $1.systemTicks }
         var cpu: Double?
