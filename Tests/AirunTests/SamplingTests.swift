@@ -81,7 +81,9 @@ struct SamplingTests {
         let s = Scratch()
         let bin = try FakeNvidiaSmi.install(in: s)
         let pidfile = s.file("child.pid")
-        let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.5"],
+        // The child also prints llama.cpp's perf line, so tokens per joule can be worked out.
+        let perf = "common_perf_print:        eval time =      10.98 ms /    63 runs   (    0.17 ms per token,  5738.23 tokens per second)"
+        let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.5; echo '\(perf)' >&2"],
                           environment: ["PATH": bin + ":/usr/bin:/bin", "FAKE_SMI_PIDFILE": pidfile], scratch: s)
         #expect(r.exitCode == 0)
         let end = try #require(r.records("attempt.end").first)
@@ -95,6 +97,8 @@ struct SamplingTests {
         #expect(abs(measured - energy) <= 0.5, "energy \(measured) vs \(energy) from the capture")
         #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
         #expect(!r.stderr.contains("warning"))
+        let tpj = try #require(end["tokens_per_joule"] as? Double)
+        #expect(abs(tpj - 64 / measured) < 0.001)
     }
 
     @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen")
