@@ -113,6 +113,25 @@ struct RetryPlannerTests {
         } else { Issue.record("--model= form") }
     }
 
+    @Test("the alternative command runs once the fallback models are used up")
+    mutating func alternative() {
+        var f = FallbackPlan()
+        f.models = ["/m/small.gguf"]
+        f.command = ["llama-cli", "-m", "/m/tiny.gguf", "-st"]
+        var planner = RetryPlanner(policy: policy(4, initial: 0), fallback: f)
+        let cmd = ["llama-completion", "-m", "/m/big.gguf"]
+        guard case .retry(_, let second, _, _) = planner.decide(after: 1, ending: ending(.gpuOutOfMemory), command: cmd, elapsed: .seconds(0), using: &rng)
+        else { Issue.record("no fallback model"); return }
+        #expect(second == ["llama-completion", "-m", "/m/small.gguf"])
+        guard case .retry(_, let third, let change, _) = planner.decide(after: 2, ending: ending(.gpuOutOfMemory), command: second, elapsed: .seconds(0), using: &rng)
+        else { Issue.record("no alternative command"); return }
+        #expect(third == f.command! && change == "alternative command llama-cli")
+        // Used once: a further GPU_OOM is retried (retryable) with the same command.
+        guard case .retry(_, let fourth, let same, _) = planner.decide(after: 3, ending: ending(.gpuOutOfMemory), command: third, elapsed: .seconds(0), using: &rng)
+        else { Issue.record("GPU_OOM is retryable"); return }
+        #expect(fourth == third && same == "the same command")
+    }
+
     @Test("argument edits: scale -ngl, halve -c with a floor, set a missing one")
     mutating func edits() {
         var f = FallbackPlan()

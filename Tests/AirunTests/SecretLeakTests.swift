@@ -91,6 +91,23 @@ struct SecretLeakTests {
         #expect(everything.contains("***SERVICE_API_KEY_REDACTED***") || everything.contains("***ANTHROPIC_KEY_REDACTED***"))
     }
 
+    @Test("a profile's redaction patterns and allow-list apply to the records")
+    func profileRedaction() throws {
+        let s = Scratch()
+        let profile = s.write("p.toml", Array("""
+            [redaction]
+            allow = ["AKIAIOSFODNN7EXAMPLE"]
+            personal_data = false
+            [[redaction.pattern]]
+            regex = 'TICKET-[0-9]{6}'
+            kind = "TICKET"
+            """.utf8))
+        let r = try airun(["-q", "--profile", profile, "--", "sh", "-c",
+                           "echo 'TICKET-123456 AKIAIOSFODNN7EXAMPLE bob@example.com AKIAZZZZZZZZZZZZZZZZ'; exit 1"], scratch: s)
+        let tail = try #require(r.records("attempt.end").first?["stdout_tail"] as? String)
+        #expect(tail == "***TICKET_REDACTED*** AKIAIOSFODNN7EXAMPLE bob@example.com ***AWS_ACCESS_KEY_REDACTED***\n")
+    }
+
     @Test("detect-secrets finds nothing in the log dir, and does find the same text unredacted")
     func independentScanner() throws {
         guard let scanner = which("detect-secrets") else {
