@@ -33,7 +33,7 @@ final class Console {
     func status(_ text: String) {
         guard statusEnabled else { return }
         let now = monotonicNanoseconds()
-        guard !statusVisible || now - statusDrawn >= 1_000_000_000 else { return }
+        guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
         statusDrawn = now
         statusVisible = true
         try? FileDescriptor.standardError.writeAll("\r\u{1B}[2Kairun: " + redactor.redact(text))
