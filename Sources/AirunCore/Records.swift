@@ -44,10 +44,3 @@ public protocol RecordSink: AnyObject {
     /// Writes one complete line. Must never fail the run: a sink that cannot write degrades.
     func write(line: [UInt8], timestampMicroseconds: Int64)
 }
-
-/// Keeps every line in memory; for tests.
-public final class MemoryRecordSink: RecordSink {
-    public private(set) var lines: [[UInt8]] = []
-    public init() {}
-    public func write(line: [UInt8], timestampMicroseconds: Int64) { lines.append(line) }
-}

@@ -84,7 +84,6 @@ public struct FileDescriptor: Hashable, Sendable {
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }
 
-    public func setNonBlocking(_ on: Bool) { _ = airun_set_nonblocking(rawValue, on ? 1 : 0) }
 
     /// Grows a pipe's buffer (F_SETPIPE_SZ); larger pipes mean fewer wake-ups when passing
     /// through bulk output. Best effort.

@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,28 +137,9 @@ int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid) {
     return 1;
 }
 
-int airun_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
-
-int airun_timerfd_arm(int fd, long long nanoseconds) {
-    struct itimerspec spec;
-    memset(&spec, 0, sizeof spec);
-    if (nanoseconds > 0) {
-        spec.it_value.tv_sec = nanoseconds / 1000000000LL;
-        spec.it_value.tv_nsec = nanoseconds % 1000000000LL;
-    }
-    return timerfd_settime(fd, 0, &spec, NULL);
-}
-
 int airun_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int airun_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
-
-int airun_set_nonblocking(int fd, int on) {
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0) return -1;
-    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-    return fcntl(fd, F_SETFL, flags);
-}
 
 int airun_openpty(int *master, int *slave) {
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);

@@ -37,12 +37,8 @@ int airun_pidfd_open(pid_t pid);
 int airun_signalfd(const sigset_t *mask);
 /// Reads one signalfd_siginfo; returns 1 and fills the fields, 0 when none is pending, -1 on error.
 int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid);
-int airun_timerfd_create(void);
-/// Arms (or with 0 disarms) a one-shot monotonic timer `nanoseconds` from now.
-int airun_timerfd_arm(int fd, long long nanoseconds);
 int airun_pipe_cloexec(int fds[2]);
 int airun_set_pipe_size(int fd, int bytes);
-int airun_set_nonblocking(int fd, int on);
 /// Opens a pseudo-terminal pair with both ends close-on-exec, the slave not our controlling tty.
 int airun_openpty(int *master, int *slave);
 /// Copies the window size of terminal `from` to terminal `to`; -1 when `from` has none.
