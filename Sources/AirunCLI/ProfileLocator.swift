@@ -7,8 +7,15 @@ import AirunSystem
 /// (`~/.config/airun/profiles`), and the profiles shipped with airun.
 struct ProfileLocator {
     let environment: [String: String]
+    /// Where profiles are looked for, in order; worked out once (it reads /proc/self/exe and stats).
+    let directories: [String]
 
-    var directories: [String] {
+    init(environment: [String: String]) {
+        self.environment = environment
+        directories = Self.searchDirectories(environment)
+    }
+
+    static func searchDirectories(_ environment: [String: String]) -> [String] {
         var dirs: [String] = []
         if let path = environment["AIRUN_PROFILE_PATH"] { dirs += path.split(separator: ":").map(String.init) }
         if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
@@ -16,7 +23,7 @@ struct ProfileLocator {
         } else if let home = environment["HOME"], !home.isEmpty {
             dirs.append(home + "/.config/airun/profiles")
         }
-        if let shipped = Self.shippedDirectory() { dirs.append(shipped) }
+        if let shipped = shippedDirectory() { dirs.append(shipped) }
         return dirs
     }
 
