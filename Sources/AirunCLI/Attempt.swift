@@ -42,15 +42,14 @@ struct AttemptReport {
     var message: String
     var resources: ResourceSummary?
 
-    /// The model file's header check, filled in for failed attempts that name a model.
-    var modelFile: GGUFCheck?
-
-    var facts: AttemptFacts {
+    /// What the classifier and the records need: the tails decoded once, the memory limit read
+    /// only for a SIGKILL.
+    func facts() -> AttemptFacts {
         AttemptFacts(exitCode: returnCode, signal: signal?.name, timedOut: timedOut, receivedSignal: receivedSignal?.name,
                      spawnFailure: spawnError == nil ? nil : status,
                      stdout: String(decoding: stdout.bytes, as: UTF8.self), stderr: String(decoding: stderr.bytes, as: UTF8.self),
                      maxRSSMegabytes: maxRSSMegabytes,
-                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil, modelFile: modelFile)
+                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil)
     }
 }
 
@@ -71,16 +70,16 @@ struct AttemptRunner {
         run.rng = rng
         let identity = RecordIdentity(traceID: trace.traceID, spanID: span, parentSpanID: runSpan,
                                       requestID: "\(runSpan.hex)-\(number)")
-        var report = runAttempt(identity: identity, span: span)
-        writeEnd(report, identity: identity)
-        if report.exitCode != 0, let model = ModelArgument.find(in: command) {
-            report.modelFile = inspectModelFile(model.path)
+        let report = runAttempt(identity: identity, span: span)
+        var facts = report.facts()
+        // Only a failure is looked into: the model file's header, then the classifier (whose
+        // phrase index costs time a successful run should not pay).
+        if !facts.succeeded, let model = ModelArgument.find(in: command) {
+            facts.modelFile = inspectModelFile(model.path)
         }
-        // Only a failure is classified; building the classifier's phrase index costs time a
-        // successful run should not pay.
-        let failed = report.exitCode != 0 || report.signal != nil || report.timedOut
-        let verdict = failed ? Classifier().classify(report.facts) : nil
-        if let verdict { writeError(report, verdict: verdict, identity: identity) }
+        writeEnd(report, facts: facts, identity: identity)
+        let verdict = facts.succeeded ? nil : Classifier().classify(facts)
+        if let verdict { writeError(report, facts: facts, verdict: verdict, identity: identity) }
         let summary: String = switch report.disposition {
         case .code(let c) where report.timedOut: "exit=\(c) (timed out)"
         case .code(let c): "exit=\(c)" + (verdict.map { " \($0.code.rawValue)" } ?? "")
@@ -200,7 +199,7 @@ struct AttemptRunner {
         return report
     }
 
-    private func writeEnd(_ report: AttemptReport, identity: RecordIdentity) {
+    private func writeEnd(_ report: AttemptReport, facts: AttemptFacts, identity: RecordIdentity) {
         var r = recordHeader(event: "attempt.end", level: report.exitCode == 0 ? .info : .warning, message: report.message,
                              identity: identity, timestampMicroseconds: report.endedWall, redactor: run.redactor)
         r.add("attempt", number)
@@ -227,7 +226,6 @@ struct AttemptRunner {
         r.add("stdout_file", report.captureFiles?.0)
         r.add("stderr_file", report.captureFiles?.1)
         if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }
-        let facts = report.facts
         if let model = ModelArgument.find(in: command) {
             r.add("model_id", model.id)
             r.add("model_path", model.path)
@@ -266,8 +264,7 @@ struct AttemptRunner {
         return ResourceSampler(root: pid, started: start, interval: interval, gpu: gpu, onSample: onSample)
     }
 
-    private func writeError(_ report: AttemptReport, verdict: Verdict, identity: RecordIdentity) {
-        let facts = report.facts
+    private func writeError(_ report: AttemptReport, facts: AttemptFacts, verdict: Verdict, identity: RecordIdentity) {
         let model = ModelArgument.find(in: command)
         let modelText = model.map { " with model \($0.id)" } ?? ""
         let message = "\(command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
@@ -291,7 +288,7 @@ struct AttemptRunner {
         let exception = PythonException.parse(facts.stderr)
         r.add("exception_type", exception?.type)
         r.add("stack_trace", exception?.stackTrace)
-        r.add("context", object: failureContext(modelFile: report.modelFile))
+        r.add("context", object: failureContext(modelFile: facts.modelFile))
         sink.write(line: r.line(), timestampMicroseconds: now)
     }
 

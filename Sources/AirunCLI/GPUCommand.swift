@@ -99,10 +99,7 @@ func captureOutput(_ path: String, _ args: [String]) -> (Int32, String) {
 func csvRows(_ text: String) -> [[String]] {
     var rows: [[String]] = []
     for line in text.split(separator: "\n") {
-        let fields: [String] = line.split(separator: ",", omittingEmptySubsequences: false).map { field in
-            String(field.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-        }
-        rows.append(fields)
+        rows.append(line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() })
     }
     return rows
 }

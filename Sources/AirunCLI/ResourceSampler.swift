@@ -86,14 +86,10 @@ func processTree(_ root: Int32) -> [ProcessStat] {
         if stat.state != "Z" { out.append(stat) }
         for task in directoryEntries("/proc/\(pid)/task") {
             guard let children = readSmallFile("/proc/\(pid)/task/\(task)/children") else { continue }
-            for c in String(decoding: children, as: UTF8.self).split(separator: " ") {
-                if let child = Int32(c.trimmingCharacters()) { queue.append(child) }
+            for c in String(decoding: children, as: UTF8.self).split(whereSeparator: \.isWhitespace) {
+                if let child = Int32(c) { queue.append(child) }
             }
         }
     }
     return out
-}
-
-extension Substring {
-    func trimmingCharacters() -> String { String(self.filter { !$0.isWhitespace }) }
 }

@@ -109,7 +109,8 @@ private func randomHex(bytes: Int, using rng: inout some RandomNumberGenerator) 
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> String {
+    /// Without leading and trailing spaces and tabs.
+    public func trimmingSpaces() -> String {
         String(self.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
     }
 }
