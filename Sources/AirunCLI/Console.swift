@@ -8,9 +8,12 @@ final class Console {
     var redactor: Redactor
     private var warned: Set<String> = []
 
-    init(quiet: Bool, redactor: Redactor = Redactor()) {
+    /// `statusLine`: the caller's verdict on options and environment (`-q`, `--no-status`,
+    /// `AIRUN_STATUS=0`, `TERM`); the console adds that stderr must be a terminal.
+    init(quiet: Bool, statusLine: Bool = false, redactor: Redactor = Redactor()) {
         self.quiet = quiet
         self.redactor = redactor
+        statusEnabled = statusLine && !quiet && FileDescriptor.standardError.isTerminal
     }
 
     func info(_ text: String) { if !quiet { emit(text) } }
@@ -24,33 +27,60 @@ final class Console {
         if !quiet { emit("warning: " + text) }
     }
 
-    /// The live status line is drawn only on a terminal and without -q.
-    lazy var statusEnabled: Bool = !quiet && FileDescriptor.standardError.isTerminal
-    private var statusVisible = false
-    private var statusDrawn: Int64 = 0
-
-    /// Redraws the status line in place, at most once a second.
-    func status(_ text: String) {
-        guard statusEnabled else { return }
-        let now = monotonicNanoseconds()
-        guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
-        statusDrawn = now
-        statusVisible = true
-        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2Kairun: " + redactor.redact(text))
-    }
-
-    /// Erases the status line (before the child's output, airun's own lines, and at exit).
-    func clearStatus() {
-        guard statusVisible else { return }
-        statusVisible = false
-        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K")
-    }
-
     /// Errors are printed even with -q: they replace what the shell would have said.
     func error(_ text: String) { emit(text) }
 
     private func emit(_ text: String) {
         clearStatus()
-        try? FileDescriptor.standardError.writeAll("airun: " + redactor.redact(text) + "\n")
+        // Our line starts on a line of its own, not glued to the child's unfinished one.
+        let newline = cursorAtLineStart ? "" : "\n"
+        cursorAtLineStart = true
+        try? FileDescriptor.standardError.writeAll(newline + "airun: " + redactor.redact(text) + "\n")
     }
+
+    // MARK: The status line
+
+    /// The status line is drawn only on a terminal, never with -q or when switched off.
+    let statusEnabled: Bool
+    private var statusVisible = false
+    private var statusDrawn: Int64 = 0
+    /// Whether the last byte the child wrote to a terminal ended a line: the one place where a
+    /// line of our own can be drawn and erased without touching the child's text.
+    private(set) var cursorAtLineStart = true
+
+    /// Called after each write of the child's output to a terminal.
+    func terminalOutput(endsLine: Bool) { cursorAtLineStart = endsLine }
+
+    /// Redraws the status line in place, at most once a second, and only where it cannot damage
+    /// what the child shows: at the start of a line, while airun is the terminal's foreground job,
+    /// the terminal is in its ordinary line mode (not a full-screen program, not a password
+    /// prompt with echo off) and nothing typed ahead is echoed on the line. Cut to the window's
+    /// width, so it never wraps onto a second line that `\r` could not erase.
+    func status(_ text: String) {
+        guard statusEnabled, cursorAtLineStart else { return }
+        let now = monotonicNanoseconds()
+        guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
+        guard let terminal = TerminalState(.standardError), terminal.isForeground, terminal.isCooked,
+              terminal.pendingInput == 0, terminal.columns > 8 else { return }
+        statusDrawn = now
+        statusVisible = true
+        let line = ("airun: " + redactor.redact(text)).unicodeScalars.prefix(terminal.columns - 1)
+        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
+    }
+
+    /// Erases the status line (before the child's output, airun's own lines, and at exit),
+    /// leaving the cursor at the start of the line, where the child's cursor was.
+    func clearStatus() {
+        guard statusVisible else { return }
+        statusVisible = false
+        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K")
+    }
+}
+
+/// Whether the environment allows a status line: `AIRUN_STATUS=0` turns it off, and so does a
+/// terminal that cannot erase a line (`TERM` unset, empty, `dumb` or `unknown`).
+func statusLineAllowed(environment: [String: String]) -> Bool {
+    if let s = environment["AIRUN_STATUS"], ["0", "off", "no", "false"].contains(s.lowercased()) { return false }
+    guard let term = environment["TERM"], !term.isEmpty else { return false }
+    return term != "dumb" && term != "unknown"
 }

@@ -36,6 +36,8 @@ public struct RunOptions: Sendable {
     public var captureRaw = false
     public var logDirectory: String?
     public var quiet = false
+    /// No live status line (also `AIRUN_STATUS=0`).
+    public var noStatus = false
     public var command: [String] = []
 
     public init() {}
@@ -90,6 +92,7 @@ public let helpText = """
       --no-gpu                do not sample the GPU
       --gpu-backend B         auto (NVML, else nvidia-smi), nvml or nvidia-smi
       -q, --quiet             no airun lines on stderr except errors
+      --no-status             no live status line on the terminal (also AIRUN_STATUS=0)
       -h, --help              this text
       --version               print airun's version
 
@@ -129,6 +132,7 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         case "-h", "--help": return .help
         case "--version": return .version
         case "-q", "--quiet": options.quiet = true
+        case "--no-status": options.noStatus = true
         case "--trace-id": options.traceID = try value(name, inline: inline)
         case "--timeout":
             let d = try duration(name, try value(name, inline: inline))

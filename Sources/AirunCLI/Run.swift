@@ -94,7 +94,8 @@ final class Run {
         }
         self.redactor = redactor
         settings = RunSettings(profile: Profile(), options: options)
-        console = Console(quiet: options.quiet, redactor: redactor)
+        console = Console(quiet: options.quiet, statusLine: !options.noStatus && statusLineAllowed(environment: values),
+                          redactor: redactor)
     }
 
     /// Adopts the profile: its settings under the command line's, and its redaction rules.

@@ -35,10 +35,27 @@ struct AttemptResult {
 private struct OutputStream {
     var source: FileDescriptor
     let destination: FileDescriptor
+    /// The destination is a terminal: the status line must know where its cursor is.
+    let destinationIsTerminal: Bool
     var tail: Tail
     var capture: CaptureFile?
     var open = true
     var destinationGone = false
+}
+
+/// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
+/// than "is index 1 ready?".
+private enum Registration: Hashable {
+    case signals
+    case childExit
+    case output(Int)
+    case sampler(FileDescriptor)
+}
+
+/// poll(2) over `registrations`; the ones that are readable, hung up or in error.
+private func poll(_ registrations: [(Registration, FileDescriptor)], timeoutMilliseconds: Int32) -> Set<Registration> {
+    let ready = pollReadable(registrations.map(\.1), timeoutMilliseconds: timeoutMilliseconds)
+    return Set(zip(registrations, ready).compactMap { $1 ? $0.0 : nil })
 }
 
 /// How long to keep reading after the child exits: until the pipes are quiet this long…
@@ -50,19 +67,22 @@ private let readBufferSize = 256 * 1024
 /// Runs one attempt in a single-threaded poll(2) loop over the child's output, a signalfd and a
 /// pidfd: no threads, no signal handlers, no races between them.
 ///
-/// The child gets airun's stdin directly (so EOF and terminals behave as without airun) unless it
-/// runs on a pty while stdin is a terminal; then airun's terminal goes raw and keystrokes are
-/// relayed to the pty, whose line discipline turns Ctrl-C into the child's SIGINT.
+/// The child always reads airun's own stdin, so EOF, typeahead and terminal modes are the
+/// child's business exactly as without airun. When airun has a terminal on any standard stream,
+/// the child stays in airun's process group: it is the same job to the shell, so Ctrl-C, Ctrl-Z,
+/// `fg` and `bg` reach both, and airun mirrors a stop of the child by stopping itself with the
+/// same signal. Without a terminal the child gets a group of its own, so signals and timeouts
+/// reach its whole tree.
 final class Supervisor {
     private let console: Console
     private let signals: SignalChannel
     /// Uninitialised on purpose: zero-filling 256 KiB would fault in every page at start-up.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
 
-    /// Signals airun takes over for the duration of the run.
+    /// Signals airun takes over for the duration of the run. SIGCHLD tells it the child stopped.
     static let handledSignals: [Signal] = [
         .interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
-        .terminalStop, .terminalInput, .terminalOutput, .continue,
+        .terminalStop, .terminalInput, .terminalOutput, .continue, .child,
     ]
 
     deinit { buffer.deallocate() }
@@ -74,78 +94,92 @@ final class Supervisor {
         ignoreBrokenPipe()  // EPIPE on our stdout is handled; the child gets SIG_DFL back
     }
 
-    /// Starts the attempt, calls `started` with its pid (the attempt.start record), and returns
-    /// once the child is reaped and its output drained.
-    func run(_ plan: AttemptPlan, started: (Int32) -> Void,
-             sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> AttemptResult {
-        let stdinIsTTY = FileDescriptor.standardInput.isTerminal
-        let usePTY: Bool = switch plan.tty {
-        case .always: true
-        case .never: false
-        case .auto: FileDescriptor.standardOutput.isTerminal
-        }
-
+    /// The child's ends of its output streams and airun's ends of them.
+    private struct Connection {
+        var config = SpawnConfiguration()
         var outPTY: PseudoTerminal?
         var errPTY: PseudoTerminal?
         var outPipe: (read: FileDescriptor, write: FileDescriptor)?
         var errPipe: (read: FileDescriptor, write: FileDescriptor)?
-        var config = SpawnConfiguration()
-        if usePTY {
-            let pty = try PseudoTerminal.open(sizeFrom: stdinIsTTY ? .standardInput : .standardOutput)
-            outPTY = pty
-            config.standardOutput = pty.slave
-            config.group = .session(controllingTerminal: pty.slave)
-            if stdinIsTTY { config.standardInput = pty.slave }
-            if FileDescriptor.standardError.isTerminal {
-                let e = try PseudoTerminal.open(sizeFrom: .standardError)
-                errPTY = e
-                config.standardError = e.slave
+        var usePTY = false
+
+        var childEnds: [FileDescriptor] { [outPTY?.slave, errPTY?.slave, outPipe?.write, errPipe?.write].compactMap { $0 } }
+        var ourEnds: [FileDescriptor] { [outPTY?.master, errPTY?.master, outPipe?.read, errPipe?.read].compactMap { $0 } }
+    }
+
+    /// Sets up stdout and stderr as ptys (where airun's are terminals and `tty` allows) or pipes.
+    private func connect(tty: TTYMode) throws(SystemError) -> Connection {
+        var c = Connection()
+        let outIsTTY = FileDescriptor.standardOutput.isTerminal
+        let errIsTTY = FileDescriptor.standardError.isTerminal
+        c.usePTY = switch tty {
+        case .always: true
+        case .never: false
+        case .auto: outIsTTY
+        }
+        do {
+            if c.usePTY {
+                let pty = try PseudoTerminal.open(sizeFrom: outIsTTY ? .standardOutput : .standardInput)
+                c.outPTY = pty
+                c.config.standardOutput = pty.slave
+                if errIsTTY {
+                    let e = try PseudoTerminal.open(sizeFrom: .standardError)
+                    c.errPTY = e
+                    c.config.standardError = e.slave
+                }
+            } else {
+                let p = try FileDescriptor.pipe()
+                p.write.setPipeSize(1 << 20)
+                c.outPipe = p
+                c.config.standardOutput = p.write
             }
-        } else {
-            let p = try FileDescriptor.pipe()
-            p.write.setPipeSize(1 << 20)
-            outPipe = p
-            config.standardOutput = p.write
-            // On a terminal the child must stay in the foreground group to read it (no SIGTTIN).
-            config.group = stdinIsTTY ? .inherit : .newGroup
+            if c.errPTY == nil {
+                let p = try FileDescriptor.pipe()
+                c.errPipe = p
+                c.config.standardError = p.write
+            }
+        } catch {
+            for fd in c.childEnds + c.ourEnds { fd.close() }
+            throw error
         }
-        if errPTY == nil {
-            let p = try FileDescriptor.pipe()
-            errPipe = p
-            config.standardError = p.write
-        }
-        let inheritGroup: Bool = if case .inherit = config.group { true } else { false }
+        let onTerminal = [FileDescriptor.standardInput, .standardOutput, .standardError].contains { $0.isTerminal }
+        c.config.group = onTerminal ? .inherit : .newGroup
+        return c
+    }
+
+    /// Starts the attempt, calls `started` with its pid (the attempt.start record), and returns
+    /// once the child is reaped and its output drained.
+    func run(_ plan: AttemptPlan, started: (Int32) -> Void,
+             sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> AttemptResult {
+        let connection = try connect(tty: plan.tty)
+        let inheritGroup: Bool = if case .inherit = connection.config.group { true } else { false }
 
         let start = monotonicNanoseconds()
         let pid: Int32
         do {
             pid = try spawn(path: plan.executable, arguments: plan.arguments, environment: plan.environment,
-                            configuration: config)
+                            configuration: connection.config)
         } catch {
-            for fd in [outPTY?.master, outPTY?.slave, errPTY?.master, errPTY?.slave, outPipe?.read,
-                       outPipe?.write, errPipe?.read, errPipe?.write].compactMap({ $0 }) { fd.close() }
+            for fd in connection.childEnds + connection.ourEnds { fd.close() }
             throw error
         }
         // Our copies of the child's ends must go, or EOF (EIO on a pty) never comes.
-        outPTY?.slave.close(); errPTY?.slave.close(); outPipe?.write.close(); errPipe?.write.close()
+        for fd in connection.childEnds { fd.close() }
         started(pid)
         let sampler = makeSampler(pid, start)
         defer { sampler?.finish() }
 
-        var raw: RawMode?
-        if usePTY && stdinIsTTY { raw = RawMode(.standardInput) }
-        defer { raw?.restore() }
-
         var streams: [OutputStream] = []
-        if let s = outPTY?.master ?? outPipe?.read {
-            streams.append(OutputStream(source: s, destination: .standardOutput, tail: Tail(capacity: plan.captureBytes),
-                                        capture: plan.captureStdout))
+        if let s = connection.outPTY?.master ?? connection.outPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardOutput,
+                                        destinationIsTerminal: FileDescriptor.standardOutput.isTerminal,
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStdout))
         }
-        if let s = errPTY?.master ?? errPipe?.read {
-            streams.append(OutputStream(source: s, destination: .standardError, tail: Tail(capacity: plan.captureBytes),
-                                        capture: plan.captureStderr))
+        if let s = connection.errPTY?.master ?? connection.errPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardError,
+                                        destinationIsTerminal: FileDescriptor.standardError.isTerminal,
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr))
         }
-        var relayStdin = usePTY && stdinIsTTY
         let pidFD = try? openPidFD(pid)
 
         var usage: ProcessUsage?
@@ -187,21 +221,17 @@ final class Supervisor {
             } else {
                 deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
             }
-            let wait: Int32 = deadlines.min().map { Int32(clamping: max(0, ($0 - now0 + 999_999) / 1_000_000)) } ?? -1
+            let wait: Int32 = deadlines.min().map { Int32(clamping: max(0, ($0 &- now0 &+ 999_999) / 1_000_000)) } ?? -1
 
-            var watched: [FileDescriptor] = [signals.descriptor]
-            if usage == nil, let pidFD { watched.append(pidFD) }
-            let streamBase = watched.count
-            for s in streams where s.open { watched.append(s.source) }
-            if relayStdin { watched.append(.standardInput) }
-            let samplerBase = watched.count
-            let samplerFDs = usage == nil ? (sampler?.descriptors ?? []) : []
-            watched += samplerFDs
-            let ready = pollReadable(watched, timeoutMilliseconds: wait)
+            var registrations: [(Registration, FileDescriptor)] = [(.signals, signals.descriptor)]
+            if usage == nil, let pidFD { registrations.append((.childExit, pidFD)) }
+            for i in streams.indices where streams[i].open { registrations.append((.output(i), streams[i].source)) }
+            if usage == nil { for fd in sampler?.descriptors ?? [] { registrations.append((.sampler(fd), fd)) } }
+            let ready = poll(registrations, timeoutMilliseconds: wait)
             let now = monotonicNanoseconds()
 
             // Signals first: a Ctrl-C must not wait behind a flood of output.
-            if ready[0] {
+            if ready.contains(.signals) {
                 while let event = signals.next() {
                     let s = event.signal
                     // In airun's own group on a terminal, the tty already signalled the child.
@@ -210,49 +240,49 @@ final class Supervisor {
                     case .interrupt, .terminate, .hangup, .quit:
                         receivedSignal = s
                         if !alreadyDelivered { forwardTermination(s) }
-                        if s == .interrupt || s == .terminate {
+                        // Someone keeps asking (kill, kill): insist. A person pressing Ctrl-C twice
+                        // is talking to the child (llama-cli stops generating, then exits) and is
+                        // left to it, as without airun.
+                        if (s == .interrupt || s == .terminate) && event.fromProcess {
                             terminationRequests += 1
                             if terminationRequests >= 2 && usage == nil { deliver(.kill) }
                         }
                     case .user1, .user2:
                         if !alreadyDelivered { deliver(s) }
                     case .windowChange:
-                        if usePTY {
-                            outPTY?.copyWindowSize(from: stdinIsTTY ? .standardInput : .standardOutput)
-                            errPTY?.copyWindowSize(from: .standardError)
-                        } else if !alreadyDelivered {
-                            deliver(s)
-                        }
+                        connection.outPTY?.copyWindowSize(from: FileDescriptor.standardOutput.isTerminal ? .standardOutput : .standardInput)
+                        connection.errPTY?.copyWindowSize(from: .standardError)
+                        // Sent again after the resize: the terminal's own SIGWINCH may have
+                        // reached the child before its pty had the new size.
+                        if connection.usePTY || !alreadyDelivered { deliver(s) }
                     case .continue:
-                        raw = (usePTY && stdinIsTTY) ? RawMode(.standardInput) : nil
                         deliver(.continue)
-                    default:  // TSTP, TTIN, TTOU: stop the child, then ourselves, as a job would
+                    case .child:
+                        break  // looked at below
+                    default:  // TSTP, TTIN, TTOU: the child decides; airun follows if it stops
                         if !alreadyDelivered { deliver(s) }
-                        raw?.restore()
-                        stopSelf()
                     }
+                }
+                if usage == nil, let stop = stopSignal(of: pid) {
+                    console.clearStatus()
+                    stopSelf(with: stop)
+                    deliver(.continue)  // continued ourselves (fg, bg, kill -CONT): so is the child
                 }
             }
 
-            var index = streamBase
-            for i in streams.indices where streams[i].open {
-                defer { index += 1 }
-                guard ready[index] else { continue }
+            for case .output(let i) in ready where streams[i].open {
                 if pump(&streams[i]) {
                     lastData = now
-                    if i == 0 && streams[i].destination == .standardOutput && firstOutput == nil { firstOutput = now }
+                    if streams[i].destination == .standardOutput && firstOutput == nil { firstOutput = now }
                 }
             }
-            if relayStdin && ready[samplerBase - 1] {
-                relayStdin = relayInput(to: outPTY!.master)
-            }
-            for (k, fd) in samplerFDs.enumerated() where ready[samplerBase + k] { sampler?.readable(fd, now: now) }
+            for case .sampler(let fd) in ready { sampler?.readable(fd, now: now) }
             if usage == nil, let sampler, now >= sampler.nextDeadline {
                 sampler.tick(now: now)
                 if let sample = sampler.latest { console.status(statusText(sample)) }
             }
 
-            if usage == nil, pidFD == nil || ready[1], hasExited(pid) {
+            if usage == nil, pidFD == nil || ready.contains(.childExit), hasExited(pid) {
                 usage = try waitForExit(pid)
                 sampler?.finish()
                 console.clearStatus()
@@ -265,7 +295,7 @@ final class Supervisor {
                 timeoutDeadline = nil
                 console.warn("timed out after \(plan.timeout!); sending SIGTERM")
                 forwardTermination(.terminate)
-                killDeadline = now + plan.killAfter.nanoseconds
+                killDeadline = now &+ plan.killAfter.nanoseconds
             }
             if usage == nil, let k = killDeadline, now >= k {
                 killDeadline = nil
@@ -285,10 +315,10 @@ final class Supervisor {
             firstOutputMonotonic: firstOutput,
             stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
             stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
-            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usePTY, resources: sampler?.summary)
+            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: connection.usePTY, resources: sampler?.summary)
     }
 
-    /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
+/// Moves one read's worth of bytes from the child to airun's stream, the tail and the
     /// capture file. Returns true if bytes arrived. Marks the stream closed at EOF (EIO on a pty).
     private func pump(_ stream: inout OutputStream) -> Bool {
         let n = (try? stream.source.read(into: buffer.baseAddress!, count: buffer.count)) ?? -1
@@ -304,6 +334,7 @@ final class Supervisor {
             if !stream.destinationGone {
                 do {
                     try stream.destination.writeAll(chunk)
+                    if stream.destinationIsTerminal { console.terminalOutput(endsLine: chunk.last == 0x0A) }
                 } catch {
                     // Our reader went away (`airun … | head`). Close the child's pipe so it meets
                     // EPIPE/SIGPIPE just as it would have without airun in between.
@@ -321,13 +352,6 @@ final class Supervisor {
             }
         }
         return true
-    }
-
-    /// Copies what is waiting on airun's stdin to the child's pty. False once stdin is done.
-    private func relayInput(to master: FileDescriptor) -> Bool {
-        let n = (try? FileDescriptor.standardInput.read(into: buffer.baseAddress!, count: buffer.count)) ?? -1
-        guard n > 0 else { return false }
-        return (try? master.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil
     }
 }
 

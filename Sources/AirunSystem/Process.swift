@@ -107,8 +107,18 @@ public func hasExited(_ pid: ProcessID) -> Bool {
 /// The child gets the default disposition back at spawn.
 public func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }
 
-/// Stops airun itself (SIGSTOP), as a shell job would on Ctrl-Z; returns once continued.
-public func stopSelf() { raise(SIGSTOP) }
+/// Stops airun itself with `signal` (SIGTSTP, SIGTTIN, SIGTTOU or SIGSTOP), so the shell reports
+/// the job stopped exactly as it would report the child; returns once airun is continued.
+/// - Important: in an orphaned process group the kernel discards SIGTSTP, SIGTTIN and SIGTTOU, so
+///   this may return at once; it would have discarded them for the bare command too.
+public func stopSelf(with signal: Signal) { airun_stop_self(signal.rawValue) }
+
+/// The signal that stopped child `pid`, if it stopped since the last call; nil otherwise.
+/// Consumes the stop notification, never the exit (see `hasExited`).
+public func stopSignal(of pid: ProcessID) -> Signal? {
+    let s = airun_child_stopped(pid)
+    return s > 0 ? Signal(s) : nil
+}
 
 /// Ends airun with `code`. Wraps exit(3).
 public func exitProcess(_ code: Int32) -> Never { exit(code) }

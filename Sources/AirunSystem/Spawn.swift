@@ -54,11 +54,35 @@ public func spawn(path: String, arguments: [String], environment: [String],
         config.controlling_tty = tty.rawValue
     }
     var pid: pid_t = 0
-    let rc = withCStrings(arguments) { argv in
+    var rc = withCStrings(arguments) { argv in
         withCStrings(environment) { envp in airun_spawn(path, argv, envp, &config, &pid) }
+    }
+    // A text file without `#!` is a shell script to execvp(3), shells, env and GNU timeout: they
+    // run it with /bin/sh. A binary for another machine stays "Exec format error" (126).
+    if rc == ENOEXEC, looksLikeScript(path) {
+        let shell = ["/bin/sh", path] + arguments.dropFirst()
+        rc = withCStrings(shell) { argv in
+            withCStrings(environment) { envp in airun_spawn("/bin/sh", argv, envp, &config, &pid) }
+        }
     }
     guard rc == 0 else { throw SystemError("spawn", path: path, errno: Errno(rc)) }
     return pid
+}
+
+/// bash's test for "cannot execute binary file": a NUL byte in the first line of the first 80
+/// bytes means a binary; anything else (an empty file included) is run as a script.
+func looksLikeScript(_ path: String) -> Bool {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var head = [UInt8](repeating: 0, count: 80)
+    let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 80) }
+    guard n >= 0 else { return false }
+    for byte in head.prefix(n) {
+        if byte == 0x0A { return true }
+        if byte == 0 { return false }
+    }
+    return true
 }
 
 /// A NULL-terminated array of C strings valid for the duration of `body`.

@@ -169,14 +169,49 @@ int airun_copy_winsize(int from, int to) {
     return ioctl(to, TIOCSWINSZ, &ws);
 }
 
-int airun_term_make_raw(int fd, struct termios *saved) {
-    if (tcgetattr(fd, saved) != 0) return -1;
-    struct termios raw = *saved;
-    cfmakeraw(&raw);
-    return tcsetattr(fd, TCSAFLUSH, &raw);
+int airun_output_passthrough(int fd) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    t.c_oflag &= ~(tcflag_t)OPOST;
+    return tcsetattr(fd, TCSANOW, &t);
 }
 
-int airun_term_restore(int fd, const struct termios *saved) { return tcsetattr(fd, TCSAFLUSH, saved); }
+int airun_terminal_state(int fd, struct airun_terminal_state *out) {
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0) return -1;
+    out->foreground = tcgetpgrp(fd) == getpgrp();
+    out->cooked = (t.c_lflag & ICANON) && (t.c_lflag & ECHO) && (t.c_oflag & OPOST) && (t.c_oflag & ONLCR);
+    int pending = 0;
+    out->pending_input = ioctl(fd, FIONREAD, &pending) == 0 ? pending : 0;
+    struct winsize ws;
+    out->columns = ioctl(fd, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+    return 0;
+}
+
+void airun_stop_self(int signo) {
+    if (signo == SIGSTOP) {
+        raise(SIGSTOP);
+        return;
+    }
+    // airun keeps the job-control signals blocked (they arrive through its signalfd) and never
+    // installs a handler for them: raise one while blocked, then unblock it so it is delivered
+    // with its default action, stopping us here; re-block once we are continued.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    signal(signo, SIG_DFL);
+    raise(signo);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int airun_child_stopped(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WSTOPPED | WNOHANG) != 0) return 0;
+    if (info.si_pid != pid || info.si_code != CLD_STOPPED) return 0;
+    return info.si_status;
+}
 
 void airun_reraise(int signo) {
     struct rlimit none = {0, 0};

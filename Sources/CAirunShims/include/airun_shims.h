@@ -43,8 +43,24 @@ int airun_set_pipe_size(int fd, int bytes);
 int airun_openpty(int *master, int *slave);
 /// Copies the window size of terminal `from` to terminal `to`; -1 when `from` has none.
 int airun_copy_winsize(int from, int to);
-int airun_term_make_raw(int fd, struct termios *saved);
-int airun_term_restore(int fd, const struct termios *saved);
+/// Turns off output post-processing (OPOST) on a pty, so the child's bytes reach airun exactly as
+/// written and the real terminal alone translates them, as it would without airun.
+int airun_output_passthrough(int fd);
+/// What the status line needs to know about the terminal on `fd` before drawing on it.
+struct airun_terminal_state {
+    int foreground;     ///< airun's process group is the terminal's foreground group
+    int cooked;         ///< canonical input with echo, output post-processing with ONLCR
+    int pending_input;  ///< bytes typed ahead and not yet read (FIONREAD)
+    int columns;        ///< window width, 0 when unknown
+};
+/// Fills `out`; -1 when `fd` is not a terminal.
+int airun_terminal_state(int fd, struct airun_terminal_state *out);
+/// Stops airun with `signo` (SIGTSTP, SIGTTIN, SIGTTOU or SIGSTOP) as its default action would,
+/// although airun keeps that signal blocked; returns once airun is continued.
+void airun_stop_self(int signo);
+/// Consumes a "stopped" state change of child `pid` (waitid WSTOPPED|WNOHANG): the stopping signal,
+/// or 0 when it has not stopped. Never reaps.
+int airun_child_stopped(pid_t pid);
 /// Sets `signo` to its default action, unblocks it and raises it on this process, with core
 /// dumps disabled so a re-raised SIGSEGV/SIGABRT does not leave a core of airun's own.
 void airun_reraise(int signo);
