@@ -21,7 +21,10 @@ let package = Package(
         // Pure logic: trace context, durations, JSON writing, records, exit-status policy.
         .target(name: "AirunCore", swiftSettings: swiftSettings),
         // Options, the supervisor's event loop, console lines: wires Core to System.
-        .target(name: "AirunCLI", dependencies: ["AirunCore", "AirunSystem"], swiftSettings: swiftSettings),
+        // `ShippedProfiles` is a link to the repository's profiles/: the build compiles those files
+        // into the binary, so a copied binary has them (ShippedProfiles.swift lists them).
+        .target(name: "AirunCLI", dependencies: ["AirunCore", "AirunSystem"],
+                resources: [.embedInCode("ShippedProfiles")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "airun", dependencies: ["AirunCLI"], swiftSettings: swiftSettings,
             // Release binaries are fully static: no dynamic loader, no libstdc++ relocations.

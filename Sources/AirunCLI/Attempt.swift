@@ -103,6 +103,8 @@ struct AttemptRunner {
             ("AIRUN_ATTEMPT", String(number)),
             ("AIRUN_MAX_ATTEMPTS", String(maxAttempts)),
             ("AIRUN_PROFILE", run.settings.profile.name),
+            // Marks AIRUN_PROFILE as airun's export, not a choice for a nested airun.
+            ("AIRUN_PROFILE_EXPORTED", run.settings.profile.name),
         ])
         let name = command[0]
         let startWall = wallClockMicroseconds()

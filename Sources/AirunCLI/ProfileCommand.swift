@@ -13,9 +13,9 @@ enum ProfileCommand {
         func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
         switch (arguments.first, arguments.count) {
         case ("list", 1):
-            let found = locator.list()
-            if found.isEmpty { out("no profiles found in \(locator.directories.joined(separator: ", "))\n") }
-            for (name, path) in found { out(name.padding(to: 20) + path + "\n") }
+            for (name, location, overrides) in locator.list() {
+                out(name.padding(to: 20) + location.description + (overrides ? " (overrides the built-in one)" : "") + "\n")
+            }
             return 0
         case ("show", 2):
             do {
@@ -30,7 +30,7 @@ enum ProfileCommand {
             var failed = false
             for file in arguments.dropFirst() {
                 do {
-                    _ = try locator.load(file, name: ProfileLocator.commandName([file]))
+                    _ = try locator.load(.file(file), name: ProfileLocator.commandName([file]))
                     out("\(file): ok\n")
                 } catch {
                     err(error.description)

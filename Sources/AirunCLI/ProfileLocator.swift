@@ -1,13 +1,28 @@
 import AirunCore
 import AirunSystem
 
-/// Finds profiles: `--profile NAME|PATH`, then `$AIRUN_PROFILE`, then the command's name
-/// (`llama-cli`; `python3 ai-router.py` → `ai-router`), then `default`; each name looked for as
-/// `NAME.toml` in `$AIRUN_PROFILE_PATH` (colon-separated), `$XDG_CONFIG_HOME/airun/profiles`
-/// (`~/.config/airun/profiles`), and the profiles shipped with airun.
+/// Where a profile came from: a file, or the copy of `profiles/NAME.toml` built into airun.
+enum ProfileLocation: Equatable, CustomStringConvertible {
+    case file(String)
+    case builtIn(String)
+
+    var description: String {
+        switch self {
+        case .file(let path): path
+        case .builtIn(let name): "built-in copy of profiles/\(name).toml"
+        }
+    }
+}
+
+/// Finds profiles: `--profile NAME|PATH`, then `$AIRUN_PROFILE` where a person set it, then the
+/// command's name (`llama-cli`; `python3 ai-router.py` → `ai-router`), then `default`; each name
+/// looked for as `NAME.toml` in `$AIRUN_PROFILE_PATH` (colon-separated), the user's
+/// `$XDG_CONFIG_HOME/airun/profiles` (`~/.config/airun/profiles`), the system's
+/// `DIR/airun/profiles` for each DIR of `$XDG_DATA_DIRS` (`/usr/local/share:/usr/share`), and
+/// last among the profiles built into airun.
 struct ProfileLocator {
     let environment: [String: String]
-    /// Where profiles are looked for, in order; worked out once (it reads /proc/self/exe and stats).
+    /// Where profile files are looked for, in order, before the built-in ones.
     let directories: [String]
 
     init(environment: [String: String]) {
@@ -20,26 +35,24 @@ struct ProfileLocator {
         if let path = environment["AIRUN_PROFILE_PATH"] { dirs += path.split(separator: ":").map(String.init) }
         if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
             dirs.append(xdg + "/airun/profiles")
-        } else if let home = environment["HOME"], !home.isEmpty {
+        } else if let home = environment["HOME"], home.hasPrefix("/") {
             dirs.append(home + "/.config/airun/profiles")
         }
-        if let shipped = shippedDirectory() { dirs.append(shipped) }
+        // The XDG base directory rules: relative entries are ignored, an unset or empty value
+        // means /usr/local/share:/usr/share.
+        let data = environment["XDG_DATA_DIRS"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/share:/usr/share"
+        for dir in data.split(separator: ":") where dir.hasPrefix("/") { dirs.append(dir + "/airun/profiles") }
         return dirs
     }
 
-    /// `<prefix>/share/airun/profiles` beside an installed binary, or the `profiles/` of the
-    /// source tree a development build lives in.
-    static func shippedDirectory() -> String? {
-        guard let exe = executablePath() else { return nil }
-        var dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
-        let installed = dir + "/../share/airun/profiles"
-        if isRegularFile(installed + "/default.toml") { return installed }
-        for _ in 0..<6 {
-            if isRegularFile(dir + "/Package.swift"), isRegularFile(dir + "/profiles/default.toml") { return dir + "/profiles" }
-            guard let slash = dir.lastIndex(of: "/"), slash != dir.startIndex else { break }
-            dir = String(dir[..<slash])
-        }
-        return nil
+    /// The profile name a person chose through the environment, if any. An enclosing airun
+    /// exports the profile it runs under as both `AIRUN_PROFILE` and `AIRUN_PROFILE_EXPORTED`:
+    /// that tells its child which policy it runs under and is no choice for a nested airun, which
+    /// picks its own by its own command. A value that differs from the exported one was set by
+    /// someone on purpose (`AIRUN_PROFILE=x airun -- ...` inside the router) and is honoured.
+    var environmentChoice: String? {
+        guard let chosen = environment["AIRUN_PROFILE"], !chosen.isEmpty else { return nil }
+        return chosen == environment["AIRUN_PROFILE_EXPORTED"] ? nil : chosen
     }
 
     /// The name a command's own profile would have.
@@ -57,45 +70,58 @@ struct ProfileLocator {
         return program
     }
 
-    func find(_ name: String) -> String? {
-        for dir in directories where isRegularFile("\(dir)/\(name).toml") { return "\(dir)/\(name).toml" }
-        return nil
+    func find(_ name: String) -> ProfileLocation? {
+        for dir in directories where isRegularFile("\(dir)/\(name).toml") { return .file("\(dir)/\(name).toml") }
+        return ShippedProfiles.text(name) == nil ? nil : .builtIn(name)
     }
 
     /// The profile for this run. An explicitly named profile that does not exist is an error;
     /// a command without a profile of its own gets `default`, or built-in defaults without one.
     func resolve(explicit: String?, command: [String]) throws(ProfileError) -> Profile {
-        if let explicit = explicit ?? environment["AIRUN_PROFILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            if explicit.contains("/") || explicit.hasSuffix(".toml") { return try load(explicit, name: Self.commandName([explicit])) }
-            guard let path = find(explicit) else {
-                throw ProfileError(file: explicit, position: nil, message: "no profile named '\(explicit)'",
-                                   hint: "looked in \(directories.joined(separator: ", ")); airun profile list shows what exists")
+        if let explicit = explicit ?? environmentChoice {
+            if explicit.contains("/") || explicit.hasSuffix(".toml") {
+                return try load(.file(explicit), name: Self.commandName([explicit]))
             }
-            return try load(path, name: explicit)
+            guard let location = find(explicit) else {
+                throw ProfileError(file: explicit, position: nil, message: "no profile named '\(explicit)'",
+                                   hint: "looked in \((directories + ["the built-in profiles"]).joined(separator: ", ")); "
+                                       + "airun profile list shows what exists")
+            }
+            return try load(location, name: explicit)
         }
         let own = Self.commandName(command)
-        if let path = find(own) { return try load(path, name: own) }
-        if let path = find("default") { return try load(path, name: "default") }
+        if let location = find(own) { return try load(location, name: own) }
+        if let location = find("default") { return try load(location, name: "default") }
         return Profile()
     }
 
-    func load(_ path: String, name: String) throws(ProfileError) -> Profile {
-        guard let bytes = readSmallFile(path, limit: 1 << 20) else {
-            throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
+    func load(_ location: ProfileLocation, name: String) throws(ProfileError) -> Profile {
+        let bytes: [UInt8]
+        switch location {
+        case .builtIn(let builtIn):
+            bytes = ShippedProfiles.text(builtIn) ?? []
+        case .file(let path):
+            guard let read = readSmallFile(path, limit: 1 << 20) else {
+                throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
+            }
+            bytes = read
         }
-        return try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: path)
+        var profile = try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
+        profile.source = location.description
+        return profile
     }
 
-    /// Every profile found, first occurrence of each name winning.
-    func list() -> [(name: String, path: String)] {
+    /// Every profile found, first occurrence of each name winning, with what it overrides.
+    func list() -> [(name: String, location: ProfileLocation, overrides: Bool)] {
         var seen: Set<String> = []
-        var out: [(String, String)] = []
+        var out: [(String, ProfileLocation, Bool)] = []
         for dir in directories {
-            for file in directoryEntries(dir) where file.hasSuffix(".toml") {
+            for file in directoryEntries(dir).sorted() where file.hasSuffix(".toml") {
                 let name = String(file.dropLast(5))
-                if seen.insert(name).inserted { out.append((name, "\(dir)/\(file)")) }
+                if seen.insert(name).inserted { out.append((name, .file("\(dir)/\(file)"), ShippedProfiles.text(name) != nil)) }
             }
         }
+        for (name, _) in ShippedProfiles.all where seen.insert(name).inserted { out.append((name, .builtIn(name), false)) }
         return out
     }
 }

@@ -179,7 +179,8 @@ struct SamplingTests {
         let s = Scratch()
         let typescript = s.file("typescript")
         let cmd = "\(Airun.path) --no-gpu --log-dir \(s.file("l")) --sample-interval 100ms -- sh -c 'sleep 1.3; echo out'"
-        let r = try AirunProcess.start(["-q", "--tty", "never", "--", script, "-qec", cmd, typescript], scratch: s).wait()
+        let r = try AirunProcess.start(["-q", "--tty", "never", "--", script, "-qec", cmd, typescript], scratch: s,
+                                       environment: ["TERM": "xterm"]).wait()
         #expect(r.exitCode == 0)
         let screen = try String(contentsOfFile: typescript, encoding: .utf8)
         #expect(screen.contains("airun: 0s  rss ") || screen.contains("airun: 1s  rss "), "\(screen.debugDescription)")

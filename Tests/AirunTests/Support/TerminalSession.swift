@@ -1,0 +1,94 @@
+import AirunSystem
+import Foundation
+import Testing
+
+/// A real interactive bash in a real terminal: a tmux session on a private server, typed into
+/// with `send-keys` and read with `capture-pane`, for the tests of what a person at a terminal
+/// sees and does (Ctrl-C, Ctrl-Z, job control, typeahead, the status line).
+final class TerminalSession {
+    static let tmux: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var available: Bool { tmux != nil }
+
+    let scratch: Scratch
+    private let server = "airun-test-" + UUID().uuidString.prefix(8).lowercased()
+
+    /// Starts `bash --norc --noprofile` with prompt `$ `, `TERM=xterm-256color`, airun first on
+    /// `PATH` and its records in the scratch directory, plus `environment`.
+    init(scratch: Scratch = Scratch(), environment: [String: String] = [:]) throws {
+        self.scratch = scratch
+        var env = ["HOME": scratch.path, "TERM": "xterm-256color", "PS1": "$ ", "LANG": "C.UTF-8",
+                   "PATH": Airun.productsDirectory + ":/usr/local/bin:/usr/bin:/bin",
+                   "AIRUN_LOG_DIR": scratch.file("logs")]
+        for (k, v) in environment { env[k] = v }
+        let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quote($0.value))" }.joined(separator: " ")
+        try tmux(read: false, ["-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "50",
+                  "env -i \(assignments) bash --norc --noprofile"])
+        #expect(waitFor("$ "), "no prompt: \(screen)")
+    }
+
+    deinit { _ = try? tmux(read: false, ["kill-server"]) }
+
+    /// Single-quotes `s` for the shell.
+    static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    @discardableResult
+    private func tmux(read: Bool = true, _ arguments: [String]) throws -> String {
+        try runTool(Self.tmux ?? "/usr/bin/tmux", ["-L", server] + arguments, scratch: scratch)
+    }
+
+    /// Types `text` literally.
+    func type(_ text: String) { _ = try? tmux(["send-keys", "-l", text]) }
+    /// Presses keys by tmux's names: `Enter`, `C-c`, `C-z`.
+    func press(_ keys: String...) { _ = try? tmux(["send-keys"] + keys) }
+    /// Types a command line and presses Enter.
+    func run(_ line: String) { type(line); press("Enter") }
+
+    /// Everything on the screen and in the scrollback, wrapped lines joined.
+    var screen: String { (try? tmux(["capture-pane", "-p", "-J", "-S", "-2000"])) ?? "" }
+
+    /// The terminal's device, for finding the processes running on it.
+    var tty: String { ((try? tmux(["display-message", "-p", "#{pane_tty}"])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// `ps` of the processes on this terminal other than the shell: command name and state letter.
+    var jobProcesses: [(command: String, state: String)] {
+        let listing = (try? runTool("/bin/ps", ["-o", "comm=,stat=", "-t", tty], scratch: scratch)) ?? ""
+        return listing.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 2, f[0] != "bash" else { return nil }
+            return (String(f[0]), String(f[1].prefix(1)))
+        }
+    }
+
+    /// Waits until the screen contains `text`.
+    func waitFor(_ text: String, within seconds: Double = 10) -> Bool { eventually(within: seconds) { screen.contains(text) } }
+
+    /// Waits until a process called `command` runs on the terminal.
+    func waitForProcess(_ command: String, within seconds: Double = 10) -> Bool {
+        eventually(within: seconds) { jobProcesses.contains { $0.command == command } }
+    }
+
+    /// Clears screen and scrollback, so the next assertions see only what follows.
+    func clear() {
+        run("clear")
+        _ = try? tmux(["clear-history"])
+        _ = eventually(within: 5) { screen.trimmingCharacters(in: .whitespacesAndNewlines) == "$" }
+    }
+}
+
+/// Runs a tool to completion and returns its stdout, which goes through a file: a tool that
+/// leaves a daemon behind (tmux starting its server) would keep a pipe open forever.
+func runTool(_ path: String, _ arguments: [String], scratch: Scratch) throws -> String {
+    let file = scratch.file("tool-output-" + UUID().uuidString.prefix(8))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let out = try FileDescriptor.create(file)
+    let null = try FileDescriptor.openNull()
+    let pid: Int32
+    do {
+        defer { out.close(); null.close() }
+        pid = try spawn(path: path, arguments: [path] + arguments, environment: ["PATH=/usr/bin:/bin"],
+                        configuration: SpawnConfiguration(standardInput: null, standardOutput: out, standardError: null,
+                                                          group: .newGroup, parentDeathSignal: nil))
+    }
+    _ = try waitForExit(pid)
+    return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+}
