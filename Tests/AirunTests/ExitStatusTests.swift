@@ -25,6 +25,25 @@ struct ExitStatusTests {
         #expect(r.stderr.contains("Permission denied") || r.stderr.contains("permission"))
     }
 
+    @Test("a text file without #! runs with /bin/sh, as shells, env and timeout do; a foreign binary stays 126")
+    func scriptWithoutShebang() throws {
+        let s = Scratch()
+        let script = s.write("noshebang", Array("echo ran \"$1\"; exit 5\n".utf8))
+        chmod(script, 0o755)
+        let r = try airun(["-q", "--", script, "arg1"], scratch: s)
+        #expect(r.exitCode == 5)
+        #expect(r.stdoutText == "ran arg1\n")
+        // The same through env(1), the baseline a shell user knows.
+        let viaEnv = try airun(["-q", "--", "env", script, "arg1"])
+        #expect(viaEnv.exitCode == 5 && viaEnv.stdoutText == "ran arg1\n")
+
+        let binary = s.write("foreign", [0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00] + Array(repeating: 0, count: 56))
+        chmod(binary, 0o755)
+        let b = try airun(["--", binary], scratch: s)
+        #expect(b.exitCode == 126)
+        #expect(b.stderr.contains("Exec format error"), "\(b.stderr)")
+    }
+
     @Test("125 with usage for a bad option, no command, or a bad value", arguments: [
         ["--bogus", "true"], [], ["--timeout", "soon", "true"], ["--tty", "maybe", "true"],
         ["--trace-id", "xyz", "true"], ["--capture-bytes"],

@@ -8,6 +8,8 @@ import Testing
 final class TerminalSession {
     static let tmux: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static var available: Bool { tmux != nil }
+    /// CI sets AIRUN_REQUIRE_TERMINAL=1: a missing tmux must fail there, not skip.
+    static var required: Bool { ProcessInfo.processInfo.environment["AIRUN_REQUIRE_TERMINAL"] == "1" }
 
     let scratch: Scratch
     private let server = "airun-test-" + UUID().uuidString.prefix(8).lowercased()
