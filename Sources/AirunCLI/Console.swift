@@ -61,10 +61,13 @@ final class Console {
         let now = monotonicNanoseconds()
         guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
         guard let terminal = TerminalState(.standardError), terminal.isForeground, terminal.isCooked,
-              terminal.pendingInput == 0, terminal.columns > 8 else { return }
+              terminal.pendingInput == 0 else { return }
+        // A pty nobody sized (script(1) without a terminal) reports 0 columns: assume 80.
+        let width = terminal.columns > 0 ? terminal.columns : 80
+        guard width > 8 else { return }
         statusDrawn = now
         statusVisible = true
-        let line = ("airun: " + redactor.redact(text)).unicodeScalars.prefix(terminal.columns - 1)
+        let line = ("airun: " + redactor.redact(text)).unicodeScalars.prefix(width - 1)
         try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
     }
 
