@@ -1,8 +1,11 @@
 # Shared by the bench scripts: build the release binary once and time commands.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-swift build -c release --static-swift-stdlib >/dev/null 2>&1
-AIRUN=$PWD/.build/release/airun
+# AIRUN=/path/to/airun bench/X.sh measures another build (an earlier commit's, for a before/after).
+if [ -z "${AIRUN:-}" ]; then
+  swift build -c release --static-swift-stdlib >/dev/null 2>&1
+  AIRUN=$PWD/.build/release/airun
+fi
 BENCH_TMP=$(mktemp -d)
 trap 'rm -rf "$BENCH_TMP"' EXIT
 
