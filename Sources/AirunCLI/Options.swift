@@ -145,6 +145,9 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         case "--capture-bytes":
             let v = try value(name, inline: inline)
             guard let n = parseByteCount(v) else { throw UsageError("--capture-bytes '\(v)' is not a byte count (e.g. 65536, 64K, 1M)") }
+            guard n <= Tail.maximumCapacity else {
+                throw UsageError("--capture-bytes '\(v)' is more than the 16M a record can hold; use --capture-dir for whole output")
+            }
             options.captureBytes = n
         case "--capture-dir": options.captureDirectory = try value(name, inline: inline)
         case "--capture-raw": options.captureRaw = true

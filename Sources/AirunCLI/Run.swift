@@ -233,7 +233,7 @@ final class Run {
 
 /// "2.15s"
 func seconds(_ milliseconds: Double) -> String {
-    let hundredths = Int64((milliseconds / 10).rounded())
+    let hundredths = Int64(saturating: (milliseconds / 10).rounded())
     let fraction = hundredths % 100
     return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
 }

@@ -37,7 +37,7 @@ struct RunSettings {
             for c in policy.neverRetryOn where !never.contains(c) { never.append(c) }
             lines.append(("never retry", never.joined(separator: ", ")))
             var backoff = policy.backoff == .fixed ? "fixed \(policy.initialDelay)" : "exponential from \(policy.initialDelay), at most \(policy.maxDelay)"
-            if policy.jitter > 0 { backoff += ", jitter ±\(Int((policy.jitter * 100).rounded()))%" }
+            if policy.jitter > 0 { backoff += ", jitter ±\(Int(saturating: (policy.jitter * 100).rounded()))%" }
             if let total = policy.maxTotalTime { backoff += "; no attempt starts after \(total)" }
             lines.append(("backoff", backoff))
         }

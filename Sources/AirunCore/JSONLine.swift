@@ -90,9 +90,10 @@ public struct JSONLine: Sendable {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
+        guard rounded.isFinite else { return "null" }  // JSON has no NaN or infinity
         if rounded == rounded.rounded(.towardZero), abs(rounded) < 9e15 { return String(Int64(rounded)) }
         var s = String(rounded)
-        if s.contains("e") { return String(Int64(rounded)) }
+        if s.contains("e") { return s }  // 1e+30, 1e-05: valid JSON, and never a trap
         while s.hasSuffix("0") { s.removeLast() }
         return s
     }

@@ -2,6 +2,9 @@
 /// a child prints.
 public struct Tail: Sendable {
     public let capacity: Int
+    /// The most `--capture-bytes` or a profile's `capture.bytes` may ask for: each failed attempt's
+    /// records carry the tails, and airun holds both in memory.
+    public static let maximumCapacity = 16 << 20
     private var storage: [UInt8] = []
     private var start = 0  // index of the oldest byte once full
     /// Every byte ever appended, not just the kept ones.
@@ -10,7 +13,7 @@ public struct Tail: Sendable {
     public init(capacity: Int) { self.capacity = max(0, capacity) }
 
     public mutating func append(_ chunk: UnsafeRawBufferPointer) {
-        totalBytes += Int64(chunk.count)
+        totalBytes &+= Int64(chunk.count)
         guard capacity > 0, chunk.count > 0 else { return }
         var bytes = chunk
         if bytes.count >= capacity {

@@ -40,7 +40,7 @@ func pad(_ value: Int64, _ width: Int) -> String {
 public struct Duration: Equatable, Sendable, CustomStringConvertible {
     public let nanoseconds: Int64
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-    public static func seconds(_ s: Double) -> Duration { Duration(nanoseconds: Int64(s * 1e9)) }
+    public static func seconds(_ s: Double) -> Duration { Duration(nanoseconds: Int64(saturating: s * 1e9)) }
 
     public init?(parsing text: String) {
         let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9)]
@@ -55,7 +55,7 @@ public struct Duration: Equatable, Sendable, CustomStringConvertible {
         if nanoseconds > 0, nanoseconds < 1_000_000_000, nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
         let s = Double(nanoseconds) / 1e9
         guard s == s.rounded() else { return "\(JSONLine.format(s, decimals: 3))s" }
-        let whole = Int64(s)
+        let whole = Int64(saturating: s)
         if whole > 0, whole % 3600 == 0 { return "\(whole / 3600)h" }
         if whole > 0, whole % 60 == 0 { return "\(whole / 60)m" }
         return "\(whole)s"

@@ -128,7 +128,7 @@ public struct Classifier: Sendable {
             switch signal {
             case "SIGKILL":
                 if let rss = facts.maxRSSMegabytes, let limit = facts.memoryLimitMegabytes, limit > 0, rss >= 0.5 * limit {
-                    return verdict(.oomKilled, "SIGKILL at \(Int(rss)) MB of \(Int(limit)) MB available", "signal")
+                    return verdict(.oomKilled, "SIGKILL at \(Int(saturating: rss)) MB of \(Int(saturating: limit)) MB available", "signal")
                 }
                 return verdict(.killedBySignal, "killed by SIGKILL", "signal")
             case "SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP":

@@ -27,12 +27,13 @@ public struct LlamaPerformance: Equatable, Sendable {
                 perf.loadTimeMs = numbers.first
             } else if label.hasSuffix("prompt eval ") {
                 if numbers.count >= 4 {
-                    perf.promptTokens = Int(numbers[1])
+                    perf.promptTokens = Int(saturating: numbers[1])
                     perf.promptTokensPerSecond = numbers[3]
                 }
             } else if label.hasSuffix(" eval ") {
                 if numbers.count >= 4 {
-                    perf.tokensGenerated = Int(numbers[1]) + 1
+                    let runs = Int(saturating: numbers[1])
+                    perf.tokensGenerated = runs == .max ? runs : runs + 1
                     perf.tokensPerSecond = numbers[3]
                 }
             }

@@ -133,17 +133,20 @@ public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
         return String(decoding: bytes[p..<(p + Int(n))], as: UTF8.self)
     }
     let scalarSize: [UInt64: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
-    func skipValue(_ type: UInt64) -> Bool {
+    // Arrays may hold arrays; a file that nests them deeper than any real model is not a GGUF
+    // this check understands (and must not exhaust the stack).
+    func skipValue(_ type: UInt64, depth: Int = 0) -> Bool {
         if let size = scalarSize[type] { guard need(size) else { return false }; p += size; return true }
         if type == 8 { return skipString() != nil }
         if type == 9 {
+            guard depth < 8 else { return false }
             guard let elementType = u32(), let count = u64(), count < 1 << 32 else { return false }
             if let size = scalarSize[elementType] {
                 guard need(size * Int(count)) else { return false }
                 p += size * Int(count)
                 return true
             }
-            for _ in 0..<count where !skipValue(elementType) { return false }
+            for _ in 0..<count where !skipValue(elementType, depth: depth + 1) { return false }
             return true
         }
         return false
@@ -179,10 +182,14 @@ public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
         }
         guard let type = u32(), let offset = u64() else { return nil }
         guard let (perBlock, blockBytes) = blocks[type] else { return nil }  // a type newer than this table
-        end = max(end, offset + (elements / perBlock) * blockBytes)
+        // Figures from the file: saturate rather than trap on a hostile offset or shape.
+        let size = (elements / perBlock).multipliedReportingOverflow(by: blockBytes)
+        let tensorEnd = offset.addingReportingOverflow(size.partialValue)
+        end = max(end, size.overflow || tensorEnd.overflow ? .max : tensorEnd.partialValue)
     }
     let dataStart = (UInt64(p) + alignment - 1) / alignment * alignment
-    return (Int64(clamping: dataStart + end), tensorCount)
+    let total = dataStart.addingReportingOverflow(end)
+    return (total.overflow ? .max : Int64(clamping: total.partialValue), tensorCount)
 }
 
 private func readLE(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> UInt64 {

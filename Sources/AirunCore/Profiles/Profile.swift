@@ -86,7 +86,7 @@ public struct ArgumentEdit: Sendable, Equatable {
     public func apply(to value: String) -> String? {
         if let set { return set }
         guard let scale, let n = Int64(value) else { return nil }
-        return String(max(minimum, Int64((Double(n) * scale).rounded(.down))))
+        return String(max(minimum, Int64(saturating: (Double(n) * scale).rounded(.down))))
     }
 }
 

@@ -45,7 +45,8 @@ extension Profile {
 
         if let t = try d.table(root, "timeout", "") {
             try d.keys(t, "timeout", allowed: ["attempt", "kill_after"])
-            p.timeout = try d.duration(t, "attempt", "timeout")
+            // "0s" means no timeout, as `--timeout 0` does (GNU timeout's convention).
+            p.timeout = try d.duration(t, "attempt", "timeout").flatMap { $0.nanoseconds > 0 ? $0 : nil }
             p.killAfter = try d.duration(t, "kill_after", "timeout")
         }
 
@@ -67,6 +68,9 @@ extension Profile {
                 var e = ArgumentEdit(on: on, argument: argument, aliases: try d.strings(edit, "aliases", ectx) ?? [])
                 e.set = try d.string(edit, "set", ectx)
                 e.scale = try d.number(edit, "scale", ectx)
+                if let scale = e.scale, !(scale > 0 && scale <= 1000) {
+                    throw d.error(edit, "scale", "\(ectx).scale must be above 0 and at most 1000", hint: "e.g. 0.5 halves the value")
+                }
                 e.minimum = try d.integer(edit, "minimum", ectx) ?? 0
                 guard (e.set == nil) != (e.scale == nil) else {
                     throw d.error(f, "edit", "\(ectx) needs exactly one of set and scale")
@@ -79,9 +83,9 @@ extension Profile {
             try d.keys(c, "capture", allowed: ["bytes"])
             if let v = c["bytes"] {
                 switch v {
-                case .integer(let n) where n >= 0: p.captureBytes = Int(n)
-                case .string(let s) where parseByteCount(s) != nil: p.captureBytes = parseByteCount(s)
-                default: throw d.error(c, "bytes", "capture.bytes must be a byte count like 65536 or \"64K\"")
+                case .integer(let n) where n >= 0 && n <= Tail.maximumCapacity: p.captureBytes = Int(n)
+                case .string(let s) where (parseByteCount(s) ?? .max) <= Tail.maximumCapacity: p.captureBytes = parseByteCount(s)
+                default: throw d.error(c, "bytes", "capture.bytes must be a byte count like 65536 or \"64K\", at most 16M")
                 }
             }
         }
@@ -214,8 +218,10 @@ private struct Decoder {
                 throw error(t, key, "\(name(ctx, key)) '\(s)' is not a duration", hint: "e.g. \"90s\", \"10m\", \"500ms\"")
             }
             return d
-        case .integer(let n) where n >= 0: return .seconds(Double(n))
-        case .float(let f) where f >= 0 && f.isFinite: return .seconds(f)
+        case .integer(let n) where n >= 0 && n < 9_000_000_000: return .seconds(Double(n))
+        case .float(let f) where f >= 0 && f < 9e9: return .seconds(f)
+        case .integer, .float:
+            throw error(t, key, "\(name(ctx, key)) must be from 0 to 9000000000 seconds", hint: "e.g. \"90s\", \"10m\"")
         default: throw wrongType(t, ctx, key, "a duration such as \"90s\"", v)
         }
     }

@@ -97,7 +97,7 @@ public struct RetryPlanner: Sendable {
         if policy.backoff == .exponential { base *= Double(1 << min(max(attempt - 2, 0), 30)) }
         base = min(base, Double(policy.maxDelay.nanoseconds))
         if policy.jitter > 0 { base *= 1 + Double.random(in: -policy.jitter...policy.jitter, using: &rng) }
-        return Duration(nanoseconds: Int64(max(0, base)))
+        return Duration(nanoseconds: Int64(saturating: max(0, base)))
     }
 
     /// Rewrites the value after the edit's argument (`-ngl 99` → `-ngl 49`); if the argument is

@@ -1,0 +1,83 @@
+import AirunCore
+import AirunSystem
+import Foundation
+import Testing
+
+/// What an adversarial pass broke (issue 10), each case kept here so it stays fixed.
+@Suite("hostile input and hostile surroundings", .timeLimit(.minutes(2)))
+struct HardeningTests {
+    static let hugePerfLine = "common_perf_print:        eval time =     100.00 ms / 99999999999999999999999 runs   (    0.00 ms per token, 1e400 tokens per second)\n"
+
+    @Test("a llama.cpp figure beyond 2^63 in the child's output neither crashes the run nor classify")
+    func hugeNumbersInOutput() throws {
+        let s = Scratch()
+        let log = s.write("stderr.txt", Array(Self.hugePerfLine.utf8))
+        let r = try airun(["--", "sh", "-c", "cat '\(log)' >&2"], scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        #expect(r.records("run.end").count == 1)
+        let failed = try airun(["--", "sh", "-c", "cat '\(log)' >&2; exit 3"], scratch: s)
+        #expect(failed.exitCode == 3)
+        #expect(failed.records("error").count == 1)
+        let classify = try airun(["classify", "--stderr", log, "--exit-code", "1"], scratch: s)
+        #expect(classify.exitCode == 0, "\(classify.stderr)")
+    }
+
+    @Test("numbers from outside saturate instead of trapping")
+    func saturatingConversions() {
+        #expect(Int64(saturating: 1e30) == .max)
+        #expect(Int64(saturating: -1e30) == .min)
+        #expect(Int64(saturating: .nan) == 0)
+        #expect(Int64(saturating: .infinity) == .max)
+        #expect(Int64(saturating: 42.9) == 42)
+        #expect(LlamaPerformance.parse(stderr: Self.hugePerfLine, stdout: "").tokensGenerated == Int.max)
+        #expect(JSONLine.format(1e300, decimals: 1) == "1e+300")
+        #expect(JSONLine.format(.infinity, decimals: 1) == "null")
+        #expect(ArgumentEdit(on: "GPU_OOM", argument: "-ngl", aliases: [], scale: 1e19).apply(to: "99") == String(Int64.max))
+    }
+
+    @Test("a hostile GGUF header (overflowing offsets, arrays nested 100,000 deep) is judged, not crashed on")
+    func hostileModelFile() throws {
+        func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+        let header = Array("GGUF".utf8) + le(3, 4)
+        let overflow = header + le(1, 8) + le(0, 8) + le(1, 8) + [0x74] + le(1, 4) + le(1 << 62, 8) + le(0, 4) + le(.max - 15, 8)
+        var nested = header + le(0, 8) + le(1, 8) + le(1, 8) + [0x6B] + le(9, 4)
+        for _ in 0..<100_000 { nested += le(9, 4) + le(1, 8) }
+        let s = Scratch()
+        for (name, bytes) in [("overflow.gguf", overflow), ("nested.gguf", nested)] {
+            let model = s.write(name, bytes + Array(repeating: 0, count: 64))
+            #expect(dataExtent(bytes) == nil || dataExtent(bytes)!.required > 0)
+            let r = try airun(["-q", "--", "sh", "-c", "exit 1", "-m", model])
+            #expect(r.exitCode == 1, "\(name): \(r.stderr)")
+            #expect(r.records("error").count == 1, "\(name)")
+        }
+    }
+
+    @Test("profile numbers out of range are errors naming file and line; attempt = \"0s\" is no timeout")
+    func profileRanges() throws {
+        let s = Scratch()
+        let cases = [
+            ("[fallback]\n[[fallback.edit]]\non = \"GPU_OOM\"\nargument = \"-ngl\"\nscale = 1e19\n", ":5:", "scale must be above 0"),
+            ("[timeout]\nattempt = 10000000000000000000\n", ":2:", "not"),
+            ("[timeout]\nattempt = 9999999999\n", ":2:", "must be from 0 to 9000000000 seconds"),
+            ("[timeout]\nattempt = \"99999999999h\"\n", ":2:", "is not a duration"),
+            ("[capture]\nbytes = 9223372036854775807\n", ":2:", "at most 16M"),
+        ]
+        for (index, (text, line, message)) in cases.enumerated() {
+            let file = s.write("p\(index).toml", Array(text.utf8))
+            let r = try airun(["--profile", file, "--", "true"], scratch: s)
+            #expect(r.exitCode == 125, "\(text)")
+            #expect(r.stderr.contains(file + line) && r.stderr.contains(message), "\(text): \(r.stderr)")
+        }
+        let zero = s.write("zero.toml", Array("[timeout]\nattempt = \"0s\"\n".utf8))
+        let dry = try airun(["--dry-run", "--profile", zero, "--", "true"], scratch: s)
+        #expect(dry.stdoutText.contains("timeout:      none"), "\(dry.stdoutText)")
+    }
+
+    @Test("--capture-bytes beyond 16M is refused with a clear error")
+    func captureBytesCap() throws {
+        let r = try airun(["--capture-bytes", "9223372036854775807", "--", "true"])
+        #expect(r.exitCode == 125)
+        #expect(r.stderr.contains("more than the 16M"))
+        #expect(try airun(["-q", "--capture-bytes", "16M", "--", "true"]).exitCode == 0)
+    }
+}
