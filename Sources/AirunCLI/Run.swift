@@ -4,6 +4,8 @@ import AirunSystem
 /// The entry point: parses `arguments` (without argv[0]), runs the command, and exits with its
 /// status (or re-raises the signal that killed it).
 public func airunMain(_ arguments: [String]) -> Never {
+    // Before anything is opened: a closed 0, 1 or 2 must not become the record log.
+    let closedStreams = FileDescriptor.occupyClosedStandardStreams()
     // Subcommands are reserved first words; `airun -- classify` runs a program called classify.
     if arguments.first == "classify" {
         do {
@@ -30,7 +32,7 @@ public func airunMain(_ arguments: [String]) -> Never {
         try? FileDescriptor.standardOutput.writeAll("airun \(airunVersion)\n")
         exitProcess(0)
     case .run(let options):
-        switch Run(options: options).execute() {
+        switch Run(options: options, closedStreams: closedStreams).execute() {
         case .code(let code): exitProcess(code)
         case .signal(let s):
             reraise(s)
@@ -72,9 +74,12 @@ final class Run {
     private(set) var redactor: Redactor
     private(set) var settings: RunSettings
     var rng = SystemRandomNumberGenerator()
+    /// The standard descriptors airun was started without; the child gets them closed too.
+    let closedStreams: Set<FileDescriptor>
 
-    init(options: RunOptions) {
+    init(options: RunOptions, closedStreams: Set<FileDescriptor> = []) {
         self.options = options
+        self.closedStreams = closedStreams
         environment = environmentSnapshot()
         var values: [String: String] = [:]
         for entry in environment {

@@ -87,8 +87,13 @@ final class Supervisor {
 
     deinit { buffer.deallocate() }
 
-    init(console: Console) throws(SystemError) {
+    /// Standard descriptors airun was started without: the child gets them closed, and nothing
+    /// is relayed for them.
+    private let closedStreams: Set<FileDescriptor>
+
+    init(console: Console, closedStreams: Set<FileDescriptor> = []) throws(SystemError) {
         self.console = console
+        self.closedStreams = closedStreams
         // Blocked before any child exists, so none is lost between spawn and the first poll.
         signals = try SignalChannel(Self.handledSignals)
         ignoreBrokenPipe()  // EPIPE on our stdout is handled; the child gets SIG_DFL back
@@ -110,13 +115,17 @@ final class Supervisor {
     /// Sets up stdout and stderr as ptys (where airun's are terminals and `tty` allows) or pipes.
     private func connect(tty: TTYMode) throws(SystemError) -> Connection {
         var c = Connection()
+        c.config.closedStandardStreams = closedStreams
+        let outClosed = closedStreams.contains(.standardOutput)
+        let errClosed = closedStreams.contains(.standardError)
         let outIsTTY = FileDescriptor.standardOutput.isTerminal
         let errIsTTY = FileDescriptor.standardError.isTerminal
-        c.usePTY = switch tty {
+        let wantPTY: Bool = switch tty {
         case .always: true
         case .never: false
         case .auto: outIsTTY
         }
+        c.usePTY = wantPTY && !outClosed
         do {
             if c.usePTY {
                 let pty = try PseudoTerminal.open(sizeFrom: outIsTTY ? .standardOutput : .standardInput)
@@ -127,13 +136,13 @@ final class Supervisor {
                     c.errPTY = e
                     c.config.standardError = e.slave
                 }
-            } else {
+            } else if !outClosed {
                 let p = try FileDescriptor.pipe()
                 p.write.setPipeSize(1 << 20)
                 c.outPipe = p
                 c.config.standardOutput = p.write
             }
-            if c.errPTY == nil {
+            if c.errPTY == nil && !errClosed {
                 let p = try FileDescriptor.pipe()
                 c.errPipe = p
                 c.config.standardError = p.write

@@ -84,6 +84,23 @@ public struct FileDescriptor: Hashable, Sendable {
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }
 
+    /// Puts /dev/null on each of 0, 1 and 2 that is closed (read-only on 0, write-only on 1 and 2)
+    /// and returns which were. Called first thing: otherwise the first file airun opens (the
+    /// record log) would become the child's stdout or stderr, and its output, unredacted, would
+    /// land in the records.
+    public static func occupyClosedStandardStreams() -> Set<FileDescriptor> {
+        var closed: Set<FileDescriptor> = []
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let placeholder = Glibc.open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if placeholder >= 0 && placeholder != fd {
+                _ = dup2(placeholder, fd)
+                _ = Glibc.close(placeholder)
+            }
+            closed.insert(FileDescriptor(fd))
+        }
+        return closed
+    }
+
 
     /// Grows a pipe's buffer (F_SETPIPE_SZ); larger pipes mean fewer wake-ups when passing
     /// through bulk output. Best effort.

@@ -18,6 +18,9 @@ public struct SpawnConfiguration: Sendable {
     public var group: Group
     /// Delivered to the child when airun dies, even by SIGKILL (PR_SET_PDEATHSIG).
     public var parentDeathSignal: Signal?
+    /// Standard descriptors (0, 1, 2) the child gets closed: those airun itself was started
+    /// without, whatever airun put there in the meantime.
+    public var closedStandardStreams: Set<FileDescriptor> = []
 
     public init(standardInput: FileDescriptor? = nil, standardOutput: FileDescriptor? = nil,
                 standardError: FileDescriptor? = nil, group: Group = .newGroup,
@@ -45,7 +48,8 @@ public func spawn(path: String, arguments: [String], environment: [String],
         stdout_fd: configuration.standardOutput?.rawValue ?? -1,
         stderr_fd: configuration.standardError?.rawValue ?? -1,
         group_mode: 0, controlling_tty: -1,
-        parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0)
+        parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0,
+        close_mask: configuration.closedStandardStreams.reduce(0) { $0 | (1 << $1.rawValue) })
     switch configuration.group {
     case .inherit: config.group_mode = Int32(AIRUN_GROUP_INHERIT.rawValue)
     case .newGroup: config.group_mode = Int32(AIRUN_GROUP_NEW.rawValue)

@@ -87,6 +87,9 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
         if (move_fd(config->stdin_fd, 0) != 0) child_fail(errfd, errno);
         if (move_fd(config->stdout_fd, 1) != 0) child_fail(errfd, errno);
         if (move_fd(config->stderr_fd, 2) != 0) child_fail(errfd, errno);
+        for (int fd = 0; fd <= 2; fd++) {
+            if (config->close_mask & (1 << fd)) close(fd);
+        }
         if (config->parent_death_signal > 0) {
             if (prctl(PR_SET_PDEATHSIG, config->parent_death_signal) != 0) child_fail(errfd, errno);
             // airun may have died between fork and prctl: then no signal will ever come.

@@ -22,6 +22,26 @@ struct HardeningTests {
         #expect(classify.exitCode == 0, "\(classify.stderr)")
     }
 
+    @Test("started with 0, 1 or 2 closed, airun opens nothing there and the child sees them closed", arguments: [0, 1, 2])
+    func closedStandardStreams(fd: Int32) throws {
+        // The marker is computed, so only the child's output can carry it, not the command line.
+        let script = "echo OUT-$((6*7))-MARK; echo \"stdout=$?\" >&2; echo ERR >&2 || echo \"stderr=1\"; "
+            + "read x; echo \"stdin=$?\" >&2"
+        let closed: Set<FileDescriptor> = [FileDescriptor(fd)]
+        let bare = try AirunProcess.start(["sh", "-c", script], executable: "/usr/bin/env", closed: closed).wait()
+        let wrapped = try AirunProcess.start(["-q", "--", "sh", "-c", script], closed: closed).wait()
+        #expect(wrapped.exitCode == bare.exitCode)
+        #expect(wrapped.stderr == bare.stderr, "fd \(fd)")
+        #expect(wrapped.stdoutText == bare.stdoutText, "fd \(fd)")
+        // Every line of the log is a record (readRecords fails the test on anything else)...
+        #expect(wrapped.records("run.end").count == 1)
+        // ...and with stdout closed, the child's stdout went nowhere.
+        if fd == 1 {
+            let end = try #require(wrapped.records("attempt.end").first)
+            #expect(!"\(end)".contains("OUT-42-MARK"))
+        }
+    }
+
     @Test("numbers from outside saturate instead of trapping")
     func saturatingConversions() {
         #expect(Int64(saturating: 1e30) == .max)

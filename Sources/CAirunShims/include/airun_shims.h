@@ -22,6 +22,7 @@ struct airun_spawn_config {
     int group_mode;        ///< enum airun_group_mode
     int controlling_tty;   ///< with AIRUN_GROUP_SESSION: the pty slave
     int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
+    int close_mask;        ///< bit N set: close fd N (0..2) in the child, as airun's starter had it
 };
 
 /// vfork + execve with everything a supervised child needs set between the two, using only

@@ -46,16 +46,17 @@ struct AirunProcess {
 
     /// Starts `airun ARGS` with `stdin` from a file (or /dev/null).
     static func start(_ arguments: [String], scratch: Scratch = Scratch(), stdin: String = "/dev/null",
-                      environment extra: [String: String] = [:], executable: String = Airun.path) throws -> AirunProcess {
+                      environment extra: [String: String] = [:], executable: String = Airun.path,
+                      closed: Set<FileDescriptor> = []) throws -> AirunProcess {
         let logs = scratch.file("logs")
         let env = Airun.environment(logDirectory: logs, extra: extra).map { "\($0.key)=\($0.value)" }
         let input = try FileDescriptor.open(stdin, O_RDONLY)
         let out = try FileDescriptor.create(scratch.file("stdout"))
         let err = try FileDescriptor.create(scratch.file("stderr"))
         defer { input.close(); out.close(); err.close() }
-        let pid = try spawn(path: executable, arguments: [executable] + arguments, environment: env,
-                            configuration: SpawnConfiguration(standardInput: input, standardOutput: out,
-                                                              standardError: err, group: .newGroup))
+        var config = SpawnConfiguration(standardInput: input, standardOutput: out, standardError: err, group: .newGroup)
+        config.closedStandardStreams = closed
+        let pid = try spawn(path: executable, arguments: [executable] + arguments, environment: env, configuration: config)
         return AirunProcess(pid: pid, scratch: scratch)
     }
 
