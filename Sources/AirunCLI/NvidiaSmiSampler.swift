@@ -77,7 +77,7 @@ final class NvidiaSmiSampler: GPUSampler {
         } else if let a = apps, fd == a.out {
             if n > 0 { appsBuffer += chunk.prefix(n); return }
             a.out.close()
-            _ = try? waitForExit(a.pid)
+            abandon(a.pid)
             apps = nil
             lastApps = String(decoding: appsBuffer, as: UTF8.self).split(separator: "\n").compactMap(NvidiaSmi.parseAppLine)
             appsBuffer = []
@@ -103,25 +103,33 @@ final class NvidiaSmiSampler: GPUSampler {
     private func loopEnded() {
         guard let l = loop else { return }
         l.out.close()
-        let status = try? waitForExit(l.pid).status
+        abandon(l.pid)
         loop = nil
         let said = String(decoding: loopOutput.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         if !sawReading {
-            let why = said.isEmpty ? "nvidia-smi exited (\(String(describing: status)))" : said
+            let why = said.isEmpty ? "nvidia-smi exited without output" : said
             console.warn("GPU sampling unavailable: \(why)", once: "gpu")
         } else {
             console.warn("GPU sampling stopped: nvidia-smi exited during the run", once: "gpu")
         }
     }
 
-    /// Ends the sampling processes and reaps them.
+    /// Ends the sampling processes without waiting for them.
     func stop() {
         for p in [loop, apps].compactMap({ $0 }) {
-            sendSignal(.terminate, to: p.pid)
             p.out.close()
-            _ = try? waitForExit(p.pid)
+            abandon(p.pid)
         }
         loop = nil
         apps = nil
+    }
+
+    /// SIGKILL to the helper's group, then reaps it only if it is already gone.
+    /// - Important: never wait for nvidia-smi. On a hung driver it sits in the kernel where no
+    ///   signal reaches it (a TERM-ignoring one here took a 1 s run to 15 s); an unreaped helper
+    ///   is a zombie until airun exits, which costs nothing.
+    private func abandon(_ pid: Int32) {
+        sendSignal(.kill, to: -pid)
+        reapIfExited(pid)
     }
 }

@@ -79,6 +79,15 @@ public func waitForExit(_ pid: ProcessID) throws(SystemError) -> ProcessUsage {
                         maxRSSKilobytes: result.max_rss_kb)
 }
 
+/// Reaps `pid` if it has exited, without waiting; true when it was reaped.
+/// For helpers airun kills and abandons: a process stuck in a hung driver cannot be killed, and
+/// waiting for it would hang airun with it.
+@discardableResult
+public func reapIfExited(_ pid: ProcessID) -> Bool {
+    var status: Int32 = 0
+    return waitpid(pid, &status, WNOHANG) == pid
+}
+
 /// A pidfd (Linux ≥ 5.3): readable once the process has exited, so the event loop needs no SIGCHLD.
 public func openPidFD(_ pid: ProcessID) throws(SystemError) -> FileDescriptor {
     let fd = airun_pidfd_open(pid)

@@ -1,4 +1,5 @@
 import AirunCore
+import AirunSystem
 import Foundation
 import Testing
 
@@ -15,6 +16,7 @@ enum FakeNvidiaSmi {
             # Replays nvidia-smi output captured on an H200 (see Fixtures/README.md).
             case "$*" in
             *--query-compute-apps*)
+                [ "$FAKE_SMI_MODE" = hangs ] && { trap '' TERM; exec sleep 30; }
                 pid=$(cat "$FAKE_SMI_PIDFILE" 2>/dev/null || echo 659)
                 sed -n '/^## compute-apps under load/{n;p;}' '\(load)' | sed "s/^659,/$pid,/"
                 exit 0 ;;
@@ -28,6 +30,7 @@ enum FakeNvidiaSmi {
             invalid) echo 'Field "not.a.field" is not a valid field to query.'; echo; exit 2 ;;
             nodevices) echo 'No devices were found'; exit 6 ;;
             dies) sed -n '2,3p' '\(load)'; exit 1 ;;
+            hangs) sed -n '2,3p' '\(load)'; trap '' TERM; exec sleep 30 ;;
             esac
             sed -n '2,11p' '\(load)'
             exec sleep 60
@@ -144,6 +147,25 @@ struct SamplingTests {
             #expect(end["mean_gpu_utilization_percent"] is NSNull)
         }
         #expect((end["sample_count"] as? Int ?? 0) >= 1)
+    }
+
+    @Test("a hung nvidia-smi that ignores SIGTERM neither delays the end of the run nor blocks Ctrl-C")
+    func hungSmi() throws {
+        let s = Scratch()
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let env = ["PATH": bin + ":/usr/bin:/bin", "FAKE_SMI_MODE": "hangs"]
+        let started = Date()
+        let r = try airun(["--sample-interval", "100ms", "--", "sh", "-c", "sleep 0.6; echo done"], environment: env, scratch: s)
+        #expect(r.exitCode == 0 && r.stdoutText == "done\n")
+        // The fake sleeps 30 s whatever it is sent but SIGKILL; the run ends with its child.
+        #expect(Date().timeIntervalSince(started) < 10, "airun waited for nvidia-smi")
+
+        let p = try AirunProcess.start(["--sample-interval", "100ms", "--", "sleep", "20"], environment: env)
+        usleep(800_000)
+        kill(p.pid, SIGINT)
+        let interrupted = try p.wait()
+        #expect(interrupted.status == .signaled(Signal(SIGINT), coreDumped: false))
+        #expect(Date().timeIntervalSince(started) < 20)
     }
 
     @Test("airun gpu: a table and JSON from the replayed H200 capture; no GPU is not an error")
