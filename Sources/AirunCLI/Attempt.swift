@@ -41,6 +41,8 @@ struct AttemptReport {
     var spawnError: String?
     var message: String
     var resources: ResourceSummary?
+    /// Why the output could not be passed on, if it could not (`stdout: No space left on device`).
+    var outputLost: String?
 
     /// What the classifier and the records need: the tails decoded once, the memory limit read
     /// only for a SIGKILL.
@@ -49,7 +51,7 @@ struct AttemptReport {
                      spawnFailure: spawnError == nil ? nil : status,
                      stdout: String(decoding: stdout.bytes, as: UTF8.self), stderr: String(decoding: stderr.bytes, as: UTF8.self),
                      maxRSSMegabytes: maxRSSMegabytes,
-                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil)
+                     memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil, outputLost: outputLost)
     }
 }
 
@@ -180,7 +182,11 @@ struct AttemptRunner {
             userCPUMs: Double(result.usage.userCPUMicroseconds) / 1000,
             systemCPUMs: Double(result.usage.systemCPUMicroseconds) / 1000,
             maxRSSMegabytes: Double(result.usage.maxRSSKilobytes) / 1024, tty: result.usedTTY,
-            stdout: result.stdout, stderr: result.stderr, captureFiles: captureFiles, message: "", resources: result.resources)
+            stdout: result.stdout, stderr: result.stderr, captureFiles: captureFiles, message: "", resources: result.resources,
+            outputLost: result.outputLost)
+        // Output that never arrived is no success: exit 1, as the command itself would have
+        // exited had it met the write error.
+        if result.outputLost != nil, report.disposition == .code(0) { report.disposition = .code(1) }
         switch result.usage.status {
         case .exited(let c): report.returnCode = c
         case .signaled(let s, let core): report.signal = s; report.coreDumped = core
@@ -225,6 +231,7 @@ struct AttemptRunner {
         r.add("stderr_bytes", report.stderr.totalBytes)
         r.add("stdout_tail", bytes: report.stdout.bytes)
         r.add("stderr_tail", bytes: report.stderr.bytes)
+        r.add("output_lost", report.outputLost)
         r.add("stdout_file", report.captureFiles?.0)
         r.add("stderr_file", report.captureFiles?.1)
         if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }

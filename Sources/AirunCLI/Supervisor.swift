@@ -29,6 +29,8 @@ struct AttemptResult {
     var usedTTY: Bool
     /// Peaks and means of the resource samples taken while it ran.
     var resources: ResourceSummary?
+    /// `stdout: No space left on device` when airun could not pass the output on.
+    var outputLost: String?
 }
 
 /// One of the child's output streams on its way to airun's stdout or stderr.
@@ -41,6 +43,8 @@ private struct OutputStream {
     var capture: CaptureFile?
     var open = true
     var destinationGone = false
+    /// Why the destination refused the output (other than a reader that went away).
+    var deliveryError: Errno?
 }
 
 /// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
@@ -324,7 +328,10 @@ final class Supervisor {
             firstOutputMonotonic: firstOutput,
             stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
             stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
-            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: connection.usePTY, resources: sampler?.summary)
+            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: connection.usePTY, resources: sampler?.summary,
+            outputLost: streams.compactMap { s in
+                s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
+            }.first)
     }
 
 /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
@@ -344,12 +351,19 @@ final class Supervisor {
                 do {
                     try stream.destination.writeAll(chunk)
                     if stream.destinationIsTerminal { console.terminalOutput(endsLine: chunk.last == 0x0A) }
-                } catch {
+                } catch where error.errno == .brokenPipe {
                     // Our reader went away (`airun … | head`). Close the child's pipe so it meets
                     // EPIPE/SIGPIPE just as it would have without airun in between.
                     stream.destinationGone = true
                     stream.open = false
                     stream.source.close()
+                } catch {
+                    // A full disk, an I/O error: the child cannot be told, since its write to
+                    // us succeeded. Keep draining it, say so once, and the run does not succeed.
+                    stream.destinationGone = true
+                    stream.deliveryError = error.errno
+                    let name = stream.destination == .standardOutput ? "stdout" : "stderr"
+                    console.warn("cannot write the command's \(name) (\(error.errno)); its output is lost", once: "deliver-" + name)
                 }
             }
             stream.tail.append(chunk)

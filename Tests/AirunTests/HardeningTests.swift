@@ -42,6 +42,20 @@ struct HardeningTests {
         }
     }
 
+    @Test("output that cannot be delivered (a full disk) is said once and the run fails, as the bare command does",
+          arguments: ["python3 -c 'print(\"x\" * 10)'", "head -c 1000000 /dev/zero"])
+    func undeliverableOutput(command: String) throws {
+        let bare = try AirunProcess.start(["sh", "-c", command], stdout: "/dev/full", executable: "/usr/bin/env").wait()
+        #expect(bare.exitCode == 1)
+        let r = try AirunProcess.start(["--", "sh", "-c", command], stdout: "/dev/full").wait()
+        #expect(r.exitCode == bare.exitCode, "\(r.stderr)")
+        #expect(r.stderr.components(separatedBy: "cannot write the command's stdout (No space left on device)").count == 2)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["return_code"] as? Int == 0 && end["exit_code"] as? Int == 1 && end["status"] as? String == "failed")
+        #expect(end["output_lost"] as? String == "stdout: No space left on device")
+        #expect(r.records("error").first?["error_code"] as? String == "OUTPUT_LOST")
+    }
+
     @Test("numbers from outside saturate instead of trapping")
     func saturatingConversions() {
         #expect(Int64(saturating: 1e30) == .max)

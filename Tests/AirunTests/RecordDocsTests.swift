@@ -35,6 +35,7 @@ struct RecordDocsTests {
         _ = try airun(["--", "sh", "-c", "echo hi; exit 3"], scratch: s)
         _ = try airun(["--capture-dir", s.file("cap"), "--timeout", "0.2s", "--", "sleep", "5"], scratch: s)
         _ = try airun(["--", "no-such-command-airun"], scratch: s)
+        _ = try AirunProcess.start(["--", "echo", "lost"], scratch: s, stdout: "/dev/full").wait()
         _ = try airun(["--", "airun", "--", "sh", "-c", "kill -TERM $$"], scratch: s)
         _ = try airun(["--samples", "--no-gpu", "--sample-interval", "50ms", "--", "sleep", "0.3"], scratch: s)
         let quick = s.write("q.toml", Array("[retry]\nattempts = 2\ninitial_delay = \"10ms\"\n".utf8))

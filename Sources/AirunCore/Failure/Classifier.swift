@@ -17,11 +17,16 @@ public struct AttemptFacts: Sendable {
     public var memoryLimitMegabytes: Double?
     /// What a look at the model file named by `-m` found, if the command names one.
     public var modelFile: GGUFCheck?
+    /// Why airun could not pass the command's output on (`stdout: No space left on device`), if
+    /// it could not: the command then "succeeded" into the void.
+    public var outputLost: String?
 
     public init(exitCode: Int32?, signal: String? = nil, timedOut: Bool = false, receivedSignal: String? = nil,
                 spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
-                maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil, modelFile: GGUFCheck? = nil) {
+                maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil, modelFile: GGUFCheck? = nil,
+                outputLost: String? = nil) {
         self.modelFile = modelFile
+        self.outputLost = outputLost
         self.exitCode = exitCode
         self.signal = signal
         self.timedOut = timedOut
@@ -35,7 +40,7 @@ public struct AttemptFacts: Sendable {
 
     /// Exit 0 without a signal or a timeout: nothing to classify, whatever the logs say (llama.cpp
     /// prints allocation errors in runs that then recover).
-    public var succeeded: Bool { exitCode == 0 && signal == nil && !timedOut && spawnFailure == nil }
+    public var succeeded: Bool { exitCode == 0 && signal == nil && !timedOut && spawnFailure == nil && outputLost == nil }
 }
 
 /// The classifier's answer for a failed attempt.
@@ -92,6 +97,9 @@ public struct Classifier: Sendable {
         default: break
         }
         if facts.timedOut { return verdict(.timeout, "airun's --timeout expired", "timeout") }
+        if facts.exitCode == 0, facts.signal == nil, let lost = facts.outputLost {
+            return verdict(.outputLost, "cannot write the command's \(lost)", "output")
+        }
         if let s = facts.receivedSignal, ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"].contains(s) {
             return verdict(.interrupted, "airun received \(s) and passed it on", "signal")
         }

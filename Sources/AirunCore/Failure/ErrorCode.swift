@@ -33,6 +33,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case permissionDenied = "PERMISSION_DENIED"
     case pythonException = "PYTHON_EXCEPTION"
     case nonzeroExit = "NONZERO_EXIT"
+    case outputLost = "OUTPUT_LOST"
 
     public var category: ErrorCategory {
         switch self {
@@ -41,7 +42,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
             return .configuration
         case .gpuOutOfMemory, .hostOutOfMemory, .contextTooLarge, .oomKilled:
             return .resource
-        case .modelCorrupt, .killedBySignal, .timeout:
+        case .modelCorrupt, .killedBySignal, .timeout, .outputLost:
             return .infrastructure
         case .modelLoadFailed, .aborted, .pythonException, .nonzeroExit:
             return .application
@@ -57,7 +58,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .gpuOutOfMemory, .hostOutOfMemory, .oomKilled, .killedBySignal, .timeout, .modelLoadFailed, .nonzeroExit:
             return true
         case .modelNotFound, .modelInvalid, .modelCorrupt, .modelUnsupported, .contextTooLarge, .promptTooLong,
-             .badArguments, .aborted, .interrupted, .commandNotFound, .permissionDenied, .pythonException:
+             .badArguments, .aborted, .interrupted, .commandNotFound, .permissionDenied, .pythonException, .outputLost:
             return false
         }
     }
@@ -84,6 +85,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .permissionDenied: return "the command or the model file could not be opened or executed: permission denied"
         case .pythonException: return "a Python program ended with an uncaught exception"
         case .nonzeroExit: return "the command exited non-zero without evidence of a more specific cause"
+        case .outputLost: return "the command succeeded but airun could not write its output (a full disk, a closed reader): it is lost"
         }
     }
 }

@@ -45,13 +45,14 @@ struct AirunProcess {
     let scratch: Scratch
 
     /// Starts `airun ARGS` with `stdin` from a file (or /dev/null).
-    static func start(_ arguments: [String], scratch: Scratch = Scratch(), stdin: String = "/dev/null",
+    /// `stdout`: a path to write stdout to instead of the scratch file (`/dev/full`).
+    static func start(_ arguments: [String], scratch: Scratch = Scratch(), stdin: String = "/dev/null", stdout: String? = nil,
                       environment extra: [String: String] = [:], executable: String = Airun.path,
                       closed: Set<FileDescriptor> = []) throws -> AirunProcess {
         let logs = scratch.file("logs")
         let env = Airun.environment(logDirectory: logs, extra: extra).map { "\($0.key)=\($0.value)" }
         let input = try FileDescriptor.open(stdin, O_RDONLY)
-        let out = try FileDescriptor.create(scratch.file("stdout"))
+        let out = try stdout.map { try FileDescriptor.open($0, O_WRONLY) } ?? FileDescriptor.create(scratch.file("stdout"))
         let err = try FileDescriptor.create(scratch.file("stderr"))
         defer { input.close(); out.close(); err.close() }
         var config = SpawnConfiguration(standardInput: input, standardOutput: out, standardError: err, group: .newGroup)
