@@ -54,6 +54,10 @@ struct HardeningTests {
         #expect(end["return_code"] as? Int == 0 && end["exit_code"] as? Int == 1 && end["status"] as? String == "failed")
         #expect(end["output_lost"] as? String == "stdout: No space left on device")
         #expect(r.records("error").first?["error_code"] as? String == "OUTPUT_LOST")
+        // A reader that goes away is no loss: the command meets SIGPIPE itself, as without airun.
+        let pipeline = "yes | head -1 >/dev/null; echo bare=${PIPESTATUS[0]}; airun -q -- yes | head -1 >/dev/null; echo airun=${PIPESTATUS[0]}"
+        let closedReader = try airun(["-q", "--", "bash", "-c", pipeline])
+        #expect(closedReader.stdoutText == "bare=141\nairun=141\n")
     }
 
     @Test("numbers from outside saturate instead of trapping")
