@@ -26,18 +26,33 @@ final class LogFileSink: RecordSink {
                 file?.close()
                 file = nil
                 try makeDirectories(directory, mode: 0o700)
-                file = try FileDescriptor.openForAppend("\(directory)/airun-\(stamp).jsonl")
+                if let reason = unsafeDirectoryReason(directory) {
+                    broken = true
+                    console.warn("not writing records to \(directory): \(reason); the command runs without them", once: "log")
+                    return
+                }
+                let opened = try FileDescriptor.openForAppend("\(directory)/airun-\(stamp).jsonl")
+                file = opened
                 day = stamp
+                unfinishedLine = !opened.endsWithNewline
             }
-            let written = try file!.writeOnce(line)
-            if written != line.count {
+            // A record torn by a full disk (ours or another airun's) is closed off first, so it
+            // stays one bad line instead of corrupting this one too; same write, so no other
+            // appender can come between.
+            let bytes = unfinishedLine ? [0x0A] + line : line
+            let written = try file!.writeOnce(bytes)
+            if written != bytes.count {
                 throw SystemError("write", path: path, errno: .noSpace)
             }
+            unfinishedLine = false
         } catch {
             broken = true
             console.warn("cannot write records (\(error)); the command runs without them", once: "log")
         }
     }
+
+    /// The file's last line has no newline yet.
+    private var unfinishedLine = false
 
     private var path: String { "\(directory)/airun-\(day).jsonl" }
 
@@ -45,11 +60,14 @@ final class LogFileSink: RecordSink {
 }
 
 /// The log directory: `--log-dir`, else `$AIRUN_LOG_DIR`, else `$XDG_STATE_HOME/airun/logs`, else
-/// `~/.local/state/airun/logs`.
+/// `~/.local/state/airun/logs` with `~` from `$HOME` or, without one, from /etc/passwd; with no
+/// home at all, `/tmp/airun-<uid>/logs`, private to the user. Never a directory shared by users.
 func resolveLogDirectory(flag: String?, environment: [String: String]) -> String {
     if let flag, !flag.isEmpty { return flag }
     if let dir = environment["AIRUN_LOG_DIR"], !dir.isEmpty { return dir }
     if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/airun/logs" }
-    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-    return home + "/.local/state/airun/logs"
+    if let home = environment["HOME"].flatMap({ $0.hasPrefix("/") && $0 != "/" ? $0 : nil }) ?? passwdHomeDirectory() {
+        return home + "/.local/state/airun/logs"
+    }
+    return "/tmp/airun-\(effectiveUserID())/logs"
 }

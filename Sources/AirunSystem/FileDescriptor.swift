@@ -16,10 +16,12 @@ public struct FileDescriptor: Hashable, Sendable {
         return FileDescriptor(fd)
     }
 
-    /// Opens (creating with mode 0600) a file for appending: every write(2) lands at the end,
-    /// atomically with respect to other appenders.
+    /// Opens (creating with mode 0600) a file for appending (and reading its last byte, see
+    /// `endsWithNewline`): every write(2) lands at the end,
+    /// atomically with respect to other appenders. Never through a symbolic link (O_NOFOLLOW):
+    /// someone who can plant one would have airun's records written into any file.
     public static func openForAppend(_ path: String) throws(SystemError) -> FileDescriptor {
-        do { return try open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o600) } catch {
+        do { return try open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600) } catch {
             throw SystemError("open", path: path, errno: error.errno)
         }
     }
@@ -27,9 +29,9 @@ public struct FileDescriptor: Hashable, Sendable {
     /// /dev/null for reading and writing: the standard streams of helper processes.
     public static func openNull() throws(SystemError) -> FileDescriptor { try open("/dev/null", O_RDWR) }
 
-    /// Creates or truncates a file (mode 0600) for writing.
+    /// Creates or truncates a file (mode 0600) for writing, never through a symbolic link.
     public static func create(_ path: String) throws(SystemError) -> FileDescriptor {
-        do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT, mode: 0o600) } catch {
+        do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW, mode: 0o600) } catch {
             throw SystemError("open", path: path, errno: error.errno)
         }
     }
@@ -81,6 +83,15 @@ public struct FileDescriptor: Hashable, Sendable {
     }
 
     public func close() { _ = Glibc.close(rawValue) }
+
+    /// Whether the file is empty or its last byte is a newline: false means a line was left
+    /// unfinished (a write cut short by a full disk), and the next record must not be glued to it.
+    public var endsWithNewline: Bool {
+        var st = stat()
+        guard fstat(rawValue, &st) == 0, st.st_size > 0 else { return true }
+        var last: UInt8 = 0
+        return pread(rawValue, &last, 1, st.st_size - 1) == 1 ? last == 0x0A : true
+    }
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }
 

@@ -77,13 +77,41 @@ public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
     return out
 }
 
-/// The path of the running executable (/proc/self/exe), or nil.
-public func executablePath() -> String? {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, 4095)
-    guard n > 0 else { return nil }
-    return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+/// Why `path` is no place for airun's records, or nil when it is fit: it must belong to this user
+/// (or root) and be writable by nobody else, since whoever can write there can plant links or
+/// read what airun writes.
+public func unsafeDirectoryReason(_ path: String) -> String? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    let me = geteuid()
+    if st.st_uid != me && st.st_uid != 0 { return "it belongs to uid \(st.st_uid), not to you (uid \(me))" }
+    if st.st_mode & 0o022 != 0 { return "others can write to it (chmod go-w \(path))" }
+    // Nor may others replace it: its parent is theirs to write only if sticky (like /tmp).
+    let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+    let parent = trimmed.lastIndex(of: "/").map { $0 == trimmed.startIndex ? "/" : String(trimmed[..<$0]) } ?? "."
+    var up = stat()
+    if stat(parent, &up) == 0, up.st_mode & 0o022 != 0, up.st_mode & S_ISVTX == 0 {
+        return "others can replace it: \(parent) is writable by others"
+    }
+    return nil
 }
+
+/// The effective user's home directory from /etc/passwd (read directly: see `userName`).
+public func passwdHomeDirectory() -> String? {
+    let uid = String(geteuid())
+    guard let passwd = readSmallFile("/etc/passwd") else { return nil }
+    for line in passwd.split(separator: UInt8(ascii: "\n")) {
+        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        if fields.count > 5, String(decoding: fields[2], as: UTF8.self) == uid {
+            let home = String(decoding: fields[5], as: UTF8.self)
+            return home.hasPrefix("/") && home != "/" ? home : nil
+        }
+    }
+    return nil
+}
+
+/// The effective user id.
+public func effectiveUserID() -> UInt32 { geteuid() }
 
 /// True if `path` names an existing regular file (or a link to one).
 public func isRegularFile(_ path: String) -> Bool {

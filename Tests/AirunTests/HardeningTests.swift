@@ -1,3 +1,4 @@
+@testable import AirunCLI
 import AirunCore
 import AirunSystem
 import Foundation
@@ -117,5 +118,59 @@ struct HardeningTests {
         #expect(r.exitCode == 125)
         #expect(r.stderr.contains("more than the 16M"))
         #expect(try airun(["-q", "--capture-bytes", "16M", "--", "true"]).exitCode == 0)
+    }
+}
+
+@Suite("where records go, and what a hostile log directory cannot do", .timeLimit(.minutes(1)))
+struct LogLocationTests {
+    @Test("without HOME, records go under the user's passwd home or a private /tmp/airun-UID, never a shared path")
+    func noHome() {
+        let dir = resolveLogDirectory(flag: nil, environment: [:])
+        #expect(!dir.hasPrefix("/tmp/.local"))
+        #expect(dir.hasSuffix("/.local/state/airun/logs") || dir == "/tmp/airun-\(getuid())/logs", "\(dir)")
+        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": "", "XDG_STATE_HOME": "/s"]) == "/s/airun/logs")
+        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": "/h"]) == "/h/.local/state/airun/logs")
+    }
+
+    @Test("a log directory others can write to is refused with one warning; the command runs unchanged")
+    func sharedDirectoryRefused() throws {
+        let s = Scratch()
+        let shared = s.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        chmod(shared, 0o777)
+        let r = try airun(["--log-dir", shared, "--", "sh", "-c", "echo ran; exit 4"], scratch: s)
+        #expect(r.exitCode == 4 && r.stdoutText == "ran\n")
+        #expect(r.stderr.contains("not writing records to \(shared): others can write to it"), "\(r.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: shared)) ?? []).isEmpty)
+    }
+
+    @Test("a record file planted as a symbolic link is not followed")
+    func plantedLink() throws {
+        let s = Scratch()
+        let logs = s.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let victim = s.write("victim", Array("precious\n".utf8))
+        let day = utcDayStamp(microseconds: wallClockMicroseconds())
+        try FileManager.default.createSymbolicLink(atPath: "\(logs)/airun-\(day).jsonl", withDestinationPath: victim)
+        let r = try airun(["--", "true"], scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(r.stderr.contains("cannot write records"), "\(r.stderr)")
+    }
+
+    @Test("a record torn by a full disk is closed off: the next records are whole lines")
+    func tornRecord() throws {
+        let s = Scratch()
+        let logs = s.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let day = utcDayStamp(microseconds: wallClockMicroseconds())
+        let file = s.write("logs/airun-\(day).jsonl", Array("{\"event\":\"run.start\",\"torn".utf8))
+        _ = try airun(["-q", "--", "true"], scratch: s)
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "{\"event\":\"run.start\",\"torn")
+        #expect(lines.count == 5)
+        for line in lines.dropFirst() {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line.prefix(80))")
+        }
     }
 }
