@@ -112,6 +112,30 @@ struct HardeningTests {
         #expect(dry.stdoutText.contains("timeout:      none"), "\(dry.stdoutText)")
     }
 
+    @Test("hostile profiles: deep nesting and long dotted keys are errors, not stack overflows; control bytes are escaped")
+    func hostileProfiles() throws {
+        let s = Scratch()
+        let cases: [(String, String)] = [
+            ("a = " + String(repeating: "[", count: 30_000) + "\n", "nested more than 64 deep"),
+            ("a = " + String(repeating: "{a=", count: 30_000) + "\n", "nested more than 64 deep"),
+            (Array(repeating: "a", count: 60_000).joined(separator: ".") + " = 1\n", "more than 32 parts"),
+            ("[" + Array(repeating: "t", count: 60_000).joined(separator: ".") + "]\n", "more than 32 parts"),
+            ("\"\\u001b[2J\\u001b[31mkey\" = 1\n", "unknown key '\\u{1b}[2J\\u{1b}[31mkey'"),
+        ]
+        for (index, (text, message)) in cases.enumerated() {
+            let file = s.write("h\(index).toml", Array(text.utf8))
+            let r = try airun(["profile", "check", file], scratch: s)
+            #expect(r.exitCode == 125, "case \(index): \(r.status)")
+            #expect(r.stderr.contains(message), "case \(index): \(r.stderr.prefix(300))")
+            #expect(!r.stderr.contains("\u{1B}"), "a raw escape reached the terminal")
+            #expect(r.stderr.split(separator: "\n").count == 1)
+        }
+        // A bad byte at the end of a large file is found and named by line, in linear time.
+        let late = s.write("late.toml", Array(String(repeating: "# comment\n", count: 50_000).utf8) + [0x61, 0x3D, 0xFF, 0x0A])
+        let r = try airun(["profile", "check", late], scratch: s)
+        #expect(r.stderr.contains("late.toml:50001:3: "), "\(r.stderr)")
+    }
+
     @Test("--capture-bytes beyond 16M is refused with a clear error")
     func captureBytesCap() throws {
         let r = try airun(["--capture-bytes", "9223372036854775807", "--", "true"])

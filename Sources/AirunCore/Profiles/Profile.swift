@@ -104,8 +104,22 @@ public struct ProfileError: Error, Sendable, Equatable {
         self.hint = hint
     }
 
+    /// One line, with control characters (from a hostile file name or key) shown escaped, so
+    /// the message cannot move the cursor, clear the screen or start a new line.
     public var description: String {
         let at = position.map { "\(file):\($0.line):\($0.column)" } ?? file
-        return "\(at): \(message)" + (hint.map { " (\($0))" } ?? "")
+        return escapingControlCharacters("\(at): \(message)" + (hint.map { " (\($0))" } ?? ""))
     }
 }
+
+/// `text` with C0 and C1 control characters and DEL written as `\u{1b}`.
+public func escapingControlCharacters(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControlScalar) else { return text }
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if isControlScalar(scalar) { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
+    }
+    return out
+}
+
+private func isControlScalar(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0x7F...0x9F).contains(s.value) }

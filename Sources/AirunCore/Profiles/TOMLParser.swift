@@ -12,7 +12,13 @@ final class TOMLNode {
     enum Entry {
         case value(TOMLValue, SourcePosition)
         case table(TOMLNode, SourcePosition)
-        case tables([TOMLNode], SourcePosition)
+        case tables(TableList, SourcePosition)
+    }
+    /// An array of tables, by reference: `[[x]]` appends in place. (As an array inside the enum,
+    /// every append copied it: 8,000 `[[classify]]` tables took seconds.)
+    final class TableList {
+        var nodes: [TOMLNode]
+        init(_ nodes: [TOMLNode]) { self.nodes = nodes }
     }
     var order: [String] = []
     var entries: [String: Entry] = [:]
@@ -28,34 +34,70 @@ final class TOMLNode {
             switch entries[key]! {
             case .value(let v, let p): t.set(key, v, at: p)
             case .table(let n, let p): t.set(key, .table(n.value), at: p)
-            case .tables(let ns, let p): t.set(key, .array(ns.map { .table($0.value) }), at: p)
+            case .tables(let list, let p): t.set(key, .array(list.nodes.map { .table($0.value) }), at: p)
             }
         }
         return t
     }
 }
 
+/// Line and column of byte offsets, in time proportional to the distance from the last offset
+/// asked about: the parser asks in increasing order, so a whole document costs linear time
+/// (counting from the top of the file each time made 20,000 keys take seconds).
+final class LineIndex {
+    private let b: [UInt8]
+    private let lineStarts: [Int]
+    private var last = (offset: 0, line: 0, column: 1)
+
+    init(_ bytes: [UInt8]) {
+        b = bytes
+        var starts = [0]
+        for (k, c) in bytes.enumerated() where c == 0x0A { starts.append(k + 1) }
+        lineStarts = starts
+    }
+
+    func position(_ offset: Int) -> SourcePosition {
+        let k = min(max(0, offset), b.count)
+        var lo = 0, hi = lineStarts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if lineStarts[mid] <= k { lo = mid } else { hi = mid - 1 }
+        }
+        var (from, column) = last.line == lo && last.offset <= k ? (last.offset, last.column) : (lineStarts[lo], 1)
+        while from < k {
+            if b[from] & 0xC0 != 0x80 { column += 1 }
+            from += 1
+        }
+        last = (k, lo, column)
+        return SourcePosition(line: lo + 1, column: column)
+    }
+}
+
+/// How deep arrays and inline tables may nest, and how many parts a dotted key may have: far
+/// beyond any profile, and far below what would exhaust the stack (30,000 nested `[` did).
+let tomlMaximumNesting = 64
+let tomlMaximumKeyParts = 32
+
 struct TOMLParser {
     let b: [UInt8]
     var i = 0
+    let lines: LineIndex
+    /// Arrays and inline tables open at `i`.
+    var nesting = 0
     let root = TOMLNode()
     /// Tables declared by a header, or by dotted keys in an earlier section: closed to both.
     var declared: Set<ObjectIdentifier> = []
     /// Tables created by dotted keys in the current section; declared at the next header.
     var pendingDotted: [TOMLNode] = []
 
-    init(_ bytes: [UInt8]) { b = bytes }
+    init(_ bytes: [UInt8]) {
+        b = bytes
+        lines = LineIndex(bytes)
+    }
 
     // MARK: errors and positions
 
-    func position(_ at: Int? = nil) -> SourcePosition {
-        let end = min(at ?? i, b.count)
-        var line = 1, column = 1
-        for k in 0..<end {
-            if b[k] == 0x0A { line += 1; column = 1 } else if b[k] & 0xC0 != 0x80 { column += 1 }
-        }
-        return SourcePosition(line: line, column: column)
-    }
+    func position(_ at: Int? = nil) -> SourcePosition { lines.position(at ?? i) }
 
     func fail(_ message: String, hint: String? = nil, at: Int? = nil) -> TOMLError {
         TOMLError(position: position(at), message: message, hint: hint)
@@ -138,16 +180,16 @@ struct TOMLParser {
             switch parent.entries[last] {
             case nil:
                 let node = TOMLNode()
-                parent.set(last, .tables([node], p))
+                parent.set(last, .tables(TOMLNode.TableList([node]), p))
                 return node
-            case .tables(var nodes, let q)?:
+            case .tables(let list, _)?:
                 let node = TOMLNode()
-                nodes.append(node)
-                parent.entries[last] = .tables(nodes, q)
+                list.nodes.append(node)
                 return node
             default:
-                throw fail("[[\(name)]] cannot be an array of tables: '\(name)' is already defined", at: start)
+                break
             }
+            throw fail("[[\(name)]] cannot be an array of tables: '\(name)' is already defined", at: start)
         }
         switch parent.entries[last] {
         case nil:
@@ -175,8 +217,8 @@ struct TOMLParser {
                 node = child
             case .table(let child, _)?:
                 node = child
-            case .tables(let nodes, _)? where throughArrays:
-                node = nodes.last!
+            case .tables(let list, _)? where throughArrays:
+                node = list.nodes.last!
             default:
                 throw fail("'\(part)' is already a value and cannot hold keys", at: at)
             }
@@ -240,6 +282,9 @@ struct TOMLParser {
             }
             skipSpaces()
             guard peek() == UInt8(ascii: ".") else { return parts }
+            guard parts.count < tomlMaximumKeyParts else {
+                throw fail("a dotted key of more than \(tomlMaximumKeyParts) parts", hint: "profiles nest a few levels deep")
+            }
             i += 1
         }
     }
@@ -261,7 +306,17 @@ struct TOMLParser {
         }
     }
 
+    /// Enters an array or inline table, refusing to nest deeper than any profile needs.
+    mutating func enter() throws(TOMLError) {
+        guard nesting < tomlMaximumNesting else {
+            throw fail("arrays and inline tables nested more than \(tomlMaximumNesting) deep", hint: "profiles nest a few levels deep")
+        }
+        nesting += 1
+    }
+
     mutating func array() throws(TOMLError) -> TOMLValue {
+        try enter()
+        defer { nesting -= 1 }
         i += 1
         var items: [TOMLValue] = []
         while true {
@@ -278,6 +333,8 @@ struct TOMLParser {
     }
 
     mutating func inlineTable() throws(TOMLError) -> TOMLValue {
+        try enter()
+        defer { nesting -= 1 }
         i += 1
         let node = TOMLNode()
         skipSpaces()
@@ -359,13 +416,26 @@ struct TOMLParser {
         return Double(t.filter { $0 != "_" })
     }
 
+    /// The offset of the first byte that is not well-formed UTF-8, in one pass.
     func firstInvalidUTF8() -> Int {
         var k = 0
+        func continuation(_ at: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool { at < b.count && range.contains(b[at]) }
         while k < b.count {
-            if String(validating: b[..<(k + 1)], as: UTF8.self) == nil, String(validating: b[..<min(b.count, k + 4)], as: UTF8.self) == nil {
-                return k
+            let c = b[k]
+            let length: Int
+            switch c {
+            case 0x00...0x7F: length = 1
+            case 0xC2...0xDF: length = continuation(k + 1) ? 2 : 0
+            case 0xE0: length = continuation(k + 1, 0xA0...0xBF) && continuation(k + 2) ? 3 : 0
+            case 0xED: length = continuation(k + 1, 0x80...0x9F) && continuation(k + 2) ? 3 : 0
+            case 0xE1...0xEF: length = continuation(k + 1) && continuation(k + 2) ? 3 : 0
+            case 0xF0: length = continuation(k + 1, 0x90...0xBF) && continuation(k + 2) && continuation(k + 3) ? 4 : 0
+            case 0xF1...0xF3: length = continuation(k + 1) && continuation(k + 2) && continuation(k + 3) ? 4 : 0
+            case 0xF4: length = continuation(k + 1, 0x80...0x8F) && continuation(k + 2) && continuation(k + 3) ? 4 : 0
+            default: length = 0
             }
-            k += 1
+            if length == 0 { return k }
+            k += length
         }
         return 0
     }
