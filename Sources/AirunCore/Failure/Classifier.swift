@@ -174,9 +174,10 @@ private struct CapturedText {
             if let first = candidates.first, first < (best ?? Int.max) { best = first }
         }
         if !patterns.isEmpty {
-            let regexes = patterns.compactMap { try? Regex($0) }
+            // Linear-time matching: these patterns come from profiles, the lines from the child.
+            let regexes = patterns.compactMap { try? LinearRegex($0) }
             for (n, line) in lines.enumerated() where n < (best ?? Int.max) {
-                if regexes.contains(where: { (try? $0.firstMatch(in: line)) != nil }) { best = n; break }
+                if regexes.contains(where: { $0.matches(String(line)) }) { best = n; break }
             }
         }
         return best.map { lines[$0] }

@@ -104,8 +104,10 @@ extension Profile {
             let phrases = try d.strings(rule, "phrases", ctx) ?? []
             let patterns = try d.strings(rule, "patterns", ctx) ?? []
             guard !phrases.isEmpty || !patterns.isEmpty else { throw d.error(rule, "code", "\(ctx) needs phrases or patterns") }
-            for pattern in patterns where (try? Regex(pattern)) == nil {
-                throw d.error(rule, "patterns", "\(ctx).patterns: '\(pattern)' is not a valid regular expression")
+            for pattern in patterns {
+                do { _ = try LinearRegex(pattern) } catch {
+                    throw d.error(rule, "patterns", "\(ctx).patterns: '\(pattern)': \(error.message)", hint: "see docs/profiles.md, Patterns")
+                }
             }
             var stream = CapturedStream.any
             if let s = try d.string(rule, "stream", ctx) {
@@ -126,7 +128,9 @@ extension Profile {
                 let ctx = "redaction.pattern[\(index + 1)]"
                 try d.keys(entry, ctx, allowed: ["regex", "kind"])
                 guard let regex = try d.string(entry, "regex", ctx) else { throw d.missing(r, "pattern", "\(ctx).regex") }
-                guard (try? Regex(regex)) != nil else { throw d.error(entry, "regex", "\(ctx).regex is not a valid regular expression") }
+                do { _ = try LinearRegex(regex) } catch {
+                    throw d.error(entry, "regex", "\(ctx).regex '\(regex)': \(error.message)", hint: "see docs/profiles.md, Patterns")
+                }
                 let kind = (try d.string(entry, "kind", ctx) ?? "CUSTOM").uppercased()
                 p.redactionPatterns.append((regex, kind))
             }

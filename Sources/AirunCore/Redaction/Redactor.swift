@@ -74,11 +74,9 @@ public struct Redactor: Sendable {
     private func applyPatterns(_ text: String) -> String {
         var result = text
         for (pattern, kind) in extraPatterns {
-            guard let regex = try? Regex(pattern) else { continue }
-            result = result.replacing(regex) { match in
-                let found = String(result[match.range])
-                return allowList.contains(found) ? found : mask(kind)
-            }
+            // Linear-time matching: profile patterns run over output airun does not control.
+            guard let regex = try? LinearRegex(pattern) else { continue }
+            result = regex.replacingMatches(in: result) { found in allowList.contains(found) ? found : mask(kind) }
         }
         return result
     }
