@@ -123,6 +123,7 @@ public struct GGUFCheck: Equatable, Sendable {
 /// data needs (llama.cpp's "data is not within the file bounds" check). Nil when `bytes` ends
 /// before the tensor infos do, so the answer is unknown rather than wrong.
 public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
+    guard bytes.count >= 24 else { return nil }  // magic, version, tensor and key counts (found by fuzzing)
     var p = 24
     func need(_ n: Int) -> Bool { p + n <= bytes.count }
     func u32() -> UInt64? { guard need(4) else { return nil }; defer { p += 4 }; return readLE(bytes, p, 4) }

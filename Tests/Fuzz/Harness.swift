@@ -1,0 +1,50 @@
+import Glibc
+
+// libFuzzer entry point, compiled together with Sources/AirunCore into one module by
+// Tests/Fuzz/fuzz.sh (not a SwiftPM target: it needs -sanitize=fuzzer,address). FUZZ_TARGET picks
+// what the input is fed to; each target must never crash, trap or hang on any input.
+
+/// Reads FUZZ_TARGET once.
+private let target: String = {
+    guard let p = getenv("FUZZ_TARGET") else { return "" }
+    return String(cString: p)
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let text = String(decoding: bytes, as: UTF8.self)
+    switch target {
+    case "toml":
+        // The parser, then the profile decoder over whatever parsed.
+        _ = try? parseTOML(text)
+        _ = try? Profile.decode(text, name: "fuzz", file: "fuzz.toml")
+    case "classifier":
+        // First byte: exit code; the rest: stderr, also as stdout, with and without a signal.
+        let code = Int32(bytes.first ?? 1)
+        let rest = String(decoding: bytes.dropFirst(), as: UTF8.self)
+        _ = Classifier().classify(AttemptFacts(exitCode: code, stdout: rest, stderr: rest))
+        _ = Classifier().classify(AttemptFacts(exitCode: nil, signal: "SIGKILL", stderr: rest, maxRSSMegabytes: 1e308,
+                                               memoryLimitMegabytes: 0))
+        _ = dataExtent(bytes)
+        _ = GGUFCheck.inspect(header: bytes, size: Int64(size))
+    case "redactor":
+        let r = Redactor(environment: ["FUZZ_TOKEN": "fuzz-secret-value-0123456789"])
+        _ = r.redact(text)
+        _ = r.redact(bytes)
+        _ = r.redact(arguments: text.split(separator: " ").map(String.init))
+    case "llamaperf":
+        _ = LlamaPerformance.parse(stderr: text, stdout: text)
+    case "regex":
+        // First line: the pattern; the rest: the text it runs over.
+        let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        if let pattern = parts.first, let regex = try? LinearRegex(String(pattern)) {
+            let subject = parts.count > 1 ? String(parts[1]) : ""
+            _ = regex.matches(subject)
+            _ = regex.replacingMatches(in: subject) { _ in "x" }
+        }
+    default:
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf or regex")
+    }
+    return 0
+}

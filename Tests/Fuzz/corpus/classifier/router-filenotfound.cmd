@@ -1,0 +1,1 @@
+python3 router_demo.py hi
