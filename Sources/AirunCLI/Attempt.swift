@@ -166,11 +166,17 @@ struct AttemptRunner {
         } catch {
             let (code, status): (Int32, String) = switch error.errno {
             case .notFound: (ExitCode.notFound, "not_found")
-            case .permissionDenied, .execFormat, .isDirectory, Errno(1), Errno(26), Errno(40):
+            case .permissionDenied, .execFormat, .isDirectory, .argumentListTooLong, Errno(1), Errno(26), Errno(40):
                 (ExitCode.notExecutable, "not_executable")
             default: (ExitCode.airunFailure, "airun_error")
             }
-            let reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
+            var reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
+            if error.errno == .argumentListTooLong {
+                // Say whose bytes tipped it over: ours may be what made a long command line too long.
+                let added = environment.count - run.environment.count
+                let addedBytes = environment.suffix(max(0, added)).reduce(0) { $0 + $1.utf8.count + 1 }
+                reason += " (the arguments and environment exceed the kernel's limit; airun's trace variables add \(addedBytes) bytes)"
+            }
             return notStarted(executable, code: code, status: status, reason: reason)
         }
 

@@ -48,7 +48,8 @@ struct ClassifyCommand {
         var texts: [String] = []
         for path in [stderrPath, stdoutPath] {
             guard let path else { texts.append(""); continue }
-            guard let bytes = readSmallFile(path, limit: 64 << 20) else {
+            // The tail a run keeps (64 KiB), not the whole file: a 50 MB log took 20 s.
+            guard let bytes = readFileTail(path, count: 64 * 1024) else {
                 try? FileDescriptor.standardError.writeAll("airun: classify: cannot read \(path)\n")
                 return ExitCode.airunFailure
             }

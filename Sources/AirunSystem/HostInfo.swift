@@ -45,7 +45,9 @@ public func readFileHeader(_ path: String, count: Int) throws(SystemError) -> (b
         throw SystemError("stat", path: path)
     }
     if (st.st_mode & S_IFMT) == S_IFDIR { throw SystemError("open", path: path, errno: .isDirectory) }
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    // A FIFO or a device named as the model would block the open or the read: not a model file.
+    guard (st.st_mode & S_IFMT) == S_IFREG else { return ([], Int64(st.st_size)) }
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw SystemError("open", path: path) }
     defer { Glibc.close(fd) }
     var buffer = [UInt8](repeating: 0, count: count)
@@ -70,3 +72,26 @@ public func clockTicksPerSecond() -> Double { Double(sysconf(Int32(_SC_CLK_TCK))
 
 /// The page size in bytes, for /proc resident-page counts.
 public func pageSizeBytes() -> Double { Double(sysconf(Int32(_SC_PAGESIZE))) }
+
+/// The last `count` bytes of a file, as a run would have kept them: seeks to them in a regular
+/// file, reads a pipe through keeping only the end. nil when it cannot be opened or read.
+public func readFileTail(_ path: String, count: Int) -> [UInt8]? {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { Glibc.close(fd) }
+    var st = stat()
+    if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > count {
+        _ = lseek(fd, off_t(st.st_size) - off_t(count), SEEK_SET)
+    }
+    var kept: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return nil }
+        if n == 0 { break }
+        kept.append(contentsOf: buffer[0..<n])
+        if kept.count > 2 * count { kept.removeFirst(kept.count - count) }
+    }
+    return kept.count > count ? Array(kept.suffix(count)) : kept
+}

@@ -17,6 +17,7 @@ public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertib
     public static let isDirectory = Errno(EISDIR)
     public static let notDirectory = Errno(ENOTDIR)
     public static let noSpace = Errno(ENOSPC)
+    public static let argumentListTooLong = Errno(E2BIG)
 
     /// strerror's text, e.g. "No such file or directory".
     public var description: String { String(cString: strerror(rawValue)) }

@@ -139,6 +139,46 @@ struct HardeningTests {
         #expect(r.stderr.contains("late.toml:50001:3: "), "\(r.stderr)")
     }
 
+    @Test("a command line that only airun's trace variables push over the kernel's limit says so; 126 as a shell gives")
+    func argumentListTooLong() throws {
+        let environment = Airun.environment(logDirectory: Scratch().path).map { "\($0.key)=\($0.value)" }
+        func arguments(_ total: Int) -> [String] {
+            stride(from: 0, to: total, by: 100_000).map { String(repeating: "x", count: min(100_000, total - $0)) }
+        }
+        func fits(_ total: Int) -> Bool {
+            guard let pid = try? spawn(path: "/bin/true", arguments: ["/bin/true"] + arguments(total), environment: environment,
+                                       configuration: SpawnConfiguration()) else { return false }
+            _ = try? waitForExit(pid)
+            return true
+        }
+        // The most argument bytes /bin/true can take here, to the byte.
+        var low = 100_000, high = 8_000_000
+        guard fits(low) else { return }
+        while !fits(high) && high > low + 1 {
+            let mid = (low + high) / 2
+            if fits(mid) { low = mid } else { high = mid }
+        }
+        // airun's own argv and environment are longer than true's (its path, "--", "/logs"): leave
+        // room for that, far less than the ~300 bytes of trace variables it gives the child.
+        let margin = 2 * (Airun.path.utf8.count + 1) + 3 + 2 * 8 + 5 + 40  // the path twice: argv[0] and the file name
+        let r = try airun(["--", "/bin/true"] + arguments(low - margin))
+        #expect(r.exitCode == 126, "\(r.stderr.prefix(300))")
+        #expect(r.stderr.contains("Argument list too long (the arguments and environment exceed the kernel's limit; airun's trace variables add"),
+                "\(r.stderr.suffix(300))")
+    }
+
+    @Test("airun classify reads the tail a run would keep, not a whole 20 MB log")
+    func classifyReadsTheTail() throws {
+        let s = Scratch()
+        let filler = Array(repeating: Array("llama_model_loader: - kv  12: some.key str = value\n".utf8), count: 400_000).flatMap { $0 }
+        let early = s.write("early.txt", Array("cudaMalloc failed: out of memory\n".utf8) + filler)
+        let late = s.write("late.txt", filler + Array("cudaMalloc failed: out of memory\n".utf8))
+        let e = try airun(["classify", "--stderr", early, "--exit-code", "1"])
+        let l = try airun(["classify", "--stderr", late, "--exit-code", "1"])
+        #expect(e.stdoutText.contains("NONZERO_EXIT"), "evidence beyond the kept tail counts as in a run: \(e.stdoutText)")
+        #expect(l.stdoutText.contains("GPU_OOM"), "\(l.stdoutText)")
+    }
+
     @Test("--capture-bytes beyond 16M is refused with a clear error")
     func captureBytesCap() throws {
         let r = try airun(["--capture-bytes", "9223372036854775807", "--", "true"])
