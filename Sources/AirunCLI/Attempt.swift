@@ -160,7 +160,7 @@ struct AttemptRunner {
 
         let result: AttemptResult
         do {
-            let supervisor = try Supervisor(console: run.console, closedStreams: run.closedStreams)
+            let supervisor = try Supervisor(console: run.console, inherited: run.inherited)
             result = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
                                         sampler: { pid, start in makeSampler(pid: pid, start: start, identity: identity) })
         } catch {

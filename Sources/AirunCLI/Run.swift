@@ -4,8 +4,7 @@ import AirunSystem
 /// The entry point: parses `arguments` (without argv[0]), runs the command, and exits with its
 /// status (or re-raises the signal that killed it).
 public func airunMain(_ arguments: [String]) -> Never {
-    // Before anything is opened: a closed 0, 1 or 2 must not become the record log.
-    let closedStreams = FileDescriptor.occupyClosedStandardStreams()
+    let inherited = Inherited.take()
     // Subcommands are reserved first words; `airun -- classify` runs a program called classify.
     if arguments.first == "classify" {
         do {
@@ -32,12 +31,25 @@ public func airunMain(_ arguments: [String]) -> Never {
         try? FileDescriptor.standardOutput.writeAll("airun \(airunVersion)\n")
         exitProcess(0)
     case .run(let options):
-        switch Run(options: options, closedStreams: closedStreams).execute() {
+        switch Run(options: options, inherited: inherited).execute() {
         case .code(let code): exitProcess(code)
         case .signal(let s):
             reraise(s)
             exitProcess(128 + s.rawValue)
         }
+    }
+}
+
+/// What airun was started with that its child must get too, exactly as it would have without airun
+/// in between: standard descriptors that were closed, signals that were ignored.
+struct Inherited {
+    var closedStreams: Set<FileDescriptor> = []
+    var ignoredSignals: Set<Signal> = []
+
+    /// Called first thing: a closed 0, 1 or 2 must be occupied before anything is opened (or it
+    /// would become the record log), and the ignored signals read before airun changes any.
+    static func take() -> Inherited {
+        Inherited(closedStreams: FileDescriptor.occupyClosedStandardStreams(), ignoredSignals: takeIgnoredSignals())
     }
 }
 
@@ -74,12 +86,12 @@ final class Run {
     private(set) var redactor: Redactor
     private(set) var settings: RunSettings
     var rng = SystemRandomNumberGenerator()
-    /// The standard descriptors airun was started without; the child gets them closed too.
-    let closedStreams: Set<FileDescriptor>
+    /// What airun was started with that the child must get too.
+    let inherited: Inherited
 
-    init(options: RunOptions, closedStreams: Set<FileDescriptor> = []) {
+    init(options: RunOptions, inherited: Inherited = Inherited()) {
         self.options = options
-        self.closedStreams = closedStreams
+        self.inherited = inherited
         environment = environmentSnapshot()
         var values: [String: String] = [:]
         for entry in environment {
@@ -195,7 +207,7 @@ final class Run {
             r.add("retry_count", number)
             sink.write(line: r.line(), timestampMicroseconds: now)
             console.info(sentence)
-            if let s = waitForTermination(nanoseconds: delay.nanoseconds) {
+            if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
                 interruptedBy = s
                 break
             }

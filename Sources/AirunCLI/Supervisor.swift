@@ -83,23 +83,24 @@ final class Supervisor {
     /// Uninitialised on purpose: zero-filling 256 KiB would fault in every page at start-up.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
 
-    /// Signals airun takes over for the duration of the run. SIGCHLD tells it the child stopped.
-    static let handledSignals: [Signal] = [
-        .interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
-        .terminalStop, .terminalInput, .terminalOutput, .continue, .child,
-    ]
+    /// Signals airun takes over for the duration of the run, less those it was started with
+    /// ignored: those stay ignored, by airun and its child. SIGCHLD tells it the child stopped.
+    static func handledSignals(ignoring ignored: Set<Signal>) -> [Signal] {
+        [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
+         .terminalStop, .terminalInput, .terminalOutput, .continue].filter { !ignored.contains($0) } + [.child]
+    }
 
     deinit { buffer.deallocate() }
 
-    /// Standard descriptors airun was started without: the child gets them closed, and nothing
-    /// is relayed for them.
-    private let closedStreams: Set<FileDescriptor>
+    /// What airun was started with: closed standard descriptors (the child gets them closed and
+    /// nothing is relayed for them) and ignored signals (the child gets them ignored).
+    private let inherited: Inherited
 
-    init(console: Console, closedStreams: Set<FileDescriptor> = []) throws(SystemError) {
+    init(console: Console, inherited: Inherited = Inherited()) throws(SystemError) {
         self.console = console
-        self.closedStreams = closedStreams
+        self.inherited = inherited
         // Blocked before any child exists, so none is lost between spawn and the first poll.
-        signals = try SignalChannel(Self.handledSignals)
+        signals = try SignalChannel(Self.handledSignals(ignoring: inherited.ignoredSignals))
         ignoreBrokenPipe()  // EPIPE on our stdout is handled; the child gets SIG_DFL back
     }
 
@@ -119,9 +120,10 @@ final class Supervisor {
     /// Sets up stdout and stderr as ptys (where airun's are terminals and `tty` allows) or pipes.
     private func connect(tty: TTYMode) throws(SystemError) -> Connection {
         var c = Connection()
-        c.config.closedStandardStreams = closedStreams
-        let outClosed = closedStreams.contains(.standardOutput)
-        let errClosed = closedStreams.contains(.standardError)
+        c.config.closedStandardStreams = inherited.closedStreams
+        c.config.ignoredSignals = inherited.ignoredSignals
+        let outClosed = inherited.closedStreams.contains(.standardOutput)
+        let errClosed = inherited.closedStreams.contains(.standardError)
         let outIsTTY = FileDescriptor.standardOutput.isTerminal
         let errIsTTY = FileDescriptor.standardError.isTerminal
         let wantPTY: Bool = switch tty {
@@ -316,8 +318,13 @@ final class Supervisor {
                 deliver(.kill)
             }
         }
+        // A background process of the child still holds the pipes: hand them to a relay that
+        // copies until it closes them, so what it writes later arrives as without airun (closed,
+        // the pipes would kill it with SIGPIPE). airun does not wait for it.
+        let stillOpen = streams.filter { $0.open && !$0.destinationGone }
+        if !stillOpen.isEmpty { startRelay(stillOpen.map { ($0.source, $0.destination) }) }
         for s in streams {
-            s.source.close()
+            if s.open { s.source.close() }
             do { try s.capture?.finish() } catch {
                 console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
             }
@@ -380,8 +387,8 @@ final class Supervisor {
 
 /// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP or SIGQUIT arrives
 /// first, which it returns: the run then stops at once.
-func waitForTermination(nanoseconds: Int64) -> Signal? {
-    guard let channel = try? SignalChannel(Supervisor.handledSignals) else {
+func waitForTermination(nanoseconds: Int64, ignoring ignored: Set<Signal>) -> Signal? {
+    guard let channel = try? SignalChannel(Supervisor.handledSignals(ignoring: ignored)) else {
         sleepNanoseconds(nanoseconds)
         return nil
     }

@@ -112,6 +112,27 @@ public func hasExited(_ pid: ProcessID) -> Bool {
     return rc == 0 && info._sifields._sigchld.si_pid == pid
 }
 
+/// The signals airun was started with ignored (call before changing any). SIGCHLD is then put
+/// back to its default for airun itself: ignored, the kernel would reap the child before airun
+/// could read its status.
+public func takeIgnoredSignals() -> Set<Signal> {
+    let mask = airun_ignored_signals()
+    var ignored: Set<Signal> = []
+    for s: Int32 in 1..<64 where mask & (1 << UInt64(s)) != 0 { ignored.insert(Signal(s)) }
+    if ignored.contains(.child) { signal(SIGCHLD, SIG_DFL) }
+    return ignored
+}
+
+/// Copies each source to its destination in a forked process until the source's end of file,
+/// without airun waiting for it: output a background process of the child writes after airun
+/// has finished still arrives. nil if it could not be started.
+@discardableResult
+public func startRelay(_ pairs: [(source: FileDescriptor, destination: FileDescriptor)]) -> ProcessID? {
+    let sources = pairs.map(\.source.rawValue), destinations = pairs.map(\.destination.rawValue)
+    let pid = airun_start_relay(sources, destinations, Int32(pairs.count))
+    return pid > 0 ? pid : nil
+}
+
 /// Ignores SIGPIPE in airun, so a closed stdout shows up as EPIPE instead of killing us.
 /// The child gets the default disposition back at spawn.
 public func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }

@@ -21,6 +21,9 @@ public struct SpawnConfiguration: Sendable {
     /// Standard descriptors (0, 1, 2) the child gets closed: those airun itself was started
     /// without, whatever airun put there in the meantime.
     public var closedStandardStreams: Set<FileDescriptor> = []
+    /// Signals the child starts with ignored rather than at their default: those airun itself
+    /// was started with ignored (nohup's SIGHUP, a shell's SIGINT for background jobs).
+    public var ignoredSignals: Set<Signal> = []
 
     public init(standardInput: FileDescriptor? = nil, standardOutput: FileDescriptor? = nil,
                 standardError: FileDescriptor? = nil, group: Group = .newGroup,
@@ -49,7 +52,8 @@ public func spawn(path: String, arguments: [String], environment: [String],
         stderr_fd: configuration.standardError?.rawValue ?? -1,
         group_mode: 0, controlling_tty: -1,
         parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0,
-        close_mask: configuration.closedStandardStreams.reduce(0) { $0 | (1 << $1.rawValue) })
+        close_mask: configuration.closedStandardStreams.reduce(0) { $0 | (1 << $1.rawValue) },
+        ignore_mask: configuration.ignoredSignals.reduce(0) { $1.rawValue < 64 ? $0 | (1 << UInt64($1.rawValue)) : $0 })
     switch configuration.group {
     case .inherit: config.group_mode = Int32(AIRUN_GROUP_INHERIT.rawValue)
     case .newGroup: config.group_mode = Int32(AIRUN_GROUP_NEW.rawValue)

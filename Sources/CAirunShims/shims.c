@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -63,9 +64,15 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
+        struct sigaction ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
         for (int s = 1; s < NSIG; s++) {
             if (s == SIGKILL || s == SIGSTOP) continue;
-            if (sigaction(s, &dfl, NULL) != 0) {
+            // What airun's starter ignored (nohup's SIGHUP), the child ignores too, as it would
+            // have without airun in between.
+            int ignored = s < 64 && (config->ignore_mask & (1ULL << s));
+            if (sigaction(s, ignored ? &ign : &dfl, NULL) != 0) {
                 // glibc reserves 32 and 33 for itself and rejects them, but a disposition of
                 // SIG_IGN set there by whoever started airun would survive exec: reset it directly.
                 struct kernel_sigaction k = {0};
@@ -240,4 +247,66 @@ pid_t airun_wait4(pid_t pid, struct airun_wait_result *result) {
     result->system_usec = (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec;
     result->max_rss_kb = usage.ru_maxrss;
     return r;
+}
+
+unsigned long long airun_ignored_signals(void) {
+    unsigned long long mask = 0;
+    for (int s = 1; s < 64 && s < NSIG; s++) {
+        struct sigaction old;
+        if (sigaction(s, NULL, &old) == 0 && old.sa_handler == SIG_IGN) mask |= 1ULL << s;
+    }
+    return mask;
+}
+
+pid_t airun_start_relay(const int *sources, const int *destinations, int count) {
+    if (count <= 0 || count > 8) return -1;
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    // The relay: plain system calls only, then _exit.
+    int src[8], dst[8];
+    for (int k = 0; k < count; k++) { src[k] = sources[k]; dst[k] = destinations[k]; }
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_DFL);  // a reader that goes away ends the relay, as it ends a writer
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int fd = 0; fd < 1024; fd++) {
+        int keep = 0;
+        for (int k = 0; k < count; k++) keep |= (fd == src[k] || fd == dst[k]);
+        if (!keep) close(fd);
+    }
+    for (int k = 0; k < count; k++) {
+        int flags = fcntl(src[k], F_GETFL);
+        if (flags >= 0) fcntl(src[k], F_SETFL, flags & ~O_NONBLOCK);
+    }
+    static char buffer[65536];
+    int open_count = count;
+    while (open_count > 0) {
+        struct pollfd fds[8];
+        for (int k = 0; k < count; k++) { fds[k].fd = src[k]; fds[k].events = POLLIN; fds[k].revents = 0; }
+        if (poll(fds, (nfds_t)count, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int k = 0; k < count; k++) {
+            if (src[k] < 0 || fds[k].revents == 0) continue;
+            ssize_t n = read(src[k], buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            int done = n <= 0;
+            for (ssize_t off = 0; !done && off < n;) {
+                ssize_t w = write(dst[k], buffer + off, (size_t)(n - off));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) { done = 1; break; }
+                off += w;
+            }
+            if (done) {
+                close(src[k]);
+                src[k] = -1;
+                open_count--;
+            }
+        }
+    }
+    _exit(0);
 }

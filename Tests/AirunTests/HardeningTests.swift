@@ -61,6 +61,35 @@ struct HardeningTests {
         #expect(closedReader.stdoutText == "bare=141\nairun=141\n")
     }
 
+    @Test("a background job of the child keeps writing after airun returns, to a file and to a pipe")
+    func backgroundJobOutput() throws {
+        let s = Scratch()
+        let out = s.file("late.out")
+        let started = Date()
+        let r = try airun(["-q", "--", "sh", "-c", "(sleep 1; echo late) > /dev/stdout &"], scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(Date().timeIntervalSince(started) < 0.9, "airun waited for the background job")
+        // Through a shell, so the reader is a pipe to cat that outlives airun.
+        let piped = try airun(["-q", "--", "sh", "-c", "airun -q -- sh -c '(sleep 1; echo late-pipe) &' | cat > '\(out)'"])
+        #expect(piped.exitCode == 0)
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "late-pipe\n")
+        #expect(eventually(within: 3) { r.stdoutText == "late\n" }, "the background job's line never arrived: \(r.stdoutText.debugDescription)")
+    }
+
+    @Test("signals ignored when airun started (nohup's SIGHUP, a script's SIGINT for background jobs) stay ignored")
+    func ignoredSignals() throws {
+        let hup = "trap '' HUP; exec \(Airun.path) -q -- sh -c 'kill -HUP $$; echo survived'"
+        let r = try airun(["-q", "--", "sh", "-c", hup])
+        #expect(r.stdoutText == "survived\n", "\(r.stderr)")
+        let int = "trap '' INT; \(Airun.path) -q -- sh -c 'sleep 0.6; echo survived' & p=$!; sleep 0.3; kill -INT $p; wait $p; echo rc=$?"
+        let i = try airun(["-q", "--", "sh", "-c", int])
+        #expect(i.stdoutText == "survived\nrc=0\n", "\(i.stderr)")
+        // SIGCHLD ignored by the starter must not make the child's status unreadable.
+        let chld = try airun(["-q", "--", "python3", "-c",
+                              "import os, signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv('\(Airun.path)', ['airun', '-q', '--', 'sh', '-c', 'exit 7'])"])
+        #expect(chld.exitCode == 7, "\(chld.stderr)")
+    }
+
     @Test("numbers from outside saturate instead of trapping")
     func saturatingConversions() {
         #expect(Int64(saturating: 1e30) == .max)

@@ -23,6 +23,7 @@ struct airun_spawn_config {
     int controlling_tty;   ///< with AIRUN_GROUP_SESSION: the pty slave
     int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
     int close_mask;        ///< bit N set: close fd N (0..2) in the child, as airun's starter had it
+    unsigned long long ignore_mask; ///< bit N set: signal N stays ignored in the child (nohup's SIGHUP)
 };
 
 /// vfork + execve with everything a supervised child needs set between the two, using only
@@ -62,6 +63,12 @@ void airun_stop_self(int signo);
 /// Consumes a "stopped" state change of child `pid` (waitid WSTOPPED|WNOHANG): the stopping signal,
 /// or 0 when it has not stopped. Never reaps.
 int airun_child_stopped(pid_t pid);
+/// The signals (bit N for signal N, 1..63) whose disposition is SIG_IGN right now.
+unsigned long long airun_ignored_signals(void);
+/// Forks a process that copies each `sources[i]` to `destinations[i]` until every source reaches
+/// end of file (or its destination fails), then exits; it closes every other descriptor, ignores
+/// SIGINT, SIGQUIT and SIGHUP, and is never waited for. Returns its pid, or -1.
+pid_t airun_start_relay(const int *sources, const int *destinations, int count);
 /// Sets `signo` to its default action, unblocks it and raises it on this process, with core
 /// dumps disabled so a re-raised SIGSEGV/SIGABRT does not leave a core of airun's own.
 void airun_reraise(int signo);
