@@ -1,6 +1,9 @@
 import AirunCore
 import AirunSystem
 
+/// The entry point with the process's own arguments, their bytes kept (`OSBytes`).
+public func airunMain() -> Never { airunMain(commandLineArguments()) }
+
 /// The entry point: parses `arguments` (without argv[0]), runs the command, and exits with its
 /// status (or re-raises the signal that killed it).
 public func airunMain(_ arguments: [String]) -> Never {

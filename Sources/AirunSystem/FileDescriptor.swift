@@ -12,7 +12,7 @@ public struct FileDescriptor: Hashable, Sendable {
 
     /// Opens `path` close-on-exec. Wraps open(2).
     public static func open(_ path: String, _ flags: Int32, mode: UInt32 = 0o600) throws(SystemError) -> FileDescriptor {
-        let fd = try retryingOnInterrupt("open") { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        let fd = try retryingOnInterrupt("open") { withOSBytes(path) { Glibc.open($0, flags | O_CLOEXEC, mode) } }
         return FileDescriptor(fd)
     }
 
@@ -59,8 +59,10 @@ public struct FileDescriptor: Hashable, Sendable {
         }
     }
 
+    /// Writes the bytes `string` stands for (see `OSBytes`): a file name airun was given as
+    /// `caf\xe9` is printed as those bytes, as a shell would.
     public func writeAll(_ string: String) throws(SystemError) {
-        try writeAll(Array(string.utf8))
+        try writeAll(OSBytes.encode(string))
     }
 
     /// Writes all of `bytes`, looping over short writes.

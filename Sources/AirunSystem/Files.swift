@@ -4,19 +4,19 @@
 /// are left as they are. Wraps mkdir(2).
 public func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(SystemError) {
     var st = stat()
-    if stat(path, &st) == 0 {
+    if withOSBytes(path, { stat($0, &st) }) == 0 {
         if (st.st_mode & S_IFMT) == S_IFDIR { return }
         throw SystemError("mkdir", path: path, errno: .notDirectory)
     }
     let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     if !parent.isEmpty && parent != path { try makeDirectories(parent, mode: mode) }
-    if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    if withOSBytes(path, { mkdir($0, mode) }) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
 }
 
 /// The value of an environment variable of airun's own environment (read-only; never modified).
 public func environmentValue(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
-    return String(cString: p)
+    return OSBytes.decode(cString: p)
 }
 
 /// airun's whole environment as KEY=VALUE strings, in order.
@@ -24,7 +24,7 @@ public func environmentSnapshot() -> [String] {
     var result: [String] = []
     var p = environ
     while let entry = p.pointee {
-        result.append(String(cString: entry))
+        result.append(OSBytes.decode(cString: entry))
         p += 1
     }
     return result
@@ -33,7 +33,7 @@ public func environmentSnapshot() -> [String] {
 public func currentDirectory() -> String? {
     guard let p = getcwd(nil, 0) else { return nil }
     defer { free(p) }
-    return String(cString: p)
+    return OSBytes.decode(cString: p)
 }
 
 public func hostName() -> String {
@@ -63,7 +63,7 @@ public func processID() -> ProcessID { getpid() }
 
 /// Reads a whole small file (e.g. under /proc); nil if it cannot be read.
 public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { return nil }
     defer { Glibc.close(fd) }
     var out: [UInt8] = []
@@ -82,7 +82,7 @@ public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
 /// read what airun writes.
 public func unsafeDirectoryReason(_ path: String) -> String? {
     var st = stat()
-    guard stat(path, &st) == 0 else { return nil }
+    guard withOSBytes(path, { stat($0, &st) }) == 0 else { return nil }
     let me = geteuid()
     if st.st_uid != me && st.st_uid != 0 { return "it belongs to uid \(st.st_uid), not to you (uid \(me))" }
     if st.st_mode & 0o022 != 0 { return "others can write to it (chmod go-w \(path))" }
@@ -90,7 +90,7 @@ public func unsafeDirectoryReason(_ path: String) -> String? {
     let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
     let parent = trimmed.lastIndex(of: "/").map { $0 == trimmed.startIndex ? "/" : String(trimmed[..<$0]) } ?? "."
     var up = stat()
-    if stat(parent, &up) == 0, up.st_mode & 0o022 != 0, up.st_mode & S_ISVTX == 0 {
+    if withOSBytes(parent, { stat($0, &up) }) == 0, up.st_mode & 0o022 != 0, up.st_mode & S_ISVTX == 0 {
         return "others can replace it: \(parent) is writable by others"
     }
     return nil
@@ -116,17 +116,17 @@ public func effectiveUserID() -> UInt32 { geteuid() }
 /// True if `path` names an existing regular file (or a link to one).
 public func isRegularFile(_ path: String) -> Bool {
     var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    return withOSBytes(path, { stat($0, &st) }) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
 /// The names in a directory (no `.` or `..`), or empty if it cannot be read.
 public func directoryEntries(_ path: String) -> [String] {
-    guard let dir = opendir(path) else { return [] }
+    guard let dir = withOSBytes(path, { opendir($0) }) else { return [] }
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            OSBytes.decode(raw.prefix(while: { $0 != 0 }))
         }
         if name != "." && name != ".." { names.append(name) }
     }

@@ -40,14 +40,14 @@ public func wslInteropAvailable() -> Bool {
 /// path that exists but cannot be read (a directory, no permission).
 public func readFileHeader(_ path: String, count: Int) throws(SystemError) -> (bytes: [UInt8], size: Int64)? {
     var st = stat()
-    guard stat(path, &st) == 0 else {
+    guard withOSBytes(path, { stat($0, &st) }) == 0 else {
         if errno == ENOENT || errno == ENOTDIR { return nil }
         throw SystemError("stat", path: path)
     }
     if (st.st_mode & S_IFMT) == S_IFDIR { throw SystemError("open", path: path, errno: .isDirectory) }
     // A FIFO or a device named as the model would block the open or the read: not a model file.
     guard (st.st_mode & S_IFMT) == S_IFREG else { return ([], Int64(st.st_size)) }
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
     guard fd >= 0 else { throw SystemError("open", path: path) }
     defer { Glibc.close(fd) }
     var buffer = [UInt8](repeating: 0, count: count)
@@ -76,7 +76,7 @@ public func pageSizeBytes() -> Double { Double(sysconf(Int32(_SC_PAGESIZE))) }
 /// The last `count` bytes of a file, as a run would have kept them: seeks to them in a regular
 /// file, reads a pipe through keeping only the end. nil when it cannot be opened or read.
 public func readFileTail(_ path: String, count: Int) -> [UInt8]? {
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { return nil }
     defer { Glibc.close(fd) }
     var st = stat()

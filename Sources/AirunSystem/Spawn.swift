@@ -63,7 +63,7 @@ public func spawn(path: String, arguments: [String], environment: [String],
     }
     var pid: pid_t = 0
     var rc = withCStrings(arguments) { argv in
-        withCStrings(environment) { envp in airun_spawn(path, argv, envp, &config, &pid) }
+        withCStrings(environment) { envp in withOSBytes(path) { airun_spawn($0, argv, envp, &config, &pid) } }
     }
     // A text file without `#!` is a shell script to execvp(3), shells, env and GNU timeout: they
     // run it with /bin/sh. A binary for another machine stays "Exec format error" (126).
@@ -80,7 +80,7 @@ public func spawn(path: String, arguments: [String], environment: [String],
 /// bash's test for "cannot execute binary file": a NUL byte in the first line of the first 80
 /// bytes means a binary; anything else (an empty file included) is run as a script.
 func looksLikeScript(_ path: String) -> Bool {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    let fd = withOSBytes(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var head = [UInt8](repeating: 0, count: 80)
@@ -95,7 +95,7 @@ func looksLikeScript(_ path: String) -> Bool {
 
 /// A NULL-terminated array of C strings valid for the duration of `body`.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    let pointers = strings.map { strdup($0) } + [nil]
+    let pointers = strings.map { osStrdup($0) } + [nil]
     defer { for p in pointers { free(p) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
@@ -114,9 +114,9 @@ public enum ExecutableLookup: Equatable, Sendable {
 public func resolveExecutable(_ name: String, path: String?) -> ExecutableLookup {
     func check(_ candidate: String) -> ExecutableLookup? {
         var st = stat()
-        guard stat(candidate, &st) == 0 else { return nil }
+        guard withOSBytes(candidate, { stat($0, &st) }) == 0 else { return nil }
         if (st.st_mode & S_IFMT) == S_IFDIR { return .notExecutable(candidate, .isDirectory) }
-        if access(candidate, X_OK) != 0 { return .notExecutable(candidate, .current) }
+        if withOSBytes(candidate, { access($0, X_OK) }) != 0 { return .notExecutable(candidate, .current) }
         return .found(candidate)
     }
     if name.isEmpty { return .notFound }

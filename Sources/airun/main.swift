@@ -1,3 +1,3 @@
 import AirunCLI
 
-airunMain(Array(CommandLine.arguments.dropFirst()))
+airunMain()

@@ -90,6 +90,34 @@ struct HardeningTests {
         #expect(chld.exitCode == 7, "\(chld.stderr)")
     }
 
+    @Test("arguments, environment and PATH entries that are not UTF-8 reach the child byte for byte")
+    func nonUTF8Bytes() throws {
+        let s = Scratch()
+        let name = OSBytes.decode(Array("caf".utf8) + [0xE9] + Array(".txt".utf8))  // caf\xe9.txt
+        #expect(OSBytes.encode(name) == Array("caf".utf8) + [0xE9] + Array(".txt".utf8))
+        _ = try withOSBytes(s.file(name)) { path in
+            let fd = open(path, O_WRONLY | O_CREAT, 0o600)
+            try #require(fd >= 0)
+            _ = write(fd, "hello\n", 6)
+            close(fd)
+        }
+        let r = try airun(["-q", "--", "cat", s.file(name)], scratch: s)
+        #expect(r.exitCode == 0 && r.stdoutText == "hello\n", "\(r.stderr)")
+        let value = OSBytes.decode([0x63, 0x61, 0x66, 0xE9, 0xFF])
+        let env = try airun(["-q", "--", "sh", "-c", "printf %s \"$V\""], environment: ["V": value])
+        #expect(env.stdout == [0x63, 0x61, 0x66, 0xE9, 0xFF])
+        let dir = s.file(OSBytes.decode(Array("b".utf8) + [0xE9] + Array("n".utf8)))
+        _ = withOSBytes(dir) { mkdir($0, 0o755) }
+        let fd = withOSBytes(dir + "/airun-test-tool") { open($0, O_WRONLY | O_CREAT, 0o755) }
+        _ = write(fd, "#!/bin/sh\necho from-tool\n", 25)
+        close(fd)
+        let path = try airun(["-q", "airun-test-tool"], environment: ["PATH": dir + ":/usr/bin:/bin"], scratch: s)
+        #expect(path.stdoutText == "from-tool\n", "\(path.stderr)")
+        // The records are JSON: such bytes appear there as U+FFFD.
+        let args = try #require(r.records("run.start").first?["command_args"] as? [String])
+        #expect(args.last?.hasSuffix("caf\u{FFFD}.txt") == true, "\(args)")
+    }
+
     @Test("numbers from outside saturate instead of trapping")
     func saturatingConversions() {
         #expect(Int64(saturating: 1e30) == .max)

@@ -1,0 +1,81 @@
+@preconcurrency import Glibc
+
+/// Arguments, environment and paths are bytes to Linux, not text: `cat $'caf\xe9.txt'` names a
+/// real file. airun keeps them as Swift `String`s without losing a byte: a byte that is not part of
+/// well-formed UTF-8 is held as the scalar U+10FF00 + byte (private use, plane 16), and turned
+/// back into that byte whenever the string goes to the kernel. A well-formed sequence for a scalar
+/// in that range is held byte by byte the same way, so every byte string comes back unchanged.
+///
+/// - Important: Swift's implicit `String` to C string conversion would write those scalars as
+///   four UTF-8 bytes each. Every call that hands a string to the kernel goes through
+///   `withOSBytes` (or `osBytes`) instead. The records decode them as U+FFFD (JSONLine).
+public enum OSBytes {
+    /// The escape scalars' range: U+10FF80 (byte 0x80) to U+10FFFF (byte 0xFF).
+    public static let escapes: ClosedRange<UInt32> = 0x10FF80...0x10FFFF
+
+    /// Bytes from the kernel as a string, losing nothing.
+    public static func decode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let b = Array(bytes)
+        // The common case, all well-formed and free of the escape range: the standard decoder.
+        if let s = String(validating: b, as: UTF8.self),
+           !s.unicodeScalars.contains(where: { escapes.contains($0.value) }) {
+            return s
+        }
+        var scalars = String.UnicodeScalarView()
+        var i = 0
+        while i < b.count {
+            if let (scalar, length) = decodeOne(b, at: i), !escapes.contains(scalar.value) {
+                scalars.append(scalar)
+                i += length
+            } else {
+                scalars.append(Unicode.Scalar(0x10FF00 | UInt32(b[i]))!)
+                i += 1
+            }
+        }
+        return String(scalars)
+    }
+
+    /// A NUL-terminated C string's bytes as a string.
+    public static func decode(cString: UnsafePointer<CChar>) -> String {
+        decode(UnsafeBufferPointer(start: UnsafeRawPointer(cString).assumingMemoryBound(to: UInt8.self), count: strlen(cString)))
+    }
+
+    /// The bytes `decode` was given.
+    public static func encode(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for scalar in s.unicodeScalars {
+            if escapes.contains(scalar.value) {
+                out.append(UInt8(truncatingIfNeeded: scalar.value))
+            } else {
+                out.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        return out
+    }
+
+    /// One well-formed UTF-8 sequence at `i`: its scalar and length.
+    private static func decodeOne(_ b: [UInt8], at i: Int) -> (Unicode.Scalar, Int)? {
+        let c = b[i]
+        if c < 0x80 { return (Unicode.Scalar(c), 1) }
+        let length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0
+        guard length > 0, i + length <= b.count else { return nil }
+        guard let s = String(validating: b[i..<(i + length)], as: UTF8.self), s.unicodeScalars.count == 1 else { return nil }
+        return (s.unicodeScalars.first!, length)
+    }
+}
+
+/// Calls `body` with `s` as the NUL-terminated bytes it stands for (see `OSBytes`).
+public func withOSBytes<R>(_ s: String, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+    var bytes = OSBytes.encode(s).map { CChar(bitPattern: $0) }
+    bytes.append(0)
+    return try bytes.withUnsafeBufferPointer { try body($0.baseAddress!) }
+}
+
+/// `s`'s bytes as a newly allocated C string (free it with `free`).
+func osStrdup(_ s: String) -> UnsafeMutablePointer<CChar>? { withOSBytes(s) { strdup($0) } }
+
+/// airun's arguments (without argv[0]) as the kernel passed them, bytes kept (see `OSBytes`).
+public func commandLineArguments() -> [String] {
+    (1..<Int(CommandLine.argc)).compactMap { k in CommandLine.unsafeArgv[k].map { OSBytes.decode(cString: $0) } }
+}
