@@ -59,8 +59,10 @@ struct ClassifyCommand {
         let verdict = Classifier().classify(facts)
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""
+        // The environment's secrets too: the saved output may echo them.
+        let redactor = Redactor(environment: environmentDictionary())
         if json {
-            var j = JSONLine(redacting: Redactor())
+            var j = JSONLine(redacting: redactor)
             j.add("failed", verdict != nil)
             j.add("error_code", verdict?.code.rawValue)
             j.add("error_category", verdict?.category.rawValue)
@@ -74,7 +76,7 @@ struct ClassifyCommand {
                 error_code: \(verdict.code.rawValue)
                 category:   \(verdict.category.rawValue)
                 retryable:  \(verdict.retryable)
-                evidence:   \(verdict.evidence)
+                evidence:   \(redactor.redact(verdict.evidence))
                 rule:       \(verdict.rule)
 
                 """

@@ -6,9 +6,7 @@ enum ProfileCommand {
     static let usage = "usage: airun profile list | show NAME|PATH | check FILE..."
 
     static func run(_ arguments: [String]) -> Int32 {
-        let locator = ProfileLocator(environment: Dictionary(environmentSnapshot().compactMap { entry in
-            entry.firstIndex(of: "=").map { (String(entry[..<$0]), String(entry[entry.index(after: $0)...])) }
-        }, uniquingKeysWith: { first, _ in first }))
+        let locator = ProfileLocator(environment: environmentDictionary())
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
         switch (arguments.first, arguments.count) {

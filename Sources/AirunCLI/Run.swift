@@ -96,11 +96,7 @@ final class Run {
         self.options = options
         self.inherited = inherited
         environment = environmentSnapshot()
-        var values: [String: String] = [:]
-        for entry in environment {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            values[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
-        }
+        let values = environmentDictionary(environment)
         environmentValues = values
         var redactor = Redactor(environment: values)
         // A secret given on the command line is masked wherever the child echoes it, too.

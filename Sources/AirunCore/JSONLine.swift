@@ -26,10 +26,11 @@ public struct JSONLine: Sendable {
     }
 
     /// Adds raw bytes (e.g. an output tail) as a string; invalid UTF-8 becomes U+FFFD.
-    public mutating func add(_ name: String, bytes raw: [UInt8]) {
+    /// `cutAtStart`: the bytes are the end of something longer (a tail that dropped its start).
+    public mutating func add(_ name: String, bytes raw: [UInt8], cutAtStart: Bool = false) {
         key(name)
         let text = String(decoding: raw, as: UTF8.self)
-        JSONLine.appendString(redactor.redact(text).utf8, to: &bytes)
+        JSONLine.appendString(redactor.redact(text, cutAtStart: cutAtStart).utf8, to: &bytes)
     }
 
     public mutating func add(_ name: String, _ value: Int64?) {

@@ -30,6 +30,17 @@ public func environmentSnapshot() -> [String] {
     return result
 }
 
+/// airun's environment by name; the first of duplicate entries wins, as getenv(3) finds it.
+public func environmentDictionary(_ entries: [String] = environmentSnapshot()) -> [String: String] {
+    var values: [String: String] = [:]
+    for entry in entries {
+        guard let eq = entry.firstIndex(of: "=") else { continue }
+        let name = String(entry[..<eq])
+        if values[name] == nil { values[name] = String(entry[entry.index(after: eq)...]) }
+    }
+    return values
+}
+
 public func currentDirectory() -> String? {
     guard let p = getcwd(nil, 0) else { return nil }
     defer { free(p) }

@@ -36,9 +36,12 @@ public struct Redactor: Sendable {
         secretValues.sort { $0.value.count > $1.value.count }
     }
 
-    public func redact(_ text: String) -> String {
+    /// `cutAtStart`: `text` is the end of something longer (an output tail that dropped its
+    /// beginning), so its first word may be the second half of a key.
+    public func redact(_ text: String, cutAtStart: Bool = false) -> String {
         let bytes = Array(text.utf8)
         var scanner = Scanner(redactor: self, input: bytes)
+        scanner.cutAtStart = cutAtStart
         guard let out = scanner.run() else { return applyPatterns(text) }
         return applyPatterns(String(decoding: out, as: UTF8.self))
     }
@@ -85,29 +88,38 @@ public struct Redactor: Sendable {
 /// `***KIND_REDACTED***`
 public func mask(_ kind: String) -> String { "***\(kind)_REDACTED***" }
 
-/// The mask kind for an option that takes a secret (`--api-key`, `--hf-token`, `--password`), or nil.
+/// The mask kind for an option that takes a secret (`--api-key`, `--hf-token`, `--password`,
+/// `--pass`, `--key`, `--auth`, `--passphrase`), or nil. Judged by the option's last word, so
+/// `--token-count` and `--keyboard` are not secret.
 public func secretOptionKind(_ option: String) -> String? {
     guard option.hasPrefix("-") else { return nil }
-    let name = option.drop(while: { $0 == "-" }).lowercased()
-    if name.hasSuffix("password") || name.hasSuffix("passwd") { return "PASSWORD" }
-    if name.hasSuffix("api-key") || name.hasSuffix("api_key") || name.hasSuffix("apikey") { return "API_KEY" }
-    if name.hasSuffix("token") { return "TOKEN" }
-    if name.hasSuffix("secret") || name.hasSuffix("secret-key") || name.hasSuffix("access-key") { return "SECRET" }
-    return nil
+    let words = option.drop(while: { $0 == "-" }).lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" })
+    guard let last = words.last else { return nil }
+    let previous = words.dropLast().last
+    switch last {
+    case "password", "passwd", "pass", "passphrase", "pwd": return "PASSWORD"
+    case "apikey": return "API_KEY"
+    case "key" where previous == "api": return "API_KEY"
+    case "key": return previous == "secret" || previous == "access" || previous == "private" ? "SECRET" : "API_KEY"
+    case "token", "auth": return "TOKEN"
+    case "secret", "credentials", "credential": return "SECRET"
+    default: return nil
+    }
 }
 
-/// True when an upper-cased variable name contains KEY, TOKEN, SECRET, PASSWORD or PASSWD.
+/// Whether an environment variable's upper-cased name says its value is a secret, judged by its
+/// `_`-separated words: `HF_TOKEN`, `OPENAI_API_KEY`, `DB_PASS`, `MYSQL_PWD`, `AUTH`,
+/// `GOOGLE_CREDENTIALS`, `APIKEY` are; `TOKENIZER_NAME`, `KEYBOARD` are not, and a name ending in
+/// `_PATH`, `_FILE`, `_NAME`, `_DIR` or `_URL`-less places to look (`HF_TOKEN_PATH`) holds no secret
+/// itself.
 func nameSuggestsSecret(_ upper: [UInt8]) -> Bool {
-    let words: [StaticString] = ["KEY", "TOKEN", "SECRET", "PASSWD", "PASSWORD"]
-    for word in words {
-        let count = word.utf8CodeUnitCount
-        guard upper.count >= count else { continue }
-        let w = word.utf8Start
-        for start in 0...(upper.count - count) {
-            var k = 0
-            while k < count, upper[start + k] == w[k] { k += 1 }
-            if k == count { return true }
-        }
-    }
-    return false
+    let words = upper.split(separator: 0x5F).map { String(decoding: $0, as: UTF8.self) }
+    guard let last = words.last else { return false }
+    if ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE", "LENGTH", "COUNT", "MODE"].contains(last),
+       words.count > 1 { return false }
+    let secretWords: Set<String> = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
+                                    "AUTH", "CREDENTIALS", "CREDENTIAL", "CREDS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY"]
+    // PWD alone is the working directory, set by every shell.
+    if words == ["PWD"] || words == ["OLDPWD"] { return false }
+    return words.contains { secretWords.contains($0) }
 }

@@ -106,6 +106,7 @@ extension Scanner {
         var groups = 0  // digit groups seen so far
         var shape = 0   // the group lengths as decimal digits, e.g. 334 for 555-123-4567
         var current = 0
+        var dots = 0, otherSeparators = 0
         var j = i
         if input[i] == UInt8(ascii: "+") { j += 1 }
         while j < input.count, j - i < 24 {
@@ -115,6 +116,7 @@ extension Scanner {
                 current += 1
             } else if c == 0x20 || c == 0x2d || c == 0x2e || c == 0x28 || c == 0x29 {  // space - . ( )
                 if current > 0 { groups += 1; shape = shape * 10 + min(current, 9); current = 0 }
+                if c == 0x2e { dots += 1 } else { otherSeparators += 1 }
                 // A separator must be followed by a digit (or a bracketed group) to continue.
                 guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == 0x28 || c == 0x29 else { break }
             } else {
@@ -127,6 +129,8 @@ extension Scanner {
         if j < input.count, isAlnum(input[j]) { return nil }
         if input[i] == UInt8(ascii: "+") {
             guard (8...15).contains(digits), groups >= 1, i + 1 < input.count, isDigit(input[i + 1]) else { return nil }
+            // `loss +12.3456789` is a number: one dot and nothing else between the digits.
+            if dots == 1 && otherSeparators == 0 { return nil }
             return replace(i, j, kind: "PHONE")
         }
         // North American forms only: exactly 3-3-4.

@@ -4,6 +4,9 @@
 struct Scanner {
     let redactor: Redactor
     let input: [UInt8]
+    /// The text is the end of something longer (an output tail that kept its last bytes): its
+    /// first word may be the second half of a key.
+    var cutAtStart = false
     private var out: [UInt8] = []
     private var copied = 0  // input[..<copied] is in `out` (or unchanged)
     private var changed = false
@@ -18,15 +21,16 @@ struct Scanner {
 
     /// The redacted bytes, or nil when nothing needed masking.
     mutating func run() -> [UInt8]? {
-        var i = 0
+        var i = leadingFragment()
         let n = input.count
-        var previousIsWord = false
+        var previousIsWord = i > 0
         while i < n {
             let b = input[i]
             let word = isWordByte(b)
             // Most bytes sit inside a word or are plain punctuation; only word starts, a few
-            // trigger bytes and the first bytes of known secret values can begin a match.
-            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b)
+            // trigger bytes, the first bytes of known secret values and of distinctive key
+            // prefixes (which may follow anything: `token-ghp_…`, `%3Dsk-…`) can begin a match.
+            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b) || isTokenStart(b)
             if candidate, let end = matchAt(i) {
                 i = end
                 previousIsWord = end > 0 && isWordByte(input[end - 1])
@@ -35,6 +39,7 @@ struct Scanner {
             previousIsWord = word || b == UInt8(ascii: "-")
             i += 1
         }
+        trailingFragment()
         guard changed else { return nil }
         out.append(contentsOf: input[copied..<n])
         return out
@@ -72,8 +77,10 @@ struct Scanner {
         default:
             break
         }
-        guard isWordByte(b), atBoundary(i) else { return nil }
-        if let end = token(i) { return end }
+        guard isWordByte(b) else { return nil }
+        let boundary = atBoundary(i)
+        if boundary || keyMayStartInsideWord(i), let end = token(i) { return end }
+        guard boundary else { return nil }
         if lowercased(b) == UInt8(ascii: "b"), let end = authorization(i) { return end }
         // One scan of the word serves the email and key=value checks.
         var keyEnd = i
@@ -98,8 +105,12 @@ struct Scanner {
         }
         let keyChars: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
         switch input[i] {
-        case UInt8(ascii: "s"):
-            if startsWith("sk-ant-", at: i) {
+        case UInt8(ascii: "s"), UInt8(ascii: "r"):
+            if startsWith("sk_live_", at: i) || startsWith("rk_live_", at: i) || startsWith("sk_test_", at: i)
+                || startsWith("rk_test_", at: i) {
+                let end = run(from: i + 8, isAlnum)
+                if end - i >= 8 + 16 { return replace(i, end, kind: "STRIPE_KEY") }
+            } else if startsWith("sk-ant-", at: i) {
                 let end = run(from: i + 7, keyChars)
                 if end - i >= 7 + 20 { return replace(i, end, kind: "ANTHROPIC_KEY") }
             } else if startsWith("sk-", at: i) {
@@ -135,7 +146,7 @@ struct Scanner {
                 if end - i >= 3 + 30 { return replace(i, end, kind: "HUGGINGFACE_TOKEN") }
             }
         case UInt8(ascii: "e"):
-            if startsWith("eyJ", at: i) {
+            if startsWith("eyJ", at: i), atBoundary(i) {
                 let segment: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
                 let header = run(from: i, segment)
                 guard header - i >= 10, header < input.count, input[header] == UInt8(ascii: ".") else { return nil }
@@ -214,6 +225,45 @@ struct Scanner {
         return replace(start, j + 16, kind: "PRIVATE_KEY")
     }
 
+    // MARK: fragments at the edges
+
+    /// A known secret's second half (8 bytes or more) at the very start, and in a text cut at
+    /// its start, a first word that looks like the rest of a key: 12+ key characters with
+    /// digits and letters. Returns where the scan goes on.
+    mutating func leadingFragment() -> Int {
+        guard !input.isEmpty else { return 0 }
+        for s in redactor.secretValues where s.value.count > 8 {
+            var k = s.value.count - 1
+            while k >= 8 {
+                if s.value[s.value.count - k] == input[0], startsWith(Array(s.value.suffix(k)), at: 0) {
+                    return replace(0, k, kind: s.kind)
+                }
+                k -= 1
+            }
+        }
+        guard cutAtStart else { return 0 }
+        var end = 0
+        while end < input.count, isAlnum(input[end]) || input[end] == UInt8(ascii: "_") || input[end] == UInt8(ascii: "-") { end += 1 }
+        guard end >= 12, hasDigitAndLetter(0, end) else { return 0 }
+        return replace(0, end, kind: "KEY_FRAGMENT")
+    }
+
+    /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
+    mutating func trailingFragment() {
+        let n = input.count
+        guard n > 0 else { return }
+        for s in redactor.secretValues where s.value.count > 8 {
+            var k = s.value.count - 1
+            while k >= 8 {
+                if n - k >= copied, s.value[k - 1] == input[n - 1], startsWith(Array(s.value.prefix(k)), at: n - k) {
+                    _ = replace(n - k, n, kind: s.kind)
+                    return
+                }
+                k -= 1
+            }
+        }
+    }
+
     // MARK: byte helpers
 
     /// Compares without allocating: literals are ASCII and short.
@@ -237,6 +287,18 @@ struct Scanner {
         let p = literal.utf8Start
         for k in 0..<count where lowercased(input[i + k]) != lowercased(p[k]) { return false }
         return true
+    }
+
+    /// A key glued to what comes before it: after `_` or `-` (`key_sk-proj-…`, `token-ghp_…`),
+    /// after a JSON or C escape
+    /// (`"\nghp_…"`), after a URL-encoded byte (`token%3Dghp_…`). Not after a plain letter:
+    /// `task-1234567890abcdefghij` is no OpenAI key.
+    func keyMayStartInsideWord(_ i: Int) -> Bool {
+        guard i > 0 else { return true }
+        if input[i - 1] == UInt8(ascii: "_") || input[i - 1] == UInt8(ascii: "-") { return true }
+        if i >= 2, input[i - 2] == UInt8(ascii: "\\"), isLetter(input[i - 1]) { return true }
+        if i >= 3, input[i - 3] == UInt8(ascii: "%"), isHexDigit(input[i - 2]), isHexDigit(input[i - 1]) { return true }
+        return false
     }
 
     func atBoundary(_ i: Int) -> Bool { i == 0 || !(isWordByte(input[i - 1]) || input[i - 1] == UInt8(ascii: "-")) }
@@ -287,6 +349,11 @@ struct Scanner {
 }
 @inline(__always) func isBase64Extra(_ b: UInt8) -> Bool {
     switch b { case 0x2b, 0x2f, 0x3d, 0x0d: return true; default: return false }  // + / = CR
+}
+/// First letters of the key prefixes recognised even inside a word: s(k-), r(k_live_), A(KIA,
+/// Iza), g(hp_, ithub_pat_), x(ox), h(f_).
+@inline(__always) func isTokenStart(_ b: UInt8) -> Bool {
+    switch b { case 0x73, 0x72, 0x41, 0x67, 0x78, 0x68: return true; default: return false }
 }
 @inline(__always) func isTrigger(_ b: UInt8) -> Bool {
     switch b { case 0x2d, 0x3a, 0x2b, 0x28: return true; default: return false }  // - : + (
