@@ -124,3 +124,52 @@ struct RedactionTests {
         #expect(r.redact("bob@example.com +14155550132") == "bob@example.com +14155550132")
     }
 }
+
+@Suite("redaction properties", .timeLimit(.minutes(1)))
+struct RedactionPropertyTests {
+    /// What surrounds a secret in real output, and must itself survive.
+    static let benign = [
+        "Qwen/Qwen2.5-7B-Instruct", "/home/ada/models/qwen3-coder-30b-a3b-instruct-q4_k_m.gguf", "loss +12.3456789",
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736", "123e4567-e89b-12d3-a456-426614174000",
+        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "llama_model_loader: - kv  12: tokenizer.ggml.model str = gpt2",
+        "eval time = 100.00 ms / 64 runs", "TOKENIZER_NAME=Qwen/Qwen2.5-7B-Instruct", "HF_TOKEN_PATH=/home/ada/.cache/hf/token",
+        "KEYBOARD=us", "task-1234567890abcdefghij", "exit=143 (SIGTERM)", "--n-gpu-layers 99 --ctx-size 8192", "commit 3f2a9c1",
+    ]
+    static let separators = [" ", "-", "_", "=", ": ", "\"", "'", "%3D", "\\n", "(", "/", "\n", "\t", ",", "[", "{\"k\":\""]
+
+    @Test("random secrets at random offsets, after random separators, cut anywhere: no 12 characters of one survive")
+    func noSecretSurvives() {
+        let envSecret = FakeSecrets.key(40)
+        let redactor = Redactor(environment: ["MY_SERVICE_TOKEN": envSecret])
+        let kinds = FakeSecrets.all().filter { $0.name != "email" && $0.name != "phone" }
+        var failures: [String] = []
+        for _ in 0..<3000 {
+            let planted = Int.random(in: 0...kinds.count)
+            let (name, secret, text) = planted == kinds.count ? ("environment", envSecret, envSecret) : kinds[planted]
+            let before = (0..<Int.random(in: 0...3)).map { _ in Self.benign.randomElement()! }.joined(separator: " ")
+            let after = (0..<Int.random(in: 0...3)).map { _ in Self.benign.randomElement()! }.joined(separator: " ")
+            let full = before + Self.separators.randomElement()! + text + [" ", "\n", "\"", ",", "&"].randomElement()! + after
+            let bytes = Array(full.utf8)
+            let cut = Bool.random() ? 0 : Int.random(in: 0..<bytes.count)
+            let kept = String(decoding: bytes[cut...], as: UTF8.self)
+            let out = redactor.redact(kept, cutAtStart: cut > 0)
+            // A PEM block's secret is its body, not the BEGIN and END lines around it.
+            let s = Array(name == "private-key" ? secret.split(separator: "\n").dropFirst().dropLast().joined(separator: "\n") : secret)
+            if s.count >= 12, let leak = (0...(s.count - 12)).lazy.map({ String(s[$0..<($0 + 12)]) }).first(where: { out.contains($0) }) {
+                failures.append("\(name) cut at \(cut): '\(leak)' survives in \(out.debugDescription)")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) leaks, e.g. \(failures.prefix(3))")
+    }
+
+    @Test("the benign text around them survives unchanged")
+    func benignSurvives() {
+        let redactor = Redactor(environment: ["TOKENIZER_NAME": "Qwen/Qwen2.5-7B-Instruct", "HF_TOKEN_PATH": "/home/ada/.cache/hf/token",
+                                              "KEYBOARD": "us-international"])
+        for _ in 0..<500 {
+            // Joined by space only: "token" + "=" + anything would rightly read as a secret.
+            let text = (0..<Int.random(in: 1...4)).map { _ in Self.benign.randomElement()! }.joined(separator: [" ", "\n", "\t", ", "].randomElement()!)
+            #expect(redactor.redact(text) == text)
+        }
+    }
+}

@@ -116,9 +116,9 @@ extension Scanner {
                 current += 1
             } else if c == 0x20 || c == 0x2d || c == 0x2e || c == 0x28 || c == 0x29 {  // space - . ( )
                 if current > 0 { groups += 1; shape = shape * 10 + min(current, 9); current = 0 }
-                if c == 0x2e { dots += 1 } else { otherSeparators += 1 }
                 // A separator must be followed by a digit (or a bracketed group) to continue.
                 guard j + 1 < input.count, isDigit(input[j + 1]) || input[j + 1] == 0x28 || c == 0x29 else { break }
+                if c == 0x2e { dots += 1 } else { otherSeparators += 1 }
             } else {
                 break
             }

@@ -36,7 +36,8 @@ struct Scanner {
                 previousIsWord = end > 0 && isWordByte(input[end - 1])
                 continue
             }
-            previousIsWord = word || b == UInt8(ascii: "-")
+            // A hyphen continues a word (`sk-learn`), but starts one after punctuation (`)-passwd`).
+            previousIsWord = word || (b == UInt8(ascii: "-") && previousIsWord)
             i += 1
         }
         trailingFragment()
@@ -146,7 +147,7 @@ struct Scanner {
                 if end - i >= 3 + 30 { return replace(i, end, kind: "HUGGINGFACE_TOKEN") }
             }
         case UInt8(ascii: "e"):
-            if startsWith("eyJ", at: i), atBoundary(i) {
+            if startsWith("eyJ", at: i) {
                 let segment: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
                 let header = run(from: i, segment)
                 guard header - i >= 10, header < input.count, input[header] == UInt8(ascii: ".") else { return nil }
@@ -164,7 +165,9 @@ struct Scanner {
     /// `Bearer <token>`, and `Basic <base64>` after an Authorization header name.
     mutating func authorization(_ i: Int) -> Int? {
         let isBearer = startsWithCaseless("bearer ", at: i)
-        let isBasic = !isBearer && startsWithCaseless("basic ", at: i) && precededByAuthorization(i)
+        // Basic: after an Authorization header name, or (the header cut off) a base64 value that
+        // decodes to `user:password`.
+        let isBasic = !isBearer && startsWithCaseless("basic ", at: i) && (precededByAuthorization(i) || basicCredentialsFollow(i + 6))
         guard isBearer || isBasic else { return nil }
         var start = i + 7 - (isBasic ? 1 : 0)
         while start < input.count, input[start] == UInt8(ascii: " ") { start += 1 }
@@ -175,6 +178,25 @@ struct Scanner {
         if startsWith("***", at: start) { return nil }
         _ = replace(start, end, kind: isBearer ? "BEARER_TOKEN" : "BASIC_AUTH")
         return end
+    }
+
+    /// Whether base64 at `start` decodes (its first 48 characters are enough) to text with a colon.
+    func basicCredentialsFollow(_ start: Int) -> Bool {
+        var bits = 0, count = 0, k = start
+        while k < input.count, k - start < 48 {
+            let b = input[k]
+            let v: Int
+            if isUpper(b) { v = Int(b) - 65 } else if isLetter(b) { v = Int(b) - 97 + 26 } else if isDigit(b) { v = Int(b) - 48 + 52 }
+            else if b == UInt8(ascii: "+") { v = 62 } else if b == UInt8(ascii: "/") { v = 63 } else { break }
+            bits = (bits << 6 | v) & 0xFFFFFF
+            count += 6
+            if count >= 8 {
+                count -= 8
+                if (bits >> count) & 0xFF == 0x3A { return true }
+            }
+            k += 1
+        }
+        return false
     }
 
     func precededByAuthorization(_ i: Int) -> Bool {
@@ -228,8 +250,10 @@ struct Scanner {
     // MARK: fragments at the edges
 
     /// A known secret's second half (8 bytes or more) at the very start, and in a text cut at
-    /// its start, a first word that looks like the rest of a key: 12+ key characters with
-    /// digits and letters. Returns where the scan goes on.
+    /// its start, a first word that looks like the rest of a key: 12+ key characters (base64 and
+    /// JWT punctuation included) that look random: digits and letters, or upper case and digits
+    /// only (AWS), or case changing at least four times (letters-only tokens). Returns where the
+    /// scan goes on.
     mutating func leadingFragment() -> Int {
         guard !input.isEmpty else { return 0 }
         for s in redactor.secretValues where s.value.count > 8 {
@@ -242,10 +266,59 @@ struct Scanner {
             }
         }
         guard cutAtStart else { return 0 }
-        var end = 0
-        while end < input.count, isAlnum(input[end]) || input[end] == UInt8(ascii: "_") || input[end] == UInt8(ascii: "-") { end += 1 }
-        guard end >= 12, hasDigitAndLetter(0, end) else { return 0 }
-        return replace(0, end, kind: "KEY_FRAGMENT")
+        if let end = valueAfterCutKeyword() { return end }
+        // The first word (after the `": "` of a cut `key: value`), up to a space, quote, `:` or
+        // `=`: a password may hold any other character.
+        var start = 0
+        while start < min(input.count, 4), isSpaceOrQuote(input[start]) || input[start] == UInt8(ascii: ":")
+            || input[start] == UInt8(ascii: "=") { start += 1 }
+        var end = start
+        while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]),
+              input[end] != UInt8(ascii: ":"), input[end] != UInt8(ascii: "=") { end += 1 }
+        // `…a08-token=VALUE`: the word is a key that names a secret; its value goes, not the key.
+        if end < input.count, let valueEnd = keyValue(start, keyEnd: end) { return valueEnd }
+        guard end - start >= 12, looksRandom(start, end) else { return 0 }
+        return replace(start, end, kind: "KEY_FRAGMENT")
+    }
+
+    /// The cut fell inside the word that announces a secret (`…arer TOKEN`, `…word=VALUE`): the
+    /// first word is the end of `Bearer`, `Basic`, `password`, `token`, … and the value follows.
+    mutating func valueAfterCutKeyword() -> Int? {
+        var word = 0
+        while word < input.count, word < 16, isWordByte(input[word]) || input[word] == UInt8(ascii: "-") { word += 1 }
+        guard word > 0, word < input.count else { return nil }
+        let first = String(decoding: input[0..<word], as: UTF8.self).lowercased()
+        func endOf(_ keywords: [String]) -> Bool { keywords.contains { $0.hasSuffix(first) } }
+        var start = word
+        // `{"secret": "…"}` cut inside the key name: its closing quote comes first.
+        if input[start] == UInt8(ascii: "\"") || input[start] == UInt8(ascii: "'"), start + 1 < input.count { start += 1 }
+        if endOf(["bearer", "basic"]), input[word] == UInt8(ascii: " ") {
+            while start < input.count, input[start] == UInt8(ascii: " ") { start += 1 }
+        } else if endOf(["password", "passwd", "token", "secret", "api_key", "apikey", "api-key", "credentials"]),
+                  input[start] == UInt8(ascii: "=") || input[start] == UInt8(ascii: ":") {
+            start += 1
+            while start < input.count, input[start] == UInt8(ascii: " ") || input[start] == UInt8(ascii: "\"") { start += 1 }
+        } else {
+            return nil
+        }
+        var end = start
+        while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]) { end += 1 }
+        // `n:` may end `token` or anything else: only a value that looks like a secret goes
+        // (`n: Bearer …` is left to the Bearer rule).
+        guard end - start >= 6, looksRandom(start, end) else { return nil }
+        return replace(start, end, kind: "SECRET")
+    }
+
+    func looksRandom(_ start: Int, _ end: Int) -> Bool {
+        if hasDigitAndLetter(start, end) { return true }
+        if input[start..<end].allSatisfy({ isUpper($0) || isDigit($0) }) { return true }
+        var changes = 0
+        var lastUpper: Bool?
+        for b in input[start..<end] where isLetter(b) {
+            if let l = lastUpper, l != isUpper(b) { changes += 1 }
+            lastUpper = isUpper(b)
+        }
+        return changes >= 4
     }
 
     /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
@@ -301,7 +374,14 @@ struct Scanner {
         return false
     }
 
-    func atBoundary(_ i: Int) -> Bool { i == 0 || !(isWordByte(input[i - 1]) || input[i - 1] == UInt8(ascii: "-")) }
+    /// A word starts at `i`: after a non-word byte, or after a hyphen that follows one.
+    func atBoundary(_ i: Int) -> Bool {
+        guard i > 0 else { return true }
+        let previous = input[i - 1]
+        if isWordByte(previous) { return false }
+        if previous == UInt8(ascii: "-") { return i < 2 || !isWordByte(input[i - 2]) }
+        return true
+    }
     func wordByte(at i: Int) -> Bool { i < input.count && isWordByte(input[i]) }
 
     func hasDigitAndLetter(_ start: Int, _ end: Int) -> Bool {
@@ -347,13 +427,16 @@ struct Scanner {
 @inline(__always) func isSecretKeyEnding(_ b: UInt8) -> Bool {
     switch b { case 0x64, 0x79, 0x6e, 0x74, 0x6c, 0x73: return true; default: return false }  // d y n t l s
 }
+@inline(__always) func isFragmentPunctuation(_ b: UInt8) -> Bool {
+    switch b { case 0x5f, 0x2d, 0x2e, 0x2b, 0x2f, 0x3d: return true; default: return false }  // _ - . + / =
+}
 @inline(__always) func isBase64Extra(_ b: UInt8) -> Bool {
     switch b { case 0x2b, 0x2f, 0x3d, 0x0d: return true; default: return false }  // + / = CR
 }
 /// First letters of the key prefixes recognised even inside a word: s(k-), r(k_live_), A(KIA,
-/// Iza), g(hp_, ithub_pat_), x(ox), h(f_).
+/// Iza), g(hp_, ithub_pat_), x(ox), h(f_), e(yJ).
 @inline(__always) func isTokenStart(_ b: UInt8) -> Bool {
-    switch b { case 0x73, 0x72, 0x41, 0x67, 0x78, 0x68: return true; default: return false }
+    switch b { case 0x73, 0x72, 0x41, 0x67, 0x78, 0x68, 0x65: return true; default: return false }
 }
 @inline(__always) func isTrigger(_ b: UInt8) -> Bool {
     switch b { case 0x2d, 0x3a, 0x2b, 0x28: return true; default: return false }  // - : + (
