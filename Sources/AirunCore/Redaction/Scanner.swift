@@ -30,7 +30,8 @@ struct Scanner {
             // Most bytes sit inside a word or are plain punctuation; only word starts, a few
             // trigger bytes, the first bytes of known secret values and of distinctive key
             // prefixes (which may follow anything: `token-ghp_…`, `%3Dsk-…`) can begin a match.
-            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b) || isTokenStart(b)
+            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b)
+                || (isTokenStart(b) && keyMayStartInsideWord(i))
             if candidate, let end = matchAt(i) {
                 i = end
                 previousIsWord = end > 0 && isWordByte(input[end - 1])
