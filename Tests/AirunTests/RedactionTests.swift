@@ -173,3 +173,57 @@ struct RedactionPropertyTests {
         }
     }
 }
+
+@Suite("redaction: the adversarial pass's cases", .timeLimit(.minutes(1)))
+struct RedactionAdversarialTests {
+    @Test("secret options and variable names by their words")
+    func namesAndOptions() {
+        let r = Redactor(environment: ["DB_PASS": "hunter2hunter", "MYSQL_PWD": "s3cr3tpassw0rd", "AUTH": "abcdef123456",
+                                       "GOOGLE_CREDENTIALS": "credvalue99x", "TOKENIZER_NAME": "Qwen/Qwen2.5-7B-Instruct",
+                                       "HF_TOKEN_PATH": "/home/ada/.cache/hf/token", "KEYBOARD": "us-international", "PWD": "/work/here"])
+        #expect(r.redact("hunter2hunter s3cr3tpassw0rd abcdef123456 credvalue99x")
+                == "***DB_PASS_REDACTED*** ***MYSQL_PWD_REDACTED*** ***AUTH_REDACTED*** ***GOOGLE_CREDENTIALS_REDACTED***")
+        #expect(r.redact("Qwen/Qwen2.5-7B-Instruct /home/ada/.cache/hf/token us-international /work/here")
+                == "Qwen/Qwen2.5-7B-Instruct /home/ada/.cache/hf/token us-international /work/here")
+        #expect(r.redact(arguments: ["x", "--pass", "pw1", "--key", "k-123", "--auth", "a1", "--passphrase=pp", "--token-count", "5"])
+                == ["x", "--pass", "***PASSWORD_REDACTED***", "--key", "***API_KEY_REDACTED***", "--auth", "***TOKEN_REDACTED***",
+                    "--passphrase=***PASSWORD_REDACTED***", "--token-count", "5"])
+    }
+
+    @Test("glued keys, Stripe keys, a decimal that is no phone")
+    func gluedKeys() {
+        let r = Redactor()
+        let ghp = "ghp_" + FakeSecrets.key(36), sk = "sk-proj-" + FakeSecrets.key(40)
+        #expect(r.redact("token-\(ghp)") == "token-***GITHUB_TOKEN_REDACTED***")
+        #expect(r.redact("key_\(sk)") == "key_***OPENAI_KEY_REDACTED***")
+        #expect(r.redact("{\"m\":\"\\n\(ghp)\"}") == "{\"m\":\"\\n***GITHUB_TOKEN_REDACTED***\"}")
+        #expect(r.redact("q=x%3D\(sk)&y") == "q=x%3D***OPENAI_KEY_REDACTED***&y")
+        #expect(r.redact("sk_live_" + FakeSecrets.key(24)) == "***STRIPE_KEY_REDACTED***")
+        #expect(r.redact("rk_live_" + FakeSecrets.key(24)) == "***STRIPE_KEY_REDACTED***")
+        #expect(r.redact("loss +12.3456789 at step 3") == "loss +12.3456789 at step 3")
+        #expect(r.redact("call +44 20 7183 8750") == "call ***PHONE_REDACTED***")
+    }
+
+    @Test("a tail that starts inside a key or an environment secret keeps none of it")
+    func cutTails() {
+        let secret = FakeSecrets.key(40)
+        let r = Redactor(environment: ["MY_TOKEN": secret])
+        #expect(r.redact(String(secret.dropFirst(20)) + " done") == "***MY_TOKEN_REDACTED*** done")
+        #expect(r.redact("start " + String(secret.prefix(20))) == "start ***MY_TOKEN_REDACTED***")
+        let key = "sk-proj-" + FakeSecrets.key(40)
+        #expect(r.redact(String(key.dropFirst(10)) + " rest", cutAtStart: true) == "***KEY_FRAGMENT_REDACTED*** rest")
+        // Not cut: the same word is left alone (a hash at the start of a whole text is fine).
+        #expect(r.redact("4bf92f3577b34da6a3ce929d0e0e4736 rest") == "4bf92f3577b34da6a3ce929d0e0e4736 rest")
+    }
+
+    @Test("airun classify masks the evidence it prints; a missing command's console line is masked")
+    func classifyAndConsole() throws {
+        let s = Scratch()
+        let key = "ghp_" + FakeSecrets.key(36)
+        let log = s.write("err.txt", Array("cudaMalloc failed: out of memory token-\(key)\n".utf8))
+        let text = try airun(["classify", "--stderr", log, "--exit-code", "1"], scratch: s)
+        #expect(text.stdoutText.contains("GPU_OOM") && !text.stdoutText.contains(key), "\(text.stdoutText)")
+        let missing = try airun(["--", "no-such-tool-token-\(key)"])
+        #expect(missing.exitCode == 127 && !missing.stderr.contains(key), "\(missing.stderr)")
+    }
+}
