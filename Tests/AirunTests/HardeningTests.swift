@@ -118,6 +118,17 @@ struct HardeningTests {
         #expect(args.last?.hasSuffix("caf\u{FFFD}.txt") == true, "\(args)")
     }
 
+    @Test("output with CRLF line ends is classified, not crashed on (found by the classifier fuzz target)")
+    func crlfOutput() throws {
+        let stderr = "loading model\r\nsome line\r\ncudaMalloc failed: out of memory\r\n"
+        let verdict = Classifier().classify(AttemptFacts(exitCode: 1, stderr: stderr))
+        #expect(verdict?.code == .gpuOutOfMemory)
+        #expect(verdict?.evidence.hasPrefix("cudaMalloc failed: out of memory") == true)
+        let r = try airun(["-q", "--", "sh", "-c", "printf 'a\\r\\nb\\r\\ncudaMalloc failed: out of memory\\r\\n' >&2; exit 1"])
+        #expect(r.exitCode == 1)
+        #expect(r.records("error").first?["error_code"] as? String == "GPU_OOM")
+    }
+
     @Test("numbers from outside saturate instead of trapping")
     func saturatingConversions() {
         #expect(Int64(saturating: 1e30) == .max)

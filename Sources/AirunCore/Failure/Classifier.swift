@@ -158,7 +158,9 @@ private struct CapturedText {
     let hits: [Int: [Int]]
 
     init(_ text: String, _ matcher: PhraseMatcher) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Split on the newline byte, as the phrase matcher counts lines: split on Characters,
+        // "\r\n" is one Character and the two counts disagree (found by fuzzing: a crash).
+        lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { Substring($0) }
         hits = matcher.lines(in: Array(text.utf8))
     }
 
@@ -180,7 +182,7 @@ private struct CapturedText {
                 if regexes.contains(where: { $0.matches(String(line)) }) { best = n; break }
             }
         }
-        return best.map { lines[$0] }
+        return best.flatMap { $0 < lines.count ? lines[$0] : nil }
     }
 }
 
