@@ -149,9 +149,11 @@ struct HardeningTests {
         let overflow = header + le(1, 8) + le(0, 8) + le(1, 8) + [0x74] + le(1, 4) + le(1 << 62, 8) + le(0, 4) + le(.max - 15, 8)
         var nested = header + le(0, 8) + le(1, 8) + le(1, 8) + [0x6B] + le(9, 4)
         for _ in 0..<100_000 { nested += le(9, 4) + le(1, 8) }
-        // Found by the fuzzer: shorter than the fixed header.
+        // Found by the fuzzer: shorter than the fixed header; a first key length near 2^64.
         #expect(dataExtent(Array("GGUF".utf8)) == nil)
         #expect(dataExtent([]) == nil)
+        let hugeKey = Array("GGUF".utf8) + le(3, 4) + le(1, 8) + le(1, 8) + le(.max, 8) + Array(repeating: 0x41, count: 40)
+        #expect(GGUFCheck.inspect(header: hugeKey, size: Int64(hugeKey.count)).architecture == nil)
         let s = Scratch()
         for (name, bytes) in [("overflow.gguf", overflow), ("nested.gguf", nested)] {
             let model = s.write(name, bytes + Array(repeating: 0, count: 64))

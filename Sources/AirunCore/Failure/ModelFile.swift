@@ -103,10 +103,11 @@ public struct GGUFCheck: Equatable, Sendable {
             check.problem = "truncated: the tensors need \(need.required) bytes, the file has \(size) (an incomplete download?)"
         }
         // First key/value: u64 key length, key, u32 type, and for a string (8) u64 length + bytes.
-        if bytes.count >= 32 {
-            let keyLength = Int(clamping: readLE(bytes, 24, 8))
-            let keyEnd = 32 + keyLength
-            if keyLength == 20, keyEnd + 12 <= bytes.count,
+        // The length comes from the file: compared before any arithmetic (a huge one overflowed;
+        // found by fuzzing).
+        if bytes.count >= 32, readLE(bytes, 24, 8) == 20 {
+            let keyEnd = 32 + 20
+            if keyEnd + 12 <= bytes.count,
                String(decoding: bytes[32..<keyEnd], as: UTF8.self) == "general.architecture", readLE(bytes, keyEnd, 4) == 8 {
                 let valueLength = Int(clamping: readLE(bytes, keyEnd + 4, 8))
                 let valueStart = keyEnd + 12
