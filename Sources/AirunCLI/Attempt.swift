@@ -96,7 +96,7 @@ struct AttemptRunner {
     private func runAttempt(identity: RecordIdentity, span: SpanID) -> AttemptReport {
         let options = run.options
         let traceparent = TraceParent(traceID: trace.traceID, parentID: span, flags: trace.flags)
-        let environment = run.childEnvironment([
+        let exports = [
             ("TRACE_ID", trace.traceID.hex),
             ("TRACEPARENT", traceparent.header),
             ("AIRUN_TRACE_ID", trace.traceID.hex),
@@ -107,7 +107,8 @@ struct AttemptRunner {
             ("AIRUN_PROFILE", run.settings.profile.name),
             // Marks AIRUN_PROFILE as airun's export, not a choice for a nested airun.
             ("AIRUN_PROFILE_EXPORTED", run.settings.profile.name),
-        ])
+        ]
+        let environment = run.childEnvironment(exports)
         let name = command[0]
         let startWall = wallClockMicroseconds()
         func startRecord(pid: Int32?, executable: String?) {
@@ -173,8 +174,7 @@ struct AttemptRunner {
             var reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
             if error.errno == .argumentListTooLong {
                 // Say whose bytes tipped it over: ours may be what made a long command line too long.
-                let added = environment.count - run.environment.count
-                let addedBytes = environment.suffix(max(0, added)).reduce(0) { $0 + $1.utf8.count + 1 }
+                let addedBytes = exports.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 }
                 reason += " (the arguments and environment exceed the kernel's limit; airun's trace variables add \(addedBytes) bytes)"
             }
             return notStarted(executable, code: code, status: status, reason: reason)

@@ -106,9 +106,7 @@ struct ProfileLocator {
             }
             bytes = read
         }
-        var profile = try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
-        profile.source = location.description
-        return profile
+        return try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
     }
 
     /// Every profile found, first occurrence of each name winning, with what it overrides.
@@ -116,7 +114,7 @@ struct ProfileLocator {
         var seen: Set<String> = []
         var out: [(String, ProfileLocation, Bool)] = []
         for dir in directories {
-            for file in directoryEntries(dir).sorted() where file.hasSuffix(".toml") {
+            for file in directoryEntries(dir) where file.hasSuffix(".toml") {
                 let name = String(file.dropLast(5))
                 if seen.insert(name).inserted { out.append((name, .file("\(dir)/\(file)"), ShippedProfiles.text(name) != nil)) }
             }

@@ -112,6 +112,9 @@ final class Supervisor {
         var outPipe: (read: FileDescriptor, write: FileDescriptor)?
         var errPipe: (read: FileDescriptor, write: FileDescriptor)?
         var usePTY = false
+        /// Whether airun's own stdout and stderr are terminals, asked once per attempt.
+        var outIsTTY = false
+        var errIsTTY = false
 
         var childEnds: [FileDescriptor] { [outPTY?.slave, errPTY?.slave, outPipe?.write, errPipe?.write].compactMap { $0 } }
         var ourEnds: [FileDescriptor] { [outPTY?.master, errPTY?.master, outPipe?.read, errPipe?.read].compactMap { $0 } }
@@ -124,20 +127,20 @@ final class Supervisor {
         c.config.ignoredSignals = inherited.ignoredSignals
         let outClosed = inherited.closedStreams.contains(.standardOutput)
         let errClosed = inherited.closedStreams.contains(.standardError)
-        let outIsTTY = FileDescriptor.standardOutput.isTerminal
-        let errIsTTY = FileDescriptor.standardError.isTerminal
+        c.outIsTTY = FileDescriptor.standardOutput.isTerminal
+        c.errIsTTY = FileDescriptor.standardError.isTerminal
         let wantPTY: Bool = switch tty {
         case .always: true
         case .never: false
-        case .auto: outIsTTY
+        case .auto: c.outIsTTY
         }
         c.usePTY = wantPTY && !outClosed
         do {
             if c.usePTY {
-                let pty = try PseudoTerminal.open(sizeFrom: outIsTTY ? .standardOutput : .standardInput)
+                let pty = try PseudoTerminal.open(sizeFrom: c.outIsTTY ? .standardOutput : .standardInput)
                 c.outPTY = pty
                 c.config.standardOutput = pty.slave
-                if errIsTTY {
+                if c.errIsTTY {
                     let e = try PseudoTerminal.open(sizeFrom: .standardError)
                     c.errPTY = e
                     c.config.standardError = e.slave
@@ -157,7 +160,7 @@ final class Supervisor {
             for fd in c.childEnds + c.ourEnds { fd.close() }
             throw error
         }
-        let onTerminal = [FileDescriptor.standardInput, .standardOutput, .standardError].contains { $0.isTerminal }
+        let onTerminal = c.outIsTTY || c.errIsTTY || FileDescriptor.standardInput.isTerminal
         c.config.group = onTerminal ? .inherit : .newGroup
         return c
     }
@@ -187,12 +190,12 @@ final class Supervisor {
         var streams: [OutputStream] = []
         if let s = connection.outPTY?.master ?? connection.outPipe?.read {
             streams.append(OutputStream(source: s, destination: .standardOutput,
-                                        destinationIsTerminal: FileDescriptor.standardOutput.isTerminal,
+                                        destinationIsTerminal: connection.outIsTTY,
                                         tail: Tail(capacity: plan.captureBytes), capture: plan.captureStdout))
         }
         if let s = connection.errPTY?.master ?? connection.errPipe?.read {
             streams.append(OutputStream(source: s, destination: .standardError,
-                                        destinationIsTerminal: FileDescriptor.standardError.isTerminal,
+                                        destinationIsTerminal: connection.errIsTTY,
                                         tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr))
         }
         let pidFD = try? openPidFD(pid)
@@ -265,7 +268,7 @@ final class Supervisor {
                     case .user1, .user2:
                         if !alreadyDelivered { deliver(s) }
                     case .windowChange:
-                        connection.outPTY?.copyWindowSize(from: FileDescriptor.standardOutput.isTerminal ? .standardOutput : .standardInput)
+                        connection.outPTY?.copyWindowSize(from: connection.outIsTTY ? .standardOutput : .standardInput)
                         connection.errPTY?.copyWindowSize(from: .standardError)
                         // Sent again after the resize: the terminal's own SIGWINCH may have
                         // reached the child before its pty had the new size.

@@ -58,16 +58,21 @@ public func hostName() -> String {
 /// binary is fully static, where NSS lookups would need the build machine's glibc plugins.
 public func userName() -> String {
     if let name = environmentValue("USER") ?? environmentValue("LOGNAME"), !name.isEmpty { return name }
+    return passwdEntry()?.first ?? String(geteuid())
+}
+
+/// The effective user's /etc/passwd line, split at `:` (name, password, uid, gid, gecos, home,
+/// shell). Read directly: see `userName`.
+func passwdEntry() -> [String]? {
     let uid = String(geteuid())
-    if let passwd = readSmallFile("/etc/passwd") {
-        for line in passwd.split(separator: UInt8(ascii: "\n")) {
-            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            if fields.count > 2, String(decoding: fields[2], as: UTF8.self) == uid {
-                return String(decoding: fields[0], as: UTF8.self)
-            }
+    guard let passwd = readSmallFile("/etc/passwd") else { return nil }
+    for line in passwd.split(separator: UInt8(ascii: "\n")) {
+        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        if fields.count > 2, String(decoding: fields[2], as: UTF8.self) == uid {
+            return fields.map { OSBytes.decode($0) }
         }
     }
-    return uid
+    return nil
 }
 
 public func processID() -> ProcessID { getpid() }
@@ -107,18 +112,10 @@ public func unsafeDirectoryReason(_ path: String) -> String? {
     return nil
 }
 
-/// The effective user's home directory from /etc/passwd (read directly: see `userName`).
+/// The effective user's home directory from /etc/passwd, unless it is `/` or not absolute.
 public func passwdHomeDirectory() -> String? {
-    let uid = String(geteuid())
-    guard let passwd = readSmallFile("/etc/passwd") else { return nil }
-    for line in passwd.split(separator: UInt8(ascii: "\n")) {
-        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-        if fields.count > 5, String(decoding: fields[2], as: UTF8.self) == uid {
-            let home = String(decoding: fields[5], as: UTF8.self)
-            return home.hasPrefix("/") && home != "/" ? home : nil
-        }
-    }
-    return nil
+    guard let fields = passwdEntry(), fields.count > 5, fields[5].hasPrefix("/"), fields[5] != "/" else { return nil }
+    return fields[5]
 }
 
 /// The effective user id.

@@ -8,7 +8,7 @@
 ///
 /// - Important: Swift's implicit `String` to C string conversion would write those scalars as
 ///   four UTF-8 bytes each. Every call that hands a string to the kernel goes through
-///   `withOSBytes` (or `osBytes`) instead. The records decode them as U+FFFD (JSONLine).
+///   `withOSBytes` (or `osStrdup`) instead. The records decode them as U+FFFD (JSONLine).
 public enum OSBytes {
     /// The escape scalars' range: U+10FF80 (byte 0x80) to U+10FFFF (byte 0xFF).
     public static let escapes: ClosedRange<UInt32> = 0x10FF80...0x10FFFF

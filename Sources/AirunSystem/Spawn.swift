@@ -8,8 +8,6 @@ public struct SpawnConfiguration: Sendable {
         case inherit
         /// Its own process group (pgid = pid), so airun can signal the whole tree.
         case newGroup
-        /// A new session whose controlling terminal is the given pty slave.
-        case session(controllingTerminal: FileDescriptor)
     }
 
     public var standardInput: FileDescriptor?
@@ -50,16 +48,13 @@ public func spawn(path: String, arguments: [String], environment: [String],
         stdin_fd: configuration.standardInput?.rawValue ?? -1,
         stdout_fd: configuration.standardOutput?.rawValue ?? -1,
         stderr_fd: configuration.standardError?.rawValue ?? -1,
-        group_mode: 0, controlling_tty: -1,
+        group_mode: 0,
         parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0,
         close_mask: configuration.closedStandardStreams.reduce(0) { $0 | (1 << $1.rawValue) },
         ignore_mask: configuration.ignoredSignals.reduce(0) { $1.rawValue < 64 ? $0 | (1 << UInt64($1.rawValue)) : $0 })
     switch configuration.group {
     case .inherit: config.group_mode = Int32(AIRUN_GROUP_INHERIT.rawValue)
     case .newGroup: config.group_mode = Int32(AIRUN_GROUP_NEW.rawValue)
-    case .session(let tty):
-        config.group_mode = Int32(AIRUN_GROUP_SESSION.rawValue)
-        config.controlling_tty = tty.rawValue
     }
     var pid: pid_t = 0
     var rc = withCStrings(arguments) { argv in

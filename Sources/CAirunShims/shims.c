@@ -81,9 +81,6 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
         }
         if (config->group_mode == AIRUN_GROUP_NEW) {
             if (setpgid(0, 0) != 0) child_fail(errfd, errno);
-        } else if (config->group_mode == AIRUN_GROUP_SESSION) {
-            if (setsid() < 0) child_fail(errfd, errno);
-            if (ioctl(config->controlling_tty, TIOCSCTTY, 0) != 0) child_fail(errfd, errno);
         }
         // errfd may sit on 0..2 only if airun was started with those closed; move it up first.
         if (errfd <= 2) {

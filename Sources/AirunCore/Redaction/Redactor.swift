@@ -16,10 +16,10 @@ public struct Redactor: Sendable {
 
     public init() {}
 
-    /// A redactor that also hides the values of `environment` variables whose names contain KEY,
-    /// TOKEN, SECRET or PASSWORD (values shorter than 6 characters are left alone: too common).
+    /// A redactor that also hides the values of `environment` variables whose names say they hold
+    /// a secret (`nameSuggestsSecret`; values shorter than 6 characters are left alone: too common).
     public init(environment: [String: String]) {
-        // Runs at every start-up over the whole environment: plain byte loops, no String searching.
+        // Runs at every start-up over the whole environment: short names, two set lookups a word.
         for (name, value) in environment where value.utf8.count >= 6 {
             let upper = name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }
             guard nameSuggestsSecret(upper) else { continue }
@@ -109,17 +109,18 @@ public func secretOptionKind(_ option: String) -> String? {
 
 /// Whether an environment variable's upper-cased name says its value is a secret, judged by its
 /// `_`-separated words: `HF_TOKEN`, `OPENAI_API_KEY`, `DB_PASS`, `MYSQL_PWD`, `AUTH`,
-/// `GOOGLE_CREDENTIALS`, `APIKEY` are; `TOKENIZER_NAME`, `KEYBOARD` are not, and a name ending in
-/// `_PATH`, `_FILE`, `_NAME`, `_DIR` or `_URL`-less places to look (`HF_TOKEN_PATH`) holds no secret
-/// itself.
+/// `GOOGLE_CREDENTIALS`, `APIKEY` are; `TOKENIZER_NAME` and `KEYBOARD` are not, and a name whose
+/// last word says where or what a value is (`HF_TOKEN_PATH`, `*_FILE`, `*_NAME`, `*_DIR`, …)
+/// holds no secret itself. The shell's own `PWD` and `OLDPWD` are directories.
 func nameSuggestsSecret(_ upper: [UInt8]) -> Bool {
     let words = upper.split(separator: 0x5F).map { String(decoding: $0, as: UTF8.self) }
-    guard let last = words.last else { return false }
-    if ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE", "LENGTH", "COUNT", "MODE"].contains(last),
-       words.count > 1 { return false }
-    let secretWords: Set<String> = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
-                                    "AUTH", "CREDENTIALS", "CREDENTIAL", "CREDS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY"]
-    // PWD alone is the working directory, set by every shell.
-    if words == ["PWD"] || words == ["OLDPWD"] { return false }
+    guard let last = words.last, words != ["PWD"], words != ["OLDPWD"] else { return false }
+    if words.count > 1, describingWords.contains(last) { return false }
     return words.contains { secretWords.contains($0) }
 }
+
+private let secretWords: Set<String> = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
+                                        "AUTH", "CREDENTIALS", "CREDENTIAL", "CREDS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY"]
+/// Last words of names that say where or what a value is, not the value: `HF_TOKEN_PATH`.
+private let describingWords: Set<String> = ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE",
+                                            "LENGTH", "COUNT", "MODE"]

@@ -12,7 +12,6 @@
 enum airun_group_mode {
     AIRUN_GROUP_INHERIT = 0,   ///< stay in airun's group (foreground on a terminal)
     AIRUN_GROUP_NEW = 1,       ///< setpgid(0, 0): its own group, signalled as -pid
-    AIRUN_GROUP_SESSION = 2,   ///< setsid() and make `controlling_tty` its controlling terminal
 };
 
 struct airun_spawn_config {
@@ -20,15 +19,15 @@ struct airun_spawn_config {
     int stdout_fd;         ///< dup2'd onto 1, or -1
     int stderr_fd;         ///< dup2'd onto 2, or -1
     int group_mode;        ///< enum airun_group_mode
-    int controlling_tty;   ///< with AIRUN_GROUP_SESSION: the pty slave
     int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
     int close_mask;        ///< bit N set: close fd N (0..2) in the child, as airun's starter had it
     unsigned long long ignore_mask; ///< bit N set: signal N stays ignored in the child (nohup's SIGHUP)
 };
 
 /// vfork + execve with everything a supervised child needs set between the two, using only
-/// async-signal-safe calls: default dispositions for every signal, the configured process group
-/// or session, the three standard fds, PR_SET_PDEATHSIG (checked against a parent that died
+/// async-signal-safe calls: default dispositions for every signal (ignored for those in
+/// `ignore_mask`), the configured process group, the three standard fds (closing those in
+/// `close_mask`), PR_SET_PDEATHSIG (checked against a parent that died
 /// already), every other fd closed at exec, an empty signal mask. An exec failure is reported
 /// through a close-on-exec pipe, so the result is synchronous like posix_spawn's.
 /// Returns 0 and the pid, or the errno of the failing step (the child is then reaped).
