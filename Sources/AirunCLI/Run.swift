@@ -239,7 +239,7 @@ final class Run {
     func childEnvironment(_ exports: [(String, String)]) -> [String] {
         let names = Set(exports.map(\.0))
         var env = environment.filter { entry in
-            guard let eq = entry.firstIndex(of: "=") else { return true }
+            guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { return true }
             return !names.contains(String(entry[..<eq]))
         }
         for (k, v) in exports { env.append("\(k)=\(v)") }

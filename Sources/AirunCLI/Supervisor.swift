@@ -49,17 +49,18 @@ private struct OutputStream {
 
 /// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
 /// than "is index 1 ready?".
-private enum Registration: Hashable {
+private enum Registration: Equatable {
     case signals
     case childExit
     case output(Int)
     case sampler(FileDescriptor)
 }
 
-/// poll(2) over `registrations`; the ones that are readable, hung up or in error.
-private func poll(_ registrations: [(Registration, FileDescriptor)], timeoutMilliseconds: Int32) -> Set<Registration> {
+/// poll(2) over `registrations`; the ones that are readable, hung up or in error. A short array,
+/// not a Set: a handful of entries, and no hashing in a loop that runs once per read.
+private func poll(_ registrations: [(Registration, FileDescriptor)], timeoutMilliseconds: Int32) -> [Registration] {
     let ready = pollReadable(registrations.map(\.1), timeoutMilliseconds: timeoutMilliseconds)
-    return Set(zip(registrations, ready).compactMap { $1 ? $0.0 : nil })
+    return zip(registrations, ready).compactMap { $1 ? $0.0 : nil }
 }
 
 /// How long to keep reading after the child exits: until the pipes are quiet this long…

@@ -100,21 +100,37 @@ public struct JSONLine: Sendable {
     }
 
     static func appendString(_ utf8: String.UTF8View, to out: inout [UInt8]) {
+        // U+10FF80...U+10FFFF (F4 8F BE/BF xx) stand for bytes that were not UTF-8 in an
+        // argument, variable or path (AirunSystem's OSBytes): JSON strings are text, so the
+        // records show U+FFFD for each, as docs/records.md says. Only strings with an 0xF4 byte
+        // can hold one; the rest take the plain loop.
+        if utf8.contains(0xF4) {
+            appendEscaped(replacingRawByteEscapes(Array(utf8)), to: &out)
+        } else {
+            appendEscaped(utf8, to: &out)
+        }
+    }
+
+    private static func replacingRawByteEscapes(_ b: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            if b[i] == 0xF4, i + 3 < b.count, b[i + 1] == 0x8F, b[i + 2] == 0xBE || b[i + 2] == 0xBF {
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    private static func appendEscaped<S: Sequence>(_ bytes: S, to out: inout [UInt8]) where S.Element == UInt8 {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        var skip = 0
-        for (k, b) in zip(utf8.indices, utf8) {
-            if skip > 0 { skip -= 1; continue }
-            // U+10FF80...U+10FFFF (F4 8F BE/BF xx) stand for bytes that were not UTF-8 in an
-            // argument, variable or path (AirunSystem's OSBytes): JSON strings are text, so the
-            // records show U+FFFD for each, as docs/records.md says.
-            if b == 0xF4, utf8.index(after: k) != utf8.endIndex, utf8[utf8.index(after: k)] == 0x8F,
-               let third = utf8.index(k, offsetBy: 2, limitedBy: utf8.endIndex), third != utf8.endIndex,
-               utf8[third] == 0xBE || utf8[third] == 0xBF {
-                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-                skip = 3
-                continue
-            }
+        for b in bytes {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])

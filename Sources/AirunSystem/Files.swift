@@ -34,7 +34,8 @@ public func environmentSnapshot() -> [String] {
 public func environmentDictionary(_ entries: [String] = environmentSnapshot()) -> [String: String] {
     var values: [String: String] = [:]
     for entry in entries {
-        guard let eq = entry.firstIndex(of: "=") else { continue }
+        // The byte, not the Character: searching Characters cost more than the rest of start-up.
+        guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
         let name = String(entry[..<eq])
         if values[name] == nil { values[name] = String(entry[entry.index(after: eq)...]) }
     }

@@ -16,11 +16,9 @@ public enum OSBytes {
     /// Bytes from the kernel as a string, losing nothing.
     public static func decode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         let b = Array(bytes)
-        // The common case, all well-formed and free of the escape range: the standard decoder.
-        if let s = String(validating: b, as: UTF8.self),
-           !s.unicodeScalars.contains(where: { escapes.contains($0.value) }) {
-            return s
-        }
+        // The common case, well-formed and without 0xF4 (which every escape-range scalar would
+        // start with): the standard decoder. Runs for every variable at every start-up.
+        if !b.contains(0xF4), let s = String(validating: b, as: UTF8.self) { return s }
         var scalars = String.UnicodeScalarView()
         var i = 0
         while i < b.count {
@@ -37,18 +35,23 @@ public enum OSBytes {
 
     /// A NUL-terminated C string's bytes as a string.
     public static func decode(cString: UnsafePointer<CChar>) -> String {
-        decode(UnsafeBufferPointer(start: UnsafeRawPointer(cString).assumingMemoryBound(to: UInt8.self), count: strlen(cString)))
+        let count = strlen(cString)
+        // Every variable at every start-up comes through here: the standard decoder when it can.
+        if memchr(cString, 0xF4, count) == nil, let s = String(validatingCString: cString) { return s }
+        return decode(UnsafeBufferPointer(start: UnsafeRawPointer(cString).assumingMemoryBound(to: UInt8.self), count: count))
     }
 
     /// The bytes `decode` was given.
     public static func encode(_ s: String) -> [UInt8] {
+        // The common case, no escape scalar (their UTF-8 starts with 0xF4): the bytes as they are.
+        guard s.utf8.contains(0xF4) else { return Array(s.utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {
             if escapes.contains(scalar.value) {
                 out.append(UInt8(truncatingIfNeeded: scalar.value))
             } else {
-                out.append(contentsOf: String(scalar).utf8)
+                UTF8.encode(scalar) { out.append($0) }
             }
         }
         return out
@@ -67,9 +70,11 @@ public enum OSBytes {
 
 /// Calls `body` with `s` as the NUL-terminated bytes it stands for (see `OSBytes`).
 public func withOSBytes<R>(_ s: String, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
-    var bytes = OSBytes.encode(s).map { CChar(bitPattern: $0) }
+    var bytes = OSBytes.encode(s)
     bytes.append(0)
-    return try bytes.withUnsafeBufferPointer { try body($0.baseAddress!) }
+    return try bytes.withUnsafeBufferPointer { buffer in
+        try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+    }
 }
 
 /// `s`'s bytes as a newly allocated C string (free it with `free`).

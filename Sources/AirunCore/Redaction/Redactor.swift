@@ -113,14 +113,22 @@ public func secretOptionKind(_ option: String) -> String? {
 /// last word says where or what a value is (`HF_TOKEN_PATH`, `*_FILE`, `*_NAME`, `*_DIR`, …)
 /// holds no secret itself. The shell's own `PWD` and `OLDPWD` are directories.
 func nameSuggestsSecret(_ upper: [UInt8]) -> Bool {
-    let words = upper.split(separator: 0x5F).map { String(decoding: $0, as: UTF8.self) }
-    guard let last = words.last, words != ["PWD"], words != ["OLDPWD"] else { return false }
-    if words.count > 1, describingWords.contains(last) { return false }
-    return words.contains { secretWords.contains($0) }
+    // Bytes, not Strings: this runs for every variable at every start-up.
+    let words = upper.split(separator: 0x5F)
+    guard let last = words.last, !(words.count == 1 && (last.elementsEqual("PWD".utf8) || last.elementsEqual("OLDPWD".utf8)))
+    else { return false }
+    func isOne(of list: [StaticString], _ word: ArraySlice<UInt8>) -> Bool {
+        list.contains { candidate in
+            candidate.utf8CodeUnitCount == word.count
+                && UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount).elementsEqual(word)
+        }
+    }
+    if words.count > 1, isOne(of: describingWords, last) { return false }
+    return words.contains { isOne(of: secretWords, $0) }
 }
 
-private let secretWords: Set<String> = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
-                                        "AUTH", "CREDENTIALS", "CREDENTIAL", "CREDS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY"]
+private let secretWords: [StaticString] = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
+                                           "AUTH", "CREDENTIALS", "CREDENTIAL", "CREDS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY"]
 /// Last words of names that say where or what a value is, not the value: `HF_TOKEN_PATH`.
-private let describingWords: Set<String> = ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE",
-                                            "LENGTH", "COUNT", "MODE"]
+private let describingWords: [StaticString] = ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE",
+                                               "LENGTH", "COUNT", "MODE"]
