@@ -74,13 +74,9 @@ struct AttemptRunner {
                                       requestID: "\(runSpan.hex)-\(number)")
         let report = runAttempt(identity: identity, span: span)
         var facts = report.facts()
-        // Only a failure is looked into: the model file's header, then the classifier (whose
-        // phrase index costs time a successful run should not pay).
-        if !facts.succeeded, let model = ModelArgument.find(in: command) {
-            facts.modelFile = inspectModelFile(model.path)
-        }
+        let verdict = Diagnosis(rules: run.settings.profile.rules, environment: run.environmentValues)
+            .verdict(for: &facts, command: command)
         writeEnd(report, facts: facts, identity: identity)
-        let verdict = facts.succeeded ? nil : Classifier().classify(facts)
         if let verdict { writeError(report, facts: facts, verdict: verdict, identity: identity) }
         let summary: String = switch report.disposition {
         case .code(let c) where report.timedOut: "exit=\(c) (timed out)"
@@ -290,6 +286,7 @@ struct AttemptRunner {
         r.add("retryable", verdict.retryable)
         r.add("evidence", verdict.evidence)
         r.add("classified_by", verdict.rule)
+        r.add("evidence_lost", verdict.evidenceLost)
         r.add("attempt", number)
         r.add("return_code", report.returnCode)
         r.add("signal", report.signal?.name)

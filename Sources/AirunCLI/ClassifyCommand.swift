@@ -4,7 +4,7 @@ import AirunSystem
 /// `airun classify`: the classifier's verdict for captured output, for people writing rules and
 /// for tests. Reads files, runs nothing.
 struct ClassifyCommand {
-    static let usage = "usage: airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME) [--timed-out] [--json]"
+    static let usage = "usage: airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME) [--timed-out] [--profile NAME|PATH] [--json] [-- COMMAND...]"
 
     var stderrPath: String?
     var stdoutPath: String?
@@ -12,6 +12,10 @@ struct ClassifyCommand {
     var signal: Signal?
     var timedOut = false
     var json = false
+    var profile: String?
+    /// The command that produced the output, after `--`: its model file and its profile are
+    /// looked at as in a run.
+    var command: [String] = []
 
     init(_ arguments: [String]) throws(UsageError) {
         var i = 0
@@ -22,6 +26,11 @@ struct ClassifyCommand {
         }
         while i < arguments.count {
             let a = arguments[i]
+            if a == "--" {
+                command = Array(arguments[(i + 1)...])
+                guard !command.isEmpty else { throw UsageError("classify: no command after --") }
+                break
+            }
             switch a {
             case "--stderr": stderrPath = try value(a)
             case "--stdout": stdoutPath = try value(a)
@@ -35,6 +44,7 @@ struct ClassifyCommand {
                 signal = s
             case "--timed-out": timedOut = true
             case "--json": json = true
+            case "--profile": profile = try value(a)
             default: throw UsageError("classify: unknown option '\(a)'")
             }
             i += 1
@@ -43,8 +53,19 @@ struct ClassifyCommand {
         guard (exitCode == nil) != (signal == nil) else { throw UsageError("classify needs exactly one of --exit-code N and --signal NAME") }
     }
 
-    /// Prints the verdict; returns the exit code (0, or 125 when a file cannot be read).
+    /// Prints the verdict; returns the exit code (0, or 125 when a file or profile cannot be read).
     func run() -> Int32 {
+        let environment = environmentDictionary()
+        // The profile a run of the command would use: its [[classify]] rules come first.
+        var rules: [ClassificationRule] = []
+        if profile != nil || !command.isEmpty {
+            do {
+                rules = try ProfileLocator(environment: environment).resolve(explicit: profile, command: command.isEmpty ? ["classify"] : command).rules
+            } catch {
+                try? FileDescriptor.standardError.writeAll("airun: classify: \(error.description)\n")
+                return ExitCode.airunFailure
+            }
+        }
         var texts: [String] = []
         for path in [stderrPath, stdoutPath] {
             guard let path else { texts.append(""); continue }
@@ -55,12 +76,12 @@ struct ClassifyCommand {
             }
             texts.append(String(decoding: bytes, as: UTF8.self))
         }
-        let facts = AttemptFacts(exitCode: exitCode, signal: signal?.name, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
-        let verdict = Classifier().classify(facts)
+        var facts = AttemptFacts(exitCode: exitCode, signal: signal?.name, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
+        let verdict = Diagnosis(rules: rules, environment: environment).verdict(for: &facts, command: command.isEmpty ? nil : command)
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""
         // The environment's secrets too: the saved output may echo them.
-        let redactor = Redactor(environment: environmentDictionary())
+        let redactor = Redactor(environment: environment)
         if json {
             var j = JSONLine(redacting: redactor)
             j.add("failed", verdict != nil)
@@ -69,6 +90,7 @@ struct ClassifyCommand {
             j.add("retryable", verdict?.retryable)
             j.add("evidence", verdict?.evidence)
             j.add("classified_by", verdict?.rule)
+            j.add("evidence_lost", verdict?.evidenceLost)
             if !perf.isEmpty { addPerformance(perf, to: &j) }
             out = String(decoding: j.line(), as: UTF8.self)
         } else if let verdict {
@@ -77,7 +99,7 @@ struct ClassifyCommand {
                 category:   \(verdict.category.rawValue)
                 retryable:  \(verdict.retryable)
                 evidence:   \(redactor.redact(verdict.evidence))
-                rule:       \(verdict.rule)
+                rule:       \(verdict.rule)\(verdict.evidenceLost ? "\nlost:       llama.cpp's log stopped before its error line" : "")
 
                 """
         } else {

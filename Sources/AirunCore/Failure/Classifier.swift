@@ -20,6 +20,8 @@ public struct AttemptFacts: Sendable {
     /// Why airun could not pass the command's output on (`stdout: No space left on device`), if
     /// it could not: the command then "succeeded" into the void.
     public var outputLost: String?
+    /// The program that ran (`argv[0]`), when known: a llama.cpp program's log has its own rules.
+    public var program = ""
 
     public init(exitCode: Int32?, signal: String? = nil, timedOut: Bool = false, receivedSignal: String? = nil,
                 spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
@@ -51,7 +53,17 @@ public struct Verdict: Equatable, Sendable {
     public var evidence: String
     /// Which rule decided: a rule name, `python`, `signal`, `timeout`, `exit-status`.
     public var rule: String
+    /// llama.cpp's log stopped before its error line (its logger thread lost the race with exit).
+    public var evidenceLost = false
     public var category: ErrorCategory { code.category }
+
+    public init(code: ErrorCode, retryable: Bool, evidence: String, rule: String, evidenceLost: Bool = false) {
+        self.code = code
+        self.retryable = retryable
+        self.evidence = evidence
+        self.rule = rule
+        self.evidenceLost = evidenceLost
+    }
 }
 
 /// Classifies failures by ordered rules over exit status, signal, timeout and captured output.
@@ -148,7 +160,21 @@ public struct Classifier: Sendable {
             }
         }
         let code = facts.exitCode ?? -1
+        if llamaLogCut(facts) {
+            var v = verdict(.nonzeroExit, "exit status \(code); llama.cpp's log stopped before its error line", "exit-status")
+            v.evidenceLost = true
+            return v
+        }
         return verdict(.nonzeroExit, "exit status \(code)", "exit-status")
+    }
+
+    /// A llama.cpp program failed and its stderr holds no error line: llama.cpp logs through a
+    /// worker thread that the process's exit can overtake (upstream issue 22142), and every
+    /// failure it exits with is logged as an `E` line first. So the line was written, then lost.
+    func llamaLogCut(_ facts: AttemptFacts) -> Bool {
+        let program = facts.program.split(separator: "/").last ?? ""
+        guard program.hasPrefix("llama-") || facts.stderr.contains(" I llama_") else { return false }
+        return !facts.stderr.utf8.split(separator: 0x0A).contains { line in isLlamaLogLine(line, level: UInt8(ascii: "E")) }
     }
 }
 
@@ -184,6 +210,21 @@ private struct CapturedText {
         }
         return best.flatMap { $0 < lines.count ? lines[$0] : nil }
     }
+}
+
+/// Whether `line` is a llama.cpp log line of `level` (`0.00.007.652 E llama_completion: …`).
+/// Colour codes (on a terminal) are skipped.
+func isLlamaLogLine(_ raw: ArraySlice<UInt8>, level: UInt8) -> Bool {
+    var line: [UInt8] = []
+    var inEscape = false
+    for byte in raw.prefix(48) {
+        if byte == 0x1B { inEscape = true } else if inEscape { inEscape = !(0x40...0x7E).contains(byte) || byte == 0x5B } else { line.append(byte) }
+    }
+    guard let space = line.firstIndex(of: 0x20), space > line.startIndex else { return false }
+    let stamp = line[line.startIndex..<space]
+    guard stamp.allSatisfy({ $0 == 0x2E || (0x30...0x39).contains($0) }), stamp.filter({ $0 == 0x2E }).count == 3 else { return false }
+    let after = line.index(after: space)
+    return after < line.endIndex && line[after] == level && (line.index(after: after) == line.endIndex || line[line.index(after: after)] == 0x20)
 }
 
 /// A captured line without llama.cpp's `0.00.002.704 E ` prefix or colour codes, at most 300 characters.

@@ -89,9 +89,9 @@ public struct GGUFCheck: Equatable, Sendable {
             check.problem = "truncated inside the GGUF header"
             return check
         }
-        let version = readLE(bytes, 4, 4)
+        let version = readLittleEndian(bytes, 4, 4)
         check.version = UInt32(version)
-        check.tensorCount = Int64(bitPattern: readLE(bytes, 8, 8))
+        check.tensorCount = Int64(bitPattern: readLittleEndian(bytes, 8, 8))
         if version & 0xffff == 0 {
             check.problem = "GGUF of the opposite byte order"
         } else if version < 2 || version > 3 {
@@ -105,11 +105,11 @@ public struct GGUFCheck: Equatable, Sendable {
         // First key/value: u64 key length, key, u32 type, and for a string (8) u64 length + bytes.
         // The length comes from the file: compared before any arithmetic (a huge one overflowed;
         // found by fuzzing).
-        if bytes.count >= 32, readLE(bytes, 24, 8) == 20 {
+        if bytes.count >= 32, readLittleEndian(bytes, 24, 8) == 20 {
             let keyEnd = 32 + 20
             if keyEnd + 12 <= bytes.count,
-               String(decoding: bytes[32..<keyEnd], as: UTF8.self) == "general.architecture", readLE(bytes, keyEnd, 4) == 8 {
-                let valueLength = Int(clamping: readLE(bytes, keyEnd + 4, 8))
+               String(decoding: bytes[32..<keyEnd], as: UTF8.self) == "general.architecture", readLittleEndian(bytes, keyEnd, 4) == 8 {
+                let valueLength = Int(clamping: readLittleEndian(bytes, keyEnd + 4, 8))
                 let valueStart = keyEnd + 12
                 if valueLength < 64, valueStart + valueLength <= bytes.count {
                     check.architecture = String(decoding: bytes[valueStart..<(valueStart + valueLength)], as: UTF8.self)
@@ -125,47 +125,16 @@ public struct GGUFCheck: Equatable, Sendable {
 /// before the tensor infos do, so the answer is unknown rather than wrong.
 public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
     guard bytes.count >= 24 else { return nil }  // magic, version, tensor and key counts (found by fuzzing)
-    var p = 24
-    func need(_ n: Int) -> Bool { p + n <= bytes.count }
-    func u32() -> UInt64? { guard need(4) else { return nil }; defer { p += 4 }; return readLE(bytes, p, 4) }
-    func u64() -> UInt64? { guard need(8) else { return nil }; defer { p += 8 }; return readLE(bytes, p, 8) }
-    func skipString() -> String? {
-        guard let n = u64(), n < 1 << 24, need(Int(n)) else { return nil }
-        defer { p += Int(n) }
-        return String(decoding: bytes[p..<(p + Int(n))], as: UTF8.self)
-    }
-    let scalarSize: [UInt64: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
-    // Arrays may hold arrays; a file that nests them deeper than any real model is not a GGUF
-    // this check understands (and must not exhaust the stack).
-    func skipValue(_ type: UInt64, depth: Int = 0) -> Bool {
-        if let size = scalarSize[type] { guard need(size) else { return false }; p += size; return true }
-        if type == 8 { return skipString() != nil }
-        if type == 9 {
-            guard depth < 8 else { return false }
-            guard let elementType = u32(), let count = u64(), count < 1 << 32 else { return false }
-            if let size = scalarSize[elementType] {
-                guard need(size * Int(count)) else { return false }
-                p += size * Int(count)
-                return true
-            }
-            for _ in 0..<count where !skipValue(elementType, depth: depth + 1) { return false }
-            return true
-        }
-        return false
-    }
-    let tensorCount = Int(clamping: readLE(bytes, 8, 8))
-    let kvCount = Int(clamping: readLE(bytes, 16, 8))
-    guard tensorCount < 1 << 20, kvCount < 1 << 20 else { return nil }
+    var reader = GGUFReader(bytes)
     var alignment: UInt64 = 32
-    for _ in 0..<kvCount {
-        guard let key = skipString(), let type = u32() else { return nil }
-        if key == "general.alignment", type == 4 {
-            guard let a = u32() else { return nil }
-            alignment = max(1, a)
-        } else if !skipValue(type) {
-            return nil
-        }
+    let complete = reader.walkKeyValues { key, type, r in
+        guard key == "general.alignment", type == 4 else { return r.skipValue(type) }
+        guard let a = r.u32() else { return false }
+        alignment = max(1, a)
+        return true
     }
+    let tensorCount = Int(clamping: readLittleEndian(bytes, 8, 8))
+    guard complete, tensorCount < 1 << 20 else { return nil }
     // ggml type -> (elements per block, bytes per block)
     let blocks: [UInt64: (UInt64, UInt64)] = [
         0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
@@ -176,26 +145,20 @@ public func dataExtent(_ bytes: [UInt8]) -> (required: Int64, tensors: Int)? {
     ]
     var end: UInt64 = 0
     for _ in 0..<tensorCount {
-        guard skipString() != nil, let dims = u32(), dims <= 8 else { return nil }
+        guard reader.stringBytes() != nil, let dims = reader.u32(), dims <= 8 else { return nil }
         var elements: UInt64 = 1
         for _ in 0..<dims {
-            guard let ne = u64() else { return nil }
+            guard let ne = reader.u64() else { return nil }
             elements = elements.multipliedReportingOverflow(by: ne).partialValue
         }
-        guard let type = u32(), let offset = u64() else { return nil }
+        guard let type = reader.u32(), let offset = reader.u64() else { return nil }
         guard let (perBlock, blockBytes) = blocks[type] else { return nil }  // a type newer than this table
         // Figures from the file: saturate rather than trap on a hostile offset or shape.
         let size = (elements / perBlock).multipliedReportingOverflow(by: blockBytes)
         let tensorEnd = offset.addingReportingOverflow(size.partialValue)
         end = max(end, size.overflow || tensorEnd.overflow ? .max : tensorEnd.partialValue)
     }
-    let dataStart = (UInt64(p) + alignment - 1) / alignment * alignment
+    let dataStart = (UInt64(reader.position) + alignment - 1) / alignment * alignment
     let total = dataStart.addingReportingOverflow(end)
     return (total.overflow ? .max : Int64(clamping: total.partialValue), tensorCount)
-}
-
-private func readLE(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> UInt64 {
-    var v: UInt64 = 0
-    for i in 0..<count { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
-    return v
 }

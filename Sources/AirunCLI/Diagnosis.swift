@@ -1,0 +1,40 @@
+import AirunCore
+import AirunSystem
+
+/// How a failed attempt is diagnosed, the same way for a run and for `airun classify`: a look at
+/// the model file's header, the profile's `[[classify]]` rules before the built-in ones, and, when
+/// llama.cpp's log stopped before its error line, the prompt check (docs/errors.md).
+struct Diagnosis {
+    let rules: [ClassificationRule]
+    let environment: [String: String]
+
+    /// The verdict for `facts` of an attempt that ran `command` (when known); nil for a success.
+    /// Fills in what it looked at (`program`, `modelFile`) so the records can show it.
+    func verdict(for facts: inout AttemptFacts, command: [String]?) -> Verdict? {
+        guard !facts.succeeded else { return nil }
+        // The model file is looked at only for a failure: a success should not pay for it.
+        if let command {
+            facts.program = command[0]
+            if let model = ModelArgument.find(in: command) { facts.modelFile = inspectModelFile(model.path) }
+        }
+        guard var verdict = Classifier(extraRules: rules).classify(facts) else { return nil }
+        if verdict.evidenceLost, let command, let overflow = promptOverflow(command) {
+            verdict = Verdict(code: .promptTooLong, retryable: ErrorCode.promptTooLong.retryableByDefault,
+                              evidence: overflow.evidence, rule: "prompt-check", evidenceLost: true)
+        }
+        return verdict
+    }
+
+    /// Whether the command's prompt provably needs more tokens than its context holds, from the
+    /// model's vocabulary and context length in its GGUF header.
+    func promptOverflow(_ command: [String]) -> PromptOverflow? {
+        guard let request = LlamaPromptRequest.find(in: command, environment: environment),
+              let model = ModelArgument.find(in: command),
+              let header = try? readFileHeader(model.path, count: 32 << 20),
+              let vocabulary = GGUFVocabulary.read(header: header.bytes) else { return nil }
+        var contents: [UInt8]?
+        if case .file(let path) = request.source { contents = (try? readFileHeader(path, count: 64 << 20))??.bytes }
+        guard let prompt = request.promptBytes(fileContents: contents) else { return nil }
+        return PromptOverflow.check(request, prompt: prompt, vocabulary: vocabulary)
+    }
+}
