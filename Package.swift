@@ -19,7 +19,9 @@ let package = Package(
         // The only Swift module that touches libc: each syscall wrapped once, errno and EINTR handled.
         .target(name: "AirunSystem", dependencies: ["CAirunShims"], swiftSettings: swiftSettings),
         // Pure logic: trace context, durations, JSON writing, records, exit-status policy.
-        .target(name: "AirunCore", swiftSettings: swiftSettings),
+        .target(name: "AirunCore", swiftSettings: swiftSettings, plugins: ["CommitStamp"]),
+        // Generates the commit `airun --version` prints, from the clone's .git.
+        .plugin(name: "CommitStamp", capability: .buildTool()),
         // Options, the supervisor's event loop, console lines: wires Core to System.
         // `ShippedProfiles` is a link to the repository's profiles/: the build compiles those files
         // into the binary, so a copied binary has them (ShippedProfiles.swift lists them).

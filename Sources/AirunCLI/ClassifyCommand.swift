@@ -6,6 +6,28 @@ import AirunSystem
 struct ClassifyCommand {
     static let usage = "usage: airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME) [--timed-out] [--profile NAME|PATH] [--json] [-- COMMAND...]"
 
+    static let help = """
+        airun classify: the verdict a run would give, for output saved from a command.
+
+        \(usage)
+
+        Reads files, runs nothing. The same diagnosis as a run: with the command after --, its
+        model file is looked at (MODEL_INVALID for a git-lfs pointer), its profile's [[classify]]
+        rules come first, and a llama.cpp log cut before its error line gets the prompt check.
+
+          --stderr FILE           the saved stderr (the last 64 KiB are read)
+          --stdout FILE           the saved stdout
+          --exit-code N           the command's exit status (0 to 255)
+          --signal NAME           or the signal that killed it (KILL, SIGTERM, 9)
+          --timed-out             airun's --timeout stopped it
+          --profile NAME|PATH     use this profile's rules (default: the command's own profile)
+          --json                  one JSON object instead of lines
+          -- COMMAND...           the command that ran
+
+        example:
+          airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf -p hi
+        """
+
     var stderrPath: String?
     var stdoutPath: String?
     var exitCode: Int32?
@@ -45,7 +67,8 @@ struct ClassifyCommand {
             case "--timed-out": timedOut = true
             case "--json": json = true
             case "--profile": profile = try value(a)
-            default: throw UsageError("classify: unknown option '\(a)'")
+            default:
+                throw unknownOption(a, names: ["--stderr", "--stdout", "--exit-code", "--signal", "--timed-out", "--json", "--profile"])
             }
             i += 1
         }

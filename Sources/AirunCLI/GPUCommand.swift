@@ -8,6 +8,14 @@ enum GPUCommand {
     static let fields = "index,uuid,name,pci.bus_id,driver_version,utilization.gpu,utilization.memory,memory.total,memory.used,"
         + "memory.free,temperature.gpu,power.draw,power.limit,clocks.sm,clocks.mem"
 
+    static let help = """
+        airun gpu: a snapshot of the NVIDIA GPUs and the processes using them, from nvidia-smi.
+
+        usage: airun gpu [--json]
+
+          --json                  one JSON object instead of a table
+        """
+
     static func run(_ arguments: [String]) -> Int32 {
         let json = arguments == ["--json"]
         guard arguments.isEmpty || json else {

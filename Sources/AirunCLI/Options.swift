@@ -38,6 +38,10 @@ public struct RunOptions: Sendable {
     public var quiet = false
     /// No live status line (also `AIRUN_STATUS=0`).
     public var noStatus = false
+    /// `--tag KEY=VALUE`, in order given (a later one replaces an earlier key).
+    public var tags: [(String, String)] = []
+    /// The caller's name for the model (`--model-id`), over `AIRUN_MODEL_ID` and the file's name.
+    public var modelID: String?
     public var command: [String] = []
 
     public init() {}
@@ -58,66 +62,117 @@ public struct UsageError: Error, Sendable, Equatable {
 
 public let usageLine = "usage: airun [options] [--] COMMAND [ARGS...]   (airun --help for options)"
 
-public let helpText = """
-    airun: run a command transparently and record what happened.
+/// One option of `airun [options] -- COMMAND`: its names, its value's name (nil for a switch),
+/// its help, and what it does to the options. Parsing and `--help` both come from `runOptions`.
+struct OptionSpec: Sendable {
+    var names: [String]
+    var value: String?
+    var help: String
+    var apply: @Sendable (inout RunOptions, String) throws(UsageError) -> Void
 
-    usage: airun [options] [--] COMMAND [ARGS...]
+    init(_ names: [String], _ value: String? = nil, _ help: String,
+         _ apply: @escaping @Sendable (inout RunOptions, String) throws(UsageError) -> Void) {
+        self.names = names
+        self.value = value
+        self.help = help
+        self.apply = apply
+    }
+}
 
-    The command's stdout, stderr, stdin and exit status pass through unchanged. Each run writes
-    JSON lines (run.start, attempt.start, attempt.end, error, retry, run.end) to the log directory.
+private func duration(_ name: String, _ text: String) throws(UsageError) -> Duration {
+    guard let d = Duration(parsing: text) else { throw UsageError("\(name) '\(text)' is not a duration (use e.g. 90s, 10m, 1h, 500ms)") }
+    return d
+}
 
-    other commands:
-      airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME)
-      airun profile list | show NAME | check FILE
-      airun gpu [--json]
+let runOptions: [OptionSpec] = [
+    OptionSpec(["--trace-id"], "ID", "join trace ID: 32 hex digits, a UUID, a traceparent header, or your own id (kept as TRACE_ID, the trace derived from it)") { o, v in o.traceID = v },
+    OptionSpec(["--tag"], "KEY=VALUE", "put KEY=VALUE on the run's records (repeatable; also AIRUN_TAGS=k=v,k=v and a profile's [tags])") { o, v throws(UsageError) in
+        guard let (key, value) = Tags.split(v) else { throw UsageError("--tag '\(v)' must be KEY=VALUE") }
+        if let problem = Tags.problem(key: key, value: value) { throw UsageError("--tag: \(problem)") }
+        o.tags.append((key, value))
+    },
+    OptionSpec(["--model-id"], "NAME", "your name for the model (records' model_id; also AIRUN_MODEL_ID), instead of the -m file's name") { o, v throws(UsageError) in
+        guard !v.isEmpty, v.utf8.count <= 256 else { throw UsageError("--model-id must be 1 to 256 characters") }
+        o.modelID = v
+    },
+    OptionSpec(["--timeout"], "DURATION", "send SIGTERM after DURATION (90s, 10m, 1h, 500ms; 0: none); exit 124") { o, v throws(UsageError) in
+        let d = try duration("--timeout", v)
+        o.timeout = d.nanoseconds > 0 ? d : nil  // 0 disables, as in GNU timeout
+    },
+    OptionSpec(["--kill-after"], "DURATION", "send SIGKILL this long after the timeout's SIGTERM (default 10s)") { o, v throws(UsageError) in
+        o.killAfter = try duration("--kill-after", v)
+    },
+    OptionSpec(["--tty"], "auto|always|never", "run the command on a pseudo-terminal (auto: when stdout is one)") { o, v throws(UsageError) in
+        guard let mode = TTYMode(rawValue: v) else { throw UsageError("--tty '\(v)' must be auto, always or never") }
+        o.tty = mode
+    },
+    OptionSpec(["--capture-bytes"], "N", "keep the last N bytes of stdout and stderr in records (default 64K)") { o, v throws(UsageError) in
+        guard let n = parseByteCount(v) else { throw UsageError("--capture-bytes '\(v)' is not a byte count (e.g. 65536, 64K, 1M)") }
+        guard n <= Tail.maximumCapacity else {
+            throw UsageError("--capture-bytes '\(v)' is more than the 16M a record can hold; use --capture-dir for whole output")
+        }
+        o.captureBytes = n
+    },
+    OptionSpec(["--capture-dir"], "DIR", "also write full copies of stdout and stderr to DIR (redacted)") { o, v in o.captureDirectory = v },
+    OptionSpec(["--capture-raw"], nil, "write the capture files unredacted") { o, _ in o.captureRaw = true },
+    OptionSpec(["--log-dir"], "DIR", "where records go (default $AIRUN_LOG_DIR, else $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)") { o, v in o.logDirectory = v },
+    OptionSpec(["--profile"], "NAME|PATH", "retry/fallback/timeout policy (default: $AIRUN_PROFILE, the command's own profile, else `default`); see airun profile list") { o, v in o.profile = v },
+    OptionSpec(["--retries"], "N", "total attempts, overriding the profile (1 to 100)") { o, v throws(UsageError) in
+        guard let n = Int(v), (1...100).contains(n) else { throw UsageError("--retries '\(v)' must be a number of attempts from 1 to 100") }
+        o.retries = n
+    },
+    OptionSpec(["--fallback-model"], "PATH", "a model to try instead of -m/--model after a model or memory failure (repeatable; replaces the profile's list; each gets an attempt)") { o, v in o.fallbackModels.append(v) },
+    OptionSpec(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
+    OptionSpec(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
+        let d = try duration("--sample-interval", v)
+        guard d.nanoseconds >= 10_000_000 else { throw UsageError("--sample-interval must be at least 10ms") }
+        o.sampleInterval = d
+    },
+    OptionSpec(["--samples"], nil, "also write every sample as a `sample` record") { o, _ in o.samples = true },
+    OptionSpec(["--no-gpu"], nil, "do not sample the GPU") { o, _ in o.noGPU = true },
+    OptionSpec(["--gpu-backend"], "B", "auto (NVML, else nvidia-smi), nvml or nvidia-smi") { o, v throws(UsageError) in
+        guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
+        o.gpuBackend = v
+    },
+    OptionSpec(["-q", "--quiet"], nil, "no airun lines on stderr except errors") { o, _ in o.quiet = true },
+    OptionSpec(["--no-status"], nil, "no live status line on the terminal (also AIRUN_STATUS=0)") { o, _ in o.noStatus = true },
+]
 
-    options:
-      --trace-id ID           join trace ID (32 hex digits, or a traceparent header)
-      --timeout DURATION      send SIGTERM after DURATION (90s, 10m, 1h, 500ms); exit 124
-      --kill-after DURATION   send SIGKILL this long after the timeout's SIGTERM (default 10s)
-      --tty auto|always|never run the command on a pseudo-terminal (auto: when stdout is one)
-      --capture-bytes N       keep the last N bytes of stdout and stderr in records (default 64K)
-      --capture-dir DIR       also write full copies of stdout and stderr to DIR (redacted)
-      --capture-raw           write the capture files unredacted
-      --log-dir DIR           where records go (default $AIRUN_LOG_DIR, else
-                              $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)
-      --profile NAME|PATH     retry/fallback/timeout policy (default: $AIRUN_PROFILE, the
-                              command's own profile, else `default`); see airun profile list
-      --retries N             total attempts, overriding the profile
-      --fallback-model PATH   a model to try instead of -m/--model after a model or memory
-                              failure (repeatable; replaces the profile's list)
-      --dry-run               print the resolved plan and exit without running anything
-      --sample-interval D     how often to sample memory, CPU and GPU (default 1s)
-      --samples               also write every sample as a `sample` record
-      --no-gpu                do not sample the GPU
-      --gpu-backend B         auto (NVML, else nvidia-smi), nvml or nvidia-smi
-      -q, --quiet             no airun lines on stderr except errors
-      --no-status             no live status line on the terminal (also AIRUN_STATUS=0)
-      -h, --help              this text
-      --version               print airun's version
+/// The names `--help` and `--version` besides the run options, for suggestions.
+private let otherNames = ["-h", "--help", "--version"]
 
-    exit status: the command's; 128+N (or the same signal) if it died of signal N; 124 after
-    --timeout; 125 airun's own error; 126 command not executable; 127 command not found.
-    See docs/ for records, signals and examples.
-    """
+/// The closest known option to a mistyped one (`--timout` → `--timeout`), if one is close enough.
+func nearestOption(_ typed: String, among names: [String]) -> String? {
+    let best = names.map { ($0, editDistance(typed, $0)) }.min { $0.1 < $1.1 }
+    guard let best, best.1 <= max(2, typed.count / 3) else { return nil }
+    return best.0
+}
+
+/// Levenshtein distance over characters, for suggestions only (both strings are short).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.prefix(64)), b = Array(b.prefix(64))
+    var previous = Array(0...b.count)
+    for (i, ca) in a.enumerated() {
+        var current = [i + 1]
+        for (j, cb) in b.enumerated() {
+            current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1)))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}
+
+/// "unknown option '--timout' (did you mean --timeout?)"
+func unknownOption(_ arg: String, names: [String]) -> UsageError {
+    let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
+    return UsageError("unknown option '\(arg)'" + (nearestOption(name, among: names).map { " (did you mean \($0)?)" } ?? ""))
+}
 
 /// Parses airun's arguments (without argv[0]). Options stop at `--` or at the first argument
 /// that is not an option, so `airun sleep 1` and `airun -- sleep 1` mean the same.
 public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocation {
     var options = RunOptions()
     var i = 0
-    func value(_ name: String, inline: String?) throws(UsageError) -> String {
-        if let inline { return inline }
-        i += 1
-        guard i < arguments.count else { throw UsageError("option \(name) needs a value") }
-        return arguments[i]
-    }
-    func duration(_ name: String, _ text: String) throws(UsageError) -> Duration {
-        guard let d = Duration(parsing: text) else {
-            throw UsageError("\(name) '\(text)' is not a duration (use e.g. 90s, 10m, 1h, 500ms)")
-        }
-        return d
-    }
     while i < arguments.count {
         let arg = arguments[i]
         if arg == "--" { i += 1; break }
@@ -131,45 +186,20 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         switch name {
         case "-h", "--help": return .help
         case "--version": return .version
-        case "-q", "--quiet": options.quiet = true
-        case "--no-status": options.noStatus = true
-        case "--trace-id": options.traceID = try value(name, inline: inline)
-        case "--timeout":
-            let d = try duration(name, try value(name, inline: inline))
-            options.timeout = d.nanoseconds > 0 ? d : nil  // 0 disables, as in GNU timeout
-        case "--kill-after": options.killAfter = try duration(name, try value(name, inline: inline))
-        case "--tty":
-            let v = try value(name, inline: inline)
-            guard let mode = TTYMode(rawValue: v) else { throw UsageError("--tty '\(v)' must be auto, always or never") }
-            options.tty = mode
-        case "--capture-bytes":
-            let v = try value(name, inline: inline)
-            guard let n = parseByteCount(v) else { throw UsageError("--capture-bytes '\(v)' is not a byte count (e.g. 65536, 64K, 1M)") }
-            guard n <= Tail.maximumCapacity else {
-                throw UsageError("--capture-bytes '\(v)' is more than the 16M a record can hold; use --capture-dir for whole output")
-            }
-            options.captureBytes = n
-        case "--capture-dir": options.captureDirectory = try value(name, inline: inline)
-        case "--capture-raw": options.captureRaw = true
-        case "--log-dir": options.logDirectory = try value(name, inline: inline)
-        case "--profile": options.profile = try value(name, inline: inline)
-        case "--retries":
-            let v = try value(name, inline: inline)
-            guard let n = Int(v), (1...100).contains(n) else { throw UsageError("--retries '\(v)' must be a number of attempts from 1 to 100") }
-            options.retries = n
-        case "--fallback-model": options.fallbackModels.append(try value(name, inline: inline))
-        case "--dry-run": options.dryRun = true
-        case "--no-gpu": options.noGPU = true
-        case "--gpu-backend":
-            let v = try value(name, inline: inline)
-            guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
-            options.gpuBackend = v
-        case "--samples": options.samples = true
-        case "--sample-interval":
-            let d = try duration(name, try value(name, inline: inline))
-            guard d.nanoseconds >= 10_000_000 else { throw UsageError("--sample-interval must be at least 10ms") }
-            options.sampleInterval = d
-        default: throw UsageError("unknown option '\(arg)'")
+        default: break
+        }
+        guard let spec = runOptions.first(where: { $0.names.contains(name) }) else {
+            throw unknownOption(arg, names: runOptions.flatMap(\.names) + otherNames)
+        }
+        if spec.value == nil {
+            guard inline == nil else { throw UsageError("option \(name) takes no value (remove '=\(inline!)')") }
+            try spec.apply(&options, "")
+        } else if let inline {
+            try spec.apply(&options, inline)
+        } else {
+            i += 1
+            guard i < arguments.count else { throw UsageError("option \(name) needs a value") }
+            try spec.apply(&options, arguments[i])
         }
         i += 1
     }
@@ -177,3 +207,61 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
     guard !options.command.isEmpty else { throw UsageError("no command given") }
     return .run(options)
 }
+
+/// The help of a list of options, one per line, help text wrapped at 100 columns.
+func optionsHelp(_ specs: [OptionSpec]) -> String {
+    let width = 26
+    return specs.map { spec in
+        let left = "  " + spec.names.joined(separator: ", ") + (spec.value.map { " " + $0 } ?? "")
+        var lines: [String] = []
+        var line = ""
+        for word in spec.help.split(separator: " ") {
+            if !line.isEmpty, line.count + word.count + 1 > 100 - width { lines.append(line); line = "" }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        lines.append(line)
+        let first = left.count < width ? left.padding(to: width) + lines[0] : left + "\n" + String(repeating: " ", count: width) + lines[0]
+        return ([first] + lines.dropFirst().map { String(repeating: " ", count: width) + $0 }).joined(separator: "\n")
+    }.joined(separator: "\n")
+}
+
+public let helpText = """
+    airun: run a command transparently and record what happened.
+
+    usage: airun [options] [--] COMMAND [ARGS...]
+           airun help [COMMAND]
+
+    The command's stdout, stderr, stdin and exit status pass through unchanged. Each run writes
+    JSON lines (run.start, attempt.start, attempt.end, error, retry, run.end) to the log directory.
+
+    other commands (airun help COMMAND, or COMMAND --help):
+      airun classify   the verdict for saved output
+      airun profile    list, show and check profiles
+      airun gpu        a snapshot of the GPUs
+
+    options:
+    \(optionsHelp(runOptions))
+      -h, --help              this text
+      --version               print airun's version and the commit it was built from
+
+    environment:
+      AIRUN_LOG_DIR           where records go (under --log-dir)
+      AIRUN_PROFILE           the profile to use (under --profile)
+      AIRUN_PROFILE_PATH      more directories of NAME.toml profiles, colon-separated
+      AIRUN_TAGS              tags for every run: KEY=VALUE,KEY=VALUE (under --tag)
+      AIRUN_MODEL_ID          the name for the model in records (under --model-id)
+      AIRUN_STATUS=0          no live status line
+      TRACEPARENT, TRACE_ID   the trace to join (under --trace-id)
+      TERM                    the status line is drawn only on a capable terminal
+
+    examples:
+      airun -- llama-completion -m model.gguf -p "Hello"
+      airun --timeout 10m --fallback-model small.gguf -- llama-completion -m big.gguf -p "Hello"
+      airun --tag project=chat --model-id llama33-70b -- python3 router.py "Hello"
+      airun --dry-run -- llama-completion -m model.gguf -ngl 99 -c 8192 -p "Hello"
+      airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf
+
+    exit status: the command's; 128+N (or the same signal) if it died of signal N; 124 after
+    --timeout; 125 airun's own error; 126 command not executable; 127 command not found.
+    See docs/ for records, profiles, error codes and examples.
+    """

@@ -4,6 +4,18 @@ import AirunSystem
 /// `airun profile list | show NAME|PATH | check FILE...`
 enum ProfileCommand {
     static let usage = "usage: airun profile list | show NAME|PATH | check FILE..."
+    static let help = """
+        airun profile: the profiles that set retries, fallbacks, timeouts and rules (docs/profiles.md).
+
+        \(usage)
+
+          list                    every profile found, and where (files override the built-in ones)
+          show NAME|PATH          what a profile makes a run do
+          check FILE...           validate profile files; errors name the file, line and fix
+
+        A run picks --profile, else $AIRUN_PROFILE, else the command's own (llama-completion,
+        python3 router.py → router), else default. airun --dry-run -- COMMAND shows the choice.
+        """
 
     static func run(_ arguments: [String]) -> Int32 {
         let locator = ProfileLocator(environment: environmentDictionary())

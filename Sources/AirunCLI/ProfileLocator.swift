@@ -63,6 +63,14 @@ struct ProfileLocator {
             return base
         }
         let program = command[0].split(separator: "/").last.map(String.init) ?? command[0]
+        // `env [-i] [-u NAME] [NAME=VALUE]... COMMAND`: the command env runs is the one that counts.
+        if program == "env" {
+            var rest = command.dropFirst()
+            while let a = rest.first, a.hasPrefix("-") || a.contains("=") {
+                rest = rest.dropFirst(a == "-u" || a == "--unset" || a == "-C" || a == "--chdir" ? 2 : 1)
+            }
+            if !rest.isEmpty { return commandName(Array(rest)) }
+        }
         let interpreters = ["python", "python3", "node", "bash", "sh", "ruby", "perl", "uv", "pypy3"]
         if interpreters.contains(program) || program.hasPrefix("python3."), let script = command.dropFirst().first(where: { !$0.hasPrefix("-") }) {
             return stem(script)

@@ -9,16 +9,7 @@ public func airunMain() -> Never { airunMain(commandLineArguments()) }
 public func airunMain(_ arguments: [String]) -> Never {
     let inherited = Inherited.take()
     // Subcommands are reserved first words; `airun -- classify` runs a program called classify.
-    if arguments.first == "classify" {
-        do {
-            exitProcess(try ClassifyCommand(Array(arguments.dropFirst())).run())
-        } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(ClassifyCommand.usage)\n")
-            exitProcess(ExitCode.airunFailure)
-        }
-    }
-    if arguments.first == "profile" { exitProcess(ProfileCommand.run(Array(arguments.dropFirst()))) }
-    if arguments.first == "gpu" { exitProcess(GPUCommand.run(Array(arguments.dropFirst()))) }
+    if let code = runSubcommand(arguments) { exitProcess(code) }
     let invocation: Invocation
     do {
         invocation = try parseInvocation(arguments)
@@ -31,7 +22,7 @@ public func airunMain(_ arguments: [String]) -> Never {
         try? FileDescriptor.standardOutput.writeAll(helpText + "\n")
         exitProcess(0)
     case .version:
-        try? FileDescriptor.standardOutput.writeAll("airun \(airunVersion)\n")
+        try? FileDescriptor.standardOutput.writeAll("airun \(airunVersion) (commit \(airunBuildCommit))\n")
         exitProcess(0)
     case .run(let options):
         switch Run(options: options, inherited: inherited).execute() {

@@ -15,7 +15,12 @@ struct RunSettings {
         policy = profile.retry
         if let n = options.retries { policy.attempts = n }
         fallback = profile.fallback
-        if !options.fallbackModels.isEmpty { fallback.models = options.fallbackModels }
+        if !options.fallbackModels.isEmpty {
+            fallback.models = options.fallbackModels
+            // Models named on the command line are meant to be tried: each gets an attempt,
+            // unless --retries says how many attempts there are.
+            if options.retries == nil { policy.attempts = max(policy.attempts, 1 + options.fallbackModels.count) }
+        }
         timeout = options.timeout ?? profile.timeout
         killAfter = options.killAfter ?? profile.killAfter ?? .seconds(10)
         captureBytes = options.captureBytes ?? profile.captureBytes ?? 64 * 1024
@@ -35,7 +40,7 @@ struct RunSettings {
             lines.append(("retry on", retryOn))
             var never = Array(RetryPlanner.alwaysFinal).sorted()
             for c in policy.neverRetryOn where !never.contains(c) { never.append(c) }
-            lines.append(("never retry", never.joined(separator: ", ")))
+            lines.append(("never retry", never.joined(separator: ", ") + " (the same command; a fallback still applies)"))
             var backoff = policy.backoff == .fixed ? "fixed \(policy.initialDelay)" : "exponential from \(policy.initialDelay), at most \(policy.maxDelay)"
             if policy.jitter > 0 { backoff += ", jitter ±\(Int(saturating: (policy.jitter * 100).rounded()))%" }
             if let total = policy.maxTotalTime { backoff += "; no attempt starts after \(total)" }
@@ -56,6 +61,13 @@ struct RunSettings {
         lines.append(("timeout", timeout.map { "\($0) per attempt, SIGKILL \(killAfter) after SIGTERM" } ?? "none"))
         lines.append(("capture", "last \(captureBytes) bytes of stdout and stderr"))
         lines.append(("sampling", "every \(sampleInterval)"))
+        if let command, attempts > 1 {
+            let planner = RetryPlanner(policy: policy, fallback: fallback)
+            lines.append(("after", "a failed attempt 1, by error code, attempt 2 is:"))
+            for (code, next) in planner.planByCode(command: command) {
+                lines.append(("", code.rawValue.padding(to: 19) + next))
+            }
+        }
         if !profile.rules.isEmpty { lines.append(("classify", profile.rules.map(\.name).joined(separator: ", ") + " before the built-in rules")) }
         if !profile.redactionPatterns.isEmpty || !profile.redactionAllowList.isEmpty || profile.maskPersonalData == false {
             lines.append(("redaction", "\(profile.redactionPatterns.count) extra pattern(s), \(profile.redactionAllowList.count) allowed value(s)"
@@ -65,3 +77,4 @@ struct RunSettings {
             .joined(separator: "\n") + "\n"
     }
 }
+

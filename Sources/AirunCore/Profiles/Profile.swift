@@ -15,6 +15,8 @@ public struct Profile: Sendable {
     public var redactionPatterns: [(pattern: String, kind: String)] = []
     public var redactionAllowList: [String] = []
     public var maskPersonalData: Bool?
+    /// `[tags]`: the lowest-precedence tags of runs under this profile.
+    public var tags = Tags()
 
     public init(name: String = "default", source: String? = nil) {
         self.name = name

@@ -11,7 +11,7 @@ extension Profile {
         }
         let d = Decoder(file: file)
         var p = Profile(name: name, source: file)
-        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction"])
+        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags"])
         if let v = try d.integer(root, "version", "") {
             guard v == profileFormatVersion else {
                 throw d.error(root, "version", "unsupported profile version \(v)", hint: "this airun reads version \(profileFormatVersion)")
@@ -118,6 +118,13 @@ extension Profile {
             p.rules.append(ClassificationRule(try d.string(rule, "name", ctx) ?? "profile.\(index + 1)", code, any: phrases,
                                               patterns: patterns, stream: stream, exitCodes: exitCodes,
                                               retryable: try d.boolean(rule, "retryable", ctx)))
+        }
+
+        if let t = try d.table(root, "tags", "") {
+            for key in t.keys {
+                guard case .string(let value)? = t[key] else { throw d.error(t, key, "tags.\(key) must be a string") }
+                if let problem = p.tags.set(key, value) { throw d.error(t, key, problem) }
+            }
         }
 
         if let r = try d.table(root, "redaction", "") {

@@ -47,14 +47,15 @@ public struct RetryPlanner: Sendable {
     }
 
     /// Called after attempt `attempt` (1-based) failed, with the command it ran.
+    ///
+    /// A fallback (another model, an edited argument, the alternative command) makes a different
+    /// attempt and is taken for the codes it lists; `never_retry_on` and a code's retryability
+    /// concern only running the same command again. `alwaysFinal` codes end the run either way.
     public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: Duration,
                                 using rng: inout some RandomNumberGenerator) -> RetryDecision {
         let reason = ending.code?.rawValue ?? ending.signal ?? "exit \(ending.exitCode ?? -1)"
         if let code = ending.code, Self.alwaysFinal.contains(code.rawValue) {
             return .stop(reason: "\(code.rawValue) is never retried")
-        }
-        if let never = policy.neverRetryOn.first(where: ending.matches) {
-            return .stop(reason: "\(reason) matches never_retry_on \(never)")
         }
         guard attempt < policy.attempts else {
             return .stop(reason: "all \(policy.attempts) attempt\(policy.attempts == 1 ? "" : "s") used")
@@ -63,31 +64,54 @@ public struct RetryPlanner: Sendable {
         if let limit = policy.maxTotalTime, elapsed.nanoseconds + delay.nanoseconds > limit.nanoseconds {
             return .stop(reason: "max_total_time \(limit) would be exceeded")
         }
+        if let (next, change) = fallbackStep(after: ending, command: command) {
+            return .retry(after: delay, command: next, change: change, reason: reason)
+        }
+        if let never = policy.neverRetryOn.first(where: ending.matches) {
+            return .stop(reason: "\(reason) matches never_retry_on \(never)")
+        }
+        let retryable = policy.retryOn.isEmpty ? ending.retryable : policy.retryOn.contains(where: ending.matches)
+        guard retryable else { return .stop(reason: "\(reason) is not retryable") }
+        return .retry(after: delay, command: command, change: "the same command", reason: reason)
+    }
 
-        // A change for the next attempt, if a fallback applies to this failure.
+    /// The fallback for this failure, if one applies: the next model, the argument edits for its
+    /// code, or, once the models are used up, the alternative command. Advances through the models.
+    private mutating func fallbackStep(after ending: AttemptEnding, command: [String]) -> ([String], String)? {
         var next = command
         var changes: [String] = []
-        if fallback.modelOn.contains(where: ending.matches), nextModel < fallback.models.count,
-           let model = ModelArgument.find(in: command) {
-            next[model.index] = command[model.index].hasPrefix("--model=") ? "--model=" + fallback.models[nextModel] : fallback.models[nextModel]
-            changes.append("fallback model \(fallback.models[nextModel].split(separator: "/").last.map(String.init) ?? "")")
+        let modelFailure = fallback.modelOn.contains(where: ending.matches)
+        if modelFailure, nextModel < fallback.models.count, let model = ModelArgument.find(in: command) {
+            let path = fallback.models[nextModel]
+            next[model.index] = command[model.index].hasPrefix("--model=") ? "--model=" + path : path
+            changes.append("fallback model \(path.split(separator: "/").last.map(String.init) ?? path)")
             nextModel += 1
         }
         for edit in fallback.edits where ending.matches(edit.on) {
             if let change = Self.apply(edit, to: &next) { changes.append(change) }
         }
         if changes.isEmpty, let alternative = fallback.command, !usedAlternative,
-           fallback.modelOn.contains(where: ending.matches) || nextModel >= fallback.models.count && !fallback.models.isEmpty {
+           modelFailure || nextModel >= fallback.models.count && !fallback.models.isEmpty {
             usedAlternative = true
             next = alternative
             changes.append("alternative command \(alternative[0])")
         }
-        let retryable = policy.retryOn.isEmpty ? ending.retryable : policy.retryOn.contains(where: ending.matches)
-        guard !changes.isEmpty || retryable else {
-            return .stop(reason: "\(reason) is not retryable")
+        return changes.isEmpty ? nil : (next, changes.joined(separator: ", "))
+    }
+
+    /// What attempt 2 would be after each error code, in words, for `--dry-run`: the change a
+    /// fallback makes, the same command, or nothing and why.
+    public func planByCode(command: [String]) -> [(code: ErrorCode, next: String)] {
+        ErrorCode.allCases.map { code in
+            var planner = self
+            var rng = NoJitter()
+            let ending = AttemptEnding(code: code, retryable: code.retryableByDefault, exitCode: 1, signal: nil)
+            let next: String = switch planner.decide(after: 1, ending: ending, command: command, elapsed: Duration(nanoseconds: 0), using: &rng) {
+            case .retry(let delay, _, let change, _): "\(change) after \(delay)"
+            case .stop(let reason): "nothing: \(reason)"
+            }
+            return (code, next)
         }
-        return .retry(after: delay, command: next, change: changes.isEmpty ? "the same command" : changes.joined(separator: ", "),
-                      reason: reason)
     }
 
     /// The wait before attempt `attempt` (2 for the first retry): fixed, or doubling from the
@@ -125,4 +149,9 @@ public struct RetryPlanner: Sendable {
         }
         return nil
     }
+}
+
+/// A generator whose doubles come out at the middle of any range: the delay without jitter.
+private struct NoJitter: RandomNumberGenerator {
+    mutating func next() -> UInt64 { 1 << 63 }
 }

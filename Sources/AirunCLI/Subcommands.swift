@@ -1,0 +1,47 @@
+import AirunCore
+import AirunSystem
+
+/// A command of airun's own (`airun classify …`): reserved first words; `airun -- classify` runs
+/// a program called classify. Each prints its help for `-h`/`--help` anywhere before `--`, and
+/// for `airun help NAME`.
+struct Subcommand: Sendable {
+    var name: String
+    var help: String
+    var run: @Sendable ([String]) -> Int32
+}
+
+let subcommands: [Subcommand] = [
+    Subcommand(name: "classify", help: ClassifyCommand.help) { arguments in
+        do throws(UsageError) {
+            return try ClassifyCommand(arguments).run()
+        } catch {
+            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(ClassifyCommand.usage)\n")
+            return ExitCode.airunFailure
+        }
+    },
+    Subcommand(name: "profile", help: ProfileCommand.help, run: ProfileCommand.run),
+    Subcommand(name: "gpu", help: GPUCommand.help, run: GPUCommand.run),
+]
+
+/// Runs `arguments` if they name a subcommand (or `help`); nil when they are a run.
+func runSubcommand(_ arguments: [String]) -> Int32? {
+    guard let first = arguments.first else { return nil }
+    func out(_ text: String) -> Int32 {
+        try? FileDescriptor.standardOutput.writeAll(text.hasSuffix("\n") ? text : text + "\n")
+        return 0
+    }
+    if first == "help" {
+        let rest = arguments.dropFirst()
+        guard let topic = rest.first else { return out(helpText) }
+        if let command = subcommands.first(where: { $0.name == topic }) { return out(command.help) }
+        if topic == "run" && rest.count == 1 { return out(helpText) }
+        let names = subcommands.map(\.name)
+        let hint = nearestOption(topic, among: names).map { " (did you mean \($0)?)" } ?? ""
+        try? FileDescriptor.standardError.writeAll("airun: help: no command '\(escapingControlCharacters(topic))'\(hint); commands: \(names.joined(separator: ", "))\n")
+        return ExitCode.airunFailure
+    }
+    guard let command = subcommands.first(where: { $0.name == first }) else { return nil }
+    let rest = Array(arguments.dropFirst())
+    if rest.prefix(while: { $0 != "--" }).contains(where: { $0 == "-h" || $0 == "--help" }) { return out(command.help) }
+    return command.run(rest)
+}
