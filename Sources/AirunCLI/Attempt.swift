@@ -13,6 +13,10 @@ struct AttemptOutcome {
     var verdict: Verdict?
     var returnCode: Int32?
     var signal: Signal?
+    /// What the error record is written from, once the run knows whether another attempt follows.
+    var report: AttemptReport
+    var facts: AttemptFacts
+    var identity: RecordIdentity
 }
 
 /// Everything recorded about one finished attempt: the attempt.end record and, on failure, the
@@ -76,15 +80,21 @@ struct AttemptRunner {
         var facts = report.facts()
         let verdict = Diagnosis(rules: run.settings.profile.rules, environment: run.environmentValues)
             .verdict(for: &facts, command: command)
-        writeEnd(report, facts: facts, identity: identity)
-        if let verdict { writeError(report, facts: facts, verdict: verdict, identity: identity) }
-        let summary: String = switch report.disposition {
-        case .code(let c) where report.timedOut: "exit=\(c) (timed out)"
-        case .code(let c): "exit=\(c)" + (verdict.map { " \($0.code.rawValue)" } ?? "")
-        case .signal(let s): "exit=\(128 + s.rawValue) (\(s.name))" + (verdict.map { " \($0.code.rawValue)" } ?? "")
+        let perf = LlamaPerformance.parse(stderr: facts.stderr, stdout: facts.stdout)
+        writeEnd(report, facts: facts, perf: perf, failed: verdict != nil, identity: identity)
+        let code = verdict.map { " \($0.code.rawValue)" } ?? ""
+        var summary: String = switch report.disposition {
+        case .code(let c) where report.timedOut: "exit=\(c)\(code) (timed out)"
+        case .code(let c): "exit=\(c)\(code)"
+        case .signal(let s): "exit=\(128 + s.rawValue) (\(s.name))\(code)"
+        }
+        // A generation's figures, as llama.cpp printed them: what a person checks first.
+        if verdict == nil, let tokens = perf.tokensGenerated {
+            summary += " \(tokens) tok" + (perf.tokensPerSecond.map { " \(JSONLine.format($0, decimals: 1)) tok/s" } ?? "")
         }
         return AttemptOutcome(disposition: report.disposition, exitCode: report.exitCode, status: report.status,
-                              summary: summary, verdict: verdict, returnCode: report.returnCode, signal: report.signal)
+                              summary: summary, verdict: verdict, returnCode: report.returnCode, signal: report.signal,
+                              report: report, facts: facts, identity: identity)
     }
 
     /// Starts the child and watches it to the end; or, if it cannot be started, says why as a
@@ -93,7 +103,8 @@ struct AttemptRunner {
         let options = run.options
         let traceparent = TraceParent(traceID: trace.traceID, parentID: span, flags: trace.flags)
         let exports = [
-            ("TRACE_ID", trace.traceID.hex),
+            // The caller's own id stays as the caller wrote it; the W3C id is in the others.
+            ("TRACE_ID", trace.exportedTraceID),
             ("TRACEPARENT", traceparent.header),
             ("AIRUN_TRACE_ID", trace.traceID.hex),
             ("AIRUN_SPAN_ID", span.hex),
@@ -209,7 +220,8 @@ struct AttemptRunner {
         return report
     }
 
-    private func writeEnd(_ report: AttemptReport, facts: AttemptFacts, identity: RecordIdentity) {
+    /// The attempt.end record. A failed attempt's output tails go in its error record only.
+    private func writeEnd(_ report: AttemptReport, facts: AttemptFacts, perf: LlamaPerformance, failed: Bool, identity: RecordIdentity) {
         var r = recordHeader(event: "attempt.end", level: report.exitCode == 0 ? .info : .warning, message: report.message,
                              identity: identity, timestampMicroseconds: report.endedWall, redactor: run.redactor)
         r.add("attempt", number)
@@ -231,19 +243,19 @@ struct AttemptRunner {
         r.add("tty", report.tty)
         r.add("stdout_bytes", report.stdout.totalBytes)
         r.add("stderr_bytes", report.stderr.totalBytes)
-        r.add("stdout_tail", bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
-        r.add("stderr_tail", bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
+        if !failed {
+            r.add("stdout_tail", bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
+            r.add("stderr_tail", bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
+        }
         r.add("output_lost", report.outputLost)
         r.add("stdout_file", report.captureFiles?.0)
         r.add("stderr_file", report.captureFiles?.1)
         if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }
-        if let model = ModelArgument.find(in: command) {
-            r.add("model_id", model.id)
-            r.add("model_path", model.path)
-        }
-        let perf = LlamaPerformance.parse(stderr: facts.stderr, stdout: facts.stdout)
+        r.add("model_id", run.modelID(for: command))
+        r.add("model_path", ModelArgument.find(in: command)?.path)
         if !perf.isEmpty { addPerformance(perf, to: &r) }
         if let res = report.resources { addResources(res, perf: perf, to: &r) }
+        run.addRunContext(to: &r)
         sink.write(line: r.line(), timestampMicroseconds: report.endedWall)
     }
 
@@ -275,12 +287,18 @@ struct AttemptRunner {
         return ResourceSampler(root: pid, started: start, interval: interval, gpu: gpu, onSample: onSample)
     }
 
-    private func writeError(_ report: AttemptReport, facts: AttemptFacts, verdict: Verdict, identity: RecordIdentity) {
+    /// The error record of a failed attempt: `.warning` when another attempt follows, `.error`
+    /// when this failure ends the run.
+    func writeError(_ outcome: AttemptOutcome, level: RecordLevel) {
+        guard let verdict = outcome.verdict else { return }
+        let (report, facts) = (outcome.report, outcome.facts)
         let model = ModelArgument.find(in: command)
-        let modelText = model.map { " with model \($0.id)" } ?? ""
+        let modelID = run.modelID(for: command)
+        let modelText = modelID.map { " with model \($0)" } ?? ""
         let message = "\(command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
         let now = wallClockMicroseconds()
-        var r = recordHeader(event: "error", level: .error, message: message, identity: identity, timestampMicroseconds: now, redactor: run.redactor)
+        var r = recordHeader(event: "error", level: level, message: message, identity: outcome.identity,
+                             timestampMicroseconds: now, redactor: run.redactor)
         r.add("error_code", verdict.code.rawValue)
         r.add("error_category", verdict.category.rawValue)
         r.add("retryable", verdict.retryable)
@@ -290,27 +308,28 @@ struct AttemptRunner {
         r.add("attempt", number)
         r.add("return_code", report.returnCode)
         r.add("signal", report.signal?.name)
-        r.add("model_id", model?.id)
+        r.add("model_id", modelID)
         r.add("model_path", model?.path)
         r.add("command_args", arguments: command)
-        r.add("stderr", facts.stderr)
-        r.add("stdout", facts.stdout)
+        r.add("stderr", bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
+        r.add("stdout", bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
         r.add("duration_ms", report.durationMs)
         r.add("retry_count", number - 1)
         let exception = PythonException.parse(facts.stderr)
         r.add("exception_type", exception?.type)
         r.add("stack_trace", exception?.stackTrace)
-        r.add("context", object: failureContext(modelFile: facts.modelFile))
+        r.add("context", object: failureContext(modelFile: facts.modelFile, gpuMemoryAvailableMB: report.resources?.gpuMemoryAvailableMB))
+        run.addRunContext(to: &r)
         sink.write(line: r.line(), timestampMicroseconds: now)
     }
 
     /// Where the failure happened: the machine, its free memory, and the model file's header.
-    private func failureContext(modelFile: GGUFCheck?) -> JSONLine {
+    private func failureContext(modelFile: GGUFCheck?, gpuMemoryAvailableMB: Double?) -> JSONLine {
         var c = JSONLine(redacting: run.redactor)
         c.add("platform", platformName())
         c.add("wsl_available", wslInteropAvailable())
         c.add("system_memory_available_mb", memInfoMegabytes("MemAvailable"), decimals: 0)
-        c.add("gpu_memory_available_mb", nil as Double?)
+        c.add("gpu_memory_available_mb", gpuMemoryAvailableMB, decimals: 0)
         c.add("hostname", hostName())
         c.add("user", userName())
         c.add("cwd", currentDirectory())

@@ -82,6 +82,13 @@ final class Run {
     var rng = SystemRandomNumberGenerator()
     /// What airun was started with that the child must get too.
     let inherited: Inherited
+    /// The caller's context on the records: the profile's `[tags]`, `AIRUN_TAGS`, `--tag`.
+    private(set) var tags = Tags()
+    /// The caller's name for the model (`--model-id`, `AIRUN_MODEL_ID`).
+    private(set) var callerModelID: String?
+    /// The caller's own trace id, when it is not the W3C one (`caller_trace_id`).
+    private(set) var callerTraceID: String?
+    private var contextWarnings: [String] = []
 
     init(options: RunOptions, inherited: Inherited = Inherited()) {
         self.options = options
@@ -118,6 +125,38 @@ final class Run {
         redactor.allowList = Set(profile.redactionAllowList)
         if let pii = profile.maskPersonalData { redactor.maskPersonalData = pii }
         console.redactor = redactor
+        tags = profile.tags
+        contextWarnings = tags.add(environmentValue: environmentValues["AIRUN_TAGS"] ?? "")
+        for (key, value) in options.tags {
+            if let problem = tags.set(key, value) { contextWarnings.append("ignoring --tag \(key): \(problem)") }
+        }
+        callerModelID = options.modelID
+        if callerModelID == nil, let id = environmentValues["AIRUN_MODEL_ID"], !id.isEmpty {
+            if id.utf8.count <= 256, !id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                callerModelID = id
+            } else {
+                contextWarnings.append("ignoring AIRUN_MODEL_ID: it must be 1 to 256 characters without control characters")
+            }
+        }
+    }
+
+    /// The run's context every summary record carries: the caller's trace id and the tags.
+    func addRunContext(to r: inout JSONLine) {
+        r.add("caller_trace_id", callerTraceID)
+        if !tags.isEmpty {
+            var t = JSONLine(redacting: redactor)
+            for (key, value) in tags.sorted { t.add(key, value) }
+            r.add("tags", object: t)
+        }
+    }
+
+    /// The model an attempt's command runs, by the caller's name for it while it is the model the
+    /// caller asked for; a fallback model (or no caller name) by its file name.
+    func modelID(for command: [String]) -> String? {
+        let model = ModelArgument.find(in: command)
+        guard let callerModelID else { return model?.id }
+        guard let model, let asked = ModelArgument.find(in: options.command), asked.path != model.path else { return callerModelID }
+        return model.id
     }
 
     func execute() -> ExitDisposition {
@@ -138,7 +177,8 @@ final class Run {
             try? FileDescriptor.standardOutput.writeAll(redactor.redact(settings.describe(command: options.command)))
             return .code(0)
         }
-        for w in trace.warnings { console.warn(w) }
+        callerTraceID = trace.callerID
+        for w in trace.warnings + contextWarnings { console.warn(w) }
 
         let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, environment: environmentValues),
                                console: console)
@@ -155,6 +195,8 @@ final class Run {
         start.add("command", options.command[0])
         start.add("command_args", arguments: options.command)
         start.add("trace_source", trace.source)
+        addRunContext(to: &start)
+        start.add("model_id", modelID(for: options.command))
         start.add("profile", settings.profile.name)
         start.add("profile_source", settings.profile.source)
         start.add("max_attempts", maxAttempts)
@@ -172,14 +214,20 @@ final class Run {
         var outcome: AttemptOutcome
         var interruptedBy: Signal?
         while true {
-            outcome = AttemptRunner(run: self, sink: sink, trace: trace, runSpan: runSpan, command: command, number: number,
-                                    maxAttempts: maxAttempts).execute()
+            let runner = AttemptRunner(run: self, sink: sink, trace: trace, runSpan: runSpan, command: command, number: number,
+                                       maxAttempts: maxAttempts)
+            outcome = runner.execute()
             if outcome.exitCode == 0 { break }
             let ending = AttemptEnding(code: outcome.verdict?.code, retryable: outcome.verdict?.retryable ?? true,
                                        exitCode: outcome.returnCode, signal: outcome.signal?.name)
             let elapsed = Duration(nanoseconds: monotonicNanoseconds() - runStartMono)
             let decision = planner.decide(after: number, ending: ending, command: command, elapsed: elapsed, using: &rng)
-            guard case .retry(let delay, let next, let change, let reason) = decision else { break }
+            // The error record's level says whether the run goes on: WARN when another attempt follows.
+            guard case .retry(let delay, let next, let change, let reason) = decision else {
+                runner.writeError(outcome, level: .error)
+                break
+            }
+            runner.writeError(outcome, level: .warning)
             let now = wallClockMicroseconds()
             let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
             let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(number + 1) of \(maxAttempts))"
@@ -215,10 +263,11 @@ final class Run {
                                identity: runIdentity, timestampMicroseconds: endWall, redactor: redactor)
         end.add("exit_code", exitCode)
         end.add("status", interruptedBy == nil ? outcome.status : "interrupted")
-        end.add("error_code", interruptedBy == nil ? outcome.verdict?.code.rawValue : ErrorCode.interrupted.rawValue)
+        end.add("error_code", outcome.verdict?.code.rawValue)
         end.add("attempts", number)
         end.add("retry_count", number - 1)
         end.add("duration_ms", durationMs)
+        addRunContext(to: &end)
         sink.write(line: end.line(), timestampMicroseconds: endWall)
 
         console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))

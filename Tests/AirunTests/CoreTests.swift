@@ -58,7 +58,25 @@ struct TraceIDTests {
         e2["TRACE_ID"] = nil
         #expect(try TraceResolution.resolve(flag: nil, environment: e2, rng: &rng).traceID.hex == c)
         #expect(try TraceResolution.resolve(flag: nil, environment: [:], rng: &rng).source == "generated")
-        #expect(throws: TraceFlagError.self) { try TraceResolution.resolve(flag: "nope", environment: [:], rng: &rng) }
+        #expect(throws: TraceFlagError.self) { try TraceResolution.resolve(flag: "", environment: [:], rng: &rng) }
+        #expect(throws: TraceFlagError.self) { try TraceResolution.resolve(flag: "a\tb", environment: [:], rng: &rng) }
+        let own = try TraceResolution.resolve(flag: "session-abc", environment: [:], rng: &rng)
+        #expect(own.callerID == "session-abc" && own.exportedTraceID == "session-abc")
+        #expect(own.traceID == TraceID(callerID: "session-abc"))
+    }
+
+    @Test("a caller's id becomes a trace id: hex as is, a UUID's bits, else a stable hash")
+    func callerIDs() {
+        #expect(TraceID(callerID: "0af7651916cd43dd8448eb211c80319c")?.hex == "0af7651916cd43dd8448eb211c80319c")
+        #expect(TraceID(callerID: "0af76519-16cd-43dd-8448-eb211c80319c")?.hex == "0af7651916cd43dd8448eb211c80319c")
+        // FNV-1a 128 of "session-abc", computed independently in Python:
+        // h=0x6c62272e07bb014262b821756295c58d; for b in b"session-abc": h=((h^b)*0x1000000000000000000013B)%2**128
+        #expect(TraceID(callerID: "session-abc")?.hex == "464e4e8087d4c1d4d0629f7454ab81c2")
+        #expect(TraceID(callerID: "session-abc") != TraceID(callerID: "session-abd"))
+        #expect(TraceID(callerID: "") == nil)
+        #expect(TraceID(callerID: String(repeating: "x", count: 257)) == nil)
+        #expect(TraceID(callerID: String(repeating: "x", count: 256)) != nil)
+        #expect(TraceID(callerID: "00000000000000000000000000000000") != nil)  // all-zero hex is hashed, not refused
     }
 }
 

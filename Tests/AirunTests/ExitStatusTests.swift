@@ -46,7 +46,8 @@ struct ExitStatusTests {
 
     @Test("125 with usage for a bad option, no command, or a bad value", arguments: [
         ["--bogus", "true"], [], ["--timeout", "soon", "true"], ["--tty", "maybe", "true"],
-        ["--trace-id", "xyz", "true"], ["--capture-bytes"],
+        ["--trace-id", "a\nb", "true"], ["--trace-id", String(repeating: "x", count: 300), "true"], ["--capture-bytes"],
+        ["--quiet=yes", "true"], ["--timout", "1", "true"],
     ])
     func usage(_ args: [String]) throws {
         let r = try airun(args)

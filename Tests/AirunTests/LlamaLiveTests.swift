@@ -3,7 +3,7 @@ import Testing
 
 /// Real llama.cpp binaries (built by Tests/tools/build-llama.sh) on a real tiny GGUF
 /// (Tests/tools/make-tiny-gguf.py), run through the built airun. .ci/run prepares both and sets
-/// AIRUN_REQUIRE_LLAMA=1, so in CI a missing build fails instead of skipping.
+/// AIRUN_REQUIRE_LLAMA=1, so in CI a missing build fails instead of skipping (`Requirement.llamaTrait`).
 enum Llama {
     static let directory: String = {
         if let d = ProcessInfo.processInfo.environment["AIRUN_LLAMA_DIR"], !d.isEmpty { return d }
@@ -16,16 +16,7 @@ enum Llama {
 
     static var available: Bool {
         let fm = FileManager.default
-        let ok = fm.isExecutableFile(atPath: completion) && fm.isExecutableFile(atPath: cli) && fm.fileExists(atPath: model)
-        if !ok {
-            let message = "llama.cpp tests skipped: no \(completion), \(cli) or \(model) (run Tests/tools/build-llama.sh and make-tiny-gguf.py, or .ci/run)"
-            if ProcessInfo.processInfo.environment["AIRUN_REQUIRE_LLAMA"] == "1" {
-                Issue.record(Comment(rawValue: message))
-            } else {
-                print(message)
-            }
-        }
-        return ok
+        return fm.isExecutableFile(atPath: completion) && fm.isExecutableFile(atPath: cli) && fm.fileExists(atPath: model)
     }
 }
 
@@ -65,9 +56,8 @@ struct LlamaLiveTests {
         [Llama.completion, "-m", model, "-p", "hello world", "-n", "16", "-no-cnv", "--no-warmup", "--perf", "-t", "2"] + extra
     }
 
-    @Test("llama-completion succeeds and its figures are parsed")
+    @Test("llama-completion succeeds and its figures are parsed", Requirement.llamaTrait)
     func success() throws {
-        guard Llama.available else { return }
         // llama.cpp logs from a worker thread that is not flushed at exit, so a short run sometimes
         // ends before its perf block is written (seen: 0 of 5 runs at -n 16, 5 of 5 at -n 64). Run
         // until one run printed it; every run must succeed, and a printed block must be parsed.
@@ -87,9 +77,8 @@ struct LlamaLiveTests {
         #expect(parsed, "llama-completion never printed its perf block in 8 runs")
     }
 
-    @Test("missing model → MODEL_NOT_FOUND")
+    @Test("missing model → MODEL_NOT_FOUND", Requirement.llamaTrait)
     func missing() throws {
-        guard Llama.available else { return }
         let r = try run(completion("/nonexistent/models/missing-model.gguf"))
         #expect(r.exitCode == 1)
         let e = try errorRecord(r)
@@ -99,9 +88,8 @@ struct LlamaLiveTests {
         #expect(r.stderr.contains("MODEL_NOT_FOUND"))
     }
 
-    @Test("random bytes → MODEL_INVALID")
+    @Test("random bytes → MODEL_INVALID", Requirement.llamaTrait)
     func randomBytes() throws {
-        guard Llama.available else { return }
         let s = Scratch()
         let urandom = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
         let model = s.write("random.gguf", [UInt8](urandom.readData(ofLength: 4096)))
@@ -109,9 +97,8 @@ struct LlamaLiveTests {
         #expect(e["error_code"] as? String == "MODEL_INVALID", "\(e["stderr"] ?? "")")
     }
 
-    @Test("truncated model → MODEL_CORRUPT")
+    @Test("truncated model → MODEL_CORRUPT", Requirement.llamaTrait)
     func truncated() throws {
-        guard Llama.available else { return }
         let s = Scratch()
         let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
         let model = s.write("truncated.gguf", Array(whole.prefix(whole.count / 2)))
@@ -122,25 +109,22 @@ struct LlamaLiveTests {
         #expect(file["architecture"] as? String == "llama")
     }
 
-    @Test("a context that cannot fit under ulimit -v → HOST_OOM or CONTEXT_TOO_LARGE")
+    @Test("a context that cannot fit under ulimit -v → HOST_OOM or CONTEXT_TOO_LARGE", Requirement.llamaTrait)
     func hostMemory() throws {
-        guard Llama.available else { return }
         let r = try run(completion(Llama.model, ["-c", "50000000"]), shellPrefix: "ulimit -v 4000000", retries: 1)
         let e = try errorRecord(r)
         #expect(["HOST_OOM", "CONTEXT_TOO_LARGE"].contains(e["error_code"] as? String ?? ""), "\(e["evidence"] ?? "")")
     }
 
-    @Test("unknown flag → BAD_ARGUMENTS, not retryable")
+    @Test("unknown flag → BAD_ARGUMENTS, not retryable", Requirement.llamaTrait)
     func badFlag() throws {
-        guard Llama.available else { return }
         let e = try errorRecord(try run(completion(Llama.model, ["--no-such-flag"])))
         #expect(e["error_code"] as? String == "BAD_ARGUMENTS")
         #expect(e["retryable"] as? Bool == false)
     }
 
-    @Test("llama-cli: a single turn succeeds with its rates parsed; a missing model and a removed flag are classified")
+    @Test("llama-cli: a single turn succeeds with its rates parsed; a missing model and a removed flag are classified", Requirement.llamaTrait)
     func cli() throws {
-        guard Llama.available else { return }
         let ok = try run([Llama.cli, "-m", Llama.model, "-p", "hello", "-n", "8", "-st", "--simple-io", "--no-warmup", "-t", "2"])
         #expect(ok.exitCode == 0, "\(ok.stderr.suffix(800)) \(ok.stdoutText.suffix(400))")
         let end = try #require(ok.records("attempt.end").first)
@@ -153,9 +137,8 @@ struct LlamaLiveTests {
         #expect(try errorRecord(flag)["error_code"] as? String == "BAD_ARGUMENTS")
     }
 
-    @Test("primary model missing, fallback is the tiny model: exit 0 after a retry naming MODEL_NOT_FOUND")
+    @Test("primary model missing, fallback is the tiny model: exit 0 after a retry naming MODEL_NOT_FOUND", Requirement.llamaTrait)
     func fallbackModel() throws {
-        guard Llama.available else { return }
         let r = try airun(["--retries", "2", "--fallback-model", Llama.model, "--",
                            Llama.completion, "-m", "/nonexistent/models/primary-70b.gguf", "-p", "hello", "-n", "8", "-no-cnv", "--no-warmup", "-t", "2"])
         #expect(r.exitCode == 0, "\(r.stderr.suffix(600))")

@@ -18,8 +18,11 @@ struct PassThroughTests {
         #expect(traces.count == 1)
         let end = try #require(r.records("attempt.end").first)
         #expect(end["return_code"] as? Int == 3)
-        #expect(end["stdout_tail"] as? String == "out")
-        #expect(end["stderr_tail"] as? String == "err")
+        // A failed attempt's tails are stored once, in its error record.
+        let error = try #require(r.records("error").first)
+        #expect(error["stdout"] as? String == "out")
+        #expect(error["stderr"] as? String == "err")
+        #expect(end["stdout_tail"] == nil && end["stderr_tail"] == nil)
         #expect(end["timed_out"] as? Bool == false)
         #expect(end["signal"] is NSNull)
         #expect(r.stderr.contains("airun: trace=\(traces.first!) exit=3 NONZERO_EXIT"))
@@ -92,13 +95,9 @@ struct PassThroughTests {
         #expect(r.stderr == "")
     }
 
-    @Test("on a terminal (under script(1)) the child gets a pty; with pipes it does not")
+    @Test("on a terminal (under script(1)) the child gets a pty; with pipes it does not", Requirement.scriptTrait)
     func pseudoTerminal() throws {
-        let script = "/usr/bin/script"
-        guard FileManager.default.isExecutableFile(atPath: script) else {
-            print("skipped: script(1) not installed (apt-get install bsdutils)")
-            return
-        }
+        let script = Requirement.script
         let cmd = "\(Airun.path) -q -- sh -c 'test -t 1 && echo stdout-tty; test -t 0 && echo stdin-tty; exit 4'"
         let r = try AirunProcess.start(["-q", "--tty", "never", "--", script, "-qec", cmd, "/dev/null"]).wait()
         #expect(r.stdoutText.contains("stdout-tty"))
@@ -128,7 +127,7 @@ struct ExampleTests {
         #expect(ok.stderr.contains("common_perf_print"))
         let failed = try airun(["--", example, "--fail"])
         #expect(failed.exitCode == 1)
-        let tail = failed.records("attempt.end").first?["stderr_tail"] as? String ?? ""
+        let tail = failed.records("error").first?["stderr"] as? String ?? ""
         #expect(tail.contains("failed to load model"))
         let traced = try airun(["-q", "--", example, "--show-trace"])
         let trace = try #require(traced.records.first?["trace_id"] as? String)

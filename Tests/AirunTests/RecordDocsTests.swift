@@ -21,6 +21,7 @@ struct RecordDocsTests {
     private func flattenedKeys(_ object: [String: Any], prefix: String = "") -> [String] {
         object.flatMap { key, value -> [String] in
             let name = prefix + key
+            if name == "tags" { return [name] }  // the caller's own keys
             if let nested = value as? [String: Any] { return [name] + flattenedKeys(nested, prefix: name + ".") }
             return [name]
         }
@@ -42,6 +43,7 @@ struct RecordDocsTests {
         _ = try airun(["--profile", quick, "--", "sh", "-c", "exit 4"], scratch: s)
         let model = s.write("m.gguf", ModelFileTests.header())
         _ = try airun(["--", "sh", "-c", "echo 'common_perf_print: prompt eval time = 4.00 ms / 8 tokens (0.50 ms per token, 2000.00 tokens per second)' >&2; exit 1", "sh", "-m", model], scratch: s)
+        _ = try airun(["--tag", "project=docs", "--model-id", "llama33-70b", "--", "true"], environment: ["TRACE_ID": "session-abc"], scratch: s)
         let records = readRecords(in: s.file("logs"))
         #expect(records.count >= 16)
         #expect(Set(records.compactMap { $0["event"] as? String }) == ["run.start", "attempt.start", "sample", "attempt.end", "error", "retry", "run.end"])

@@ -104,7 +104,7 @@ struct SamplingTests {
         #expect(abs(tpj - 64 / measured) < 0.001)
     }
 
-    @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen")
+    @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen", Requirement.compilerTrait)
     func nvml() throws {
         let s = Scratch()
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -112,10 +112,7 @@ struct SamplingTests {
         let library = s.file("libfake-nvml.so")
         let cc = try AirunProcess.start(["-q", "--log-dir", s.file("cc-logs"), "--", "cc", "-shared", "-fPIC", "-o", library, source],
                                         scratch: Scratch()).wait()
-        guard cc.exitCode == 0 else {
-            print("skipped: no C compiler to build the fake NVML (\(cc.stderr.prefix(200)))")
-            return
-        }
+        try #require(cc.exitCode == 0, "cannot build the fake NVML: \(cc.stderr.prefix(200))")
         let bin = try FakeNvidiaSmi.install(in: s)  // present too: NVML must win over it
         let pidfile = s.file("child.pid")
         let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.2"],
@@ -194,10 +191,9 @@ struct SamplingTests {
         #expect(samples.allSatisfy { ($0["rss_mb"] as? Double ?? 0) > 0 })
     }
 
-    @Test("the status line appears on a terminal and is erased; never on a pipe")
+    @Test("the status line appears on a terminal and is erased; never on a pipe", Requirement.scriptTrait)
     func statusLine() throws {
-        let script = "/usr/bin/script"
-        guard FileManager.default.isExecutableFile(atPath: script) else { print("skipped: script(1) not installed"); return }
+        let script = Requirement.script
         let s = Scratch()
         let typescript = s.file("typescript")
         let cmd = "\(Airun.path) --no-gpu --log-dir \(s.file("l")) --sample-interval 100ms -- sh -c 'sleep 1.3; echo out'"

@@ -104,18 +104,13 @@ struct SecretLeakTests {
             """.utf8))
         let r = try airun(["-q", "--profile", profile, "--", "sh", "-c",
                            "echo 'TICKET-123456 AKIAIOSFODNN7EXAMPLE bob@example.com AKIAZZZZZZZZZZZZZZZZ'; exit 1"], scratch: s)
-        let tail = try #require(r.records("attempt.end").first?["stdout_tail"] as? String)
+        let tail = try #require(r.records("error").first?["stdout"] as? String)
         #expect(tail == "***TICKET_REDACTED*** AKIAIOSFODNN7EXAMPLE bob@example.com ***AWS_ACCESS_KEY_REDACTED***\n")
     }
 
-    @Test("detect-secrets finds nothing in the log dir, and does find the same text unredacted")
+    @Test("detect-secrets finds nothing in the log dir, and does find the same text unredacted", Requirement.detectSecretsTrait)
     func independentScanner() throws {
-        guard let scanner = which("detect-secrets") else {
-            let message = "detect-secrets not installed (pip install detect-secrets); scanner check skipped"
-            if ProcessInfo.processInfo.environment["AIRUN_REQUIRE_DETECT_SECRETS"] == "1" { Issue.record(Comment(rawValue: message)) }
-            else { print(message) }
-            return
-        }
+        let scanner = try #require(Requirement.which("detect-secrets"), "detect-secrets is not installed (pip install detect-secrets)")
         let p = Planted()
         let r = try runPlanted(p)
         #expect(try findings(scanner, in: r.logDirectory) == 0, "detect-secrets found secrets in airun's logs")
@@ -124,14 +119,6 @@ struct SecretLeakTests {
         try FileManager.default.createDirectory(atPath: raw, withIntermediateDirectories: true)
         try (r.stdoutText + r.stderr).write(toFile: raw + "/unredacted.jsonl", atomically: true, encoding: .utf8)
         #expect(try findings(scanner, in: raw) > 0, "the control must be flagged, or this check proves nothing")
-    }
-
-    private func which(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
     }
 
     /// How many secrets detect-secrets reports under `directory`.

@@ -59,13 +59,34 @@ struct TraceAndRecordTests {
         }
     }
 
-    @Test("TRACE_ID is used when there is no TRACEPARENT; a short one is ignored")
+    @Test("TRACE_ID is used when there is no TRACEPARENT; a caller's own id is kept and the trace derived from it")
     func traceIDVariable() throws {
         let ok = try airun(["-q", "--", "true"], environment: ["TRACE_ID": "0af7651916cd43dd8448eb211c80319c"])
         #expect(ok.records.first?["trace_id"] as? String == "0af7651916cd43dd8448eb211c80319c")
-        let bad = try airun(["--", "true"], environment: ["TRACE_ID": "abc123"])
-        #expect(bad.records.first?["trace_id"] as? String != "abc123")
-        #expect(bad.stderr.contains("ignoring invalid TRACE_ID"))
+        #expect(ok.records.first?["caller_trace_id"] is NSNull)
+        // The router's session name: unchanged in the child, recorded, and the same trace every run.
+        let show = ["--", "sh", "-c", "echo \"$TRACE_ID $AIRUN_TRACE_ID\""]
+        let a = try airun(show, environment: ["TRACE_ID": "session-abc"])
+        let b = try airun(show, environment: ["TRACE_ID": "session-abc"])
+        let trace = try #require(a.records.first?["trace_id"] as? String)
+        #expect(trace.count == 32 && trace != "session-abc")
+        #expect(b.records.first?["trace_id"] as? String == trace)
+        #expect(a.stdoutText == "session-abc \(trace)\n")
+        for record in a.records where ["run.start", "attempt.end", "run.end"].contains(record["event"] as? String) {
+            #expect(record["caller_trace_id"] as? String == "session-abc")
+        }
+        #expect(!a.stderr.contains("warning"))
+        // A dashed UUID (Python's str(uuid.uuid4())) is the same 128 bits, from the flag too.
+        let uuid = "0AF76519-16cd-43dd-8448-eb211c80319c"
+        let u = try airun(["--trace-id", uuid] + show)
+        #expect(u.exitCode == 0)
+        #expect(u.records.first?["trace_id"] as? String == "0af7651916cd43dd8448eb211c80319c")
+        #expect(u.records.first?["caller_trace_id"] as? String == uuid)
+        #expect(u.stdoutText == "\(uuid) 0af7651916cd43dd8448eb211c80319c\n")
+        // A control character is no id: warned about and replaced.
+        let bad = try airun(["--", "true"], environment: ["TRACE_ID": "a\u{1b}[2Jb"])
+        #expect(bad.records.first?["trace_source"] as? String == "generated")
+        #expect(bad.stderr.contains("ignoring TRACE_ID"))
     }
 
     @Test("log directory 0700, file 0600, named airun-YYYYMMDD.jsonl by UTC day")

@@ -38,6 +38,8 @@ public struct ResourceSummary: Sendable {
     public private(set) var peakGPUPowerW: Double?
     /// Energy from integrating power over the samples (trapezoids), unless a counter was given.
     public private(set) var gpuEnergyJoules: Double?
+    /// Free GPU memory (total minus used, all devices) at the latest reading that had both.
+    public private(set) var gpuMemoryAvailableMB: Double?
     private var cpuSum = 0.0, cpuCount = 0
     private var utilSum = 0.0, utilCount = 0
     private var lastPower: (time: Double, watts: Double)?
@@ -63,6 +65,10 @@ public struct ResourceSummary: Sendable {
         guard !gpus.isEmpty else { return }
         let used = gpus.compactMap(\.memoryUsedMB)
         if !used.isEmpty { peakGPUMemoryUsedMB = max(peakGPUMemoryUsedMB ?? 0, used.reduce(0, +)) }
+        let totals = gpus.compactMap(\.memoryTotalMB)
+        if used.count == gpus.count, totals.count == gpus.count {
+            gpuMemoryAvailableMB = max(0, totals.reduce(0, +) - used.reduce(0, +))
+        }
         for u in gpus.compactMap(\.utilizationPercent) { utilSum += u; utilCount += 1 }
         let powers = gpus.compactMap(\.powerW)
         guard !powers.isEmpty else { return }

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// Tools some tests need that a machine may lack. Without one, those tests are reported as
+/// skipped (a conditional trait), never as passed; where CI sets the tool's AIRUN_REQUIRE_*
+/// variable to 1, they run anyway and fail, so nothing is skipped there by accident.
+enum Requirement {
+    static func required(_ variable: String) -> Bool { ProcessInfo.processInfo.environment[variable] == "1" }
+
+    /// The first `name` on PATH.
+    static func which(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// script(1) (bsdutils), for pseudo-terminal tests; required with AIRUN_REQUIRE_TERMINAL=1.
+    static let script = "/usr/bin/script"
+    static var scriptTrait: ConditionTrait {
+        .enabled(if: FileManager.default.isExecutableFile(atPath: script) || required("AIRUN_REQUIRE_TERMINAL"),
+                 "script(1) is not installed (apt-get install bsdutils)")
+    }
+
+    /// A C compiler, for the fake NVML library; required with AIRUN_REQUIRE_LLAMA=1 (CI builds llama.cpp with it).
+    static var compilerTrait: ConditionTrait {
+        .enabled(if: which("cc") != nil || required("AIRUN_REQUIRE_LLAMA"), "no C compiler (apt-get install gcc)")
+    }
+
+    /// detect-secrets, the independent scanner; required with AIRUN_REQUIRE_DETECT_SECRETS=1.
+    static var detectSecretsTrait: ConditionTrait {
+        .enabled(if: which("detect-secrets") != nil || required("AIRUN_REQUIRE_DETECT_SECRETS"),
+                 "detect-secrets is not installed (pip install detect-secrets)")
+    }
+
+    /// The real llama.cpp build and tiny model; required with AIRUN_REQUIRE_LLAMA=1.
+    static var llamaTrait: ConditionTrait {
+        .enabled(if: Llama.available || required("AIRUN_REQUIRE_LLAMA"),
+                 "no llama.cpp build (run Tests/tools/build-llama.sh and make-tiny-gguf.py, or .ci/run)")
+    }
+}
