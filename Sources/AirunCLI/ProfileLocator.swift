@@ -75,7 +75,8 @@ struct ProfileLocator {
         if interpreters.contains(program) || program.hasPrefix("python3."), let script = command.dropFirst().first(where: { !$0.hasPrefix("-") }) {
             return stem(script)
         }
-        return program
+        // A script run directly (`./ai-router.py`) is named as when run by its interpreter.
+        return stem(program)
     }
 
     func find(_ name: String) -> ProfileLocation? {

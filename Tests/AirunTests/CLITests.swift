@@ -1,0 +1,80 @@
+@testable import AirunCLI
+import AirunCore
+import Foundation
+import Testing
+
+/// The command line a new user meets first: help, mistakes, the version.
+@Suite("command-line help and mistakes", .timeLimit(.minutes(1)))
+struct CLITests {
+    @Test("airun help, airun help CMD, and -h/--help after every subcommand print help and exit 0", arguments: [
+        (["help"], "usage: airun [options]"), (["--help"], "usage: airun [options]"), (["-h"], "usage: airun [options]"),
+        (["help", "classify"], "airun classify:"), (["classify", "--help"], "airun classify:"), (["classify", "-h"], "airun classify:"),
+        (["classify", "--stderr", "x", "--help"], "airun classify:"),
+        (["help", "profile"], "airun profile:"), (["profile", "--help"], "airun profile:"), (["profile", "show", "-h"], "airun profile:"),
+        (["help", "gpu"], "airun gpu:"), (["gpu", "--help"], "airun gpu:"),
+    ])
+    func help(args: [String], first: String) throws {
+        let r = try airun(args)
+        #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+        #expect(r.stdoutText.contains(first), "\(args)")
+        #expect(r.records.isEmpty)
+    }
+
+    @Test("--help names the environment variables, shows examples, and lists every option")
+    func helpContents() throws {
+        let text = try airun(["--help"]).stdoutText
+        for part in ["AIRUN_LOG_DIR", "AIRUN_PROFILE", "AIRUN_TAGS", "AIRUN_MODEL_ID", "TRACE_ID", "examples:", "airun classify --stderr"] {
+            #expect(text.contains(part), "\(part)")
+        }
+        for name in runOptions.flatMap(\.names) { #expect(text.contains(name), "\(name) missing from --help") }
+    }
+
+    @Test("airun help for an unknown topic is an error naming the commands")
+    func unknownTopic() throws {
+        let r = try airun(["help", "clasify"])
+        #expect(r.exitCode == 125)
+        #expect(r.stderr.contains("did you mean classify?"))
+    }
+
+    @Test("a switch given a value is an error; an unknown option suggests the nearest", arguments: [
+        (["--quiet=yes", "true"], "option --quiet takes no value"), (["--dry-run=1", "true"], "option --dry-run takes no value"),
+        (["--timout", "3", "true"], "unknown option '--timout' (did you mean --timeout?)"),
+        (["--fallback-modle=x", "true"], "unknown option '--fallback-modle=x' (did you mean --fallback-model?)"),
+        (["--zzzzzzzz", "true"], "unknown option '--zzzzzzzz'\n"),
+    ])
+    func mistakes(args: [String], message: String) throws {
+        let r = try airun(args)
+        #expect(r.exitCode == 125)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+
+    @Test("--version prints the version and the commit the binary was built from")
+    func version() throws {
+        let r = try airun(["--version"])
+        #expect(r.exitCode == 0)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let git = try AirunProcess.start(["-q", "--", "git", "-C", root.path, "rev-parse", "--short=12", "HEAD"], scratch: Scratch()).wait()
+        let commit = git.exitCode == 0 ? git.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+        #expect(r.stdoutText == "airun \(airunVersion) (commit \(commit))\n")
+    }
+
+    @Test("the profile of `/usr/bin/env python3 router.py` is router's, as for `python3 router.py`", arguments: [
+        ["/usr/bin/env", "python3", "router.py"], ["env", "-i", "A=1", "python3", "-u", "router.py", "x"], ["python3", "router.py"],
+        ["/usr/bin/env", "-u", "HOME", "./router.py"],
+    ])
+    func envCommand(command: [String]) throws {
+        let s = Scratch()
+        let dir = s.file("profiles")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = s.write("profiles/router.toml", Array("description = \"the router\"\n".utf8))
+        let r = try airun(["--dry-run", "--"] + command, environment: ["AIRUN_PROFILE_PATH": dir], scratch: s)
+        #expect(r.stdoutText.hasPrefix("profile:      router ("), "\(r.stdoutText)")
+    }
+
+    @Test("the nearest option is within a few edits, never a wild guess")
+    func nearest() {
+        #expect(nearestOption("--retires", among: ["--retries", "--tty"]) == "--retries")
+        #expect(nearestOption("--x", among: ["--retries", "--timeout"]) == nil)
+        #expect(editDistance("kitten", "sitting") == 3)
+    }
+}
