@@ -70,6 +70,32 @@ case "classify":
     let copy = median(100) { String(decoding: Array(tail.utf8), as: UTF8.self).utf8.count }
     let classify = median(100) { Classifier().classify(facts) == nil ? 0 : 1 }
     print("classify a 64 KiB failing tail: \(JSONLine.format(classify, decimals: 1)) us (baseline round trip \(JSONLine.format(copy, decimals: 1)) us, ratio \(JSONLine.format(classify / copy, decimals: 1)))")
+case "prompt-check":
+    // A vocabulary the size of Llama 3's (128k pieces of 1 to 12 letters) and a 100 KB prompt:
+    // what the prompt check costs when llama.cpp's log was cut.
+    func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    func str(_ s: [UInt8]) -> [UInt8] { le(UInt64(s.count)) + s }
+    var rng = SystemRandomNumberGenerator()
+    let letters = Array("etaoinshrdlucmfwypvbgkjqxz".utf8)
+    var pieces: [[UInt8]] = []
+    for i in 0..<128_000 {
+        let n = 1 + i % 12
+        pieces.append((i % 3 == 0 ? Array("▁".utf8) : []) + (0..<n).map { _ in letters[Int.random(in: 0..<letters.count, using: &rng)] })
+    }
+    var header = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(1)) + le(UInt64(3))
+    header += str(Array("general.architecture".utf8)) + le(UInt32(8)) + str(Array("llama".utf8))
+    header += str(Array("tokenizer.ggml.model".utf8)) + le(UInt32(8)) + str(Array("llama".utf8))
+    header += str(Array("tokenizer.ggml.tokens".utf8)) + le(UInt32(9)) + le(UInt32(8)) + le(UInt64(pieces.count)) + pieces.flatMap(str)
+    let prompt = (0..<100_000).map { i in i % 7 == 0 ? UInt8(ascii: " ") : letters[(i * 7919) % 10] }
+    // Baseline: one pass over the same bytes (summing them), which any reader of them pays.
+    let copy = median(20) { header.reduce(0) { $0 &+ Int($1) } &+ prompt.reduce(0) { $0 &+ Int($1) } }
+    let read = median(5) { GGUFVocabulary.read(header: header)?.pieces.count ?? 0 }
+    let vocabulary = GGUFVocabulary.read(header: header)!
+    let bound = median(5) { vocabulary.minimumTokens(prompt) }
+    print("baseline (one pass over the \(header.count / 1024) KiB header and the prompt): \(JSONLine.format(copy, decimals: 1)) us")
+    print("read 128k pieces from the header:        \(JSONLine.format(read / 1000, decimals: 1)) ms (ratio \(JSONLine.format(read / copy, decimals: 0)))")
+    print("lower bound of a 100 KB prompt:          \(JSONLine.format(bound / 1000, decimals: 1)) ms (ratio \(JSONLine.format(bound / copy, decimals: 0)))")
+    print("target: well under a second, once per failed llama.cpp attempt whose log was cut")
 default:
-    print("usage: airun-bench redaction|classify")
+    print("usage: airun-bench redaction|classify|prompt-check")
 }

@@ -43,8 +43,22 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             _ = regex.matches(subject)
             _ = regex.replacingMatches(in: subject) { _ in "x" }
         }
+    case "gguf":
+        // A GGUF header: the vocabulary reader, then the prompt check over the input's own tail
+        // (the prompt) with the context its first bytes give, and the header checks.
+        if let vocabulary = GGUFVocabulary.read(header: bytes) {
+            let prompt = Array(bytes.suffix(512))
+            _ = vocabulary.minimumTokens(prompt)
+            let context = String(Int(bytes.first ?? 0) * 37)
+            if let request = LlamaPromptRequest.find(in: ["llama-completion", "-c", context, "-p", text], environment: [:]) {
+                _ = PromptOverflow.check(request, prompt: prompt, vocabulary: vocabulary)
+            }
+        }
+        _ = processingEscapes(bytes)
+        _ = dataExtent(bytes)
+        _ = GGUFCheck.inspect(header: bytes, size: Int64(size))
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf or regex")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex or gguf")
     }
     return 0
 }

@@ -253,11 +253,11 @@ public struct PromptOverflow: Equatable, Sendable {
     public static func check(_ request: LlamaPromptRequest, prompt: [UInt8], vocabulary: GGUFVocabulary) -> PromptOverflow? {
         guard let context = request.contextTokens(vocabulary: vocabulary) else { return nil }
         let limit = context - 4
-        // Every token covers at most the longest piece: more bytes than that many pieces cover is
-        // proof already, without the walk.
-        let longest = vocabulary.pieces.reduce(1) { max($0, $1.count) }
         let margin = !request.noConversation && vocabulary.hasChatTemplate ? 32 : 0
-        if Int64(prompt.count / longest) > limit + Int64(margin) {
+        // Every token covers at most the longest piece: for a prompt of megabytes, more bytes than
+        // that many pieces cover is proof enough without the walk (a weaker figure, found at once).
+        let longest = vocabulary.pieces.reduce(1) { max($0, $1.count) }
+        if prompt.count > 1 << 20, Int64(prompt.count / longest) > limit + Int64(margin) {
             return PromptOverflow(minimumTokens: prompt.count / longest, contextTokens: context)
         }
         // A token per byte, the leading space and BOS: the most tokens there can be.
