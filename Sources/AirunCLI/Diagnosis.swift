@@ -18,7 +18,7 @@ struct Diagnosis {
             if let model = ModelArgument.find(in: command) { facts.modelFile = inspectModelFile(model.path) }
         }
         guard var verdict = Classifier(extraRules: rules).classify(facts) else { return nil }
-        if verdict.evidenceLost, let command, let overflow = promptOverflow(command) {
+        if verdict.evidenceLost, verdict.code == .nonzeroExit, let command, let overflow = promptOverflow(command) {
             verdict = Verdict(code: .promptTooLong, retryable: ErrorCode.promptTooLong.retryableByDefault,
                               evidence: overflow.evidence, rule: "prompt-check", evidenceLost: true)
         }

@@ -1,3 +1,4 @@
+import AirunCore
 import Foundation
 import Testing
 
@@ -152,6 +153,49 @@ struct LlamaLiveTests {
         #expect(r.stderr.contains("airun: retrying in "))
         #expect(r.records("run.end").first?["attempts"] as? Int == 2)
         #expect(r.records("attempt.start").last?["command_args"].flatMap { ($0 as? [String])?.contains(Llama.model) } == true)
+    }
+
+    @Test("a GGUF version 4 model with --fallback-model: MODEL_UNSUPPORTED is never retried, the fallback runs", Requirement.llamaTrait)
+    func unsupportedWithFallback() throws {
+        let s = Scratch()
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
+        bytes.replaceSubrange(4..<8, with: [4, 0, 0, 0])
+        let v4 = s.write("v4.gguf", bytes)
+        let r = try airun(["--fallback-model", Llama.model, "--", Llama.completion, "-m", v4, "-p", "hello", "-n", "8", "-no-cnv",
+                           "--no-warmup", "-t", "2"], scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(600))")
+        #expect(r.records("run.start").first?["profile"] as? String == "llama-completion")
+        #expect(r.records("error").first?["error_code"] as? String == "MODEL_UNSUPPORTED")
+        #expect(r.records("retry").first?["change"] as? String == "fallback model tiny.gguf")
+        #expect(r.records("attempt.start").count == 2)
+    }
+
+    @Test("a prompt longer than -c ends PROMPT_TOO_LONG in one attempt, whether or not llama.cpp's log kept its line",
+          Requirement.llamaTrait)
+    func promptTooLong() throws {
+        let s = Scratch()
+        let prompt = s.write("prompt.txt", Array(String(repeating: "hello world ", count: 400).utf8))
+        let command = [Llama.completion, "-m", Llama.model, "-c", "64", "-f", prompt, "-n", "16", "-no-cnv", "--no-warmup", "-t", "2"]
+        let header = try #require(try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model))))
+        let vocabulary = try #require(GGUFVocabulary.read(header: header))
+        let request = try #require(LlamaPromptRequest.find(in: command, environment: [:]))
+        let bound = vocabulary.minimumTokens(try #require(request.promptBytes(fileContents: Array(String(repeating: "hello world ", count: 400).utf8))))
+        var lost = 0
+        for _ in 0..<10 {
+            let r = try airun(["--"] + command)
+            #expect(r.exitCode == 1)
+            let e = try #require(r.records("error").first)
+            #expect(e["error_code"] as? String == "PROMPT_TOO_LONG", "\(e["evidence"] ?? "") \(e["stderr"] ?? "")")
+            #expect(r.records("attempt.start").count == 1)
+            if e["evidence_lost"] as? Bool == true {
+                lost += 1
+                #expect(e["classified_by"] as? String == "prompt-check")
+            } else if let evidence = e["evidence"] as? String, let m = evidence.firstMatch(of: /too long \((\d+) tokens/) {
+                // The check's figure is a lower bound of llama.cpp's own count.
+                #expect(bound <= Int(m.1)!, "bound \(bound) above llama.cpp's \(m.1)")
+            }
+        }
+        print("prompt too long: llama.cpp's log lost its line in \(lost) of 10 runs")
     }
 
     @Test("the H200 --fit hang, replayed, under --timeout → TIMEOUT")

@@ -134,7 +134,9 @@ public struct Classifier: Sendable {
 
         // No line said why, but the model file itself shows what is wrong with it.
         if let file = facts.modelFile, let code = file.suggestedCode, facts.signal == nil {
-            return verdict(code, "model file: \(file.problem!)", "model-file")
+            var v = verdict(code, "model file: \(file.problem!)", "model-file")
+            v.evidenceLost = llamaLogCut(facts)
+            return v
         }
 
         if let exception = PythonException.parse(facts.stderr) {
