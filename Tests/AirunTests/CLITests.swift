@@ -78,3 +78,20 @@ struct CLITests {
         #expect(editDistance("kitten", "sitting") == 3)
     }
 }
+
+@Suite("README")
+struct ReadmeTests {
+    @Test("the README says in one line what each shipped profile does on its own: attempts and timeout")
+    func shippedProfiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        for (name, _) in ShippedProfiles.all {
+            let line = try #require(readme.split(separator: "\n").first { $0.hasPrefix("- `\(name)`") }, "no README line for \(name)")
+            let text = try #require(ShippedProfiles.text(name))
+            let profile = try Profile.decode(String(decoding: text, as: UTF8.self), name: name, file: name)
+            #expect(line.contains("\(profile.retry.attempts) attempt"), "\(line)")
+            let timeout = profile.timeout.map { "\($0.nanoseconds / 60_000_000_000) min timeout" } ?? "no timeout"
+            #expect(line.contains(timeout), "\(line) should say \(timeout)")
+        }
+    }
+}
