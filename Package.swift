@@ -32,6 +32,8 @@ let package = Package(
             // Release binaries are fully static: no dynamic loader, no libstdc++ relocations.
             // Measured: a dynamic-glibc Swift binary starts 1.2 ms slower than /bin/true, a fully
             // static one within noise of it (bench/overhead.sh). People wrap short commands in loops.
+            // The link's "Using 'dlopen' in statically linked applications" warning is expected:
+            // see Sources/CAirunShims/nvml.c.
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
         ),
         // Micro-benchmarks for bench/: redaction and classification of a 64 KiB tail.

@@ -1,5 +1,11 @@
 // NVML, opened at run time with dlopen so airun needs no NVIDIA library to build or run.
 // Only the few calls airun samples with; the types mirror nvml.h (stable since CUDA 11).
+//
+// The static release link warns "Using 'dlopen' in statically linked applications requires at
+// runtime the shared libraries from the glibc version used for linking". That is glibc's general
+// caveat, and true: so a static airun does not call dlopen unless AIRUN_NVML_STATIC=1 says the
+// machine's glibc matches (docs/records.md, Resources), and falls back to nvidia-smi. The Swift
+// runtime's own libswiftCore.a references dlopen too, so the warning cannot be removed from here.
 #define _GNU_SOURCE
 #include "airun_shims.h"
 

@@ -176,7 +176,7 @@ struct LlamaLiveTests {
         let s = Scratch()
         let prompt = s.write("prompt.txt", Array(String(repeating: "hello world ", count: 400).utf8))
         let command = [Llama.completion, "-m", Llama.model, "-c", "64", "-f", prompt, "-n", "16", "-no-cnv", "--no-warmup", "-t", "2"]
-        let header = try #require(try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model))))
+        let header = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
         let vocabulary = try #require(GGUFVocabulary.read(header: header))
         let request = try #require(LlamaPromptRequest.find(in: command, environment: [:]))
         let bound = vocabulary.minimumTokens(try #require(request.promptBytes(fileContents: Array(String(repeating: "hello world ", count: 400).utf8))))

@@ -12,8 +12,10 @@ final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func file(_ name: String) -> String { path + "/" + name }
+    /// Writes `bytes` to `name` in the scratch directory and returns the path; a failure to write
+    /// shows up as the test's own failure to read it.
     func write(_ name: String, _ bytes: [UInt8]) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
         return file(name)
     }
 }
