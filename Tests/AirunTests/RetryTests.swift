@@ -41,6 +41,39 @@ struct RetryPlannerTests {
         #expect(d == .stop(reason: "BAD_ARGUMENTS is never retried"))
     }
 
+    @Test("never_retry_on stops the same command, but a fallback for the code still runs")
+    mutating func neverRetryVersusFallback() {
+        var p = policy(3)
+        p.neverRetryOn = ["MODEL_UNSUPPORTED"]
+        var fallback = FallbackPlan()
+        fallback.models = ["/m/small.gguf"]
+        var planner = RetryPlanner(policy: p, fallback: fallback)
+        let d = planner.decide(after: 1, ending: ending(.modelUnsupported), command: ["llama", "-m", "/m/v4.gguf"], elapsed: .seconds(0), using: &rng)
+        guard case .retry(_, let next, let change, _) = d else { Issue.record("\(d)"); return }
+        #expect(next == ["llama", "-m", "/m/small.gguf"] && change == "fallback model small.gguf")
+        // The models are used up: the same command again is what never_retry_on forbids.
+        let again = planner.decide(after: 2, ending: ending(.modelUnsupported), command: next, elapsed: .seconds(0), using: &rng)
+        #expect(again == .stop(reason: "MODEL_UNSUPPORTED matches never_retry_on MODEL_UNSUPPORTED"))
+    }
+
+    @Test("the plan by code names the next attempt for every error code, without consuming the planner")
+    func planByCode() {
+        var p = policy(2)
+        p.neverRetryOn = ["PROMPT_TOO_LONG"]
+        var fallback = FallbackPlan()
+        fallback.models = ["/m/small.gguf"]
+        fallback.edits = [ArgumentEdit(on: "GPU_OOM", argument: "-ngl", scale: 0.5)]
+        let planner = RetryPlanner(policy: p, fallback: fallback)
+        let plan = Dictionary(uniqueKeysWithValues: planner.planByCode(command: ["llama", "-m", "big.gguf", "-ngl", "80"]).map { ($0.code, $0.next) })
+        #expect(plan.count == ErrorCode.allCases.count)
+        #expect(plan[.modelNotFound] == "fallback model small.gguf after 1s")
+        #expect(plan[.gpuOutOfMemory] == "fallback model small.gguf, -ngl 80 → 40 after 1s")
+        #expect(plan[.promptTooLong] == "nothing: PROMPT_TOO_LONG matches never_retry_on PROMPT_TOO_LONG")
+        #expect(plan[.nonzeroExit] == "the same command after 1s")
+        #expect(plan[.pythonException] == "nothing: PYTHON_EXCEPTION is not retryable")
+        #expect(plan[.interrupted] == "nothing: INTERRUPTED is never retried")
+    }
+
     @Test("a generic failure uses every attempt, then stops")
     mutating func generic() {
         var planner = RetryPlanner(policy: policy(3), fallback: FallbackPlan())

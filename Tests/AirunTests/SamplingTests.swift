@@ -104,6 +104,18 @@ struct SamplingTests {
         #expect(abs(tpj - 64 / measured) < 0.001)
     }
 
+    @Test("a failure's context has the free GPU memory of the attempt's last reading")
+    func gpuMemoryAvailable() throws {
+        let s = Scratch()
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "sleep 1.2; exit 1"],
+                          environment: ["PATH": bin + ":/usr/bin:/bin"], scratch: s)
+        let context = try #require(r.records("error").first?["context"] as? [String: Any])
+        #expect((context["gpu_memory_available_mb"] as? NSNumber)?.intValue == 143771 - 25677)  // memory.total - memory.used in the capture
+        let noGPU = try airun(["-q", "--no-gpu", "--", "sh", "-c", "exit 1"])
+        #expect((noGPU.records("error").first?["context"] as? [String: Any])?["gpu_memory_available_mb"] is NSNull)
+    }
+
     @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen", Requirement.compilerTrait)
     func nvml() throws {
         let s = Scratch()
