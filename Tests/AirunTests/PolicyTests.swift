@@ -5,17 +5,6 @@ import Testing
 /// Issue 11: what the profile, the records and the command line say is what airun does.
 @Suite("policy keeps its word", .serialized, .timeLimit(.minutes(2)))
 struct PolicyTests {
-    func quickProfile(_ s: Scratch, _ extra: String = "", attempts: Int = 3) -> String {
-        s.write("quick.toml", Array("""
-            [retry]
-            attempts = \(attempts)
-            backoff = "fixed"
-            initial_delay = "20ms"
-            jitter = 0
-            \(extra)
-            """.utf8))
-    }
-
     @Test("a profile's [[classify]] rule decides in a run and in airun classify alike")
     func profileRules() throws {
         let s = Scratch()

@@ -3,18 +3,6 @@ import Testing
 
 @Suite("retries end to end", .serialized, .timeLimit(.minutes(2)))
 struct RetryEndToEndTests {
-    /// A profile with short delays, so the tests take milliseconds to wait.
-    func quickProfile(_ s: Scratch, _ extra: String = "") -> String {
-        s.write("quick.toml", Array("""
-            [retry]
-            attempts = 3
-            backoff = "fixed"
-            initial_delay = "20ms"
-            jitter = 0
-            \(extra)
-            """.utf8))
-    }
-
     @Test("--dry-run prints the plan and runs nothing")
     func dryRun() throws {
         let s = Scratch()

@@ -125,3 +125,16 @@ func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// A profile with short fixed delays and no jitter, so retry tests wait milliseconds; `extra`
+/// goes into its `[retry]` table.
+func quickProfile(_ s: Scratch, _ extra: String = "", attempts: Int = 3) -> String {
+    s.write("quick.toml", Array("""
+        [retry]
+        attempts = \(attempts)
+        backoff = "fixed"
+        initial_delay = "20ms"
+        jitter = 0
+        \(extra)
+        """.utf8))
+}
