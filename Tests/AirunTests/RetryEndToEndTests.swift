@@ -116,7 +116,7 @@ struct RetryEndToEndTests {
         #expect(r.records("retry").compactMap { $0["change"] as? String } == ["-c 16384 → 8192", "-c 8192 → 4096"])
     }
 
-    @Test("SIGTERM during a backoff wait stops the run at once: 143")
+    @Test("SIGTERM during a backoff wait stops the run at once: 143, run.end keeping the last error code")
     func interruptedBackoff() throws {
         let s = Scratch()
         let profile = s.write("slow.toml", Array("[retry]\nattempts = 3\nbackoff = \"fixed\"\ninitial_delay = \"60s\"\n".utf8))
@@ -129,5 +129,7 @@ struct RetryEndToEndTests {
         #expect(r.status == .signaled(.terminate, coreDumped: false))
         let end = try #require(r.records("run.end").first)
         #expect(end["status"] as? String == "interrupted" && end["exit_code"] as? Int == 143 && end["attempts"] as? Int == 1)
+        // The error code is still the last attempt's, as documented; the status says interrupted.
+        #expect(end["error_code"] as? String == "NONZERO_EXIT")
     }
 }
