@@ -29,9 +29,15 @@ struct Diagnosis {
     /// model's vocabulary and context length in its GGUF header.
     func promptOverflow(_ command: [String]) -> PromptOverflow? {
         guard let request = LlamaPromptRequest.find(in: command, environment: environment),
-              let model = ModelArgument.find(in: command),
-              let header = try? readFileHeader(model.path, count: 32 << 20),
-              let vocabulary = GGUFVocabulary.read(header: header.bytes) else { return nil }
+              let model = ModelArgument.find(in: command) else { return nil }
+        // The vocabulary sits early in the header: 4 MiB hold most (Llama 3's is 2 MB), 32 MiB any.
+        var vocabulary: GGUFVocabulary?
+        for size in [4 << 20, 32 << 20] where vocabulary == nil {
+            guard let header = try? readFileHeader(model.path, count: size) else { return nil }
+            vocabulary = GGUFVocabulary.read(header: header.bytes)
+            if header.size <= Int64(size) { break }
+        }
+        guard let vocabulary else { return nil }
         var contents: [UInt8]?
         if case .file(let path) = request.source { contents = (try? readFileHeader(path, count: 64 << 20))??.bytes }
         guard let prompt = request.promptBytes(fileContents: contents) else { return nil }
