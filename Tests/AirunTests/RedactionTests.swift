@@ -212,6 +212,12 @@ struct RedactionAdversarialTests {
         #expect(r.redact("start " + String(secret.prefix(20))) == "start ***MY_TOKEN_REDACTED***")
         let key = "sk-proj-" + FakeSecrets.key(40)
         #expect(r.redact(String(key.dropFirst(10)) + " rest", cutAtStart: true) == "***KEY_FRAGMENT_REDACTED*** rest")
+        // A Hugging Face token's letters-only end (found by the property test: three case changes).
+        #expect(r.redact("mbmkrzEfapaD\"/home/ada/models/q.gguf", cutAtStart: true) == "***KEY_FRAGMENT_REDACTED***\"/home/ada/models/q.gguf")
+        // Words and two-word names at the start of a cut tail stay.
+        for word in ["configuration", "ModelLoader ok", "Instructions", "strengthening x"] {
+            #expect(r.redact(word, cutAtStart: true) == word)
+        }
         // Not cut: the same word is left alone (a hash at the start of a whole text is fine).
         #expect(r.redact("4bf92f3577b34da6a3ce929d0e0e4736 rest") == "4bf92f3577b34da6a3ce929d0e0e4736 rest")
     }

@@ -310,16 +310,22 @@ struct Scanner {
         return replace(start, end, kind: "SECRET")
     }
 
+    /// Digits and letters, upper case and digits, or letters only (Hugging Face tokens are) whose
+    /// case changes three times, or twice around five consonants in a row: camel-case names of two
+    /// words and words of any language rarely do (the first word of a cut tail only).
     func looksRandom(_ start: Int, _ end: Int) -> Bool {
         if hasDigitAndLetter(start, end) { return true }
         if input[start..<end].allSatisfy({ isUpper($0) || isDigit($0) }) { return true }
         var changes = 0
         var lastUpper: Bool?
+        var consonants = 0, longestConsonantRun = 0
         for b in input[start..<end] where isLetter(b) {
             if let l = lastUpper, l != isUpper(b) { changes += 1 }
             lastUpper = isUpper(b)
+            consonants = "aeiouyAEIOUY".utf8.contains(b) ? 0 : consonants + 1
+            longestConsonantRun = max(longestConsonantRun, consonants)
         }
-        return changes >= 4
+        return changes >= 3 || (changes >= 2 && longestConsonantRun >= 5)
     }
 
     /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
