@@ -119,14 +119,13 @@ struct AttemptRunner {
         let name = command[0]
         let startWall = wallClockMicroseconds()
         func startRecord(pid: Int32?, executable: String?) {
-            var r = recordHeader(event: "attempt.start", level: .info,
-                                 message: "attempt \(number) started" + (pid.map { " (pid \($0))" } ?? ""),
-                                 identity: identity, timestampMicroseconds: startWall, redactor: run.redactor)
-            r.add("attempt", number)
-            r.add("pid", pid)
-            r.add("executable", executable)
-            r.add("command_args", arguments: command)
-            sink.write(line: r.line(), timestampMicroseconds: startWall)
+            var start = AttemptStart()
+            start.attempt = Int64(number)
+            start.pid = pid.map(Int64.init)
+            start.executable = executable
+            start.command = command
+            sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) started" + (pid.map { " (pid \($0))" } ?? ""),
+                              identity: identity, timestampMicroseconds: startWall))
         }
         func notStarted(_ executable: String?, code: Int32, status: String, reason: String) -> AttemptReport {
             run.console.error(reason)
@@ -222,41 +221,42 @@ struct AttemptRunner {
 
     /// The attempt.end record. A failed attempt's output tails go in its error record only.
     private func writeEnd(_ report: AttemptReport, facts: AttemptFacts, perf: LlamaPerformance, failed: Bool, identity: RecordIdentity) {
-        var r = recordHeader(event: "attempt.end", level: report.exitCode == 0 ? .info : .warning, message: report.message,
-                             identity: identity, timestampMicroseconds: report.endedWall, redactor: run.redactor)
-        r.add("attempt", number)
-        r.add("pid", report.pid)
-        r.add("status", report.status)
-        r.add("exit_code", report.exitCode)
-        r.add("return_code", report.returnCode)
-        r.add("signal", report.signal?.name)
-        r.add("core_dumped", report.coreDumped)
-        r.add("timed_out", report.timedOut)
-        r.add("received_signal", report.receivedSignal?.name)
-        r.add("started_at", rfc3339(microseconds: report.startedWall))
-        r.add("ended_at", rfc3339(microseconds: report.endedWall))
-        r.add("duration_ms", report.durationMs)
-        r.add("time_to_first_output_ms", report.firstOutputMs)
-        r.add("user_cpu_ms", report.userCPUMs)
-        r.add("system_cpu_ms", report.systemCPUMs)
-        r.add("max_rss_mb", report.maxRSSMegabytes, decimals: 1)
-        r.add("tty", report.tty)
-        r.add("stdout_bytes", report.stdout.totalBytes)
-        r.add("stderr_bytes", report.stderr.totalBytes)
+        var end = AttemptEnd()
+        end.attempt = Int64(number)
+        end.pid = report.pid.map(Int64.init)
+        end.status = report.status
+        end.exitCode = Int64(report.exitCode)
+        end.returnCode = report.returnCode.map(Int64.init)
+        end.signal = report.signal?.name
+        end.coreDumped = report.coreDumped
+        end.timedOut = report.timedOut
+        end.receivedSignal = report.receivedSignal?.name
+        end.startedMicroseconds = report.startedWall
+        end.endedMicroseconds = report.endedWall
+        end.durationMs = report.durationMs
+        end.timeToFirstOutputMs = report.firstOutputMs
+        end.userCPUMs = report.userCPUMs
+        end.systemCPUMs = report.systemCPUMs
+        end.maxRSSMB = report.maxRSSMegabytes
+        end.tty = report.tty
+        end.stdoutBytes = report.stdout.totalBytes
+        end.stderrBytes = report.stderr.totalBytes
         if !failed {
-            r.add("stdout_tail", bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
-            r.add("stderr_tail", bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
+            end.stdoutTail = OutputText(bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
+            end.stderrTail = OutputText(bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
         }
-        r.add("output_lost", report.outputLost)
-        r.add("stdout_file", report.captureFiles?.0)
-        r.add("stderr_file", report.captureFiles?.1)
-        if let spawnError = report.spawnError { r.add("spawn_error", spawnError) }
-        r.add("model_id", run.modelID(for: command))
-        r.add("model_path", ModelArgument.find(in: command)?.path)
-        if !perf.isEmpty { addPerformance(perf, to: &r) }
-        if let res = report.resources { addResources(res, perf: perf, to: &r) }
-        run.addRunContext(to: &r)
-        sink.write(line: r.line(), timestampMicroseconds: report.endedWall)
+        end.outputLost = report.outputLost
+        end.stdoutFile = report.captureFiles?.0
+        end.stderrFile = report.captureFiles?.1
+        end.spawnError = report.spawnError
+        end.modelID = run.modelID(for: command)
+        end.modelPath = ModelArgument.find(in: command)?.path
+        end.performance = perf
+        end.resources = report.resources.map(AttemptResources.init)
+        end.callerTraceID = run.callerTraceID
+        end.tags = run.tags
+        sink.write(Record(.attemptEnd(end), level: report.exitCode == 0 ? .info : .warning, message: report.message,
+                          identity: identity, timestampMicroseconds: report.endedWall))
     }
 
     /// The sampler for this attempt: /proc always, the GPU through nvidia-smi unless --no-gpu.
@@ -267,22 +267,24 @@ struct AttemptRunner {
         }
         let onSample: ((ResourceSample) -> Void)? = run.options.samples ? { sample in
             let now = wallClockMicroseconds()
-            var r = recordHeader(event: "sample", level: .info, message: "sample at \(JSONLine.format(sample.elapsed, decimals: 1))s",
-                                 identity: identity, timestampMicroseconds: now, redactor: run.redactor)
-            r.add("attempt", number)
-            r.add("elapsed_s", sample.elapsed)
-            r.add("rss_mb", sample.treeRSSMB, decimals: 1)
-            r.add("cpu_percent", sample.cpuPercent, decimals: 1)
-            r.add("threads", sample.threads)
-            r.add("processes", sample.processes)
-            r.add("system_memory_available_mb", sample.system.availableMB, decimals: 0)
-            r.add("swap_used_mb", sample.system.swapUsedMB, decimals: 0)
-            r.add("load_1m", sample.load1, decimals: 2)
-            r.add("gpu_utilization_percent", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.utilizationPercent).reduce(0, +) / Double(sample.gpus.count))
-            r.add("gpu_memory_used_mb", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.memoryUsedMB).reduce(0, +))
-            r.add("gpu_power_w", sample.gpus.isEmpty ? nil : sample.gpus.compactMap(\.powerW).reduce(0, +))
-            r.add("child_gpu_memory_mb", sample.treeGPUMemoryMB)
-            sink.write(line: r.line(), timestampMicroseconds: now)
+            var e = Sample()
+            e.attempt = Int64(number)
+            e.elapsedSeconds = sample.elapsed
+            e.rssMB = sample.treeRSSMB
+            e.cpuPercent = sample.cpuPercent
+            e.threads = sample.threads
+            e.processes = Int64(sample.processes)
+            e.systemMemoryAvailableMB = sample.system.availableMB
+            e.swapUsedMB = sample.system.swapUsedMB
+            e.load1 = sample.load1
+            if !sample.gpus.isEmpty {
+                e.gpuUtilizationPercent = sample.gpus.compactMap(\.utilizationPercent).reduce(0, +) / Double(sample.gpus.count)
+                e.gpuMemoryUsedMB = sample.gpus.compactMap(\.memoryUsedMB).reduce(0, +)
+                e.gpuPowerW = sample.gpus.compactMap(\.powerW).reduce(0, +)
+            }
+            e.childGPUMemoryMB = sample.treeGPUMemoryMB
+            sink.write(Record(.sample(e), level: .info, message: "sample at \(JSONLine.format(sample.elapsed, decimals: 1))s",
+                              identity: identity, timestampMicroseconds: now))
         } : nil
         return ResourceSampler(root: pid, started: start, interval: interval, gpu: gpu, onSample: onSample)
     }
@@ -292,59 +294,38 @@ struct AttemptRunner {
     func writeError(_ outcome: AttemptOutcome, level: RecordLevel) {
         guard let verdict = outcome.verdict else { return }
         let (report, facts) = (outcome.report, outcome.facts)
-        let model = ModelArgument.find(in: command)
-        let modelID = run.modelID(for: command)
-        let modelText = modelID.map { " with model \($0)" } ?? ""
-        let message = "\(command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))"
-        let now = wallClockMicroseconds()
-        var r = recordHeader(event: "error", level: level, message: message, identity: outcome.identity,
-                             timestampMicroseconds: now, redactor: run.redactor)
-        r.add("error_code", verdict.code.rawValue)
-        r.add("error_category", verdict.category.rawValue)
-        r.add("retryable", verdict.retryable)
-        r.add("evidence", verdict.evidence)
-        r.add("classified_by", verdict.rule)
-        r.add("evidence_lost", verdict.evidenceLost)
-        r.add("attempt", number)
-        r.add("return_code", report.returnCode)
-        r.add("signal", report.signal?.name)
-        r.add("model_id", modelID)
-        r.add("model_path", model?.path)
-        r.add("command_args", arguments: command)
-        r.add("stderr", bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
-        r.add("stdout", bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
-        r.add("duration_ms", report.durationMs)
-        r.add("retry_count", number - 1)
+        var e = AttemptError(verdict)
+        e.attempt = Int64(number)
+        e.returnCode = report.returnCode.map(Int64.init)
+        e.signal = report.signal?.name
+        e.modelID = run.modelID(for: command)
+        e.modelPath = ModelArgument.find(in: command)?.path
+        e.command = command
+        e.stderr = OutputText(bytes: report.stderr.bytes, cutAtStart: report.stderr.truncated)
+        e.stdout = OutputText(bytes: report.stdout.bytes, cutAtStart: report.stdout.truncated)
+        e.durationMs = report.durationMs
         let exception = PythonException.parse(facts.stderr)
-        r.add("exception_type", exception?.type)
-        r.add("stack_trace", exception?.stackTrace)
-        r.add("context", object: failureContext(modelFile: facts.modelFile, gpuMemoryAvailableMB: report.resources?.gpuMemoryAvailableMB))
-        run.addRunContext(to: &r)
-        sink.write(line: r.line(), timestampMicroseconds: now)
+        e.exceptionType = exception?.type
+        e.stackTrace = exception?.stackTrace
+        e.context = failureContext(modelFile: facts.modelFile, gpuMemoryAvailableMB: report.resources?.gpuMemoryAvailableMB)
+        e.callerTraceID = run.callerTraceID
+        e.tags = run.tags
+        let modelText = e.modelID.map { " with model \($0)" } ?? ""
+        sink.write(Record(.error(e), level: level, message: "\(command[0])\(modelText) failed: \(verdict.code.rawValue) (\(verdict.evidence))",
+                          identity: outcome.identity, timestampMicroseconds: wallClockMicroseconds()))
     }
 
     /// Where the failure happened: the machine, its free memory, and the model file's header.
-    private func failureContext(modelFile: GGUFCheck?, gpuMemoryAvailableMB: Double?) -> JSONLine {
-        var c = JSONLine(redacting: run.redactor)
-        c.add("platform", platformName())
-        c.add("wsl_available", wslInteropAvailable())
-        c.add("system_memory_available_mb", memInfoMegabytes("MemAvailable"), decimals: 0)
-        c.add("gpu_memory_available_mb", gpuMemoryAvailableMB, decimals: 0)
-        c.add("hostname", hostName())
-        c.add("user", userName())
-        c.add("cwd", currentDirectory())
-        c.add("airun_version", airunVersion)
-        if let check = modelFile {
-            var m = JSONLine(redacting: run.redactor)
-            m.add("exists", check.exists)
-            m.add("size_bytes", check.sizeBytes)
-            m.add("magic", check.magic)
-            m.add("gguf_version", check.version.map { Int64($0) })
-            m.add("tensor_count", check.tensorCount)
-            m.add("architecture", check.architecture)
-            m.add("problem", check.problem)
-            c.add("model_file", object: m)
-        }
+    private func failureContext(modelFile: GGUFCheck?, gpuMemoryAvailableMB: Double?) -> FailureContext {
+        var c = FailureContext()
+        c.platform = platformName()
+        c.wslAvailable = wslInteropAvailable()
+        c.systemMemoryAvailableMB = memInfoMegabytes("MemAvailable")
+        c.gpuMemoryAvailableMB = gpuMemoryAvailableMB
+        c.hostname = hostName()
+        c.user = userName()
+        c.cwd = currentDirectory()
+        c.modelFile = modelFile
         return c
     }
 }
@@ -362,31 +343,5 @@ func inspectModelFile(_ path: String) -> GGUFCheck {
         return GGUFCheck.inspect(header: bytes, size: size)
     } catch {
         return GGUFCheck(exists: true, problem: "\(error.errno)")
-    }
-}
-
-func addPerformance(_ perf: LlamaPerformance, to r: inout JSONLine) {
-    r.add("load_time_ms", perf.loadTimeMs)
-    r.add("prompt_tokens", perf.promptTokens)
-    r.add("prompt_tokens_per_second", perf.promptTokensPerSecond)
-    r.add("tokens_generated", perf.tokensGenerated)
-    r.add("tokens_per_second", perf.tokensPerSecond)
-}
-
-/// The sampled figures of docs/records.md ("Resources") in attempt.end.
-func addResources(_ res: ResourceSummary, perf: LlamaPerformance, to r: inout JSONLine) {
-    r.add("sample_count", res.sampleCount)
-    r.add("peak_rss_mb", res.peakRSSMB, decimals: 1)
-    r.add("mean_cpu_percent", res.meanCPUPercent, decimals: 1)
-    r.add("peak_threads", res.peakThreads)
-    r.add("min_system_memory_available_mb", res.minMemoryAvailableMB, decimals: 0)
-    r.add("peak_gpu_memory_used_mb", res.peakGPUMemoryUsedMB, decimals: 0)
-    r.add("peak_child_gpu_memory_mb", res.peakChildGPUMemoryMB, decimals: 0)
-    r.add("mean_gpu_utilization_percent", res.meanGPUUtilizationPercent, decimals: 1)
-    r.add("peak_gpu_power_w", res.peakGPUPowerW, decimals: 1)
-    r.add("gpu_energy_joules", res.gpuEnergyJoules, decimals: 1)
-    // Tokens per joule: what a person choosing a model for a GPU wants to compare.
-    if let tokens = perf.tokensGenerated, let joules = res.gpuEnergyJoules, joules > 0 {
-        r.add("tokens_per_joule", Double(tokens) / joules, decimals: 4)
     }
 }

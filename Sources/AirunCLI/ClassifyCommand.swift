@@ -114,7 +114,7 @@ struct ClassifyCommand {
             j.add("evidence", verdict?.evidence)
             j.add("classified_by", verdict?.rule)
             j.add("evidence_lost", verdict?.evidenceLost)
-            if !perf.isEmpty { addPerformance(perf, to: &j) }
+            if !perf.isEmpty { j.add(performance: perf) }
             out = String(decoding: j.line(), as: UTF8.self)
         } else if let verdict {
             out = """

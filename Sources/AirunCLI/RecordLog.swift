@@ -9,18 +9,22 @@ import AirunSystem
 final class LogFileSink: RecordSink {
     let directory: String
     private let console: Console
+    /// Every string of every record goes through it on the way to the file.
+    private let redactor: Redactor
     private var file: FileDescriptor?
     private var day = ""
     private var broken = false
 
-    init(directory: String, console: Console) {
+    init(directory: String, console: Console, redactor: Redactor) {
         self.directory = directory
         self.console = console
+        self.redactor = redactor
     }
 
-    func write(line: [UInt8], timestampMicroseconds: Int64) {
+    func write(_ record: Record) {
         guard !broken else { return }
-        let stamp = utcDayStamp(microseconds: timestampMicroseconds)
+        let line = record.line(redactor: redactor)
+        let stamp = utcDayStamp(microseconds: record.timestampMicroseconds)
         do {
             if file == nil || stamp != day {
                 file?.close()

@@ -140,16 +140,6 @@ final class Run {
         }
     }
 
-    /// The run's context every summary record carries: the caller's trace id and the tags.
-    func addRunContext(to r: inout JSONLine) {
-        r.add("caller_trace_id", callerTraceID)
-        if !tags.isEmpty {
-            var t = JSONLine(redacting: redactor)
-            for (key, value) in tags.sorted { t.add(key, value) }
-            r.add("tags", object: t)
-        }
-    }
-
     /// The model an attempt's command runs, by the caller's name for it while it is the model the
     /// caller asked for; a fallback model (or no caller name) by its file name.
     func modelID(for command: [String]) -> String? {
@@ -181,7 +171,7 @@ final class Run {
         for w in trace.warnings + contextWarnings { console.warn(w) }
 
         let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, environment: environmentValues),
-                               console: console)
+                               console: console, redactor: redactor)
         let runSpan = SpanID.random(using: &rng)
         let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
                                          requestID: runSpan.hex)
@@ -190,23 +180,22 @@ final class Run {
         let commandLine = options.command.joined(separator: " ")
         let maxAttempts = settings.policy.attempts
 
-        var start = recordHeader(event: "run.start", level: .info, message: "run started: \(commandLine.prefix(200))",
-                                 identity: runIdentity, timestampMicroseconds: runStartWall, redactor: redactor)
-        start.add("command", options.command[0])
-        start.add("command_args", arguments: options.command)
-        start.add("trace_source", trace.source)
-        addRunContext(to: &start)
-        start.add("model_id", modelID(for: options.command))
-        start.add("profile", settings.profile.name)
-        start.add("profile_source", settings.profile.source)
-        start.add("max_attempts", maxAttempts)
-        start.add("timeout_ms", settings.timeout.map { $0.nanoseconds / 1_000_000 })
-        start.add("cwd", currentDirectory())
-        start.add("hostname", hostName())
-        start.add("user", userName())
-        start.add("pid", processID())
-        start.add("airun_version", airunVersion)
-        sink.write(line: start.line(), timestampMicroseconds: runStartWall)
+        var start = RunStart()
+        start.command = options.command
+        start.traceSource = trace.source
+        start.callerTraceID = callerTraceID
+        start.tags = tags
+        start.modelID = modelID(for: options.command)
+        start.profile = settings.profile.name
+        start.profileSource = settings.profile.source
+        start.maxAttempts = Int64(maxAttempts)
+        start.timeoutMs = settings.timeout.map { $0.nanoseconds / 1_000_000 }
+        start.cwd = currentDirectory()
+        start.hostname = hostName()
+        start.user = userName()
+        start.pid = Int64(processID())
+        sink.write(Record(.runStart(start), level: .info, message: "run started: \(commandLine.prefix(200))",
+                          identity: runIdentity, timestampMicroseconds: runStartWall))
 
         var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
         var command = options.command
@@ -231,19 +220,17 @@ final class Run {
             let now = wallClockMicroseconds()
             let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
             let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(number + 1) of \(maxAttempts))"
-            var r = recordHeader(event: "retry", level: .warning, message: sentence, identity: runIdentity,
-                                 timestampMicroseconds: now, redactor: redactor)
-            r.add("attempt", number)
-            r.add("next_attempt", number + 1)
-            r.add("reason", reason)
-            r.add("error_code", outcome.verdict?.code.rawValue)
-            r.add("delay_ms", Double(delay.nanoseconds) / 1e6)
-            r.add("change", change)
-            r.add("fallback_model", next != command ? ModelArgument.find(in: next).flatMap { m in
-                ModelArgument.find(in: command)?.path == m.path ? nil : m.path } : nil)
-            r.add("command_args", arguments: next)
-            r.add("retry_count", number)
-            sink.write(line: r.line(), timestampMicroseconds: now)
+            var retry = Retry()
+            retry.attempt = Int64(number)
+            retry.reason = reason
+            retry.errorCode = outcome.verdict?.code.rawValue
+            retry.delayMs = Double(delay.nanoseconds) / 1e6
+            retry.change = change
+            if let model = ModelArgument.find(in: next), ModelArgument.find(in: command)?.path != model.path {
+                retry.fallbackModel = model.path
+            }
+            retry.command = next
+            sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: runIdentity, timestampMicroseconds: now))
             console.info(sentence)
             if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
                 interruptedBy = s
@@ -258,17 +245,16 @@ final class Run {
         let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? outcome.disposition
         let exitCode = interruptedBy.map { 128 + $0.rawValue } ?? outcome.exitCode
         let summary = interruptedBy.map { "exit=\(128 + $0.rawValue) (\($0.name) during backoff)" } ?? outcome.summary
-        var end = recordHeader(event: "run.end", level: exitCode == 0 ? .info : .error,
-                               message: "run finished: \(summary) after \(seconds(durationMs))",
-                               identity: runIdentity, timestampMicroseconds: endWall, redactor: redactor)
-        end.add("exit_code", exitCode)
-        end.add("status", interruptedBy == nil ? outcome.status : "interrupted")
-        end.add("error_code", outcome.verdict?.code.rawValue)
-        end.add("attempts", number)
-        end.add("retry_count", number - 1)
-        end.add("duration_ms", durationMs)
-        addRunContext(to: &end)
-        sink.write(line: end.line(), timestampMicroseconds: endWall)
+        var end = RunEnd()
+        end.exitCode = Int64(exitCode)
+        end.status = interruptedBy == nil ? outcome.status : "interrupted"
+        end.errorCode = outcome.verdict?.code.rawValue
+        end.attempts = Int64(number)
+        end.durationMs = durationMs
+        end.callerTraceID = callerTraceID
+        end.tags = tags
+        sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error, message: "run finished: \(summary) after \(seconds(durationMs))",
+                          identity: runIdentity, timestampMicroseconds: endWall))
 
         console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
         return disposition

@@ -1,0 +1,248 @@
+/// A JSON value as the record reader sees it. Numbers keep whether they were written as integers,
+/// so an `Int64` field round-trips exactly.
+public enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+}
+
+/// A JSON object: its members in order, looked up by key (the last of a repeated key wins).
+public struct JSONObject: Equatable, Sendable {
+    public private(set) var members: [(key: String, value: JSONValue)] = []
+    private var index: [String: Int] = [:]
+
+    public init() {}
+
+    public mutating func append(_ key: String, _ value: JSONValue) {
+        index[key] = members.count
+        members.append((key, value))
+    }
+
+    public subscript(key: String) -> JSONValue? { index[key].map { members[$0].value } }
+    public var keys: [String] { members.map(\.key) }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        a.members.count == b.members.count && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+
+    // Typed reads: a missing key, `null` or a value of another type all read as nil, so a record
+    // from another version (a field that changed type) degrades to a missing field.
+    public func string(_ key: String) -> String? {
+        if case .string(let s)? = self[key] { return s }
+        return nil
+    }
+
+    public func int(_ key: String) -> Int64? {
+        switch self[key] {
+        case .integer(let n)?: return n
+        case .number(let d)? where d == d.rounded() && abs(d) < 9e15: return Int64(d)
+        default: return nil
+        }
+    }
+
+    public func double(_ key: String) -> Double? {
+        switch self[key] {
+        case .integer(let n)?: return Double(n)
+        case .number(let d)?: return d
+        default: return nil
+        }
+    }
+
+    public func bool(_ key: String) -> Bool? {
+        if case .bool(let b)? = self[key] { return b }
+        return nil
+    }
+
+    public func strings(_ key: String) -> [String]? {
+        guard case .array(let items)? = self[key] else { return nil }
+        return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    }
+
+    public func object(_ key: String) -> JSONObject? {
+        if case .object(let o)? = self[key] { return o }
+        return nil
+    }
+}
+
+/// Why a line is not JSON, with the byte offset where the reader gave up.
+public struct JSONSyntaxError: Error, Equatable, Sendable {
+    public var offset: Int
+    public var message: String
+}
+
+/// A byte-level JSON parser for one record line: no Foundation, bounded nesting (a hostile line
+/// cannot exhaust the stack), precise errors. Strings are decoded from UTF-8 with escapes; invalid
+/// UTF-8 becomes U+FFFD, as the writer would have written it.
+public struct JSONParser {
+    private let bytes: [UInt8]
+    private var p: Int
+    private let end: Int
+    public static let maximumDepth = 64
+
+    public init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = Array(bytes)
+        p = 0
+        end = self.bytes.count
+    }
+
+    /// The one value the bytes hold (surrounding spaces allowed).
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes)
+        let value = try parser.value(depth: 0)
+        parser.skipSpaces()
+        guard parser.p == parser.end else { throw parser.error("text after the value") }
+        return value
+    }
+
+    private func error(_ message: String) -> JSONSyntaxError { JSONSyntaxError(offset: p, message: message) }
+
+    private mutating func skipSpaces() {
+        while p < end, bytes[p] == 0x20 || bytes[p] == 0x09 || bytes[p] == 0x0A || bytes[p] == 0x0D { p += 1 }
+    }
+
+    private mutating func literal(_ word: String, _ value: JSONValue) throws(JSONSyntaxError) -> JSONValue {
+        let w = word.utf8
+        guard end - p >= w.count, bytes[p..<(p + w.count)].elementsEqual(w) else { throw error("unknown literal") }
+        p += w.count
+        return value
+    }
+
+    private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        skipSpaces()
+        guard p < end else { throw error("unexpected end") }
+        switch bytes[p] {
+        case UInt8(ascii: "{"):
+            guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
+            return .object(try object(depth: depth + 1))
+        case UInt8(ascii: "["):
+            guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
+            return .array(try array(depth: depth + 1))
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        default: throw error("unexpected character")
+        }
+    }
+
+    private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONObject {
+        p += 1
+        var object = JSONObject()
+        skipSpaces()
+        if p < end, bytes[p] == UInt8(ascii: "}") { p += 1; return object }
+        while true {
+            skipSpaces()
+            guard p < end, bytes[p] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            let key = try string()
+            skipSpaces()
+            guard p < end, bytes[p] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            p += 1
+            object.append(key, try value(depth: depth))
+            skipSpaces()
+            guard p < end else { throw error("unexpected end in an object") }
+            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
+            guard bytes[p] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
+            p += 1
+            return object
+        }
+    }
+
+    private mutating func array(depth: Int) throws(JSONSyntaxError) -> [JSONValue] {
+        p += 1
+        var items: [JSONValue] = []
+        skipSpaces()
+        if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return items }
+        while true {
+            items.append(try value(depth: depth))
+            skipSpaces()
+            guard p < end else { throw error("unexpected end in an array") }
+            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
+            guard bytes[p] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+            p += 1
+            return items
+        }
+    }
+
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+        guard end - p >= 4 else { throw error("short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[p]
+            let d: UInt32 = switch b {
+            case 0x30...0x39: UInt32(b - 0x30)
+            case 0x41...0x46: UInt32(b - 0x41 + 10)
+            case 0x61...0x66: UInt32(b - 0x61 + 10)
+            default: throw error("bad \\u escape")
+            }
+            v = v << 4 | d
+            p += 1
+        }
+        return v
+    }
+
+    private mutating func string() throws(JSONSyntaxError) -> String {
+        p += 1
+        var out: [UInt8] = []
+        while true {
+            guard p < end else { throw error("unterminated string") }
+            let b = bytes[p]
+            if b == UInt8(ascii: "\"") { p += 1; break }
+            if b < 0x20 { throw error("control character in a string") }
+            guard b == UInt8(ascii: "\\") else { out.append(b); p += 1; continue }
+            p += 1
+            guard p < end else { throw error("unterminated escape") }
+            let e = bytes[p]
+            p += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar), end - p >= 6, bytes[p] == UInt8(ascii: "\\"), bytes[p + 1] == UInt8(ascii: "u") {
+                    let save = p
+                    p += 2
+                    let low = try hex4()
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        p = save
+                    }
+                }
+                out += Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+            default: throw error("unknown escape")
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func number() throws(JSONSyntaxError) -> JSONValue {
+        let start = p
+        if bytes[p] == UInt8(ascii: "-") { p += 1 }
+        var integral = true
+        while p < end {
+            let b = bytes[p]
+            if (0x30...0x39).contains(b) { p += 1; continue }
+            if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+")
+                || (b == UInt8(ascii: "-") && p > start) {
+                integral = false
+                p += 1
+                continue
+            }
+            break
+        }
+        let text = String(decoding: bytes[start..<p], as: UTF8.self)
+        guard p - start <= 64 else { throw error("number too long") }
+        if integral, let n = Int64(text) { return .integer(n) }
+        guard let d = Double(text), d.isFinite else { throw error("not a number") }
+        return .number(d)
+    }
+}
