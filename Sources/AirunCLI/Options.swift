@@ -238,6 +238,7 @@ public let helpText = """
       airun classify   the verdict for saved output
       airun profile    list, show and check profiles
       airun gpu        a snapshot of the GPUs
+      airun config     the global settings: log directory, rotation, retention
 
     options:
     \(optionsHelp(runOptions))
@@ -246,6 +247,9 @@ public let helpText = """
 
     environment:
       AIRUN_LOG_DIR           where records go (under --log-dir)
+      AIRUN_LOG_MAX_FILE_SIZE rotation: a new file past this size (over ~/.config/airun/config.toml)
+      AIRUN_LOG_RETAIN_DAYS, AIRUN_LOG_RETAIN_FILES
+                              retention (over ~/.config/airun/config.toml)
       AIRUN_PROFILE           the profile to use (under --profile)
       AIRUN_PROFILE_PATH      more directories of NAME.toml profiles, colon-separated
       AIRUN_TAGS              tags for every run: KEY=VALUE,KEY=VALUE (under --tag)

@@ -2,7 +2,10 @@ import AirunCore
 import AirunSystem
 
 /// Appends records to `<dir>/airun-YYYYMMDD.jsonl` (UTC day), one write(2) per line on an
-/// O_APPEND descriptor so concurrent airun processes never tear each other's lines.
+/// O_APPEND descriptor so concurrent airun processes never tear each other's lines. A file takes
+/// records until the next would pass `max_file_size`; then `airun-YYYYMMDD.1.jsonl`, `.2`, …
+/// follow. The size is read and the line appended under an exclusive flock, so concurrent writers
+/// agree on it; an active file is never renamed (other appenders would follow it).
 ///
 /// Fail-open: if the directory cannot be made, the file cannot be opened, or a write fails or
 /// comes up short (a full disk), it warns once and stops writing; the run goes on unchanged.
@@ -11,54 +14,95 @@ final class LogFileSink: RecordSink {
     private let console: Console
     /// Every string of every record goes through it on the way to the file.
     private let redactor: Redactor
+    private let settings: LogSettings
     private var file: FileDescriptor?
-    private var day = ""
+    private var current = LogFileName(day: "", index: 0)
     private var broken = false
+    private var pruned = false
 
-    init(directory: String, console: Console, redactor: Redactor) {
+    init(directory: String, console: Console, redactor: Redactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
         self.console = console
         self.redactor = redactor
+        self.settings = settings
     }
 
     func write(_ record: Record) {
         guard !broken else { return }
         let line = record.line(redactor: redactor)
-        let stamp = utcDayStamp(microseconds: record.timestampMicroseconds)
+        let day = utcDayStamp(microseconds: record.timestampMicroseconds)
         do {
-            if file == nil || stamp != day {
+            if file == nil || day != current.day {
+                guard try openLatest(day: day) else { return }
+            }
+            // A full file, or one removed under us (retention by another airun), sends the record
+            // on to the next; a record larger than the limit still goes whole into an empty file.
+            for _ in 0..<1000 {
+                if try append(line, to: file!) { return }
                 file?.close()
                 file = nil
-                try makeDirectories(directory, mode: 0o700)
-                if let reason = unsafeDirectoryReason(directory) {
-                    broken = true
-                    console.warn("not writing records to \(directory): \(reason); the command runs without them", once: "log")
-                    return
-                }
-                let opened = try FileDescriptor.openForAppend("\(directory)/airun-\(stamp).jsonl")
-                file = opened
-                day = stamp
-                unfinishedLine = !opened.endsWithNewline
+                current.index += 1
+                file = try FileDescriptor.openForAppend("\(directory)/\(current.name)")
             }
-            // A record torn by a full disk (ours or another airun's) is closed off first, so it
-            // stays one bad line instead of corrupting this one too; same write, so no other
-            // appender can come between.
-            let bytes = unfinishedLine ? [0x0A] + line : line
-            let written = try file!.writeOnce(bytes)
-            if written != bytes.count {
-                throw SystemError("write", path: path, errno: .noSpace)
-            }
-            unfinishedLine = false
         } catch {
             broken = true
             console.warn("cannot write records (\(error)); the command runs without them", once: "log")
         }
     }
 
-    /// The file's last line has no newline yet.
-    private var unfinishedLine = false
+    /// Appends under the file's lock, unless the line would take it past the limit or the file
+    /// is no longer in the directory: then returns false and writes nothing.
+    private func append(_ line: [UInt8], to fd: FileDescriptor) throws(SystemError) -> Bool {
+        try fd.withExclusiveLock { () throws(SystemError) -> Bool in
+            guard let (size, links) = fd.sizeAndLinks(), links > 0 else { return false }
+            if size > 0, size + Int64(line.count) > settings.maxFileSize { return false }
+            // A record torn by a full disk (ours or another airun's) is closed off first, so it
+            // stays one bad line instead of corrupting this one too.
+            let bytes = fd.endsWithNewline ? line : [0x0A] + line
+            let written = try fd.writeOnce(bytes)
+            if written != bytes.count { throw SystemError("write", path: "\(directory)/\(current.name)", errno: .noSpace) }
+            return true
+        }
+    }
 
-    private var path: String { "\(directory)/airun-\(day).jsonl" }
+    /// Opens the day's newest file (the highest `.N` present), after checking the directory;
+    /// the first time, also prunes old files if due. False when the directory is refused.
+    private func openLatest(day: String) throws(SystemError) -> Bool {
+        file?.close()
+        file = nil
+        try makeDirectories(directory, mode: 0o700)
+        if let reason = unsafeDirectoryReason(directory) {
+            broken = true
+            console.warn("not writing records to \(directory): \(reason); the command runs without them", once: "log")
+            return false
+        }
+        var index = 0
+        while isRegularFile("\(directory)/\(LogFileName(day: day, index: index + 1).name)") { index += 1 }
+        current = LogFileName(day: day, index: index)
+        file = try FileDescriptor.openForAppend("\(directory)/\(current.name)")
+        if !pruned {
+            pruned = true
+            pruneIfDue(today: day)
+        }
+        return true
+    }
+
+    /// Retention, at most once an hour per log directory (a marker file's time says when it last
+    /// ran): removes whole files past `retain_days` or beyond `retain_files`, never the newest
+    /// nor one written to in the last hour (an airun may still be appending to it).
+    private func pruneIfDue(today: String) {
+        guard settings.retainDays != nil || settings.retainFiles != nil else { return }
+        let marker = "\(directory)/.airun-pruned"
+        let now = wallClockMicroseconds() / 1_000_000
+        if let last = modificationTime(marker), now - last < 3600 { return }
+        touchFile(marker)
+        let files = directoryEntries(directory).compactMap(LogFileName.init)
+        let recent = Set(files.map(\.name).filter { (modificationTime("\(directory)/\($0)") ?? 0) > now - 3600 })
+        for file in filesToPrune(files, today: today, retainDays: settings.retainDays, retainFiles: settings.retainFiles,
+                                 protected: recent.union([current.name])) {
+            removeFile("\(directory)/\(file.name)")
+        }
+    }
 
     deinit { file?.close() }
 }
@@ -66,9 +110,15 @@ final class LogFileSink: RecordSink {
 /// The log directory: `--log-dir`, else `$AIRUN_LOG_DIR`, else `$XDG_STATE_HOME/airun/logs`, else
 /// `~/.local/state/airun/logs` with `~` from `$HOME` or, without one, from /etc/passwd; with no
 /// home at all, `/tmp/airun-<uid>/logs`, private to the user. Never a directory shared by users.
-func resolveLogDirectory(flag: String?, environment: [String: String]) -> String {
+func resolveLogDirectory(flag: String?, settings: LogSettings = LogSettings(), environment: [String: String]) -> String {
     if let flag, !flag.isEmpty { return flag }
-    if let dir = environment["AIRUN_LOG_DIR"], !dir.isEmpty { return dir }
+    if let dir = settings.directory ?? environment["AIRUN_LOG_DIR"], !dir.isEmpty {
+        // A configuration file is shared between machines: `~/` means this user's home.
+        if dir.hasPrefix("~/"), let home = environment["HOME"].flatMap({ $0.hasPrefix("/") ? $0 : nil }) ?? passwdHomeDirectory() {
+            return home + dir.dropFirst(1)
+        }
+        return dir
+    }
     if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/airun/logs" }
     if let home = environment["HOME"].flatMap({ $0.hasPrefix("/") && $0 != "/" ? $0 : nil }) ?? passwdHomeDirectory() {
         return home + "/.local/state/airun/logs"

@@ -170,8 +170,12 @@ final class Run {
         callerTraceID = trace.callerID
         for w in trace.warnings + contextWarnings { console.warn(w) }
 
-        let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, environment: environmentValues),
-                               console: console, redactor: redactor)
+        // The global configuration: a broken file degrades the records' settings, never the run.
+        let (logSettings, logWarnings, configError) = GlobalConfig.logSettings(environmentValues)
+        if let configError { console.warn(configError.description + "; using the default log settings") }
+        for w in logWarnings { console.warn(w) }
+        let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
+                               console: console, redactor: redactor, settings: logSettings)
         let runSpan = SpanID.random(using: &rng)
         let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
                                          requestID: runSpan.hex)

@@ -4,7 +4,7 @@
 public func rfc3339(microseconds: Int64) -> String {
     let (date, secondsOfDay) = civilDate(microseconds: microseconds)
     let micros = ((microseconds % 1_000_000) + 1_000_000) % 1_000_000
-    return "\(date.year)-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(secondsOfDay / 3600, 2)):"
+    return "\(pad(date.year, 4))-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(secondsOfDay / 3600, 2)):"
         + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
 }
 

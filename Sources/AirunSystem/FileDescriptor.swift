@@ -97,6 +97,23 @@ public struct FileDescriptor: Hashable, Sendable {
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }
 
+    /// Size and link count (0: the file was removed while open), or nil if fstat fails.
+    public func sizeAndLinks() -> (size: Int64, links: Int)? {
+        var st = stat()
+        guard fstat(rawValue, &st) == 0 else { return nil }
+        return (Int64(st.st_size), Int(st.st_nlink))
+    }
+
+    /// Holds an exclusive advisory lock (flock) on the file while `body` runs: concurrent record
+    /// writers decide on a file's size and append under it, so none overshoots its size limit.
+    public func withExclusiveLock<T>(_ body: () throws(SystemError) -> T) throws(SystemError) -> T {
+        while flock(rawValue, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw SystemError("flock", errno: Errno(errno)) }
+        }
+        defer { _ = flock(rawValue, LOCK_UN) }
+        return try body()
+    }
+
     /// Puts /dev/null on each of 0, 1 and 2 that is closed (read-only on 0, write-only on 1 and 2)
     /// and returns which were. Called first thing: otherwise the first file airun opens (the
     /// record log) would become the child's stdout or stderr, and its output, unredacted, would

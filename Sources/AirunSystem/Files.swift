@@ -141,3 +141,23 @@ public func directoryEntries(_ path: String) -> [String] {
     }
     return names.sorted()
 }
+
+/// Removes a file; a file already gone is no error (another airun pruned it first).
+public func removeFile(_ path: String) {
+    _ = withOSBytes(path) { unlink($0) }
+}
+
+/// The modification time of `path` in Unix seconds, or nil if it does not exist.
+public func modificationTime(_ path: String) -> Int64? {
+    var st = stat()
+    guard withOSBytes(path, { stat($0, &st) }) == 0 else { return nil }
+    return Int64(st.st_mtim.tv_sec)
+}
+
+/// Creates `path` if needed and sets its modification time to now (touch).
+public func touchFile(_ path: String) {
+    let fd = withOSBytes(path) { Glibc.open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+    guard fd >= 0 else { return }
+    _ = futimens(fd, nil)
+    Glibc.close(fd)
+}

@@ -1,3 +1,4 @@
+@testable import AirunCore
 import Foundation
 import Testing
 
@@ -45,6 +46,14 @@ struct RecordDocsTests {
         _ = try airun(["--", "sh", "-c", "echo 'common_perf_print: prompt eval time = 4.00 ms / 8 tokens (0.50 ms per token, 2000.00 tokens per second)' >&2; exit 1", "sh", "-m", model], scratch: s)
         _ = try airun(["--tag", "project=docs", "--model-id", "llama33-70b", "--", "true"], environment: ["TRACE_ID": "session-abc"], scratch: s)
         let records = readRecords(in: s.file("logs"))
+        // The typed model reads every record these runs wrote, and writes it back byte for byte.
+        for file in try FileManager.default.contentsOfDirectory(atPath: s.file("logs")) {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("logs") + "/" + file)))
+            for line in bytes.split(separator: 0x0A) {
+                let record = try Record(line: line)
+                #expect(record.line(redactor: Redactor()).dropLast() == Array(line), "\(String(decoding: line, as: UTF8.self))")
+            }
+        }
         #expect(records.count >= 16)
         #expect(Set(records.compactMap { $0["event"] as? String }) == ["run.start", "attempt.start", "sample", "attempt.end", "error", "retry", "run.end"])
         for record in records {

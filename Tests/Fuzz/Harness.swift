@@ -57,8 +57,21 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = processingEscapes(bytes)
         _ = dataExtent(bytes)
         _ = GGUFCheck.inspect(header: bytes, size: Int64(size))
+    case "records":
+        // The record reader: the input as a log file, fed whole and in 7-byte chunks; every
+        // record read must encode again.
+        var stream = RecordStream()
+        stream.feed(bytes) { _ = $0.line(redactor: Redactor()) }
+        stream.finish { _ = $0.line(redactor: Redactor()) }
+        var chunked = RecordStream()
+        var i = 0
+        while i < bytes.count {
+            chunked.feed(bytes[i..<min(i + 7, bytes.count)]) { _ in }
+            i += 7
+        }
+        chunked.finish { _ in }
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex or gguf")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf or records")
     }
     return 0
 }

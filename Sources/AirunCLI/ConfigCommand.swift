@@ -1,0 +1,86 @@
+import AirunCore
+import AirunSystem
+
+/// The global configuration: `$XDG_CONFIG_HOME/airun/config.toml` (`~/.config/airun/config.toml`),
+/// its `[log]` table, then the `AIRUN_LOG_*` variables over it.
+enum GlobalConfig {
+    static func path(_ environment: [String: String]) -> String? {
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") { return xdg + "/airun/config.toml" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.config/airun/config.toml" }
+        return passwdHomeDirectory().map { $0 + "/.config/airun/config.toml" }
+    }
+
+    /// The effective log settings, or the file's error (file:line:col) with the settings it
+    /// could not spoil: the defaults and the environment.
+    static func logSettings(_ environment: [String: String]) -> (settings: LogSettings, problems: [String], error: ProfileError?) {
+        var settings = LogSettings()
+        var fileError: ProfileError?
+        if let path = path(environment), isRegularFile(path) {
+            if let bytes = readSmallFile(path, limit: 1 << 20) {
+                do { settings = try LogSettings.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
+            } else {
+                fileError = ProfileError(file: path, position: nil, message: "cannot read the configuration file")
+            }
+        }
+        let warnings = settings.applyEnvironment(environment)
+        return (settings, warnings, fileError)
+    }
+}
+
+/// `airun config show | check`: the effective settings and where each came from.
+enum ConfigCommand {
+    static let usage = "usage: airun config show | check"
+    static let help = """
+        airun config: the global settings (docs/records.md, "Files, rotation and retention").
+
+        \\(usage)
+
+          show                    each setting, its value, and where it came from
+          check                   validate the configuration file; errors name the file, line and fix
+
+        The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):
+          [log]
+          dir = "~/logs/airun"     # else $AIRUN_LOG_DIR, else ~/.local/state/airun/logs
+          max_file_size = "64M"    # then airun-YYYYMMDD.1.jsonl, .2, … (AIRUN_LOG_MAX_FILE_SIZE)
+          retain_days = 30         # files of older days are removed (AIRUN_LOG_RETAIN_DAYS)
+          retain_files = 100       # at most this many files (AIRUN_LOG_RETAIN_FILES; default: no limit)
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let environment = environmentDictionary()
+        let (settings, warnings, error) = GlobalConfig.logSettings(environment)
+        func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
+        func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
+        switch arguments {
+        case ["check"]:
+            if let error { err(error.description); return ExitCode.airunFailure }
+            out("\(GlobalConfig.path(environment) ?? "no configuration file"): ok\n")
+            return 0
+        case ["show"]:
+            if let error { err(error.description + " (showing the defaults)") }
+            for w in warnings { err("warning: " + w) }
+            let file = GlobalConfig.path(environment) ?? "none"
+            out("config file:        \(file)\(isRegularFile(file) ? "" : " (absent)")\n")
+            let dir = resolveLogDirectory(flag: nil, settings: settings, environment: environment)
+            let rows: [(String, String, String)] = [
+                ("log.dir", dir, settings.sources["dir"] ?? "default"),
+                ("log.max_file_size", byteCountText(settings.maxFileSize), settings.source("max_file_size")),
+                ("log.retain_days", settings.retainDays.map(String.init) ?? "none", settings.source("retain_days")),
+                ("log.retain_files", settings.retainFiles.map(String.init) ?? "none", settings.source("retain_files")),
+            ]
+            for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }
+            return error == nil ? 0 : ExitCode.airunFailure
+        default:
+            err(usage)
+            return ExitCode.airunFailure
+        }
+    }
+
+    /// 67108864 → "64M"
+    static func byteCountText(_ n: Int64) -> String {
+        for (unit, scale) in [("G", Int64(1) << 30), ("M", Int64(1) << 20), ("K", Int64(1) << 10)] where n % scale == 0 && n >= scale {
+            return "\(n / scale)\(unit)"
+        }
+        return String(n)
+    }
+}

@@ -1,0 +1,151 @@
+/// Where records go and how long they are kept: the `[log]` table of the global configuration
+/// file (`$XDG_CONFIG_HOME/airun/config.toml`), then `AIRUN_LOG_*` variables, then `--log-dir`.
+public struct LogSettings: Equatable, Sendable {
+    /// nil: the default directory (docs/records.md).
+    public var directory: String?
+    /// A file takes records until the next would pass this size; then `airun-DAY.N.jsonl` follows.
+    public var maxFileSize: Int64 = 64 << 20
+    /// Files of days older than this are removed; nil: kept.
+    public var retainDays: Int64? = 30
+    /// At most this many record files are kept (the newest); nil: no limit.
+    public var retainFiles: Int64?
+    /// Where each setting came from, by key (`max_file_size`): `default`, `FILE:LINE`, `VARIABLE`, `--log-dir`.
+    public var sources: [String: String] = [:]
+
+    public static let keys = ["dir", "max_file_size", "retain_days", "retain_files"]
+
+    public init() {}
+
+    public func source(_ key: String) -> String { sources[key] ?? "default" }
+
+    /// Reads the configuration file's text. Unknown tables and keys, wrong types and bad values
+    /// are errors naming the line, as in profiles.
+    public static func decode(_ text: String, file: String) throws(ProfileError) -> LogSettings {
+        let root: TOMLTable
+        do { root = try parseTOML(text) } catch {
+            throw ProfileError(file: file, position: error.position, message: error.message, hint: error.hint)
+        }
+        var settings = LogSettings()
+        for key in root.keys where key != "log" {
+            throw ProfileError(file: file, position: root.positions[key], message: "unknown key '\(key)'", hint: "known here: log")
+        }
+        guard let value = root["log"] else { return settings }
+        guard case .table(let log) = value else {
+            throw ProfileError(file: file, position: root.positions["log"], message: "log must be a table ([log])")
+        }
+        func at(_ key: String) -> String { "\(file):\(log.positions[key]?.line ?? 0)" }
+        func fail(_ key: String, _ message: String, _ hint: String) -> ProfileError {
+            ProfileError(file: file, position: log.positions[key], message: message, hint: hint)
+        }
+        for key in log.keys where !keys.contains(key) {
+            throw fail(key, "unknown key 'log.\(key)'", "known here: \(keys.joined(separator: ", "))")
+        }
+        if let v = log["dir"] {
+            guard case .string(let dir) = v, !dir.isEmpty else { throw fail("dir", "log.dir must be a directory path", "e.g. \"~/logs/airun\"") }
+            settings.directory = dir
+            settings.sources["dir"] = at("dir")
+        }
+        if let v = log["max_file_size"] {
+            let size: Int64? = switch v {
+            case .integer(let n): n
+            case .string(let s): parseByteCount(s).map(Int64.init)
+            default: nil
+            }
+            guard let size, size >= 4096 else { throw fail("max_file_size", "log.max_file_size must be a byte count of at least 4K", "e.g. \"64M\"") }
+            settings.maxFileSize = size
+            settings.sources["max_file_size"] = at("max_file_size")
+        }
+        for key in ["retain_days", "retain_files"] {
+            guard let v = log[key] else { continue }
+            guard case .integer(let n) = v, n >= 1, n <= 1_000_000 else {
+                throw fail(key, "log.\(key) must be a whole number from 1 to 1000000", "leave it out to keep everything")
+            }
+            if key == "retain_days" { settings.retainDays = n } else { settings.retainFiles = n }
+            settings.sources[key] = at(key)
+        }
+        return settings
+    }
+
+    /// Applies `AIRUN_LOG_DIR`, `AIRUN_LOG_MAX_FILE_SIZE`, `AIRUN_LOG_RETAIN_DAYS` and
+    /// `AIRUN_LOG_RETAIN_FILES` (`0` or `none`: no limit). Returns a warning per unusable value,
+    /// which is ignored: a bad variable must not stop the command.
+    public mutating func applyEnvironment(_ environment: [String: String]) -> [String] {
+        var warnings: [String] = []
+        if let dir = environment["AIRUN_LOG_DIR"], !dir.isEmpty {
+            directory = dir
+            sources["dir"] = "AIRUN_LOG_DIR"
+        }
+        if let text = environment["AIRUN_LOG_MAX_FILE_SIZE"], !text.isEmpty {
+            if let n = parseByteCount(text), n >= 4096 {
+                maxFileSize = Int64(n)
+                sources["max_file_size"] = "AIRUN_LOG_MAX_FILE_SIZE"
+            } else {
+                warnings.append("ignoring AIRUN_LOG_MAX_FILE_SIZE='\(text.prefix(40))': a byte count of at least 4K, e.g. 64M")
+            }
+        }
+        for (name, key) in [("AIRUN_LOG_RETAIN_DAYS", "retain_days"), ("AIRUN_LOG_RETAIN_FILES", "retain_files")] {
+            guard let text = environment[name], !text.isEmpty else { continue }
+            let limit: Int64??
+            if text == "none" || text == "0" { limit = .some(nil) } else if let n = Int64(text), n >= 1, n <= 1_000_000 { limit = .some(n) } else { limit = nil }
+            guard let limit else {
+                warnings.append("ignoring \(name)='\(text.prefix(40))': a whole number from 1 to 1000000, or none")
+                continue
+            }
+            if key == "retain_days" { retainDays = limit } else { retainFiles = limit }
+            sources[key] = name
+        }
+        return warnings
+    }
+}
+
+/// A record file's name: `airun-YYYYMMDD.jsonl` (index 0), then `airun-YYYYMMDD.N.jsonl`.
+public struct LogFileName: Comparable, Sendable {
+    public var day: String
+    public var index: Int
+
+    public init(day: String, index: Int) {
+        self.day = day
+        self.index = index
+    }
+
+    public var name: String { index == 0 ? "airun-\(day).jsonl" : "airun-\(day).\(index).jsonl" }
+
+    /// Parses a directory entry; nil for anything that is not a record file.
+    public init?(_ name: String) {
+        guard name.hasPrefix("airun-"), name.hasSuffix(".jsonl") else { return nil }
+        let middle = name.dropFirst(6).dropLast(6).split(separator: ".", omittingEmptySubsequences: false)
+        guard let d = middle.first, d.count == 8, d.allSatisfy(\.isASCII), d.allSatisfy(\.isNumber) else { return nil }
+        day = String(d)
+        if middle.count == 1 {
+            index = 0
+        } else if middle.count == 2, let n = Int(middle[1]), n > 0, String(n) == middle[1] {
+            index = n
+        } else {
+            return nil
+        }
+    }
+
+    public static func < (a: LogFileName, b: LogFileName) -> Bool { (a.day, a.index) < (b.day, b.index) }
+}
+
+/// Which record files retention removes: those of days before `today - retainDays + 1`, and all
+/// but the newest `retainFiles`; never the newest file, nor any in `protected` (written to lately).
+public func filesToPrune(_ files: [LogFileName], today: String, retainDays: Int64?, retainFiles: Int64?,
+                         protected: Set<String> = []) -> [LogFileName] {
+    let sorted = files.sorted()
+    guard let newest = sorted.last else { return [] }
+    var remove: [LogFileName] = []
+    let oldestKeptDay = retainDays.flatMap { dayStamp(daysBefore: $0 - 1, today: today) }
+    for (i, file) in sorted.enumerated() where file != newest && !protected.contains(file.name) {
+        if let oldest = oldestKeptDay, file.day < oldest { remove.append(file); continue }
+        if let limit = retainFiles, sorted.count - i > Int(clamping: limit) { remove.append(file) }
+    }
+    return remove
+}
+
+/// `YYYYMMDD` of the day `days` before `today` (`YYYYMMDD`).
+func dayStamp(daysBefore days: Int64, today: String) -> String? {
+    guard today.count == 8, let t = parseRFC3339("\(today.prefix(4))-\(today.dropFirst(4).prefix(2))-\(today.suffix(2))T00:00:00Z")
+    else { return nil }
+    return utcDayStamp(microseconds: t - days * 86_400_000_000)
+}

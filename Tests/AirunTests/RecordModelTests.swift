@@ -1,0 +1,195 @@
+@testable import AirunCore
+import Foundation
+import Testing
+
+/// Random events as the writer can produce them, from text the redactor leaves alone (no digits,
+/// no key prefixes), with numbers at the precision their fields are written with.
+struct EventGenerator {
+    var rng = SystemRandomNumberGenerator()
+    let alphabet = ["a", "b", "Z", " ", "é", "日", "\"", "\\", "\n", "\t", "\u{01}", "/", "-", "_", ".", "🙂"]
+
+    mutating func text(_ max: Int = 16) -> String { (0..<Int.random(in: 0...max, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined() }
+    mutating func maybe<T>(_ make: (inout EventGenerator) -> T) -> T? { Bool.random(using: &rng) ? make(&self) : nil }
+    mutating func int(_ range: ClosedRange<Int64> = 0...1_000_000) -> Int64 { Int64.random(in: range, using: &rng) }
+    /// A number that survives being written with `decimals` places.
+    mutating func number(_ decimals: Int = 3) -> Double {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        return Double(Int64.random(in: -5_000_000...5_000_000, using: &rng)) / scale
+    }
+    mutating func bool() -> Bool { Bool.random(using: &rng) }
+    mutating func args() -> [String] { (0..<Int.random(in: 0...4, using: &rng)).map { _ in text(8) } }
+    mutating func tags() -> Tags {
+        var t = Tags()
+        for _ in 0..<Int.random(in: 0...3, using: &rng) { t.set(String((0..<Int.random(in: 1...6, using: &rng)).map { _ in "abcxyz_.-".randomElement(using: &rng)! }), text(10)) }
+        return t
+    }
+    mutating func micros() -> Int64 { int(946_684_800_000_000...4_102_444_800_000_000) }
+
+    mutating func event() -> Event {
+        switch Int.random(in: 0..<7, using: &rng) {
+        case 0:
+            var e = RunStart()
+            e.command = ["cmd"] + args(); e.traceSource = text(); e.callerTraceID = maybe { $0.text() }; e.tags = tags()
+            e.modelID = maybe { $0.text() }; e.profile = text(); e.profileSource = maybe { $0.text() }; e.maxAttempts = int()
+            e.timeoutMs = maybe { $0.int() }; e.cwd = maybe { $0.text() }; e.hostname = text(); e.user = text(); e.pid = int()
+            e.airunVersion = text()
+            return .runStart(e)
+        case 1:
+            var e = AttemptStart()
+            e.attempt = int(); e.pid = maybe { $0.int() }; e.executable = maybe { $0.text() }; e.command = args()
+            return .attemptStart(e)
+        case 2:
+            var e = Sample()
+            e.attempt = int(); e.elapsedSeconds = number(); e.rssMB = number(1); e.cpuPercent = maybe { $0.number(1) }
+            e.threads = int(); e.processes = int(); e.systemMemoryAvailableMB = maybe { $0.number(0) }
+            e.swapUsedMB = maybe { $0.number(0) }; e.load1 = maybe { $0.number(2) }; e.gpuUtilizationPercent = maybe { $0.number() }
+            e.gpuMemoryUsedMB = maybe { $0.number() }; e.gpuPowerW = maybe { $0.number() }; e.childGPUMemoryMB = maybe { $0.number() }
+            return .sample(e)
+        case 3:
+            var e = AttemptEnd()
+            e.attempt = int(); e.pid = maybe { $0.int() }; e.status = text(); e.exitCode = int(0...255); e.returnCode = maybe { $0.int(0...255) }
+            e.signal = maybe { $0.text() }; e.coreDumped = bool(); e.timedOut = bool(); e.receivedSignal = maybe { $0.text() }
+            e.startedMicroseconds = micros(); e.endedMicroseconds = micros(); e.durationMs = number()
+            e.timeToFirstOutputMs = maybe { $0.number() }; e.userCPUMs = maybe { $0.number() }; e.systemCPUMs = maybe { $0.number() }
+            e.maxRSSMB = maybe { $0.number(1) }; e.tty = bool(); e.stdoutBytes = int(); e.stderrBytes = int()
+            e.stdoutTail = maybe { OutputText($0.text(40)) }; e.stderrTail = maybe { OutputText($0.text(40)) }
+            e.outputLost = maybe { $0.text() }; e.stdoutFile = maybe { $0.text() }; e.stderrFile = maybe { $0.text() }
+            e.spawnError = maybe { $0.text() }; e.modelID = maybe { $0.text() }; e.modelPath = maybe { $0.text() }
+            if bool() {
+                e.performance.loadTimeMs = maybe { $0.number() }; e.performance.promptTokens = maybe { Int($0.int()) }
+                e.performance.promptTokensPerSecond = maybe { $0.number() }; e.performance.tokensGenerated = maybe { Int($0.int()) }
+                e.performance.tokensPerSecond = maybe { $0.number() }
+            }
+            e.resources = maybe { g in
+                var r = AttemptResources()
+                r.sampleCount = g.int(); r.peakRSSMB = g.maybe { $0.number(1) }; r.meanCPUPercent = g.maybe { $0.number(1) }
+                r.peakThreads = g.maybe { $0.int() }; r.minSystemMemoryAvailableMB = g.maybe { $0.number(0) }
+                r.peakGPUMemoryUsedMB = g.maybe { $0.number(0) }; r.peakChildGPUMemoryMB = g.maybe { $0.number(0) }
+                r.meanGPUUtilizationPercent = g.maybe { $0.number(1) }; r.peakGPUPowerW = g.maybe { $0.number(1) }
+                r.gpuEnergyJoules = g.maybe { $0.number(1) }
+                return r
+            }
+            e.callerTraceID = maybe { $0.text() }; e.tags = tags()
+            return .attemptEnd(e)
+        case 4:
+            var e = AttemptError()
+            e.errorCode = text(); e.errorCategory = text(); e.retryable = bool(); e.evidence = text(40); e.classifiedBy = text()
+            e.evidenceLost = bool(); e.attempt = int(1...100); e.returnCode = maybe { $0.int(0...255) }; e.signal = maybe { $0.text() }
+            e.modelID = maybe { $0.text() }; e.modelPath = maybe { $0.text() }; e.command = args()
+            e.stderr = OutputText(text(40)); e.stdout = OutputText(text(40)); e.durationMs = number()
+            e.exceptionType = maybe { $0.text() }; e.stackTrace = maybe { $0.text(40) }
+            e.context.platform = text(); e.context.wslAvailable = bool(); e.context.systemMemoryAvailableMB = maybe { $0.number(0) }
+            e.context.gpuMemoryAvailableMB = maybe { $0.number(0) }; e.context.hostname = text(); e.context.user = text()
+            e.context.cwd = maybe { $0.text() }; e.context.airunVersion = text()
+            e.context.modelFile = maybe { g in
+                var c = GGUFCheck(exists: g.bool(), sizeBytes: g.maybe { $0.int() }, problem: g.maybe { $0.text() })
+                c.magic = g.maybe { $0.text(4) }; c.version = g.maybe { UInt32($0.int(0...9)) }; c.tensorCount = g.maybe { $0.int() }
+                c.architecture = g.maybe { $0.text() }
+                return c
+            }
+            e.callerTraceID = maybe { $0.text() }; e.tags = tags()
+            return .error(e)
+        case 5:
+            var e = Retry()
+            e.attempt = int(1...100); e.reason = text(); e.errorCode = maybe { $0.text() }; e.delayMs = number(); e.change = text()
+            e.fallbackModel = maybe { $0.text() }; e.command = args()
+            return .retry(e)
+        default:
+            var e = RunEnd()
+            e.exitCode = int(0...255); e.status = text(); e.errorCode = maybe { $0.text() }; e.attempts = int(1...100)
+            e.durationMs = number(); e.callerTraceID = maybe { $0.text() }; e.tags = tags()
+            return .runEnd(e)
+        }
+    }
+
+    mutating func record() -> Record {
+        let identity = RecordIdentity(traceID: .random(using: &rng), spanID: .random(using: &rng),
+                                      parentSpanID: bool() ? .random(using: &rng) : nil, requestID: text())
+        return Record(event(), level: [.info, .warning, .error].randomElement(using: &rng)!, message: text(40),
+                      identity: identity, timestampMicroseconds: micros())
+    }
+}
+
+@Suite("the record model")
+struct RecordModelTests {
+    @Test("every event the writer can produce decodes to an equal event (3000 random records)")
+    func roundTrip() throws {
+        var g = EventGenerator()
+        let redactor = Redactor()
+        for _ in 0..<3000 {
+            let record = g.record()
+            let line = record.line(redactor: redactor)
+            let decoded = try Record(line: line.dropLast()[...])
+            #expect(decoded == record, "\(String(decoding: line, as: UTF8.self))")
+            if decoded != record { return }
+        }
+    }
+
+    @Test("RFC 3339 times read back to the microsecond, before and after 1970")
+    func times() {
+        for micros: Int64 in [0, 1, -1, 1_795_000_000_123_456, 4_102_444_799_999_999, -62_135_596_800_000_000] {
+            #expect(parseRFC3339(rfc3339(microseconds: micros)) == micros)
+        }
+        #expect(parseRFC3339("2026-11-26T11:40:23Z") == 1_795_693_223_000_000)
+        #expect(parseRFC3339("2026-11-26T11:40:23.5Z") == 1_795_693_223_500_000)
+        #expect(parseRFC3339("2026-13-26T11:40:23Z") == nil && parseRFC3339("yesterday") == nil)
+    }
+
+    @Test("the stream skips and counts torn, foreign and unknown lines, in chunks of any size")
+    func stream() throws {
+        var g = EventGenerator()
+        let redactor = Redactor()
+        let records = (0..<50).map { _ in g.record() }
+        var bytes: [UInt8] = []
+        for (i, r) in records.enumerated() {
+            bytes += r.line(redactor: redactor)
+            if i == 10 { bytes += Array(#"{"schema":1,"logger":"airun","event":"run.sta"#.utf8) + [0x0A] }  // torn
+            if i == 20 { bytes += Array("not json at all\n".utf8) }
+            if i == 30 { bytes += Array(#"{"logger":"other","event":"x"}"#.utf8) + [0x0A] }
+            if i == 40 {
+                var future = String(decoding: records[0].line(redactor: redactor), as: UTF8.self)
+                future = future.replacingOccurrences(of: "\"run.start\"", with: "\"child.log\"")
+                    .replacingOccurrences(of: "\"attempt.start\"", with: "\"child.log\"")
+                    .replacingOccurrences(of: "\"event\":\"", with: "\"event\":\"future.").replacingOccurrences(of: "\"schema\":1", with: "\"schema\":2")
+                bytes += Array(future.utf8)
+            }
+        }
+        for chunk in [1, 7, 4096, bytes.count] {
+            var stream = RecordStream()
+            var read: [Record] = []
+            var i = 0
+            while i < bytes.count {
+                stream.feed(bytes[i..<min(i + chunk, bytes.count)]) { read.append($0) }
+                i += chunk
+            }
+            stream.finish { read.append($0) }
+            #expect(read == records, "chunk \(chunk)")
+            #expect(stream.skippedLines == 3 && stream.unknownEvents == 1, "chunk \(chunk)")
+        }
+    }
+
+    @Test("a newer schema with fields this version does not know is read for the fields it knows")
+    func tolerance() throws {
+        let line = #"{"schema":7,"timestamp":"2026-11-26T11:40:23.123456Z","level":"INFO","logger":"airun","event":"run.end","message":"m","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":null,"request_id":"r","exit_code":3,"status":"failed","attempts":2,"new_field":{"x":[1,2,{"y":null}]},"duration_ms":"not a number"}"#
+        let r = try Record(line: Array(line.utf8)[...])
+        #expect(r.schema == 7)
+        guard case .runEnd(let end) = r.event else { Issue.record("\(r.event)"); return }
+        #expect(end.exitCode == 3 && end.attempts == 2 && end.durationMs == 0)
+    }
+
+    @Test("the JSON parser refuses what is not JSON and bounds its nesting", arguments: [
+        "", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "\"\u{01}\"", "tru", "{\"a\":01e}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
+    func parserErrors(text: String) {
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array(text.utf8)[...]) }
+    }
+
+    @Test("the JSON parser reads escapes, surrogate pairs and numbers")
+    func parser() throws {
+        let v = try JSONParser.parse(Array(#"{"s":"a\"\\\/\n\u00e9\ud83d\ude42","i":-12,"d":1.5e3,"b":[true,false,null]}"#.utf8)[...])
+        guard case .object(let o) = v else { Issue.record(); return }
+        #expect(o.string("s") == "a\"\\/\né🙂" && o.int("i") == -12 && o.double("d") == 1500)
+        #expect(o["b"] == .array([.bool(true), .bool(false), .null]))
+    }
+}
