@@ -92,7 +92,11 @@ struct TraceAndRecordTests {
     @Test("log directory 0700, file 0600, named airun-YYYYMMDD.jsonl by UTC day")
     func permissions() throws {
         let r = try airun(["-q", "--", "true"])
-        let files = try FileManager.default.contentsOfDirectory(atPath: r.logDirectory)
+        // Besides the records, only retention's marker (when it last pruned), private too.
+        let all = try FileManager.default.contentsOfDirectory(atPath: r.logDirectory)
+        #expect(Set(all.filter { !$0.hasSuffix(".jsonl") }) == [".airun-pruned"])
+        #expect(try FileManager.default.attributesOfItem(atPath: r.logDirectory + "/.airun-pruned")[.posixPermissions] as? Int == 0o600)
+        let files = all.filter { $0.hasSuffix(".jsonl") }
         #expect(files.count == 1)
         let name = try #require(files.first)
         #expect(name.wholeMatch(of: /airun-\d{8}\.jsonl/) != nil)
