@@ -17,7 +17,7 @@ let package = Package(
         // fork/exec path that sets the parent-death signal inside the child. No logic beyond that.
         .target(name: "CAirunShims"),
         // The only Swift module that touches libc: each syscall wrapped once, errno and EINTR handled.
-        .target(name: "AirunSystem", dependencies: ["CAirunShims"], swiftSettings: swiftSettings),
+        .target(name: "AirunSystem", dependencies: ["CAirunShims", "AirunCore"], swiftSettings: swiftSettings),
         // Pure logic: trace context, durations, JSON writing, records, exit-status policy.
         .target(name: "AirunCore", swiftSettings: swiftSettings, plugins: ["CommitStamp"]),
         // Generates the commit `airun --version` prints, from the clone's .git.

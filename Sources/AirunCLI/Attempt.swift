@@ -51,7 +51,7 @@ struct AttemptReport {
     /// What the classifier and the records need: the tails decoded once, the memory limit read
     /// only for a SIGKILL.
     func facts() -> AttemptFacts {
-        AttemptFacts(exitCode: returnCode, signal: signal?.name, timedOut: timedOut, receivedSignal: receivedSignal?.name,
+        AttemptFacts(exitCode: returnCode, signal: signal, timedOut: timedOut, receivedSignal: receivedSignal,
                      spawnFailure: spawnError == nil ? nil : status,
                      stdout: String(decoding: stdout.bytes, as: UTF8.self), stderr: String(decoding: stderr.bytes, as: UTF8.self),
                      maxRSSMegabytes: maxRSSMegabytes,

@@ -99,7 +99,7 @@ struct ClassifyCommand {
             }
             texts.append(String(decoding: bytes, as: UTF8.self))
         }
-        var facts = AttemptFacts(exitCode: exitCode, signal: signal?.name, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
+        var facts = AttemptFacts(exitCode: exitCode, signal: signal, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
         let verdict = Diagnosis(rules: rules, environment: environment).verdict(for: &facts, command: command.isEmpty ? nil : command)
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""

@@ -212,7 +212,7 @@ final class Run {
             outcome = runner.execute()
             if outcome.exitCode == 0 { break }
             let ending = AttemptEnding(code: outcome.verdict?.code, retryable: outcome.verdict?.retryable ?? true,
-                                       exitCode: outcome.returnCode, signal: outcome.signal?.name)
+                                       exitCode: outcome.returnCode, signal: outcome.signal)
             let elapsed = Duration(nanoseconds: monotonicNanoseconds() - runStartMono)
             let decision = planner.decide(after: number, ending: ending, command: command, elapsed: elapsed, using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.

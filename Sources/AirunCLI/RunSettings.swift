@@ -36,10 +36,10 @@ struct RunSettings {
         let attempts = policy.attempts
         lines.append(("attempts", "\(attempts)" + (attempts == 1 ? " (no retries)" : "")))
         if attempts > 1 {
-            let retryOn = policy.retryOn.isEmpty ? "each error code's default (docs/errors.md)" : policy.retryOn.joined(separator: ", ")
+            let retryOn = policy.retryOn.isEmpty ? "each error code's default (docs/errors.md)" : policy.retryOn.map(\.description).joined(separator: ", ")
             lines.append(("retry on", retryOn))
-            var never = Array(RetryPlanner.alwaysFinal).sorted()
-            for c in policy.neverRetryOn where !never.contains(c) { never.append(c) }
+            var never = RetryPlanner.alwaysFinal.map(\.rawValue)
+            for c in policy.neverRetryOn.map(\.description) where !never.contains(c) { never.append(c) }
             lines.append(("never retry", never.joined(separator: ", ") + " (the same command; a fallback still applies)"))
             var backoff = policy.backoff == .fixed ? "fixed \(policy.initialDelay)" : "exponential from \(policy.initialDelay), at most \(policy.maxDelay)"
             if policy.jitter > 0 { backoff += ", jitter ±\(Int(saturating: (policy.jitter * 100).rounded()))%" }
@@ -50,7 +50,7 @@ struct RunSettings {
             lines.append(("fallback", "none"))
         } else {
             if !fallback.models.isEmpty {
-                lines.append(("fallback", "models \(fallback.models.joined(separator: " → ")) on \(fallback.modelOn.joined(separator: ", "))"))
+                lines.append(("fallback", "models \(fallback.models.joined(separator: " → ")) on \(fallback.modelOn.map(\.description).joined(separator: ", "))"))
             }
             for e in fallback.edits {
                 let change = e.set.map { "set \(e.argument) \($0)" } ?? "\(e.argument) × \(JSONLine.format(e.scale ?? 1, decimals: 3))"

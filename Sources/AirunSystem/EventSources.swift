@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 internal import CAirunShims
+public import AirunCore
 
 /// A signalfd over a set of signals that are blocked for the whole process, so they arrive as
 /// readable events in the poll loop instead of running handlers.

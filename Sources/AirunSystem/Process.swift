@@ -1,65 +1,6 @@
 @preconcurrency import Glibc
 internal import CAirunShims
-
-/// A signal number with its name.
-public struct Signal: Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: Int32
-    public init(_ rawValue: Int32) { self.rawValue = rawValue }
-
-    public static let hangup = Signal(SIGHUP)
-    public static let interrupt = Signal(SIGINT)
-    public static let quit = Signal(SIGQUIT)
-    public static let kill = Signal(SIGKILL)
-    public static let user1 = Signal(SIGUSR1)
-    public static let user2 = Signal(SIGUSR2)
-    public static let pipe = Signal(SIGPIPE)
-    public static let alarm = Signal(SIGALRM)
-    public static let terminate = Signal(SIGTERM)
-    public static let child = Signal(SIGCHLD)
-    public static let `continue` = Signal(SIGCONT)
-    public static let stop = Signal(SIGSTOP)
-    public static let terminalStop = Signal(SIGTSTP)
-    public static let terminalInput = Signal(SIGTTIN)
-    public static let terminalOutput = Signal(SIGTTOU)
-    public static let windowChange = Signal(SIGWINCH)
-
-    private static let names: [Int32: String] = [
-        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
-        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
-        SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
-        SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGTTIN: "SIGTTIN",
-        SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM",
-        SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR", SIGSYS: "SIGSYS",
-    ]
-
-    /// "SIGTERM", or "SIG<n>" for a number without a name.
-    public var name: String { Self.names[rawValue] ?? "SIG\(rawValue)" }
-    public var description: String { name }
-
-    /// Parses "TERM", "SIGTERM" or "15".
-    public init?(name: String) {
-        if let n = Int32(name), n > 0, n < 65 { self.init(n); return }
-        let upper = name.uppercased()
-        let full = upper.hasPrefix("SIG") ? upper : "SIG" + upper
-        guard let entry = Self.names.first(where: { $0.value == full }) else { return nil }
-        self.init(entry.key)
-    }
-}
-
-/// How a reaped child ended, decoded from wait4's status word.
-public enum TerminationStatus: Equatable, Sendable {
-    case exited(Int32)
-    case signaled(Signal, coreDumped: Bool)
-
-    public init(waitStatus status: Int32) {
-        let sig = status & 0x7f
-        if sig == 0 {
-            self = .exited((status >> 8) & 0xff)
-        } else {
-            self = .signaled(Signal(sig), coreDumped: (status & 0x80) != 0)
-        }
-    }
-}
+public import AirunCore
 
 /// What wait4 reports about a child: its status and its resource usage.
 public struct ProcessUsage: Sendable {

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 internal import CAirunShims
+public import AirunCore
 
 /// Where a child's standard streams and process group go.
 public struct SpawnConfiguration: Sendable {

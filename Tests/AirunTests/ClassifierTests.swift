@@ -19,7 +19,7 @@ struct ClassificationCase: CustomTestStringConvertible, Sendable {
                                   expected: codes.isEmpty ? nil : codes)
     }
 
-    static func text(_ name: String, _ stderr: String, exit: Int32? = 1, signal: String? = nil, stdout: String = "",
+    static func text(_ name: String, _ stderr: String, exit: Int32? = 1, signal: Signal? = nil, stdout: String = "",
                      _ expected: ErrorCode?) -> ClassificationCase {
         ClassificationCase(name: name, facts: AttemptFacts(exitCode: exit, signal: signal, stdout: stdout, stderr: stderr),
                            expected: expected.map { [$0] })

@@ -225,3 +225,27 @@ struct OptionsTests {
         #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "rel", "HOME": "/h"]) == "/h/.local/state/airun/logs")
     }
 }
+
+@Suite("signals in Core")
+struct SignalNumberTests {
+    /// Core spells Linux's signal numbers out (it does not import Glibc): they must be the kernel's.
+    @Test("Core's signal numbers are Glibc's")
+    func numbers() {
+        let pairs: [(Signal, Int32)] = [(.hangup, SIGHUP), (.interrupt, SIGINT), (.quit, SIGQUIT), (.abort, SIGABRT), (.kill, SIGKILL),
+                                        (.user1, SIGUSR1), (.user2, SIGUSR2), (.pipe, SIGPIPE), (.alarm, SIGALRM), (.terminate, SIGTERM),
+                                        (.child, SIGCHLD), (.continue, SIGCONT), (.stop, SIGSTOP), (.terminalStop, SIGTSTP),
+                                        (.terminalInput, SIGTTIN), (.terminalOutput, SIGTTOU), (.windowChange, SIGWINCH)]
+        for (s, n) in pairs { #expect(s.rawValue == n, "\(s.name)") }
+        for (n, name) in [(SIGILL, "SIGILL"), (SIGTRAP, "SIGTRAP"), (SIGBUS, "SIGBUS"), (SIGFPE, "SIGFPE"), (SIGSEGV, "SIGSEGV"),
+                          (SIGURG, "SIGURG"), (SIGXCPU, "SIGXCPU"), (SIGXFSZ, "SIGXFSZ"), (SIGVTALRM, "SIGVTALRM"),
+                          (SIGPROF, "SIGPROF"), (SIGIO, "SIGIO"), (SIGPWR, "SIGPWR"), (SIGSYS, "SIGSYS")] {
+            #expect(Signal(n).name == name)
+        }
+    }
+
+    @Test("retry conditions parse and print as profiles write them", arguments: ["GPU_OOM", "exit:137", "signal:KILL"])
+    func conditions(text: String) { #expect(RetryCondition(text)?.description == text) }
+
+    @Test("not retry conditions", arguments: ["gpu_oom", "exit:256", "exit:x", "signal:NOPE", "signal:", ""])
+    func notConditions(text: String) { #expect(RetryCondition(text) == nil) }
+}

@@ -1,3 +1,4 @@
+import AirunCore
 import Foundation
 import Testing
 

@@ -28,7 +28,7 @@ struct RetryPlannerTests {
         return p
     }
 
-    func ending(_ code: ErrorCode, exit: Int32? = 1, signal: String? = nil) -> AttemptEnding {
+    func ending(_ code: ErrorCode, exit: Int32? = 1, signal: Signal? = nil) -> AttemptEnding {
         AttemptEnding(code: code, retryable: code.retryableByDefault, exitCode: exit, signal: signal)
     }
 

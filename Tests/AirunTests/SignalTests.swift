@@ -1,3 +1,4 @@
+import AirunCore
 import AirunSystem
 import Foundation
 import Testing

@@ -2,11 +2,11 @@
 public struct AttemptFacts: Sendable {
     /// The child's exit code; nil if it died of a signal or never started.
     public var exitCode: Int32?
-    /// The signal that killed it (`SIGKILL`), if any.
-    public var signal: String?
+    /// The signal that killed it, if any.
+    public var signal: Signal?
     public var timedOut: Bool
     /// A termination signal (INT, TERM, HUP, QUIT) airun received and passed on during the attempt.
-    public var receivedSignal: String?
+    public var receivedSignal: Signal?
     /// `not_found` or `not_executable` when the command could not be started.
     public var spawnFailure: String?
     public var stdout: String
@@ -23,7 +23,7 @@ public struct AttemptFacts: Sendable {
     /// The program that ran (`argv[0]`), when known: a llama.cpp program's log has its own rules.
     public var program = ""
 
-    public init(exitCode: Int32?, signal: String? = nil, timedOut: Bool = false, receivedSignal: String? = nil,
+    public init(exitCode: Int32?, signal: Signal? = nil, timedOut: Bool = false, receivedSignal: Signal? = nil,
                 spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
                 maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil, modelFile: GGUFCheck? = nil,
                 outputLost: String? = nil) {
@@ -112,8 +112,8 @@ public struct Classifier: Sendable {
         if facts.exitCode == 0, facts.signal == nil, let lost = facts.outputLost {
             return verdict(.outputLost, "cannot write the command's \(lost)", "output")
         }
-        if let s = facts.receivedSignal, ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"].contains(s) {
-            return verdict(.interrupted, "airun received \(s) and passed it on", "signal")
+        if let s = facts.receivedSignal, s.isTermination {
+            return verdict(.interrupted, "airun received \(s.name) and passed it on", "signal")
         }
 
         let stderr = CapturedText(facts.stderr, matcher)
@@ -147,19 +147,15 @@ public struct Classifier: Sendable {
         }
 
         if let signal = facts.signal {
-            switch signal {
-            case "SIGKILL":
+            if signal == .kill {
                 if let rss = facts.maxRSSMegabytes, let limit = facts.memoryLimitMegabytes, limit > 0, rss >= 0.5 * limit {
                     return verdict(.oomKilled, "SIGKILL at \(Int(saturating: rss)) MB of \(Int(saturating: limit)) MB available", "signal")
                 }
                 return verdict(.killedBySignal, "killed by SIGKILL", "signal")
-            case "SIGABRT", "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP":
-                return verdict(.aborted, "killed by \(signal)", "signal")
-            case "SIGINT":
-                return verdict(.interrupted, "killed by SIGINT", "signal")
-            default:
-                return verdict(.killedBySignal, "killed by \(signal)", "signal")
             }
+            if signal.isCrash { return verdict(.aborted, "killed by \(signal.name)", "signal") }
+            if signal == .interrupt { return verdict(.interrupted, "killed by SIGINT", "signal") }
+            return verdict(.killedBySignal, "killed by \(signal.name)", "signal")
         }
         let code = facts.exitCode ?? -1
         if llamaLogCut(facts) {

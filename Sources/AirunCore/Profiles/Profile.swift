@@ -39,9 +39,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxTotalTime: Duration?
     /// Conditions that make a failure worth retrying: error codes (`GPU_OOM`), `exit:N`,
     /// `signal:NAME`. Empty: each error code's own default (docs/errors.md).
-    public var retryOn: [String] = []
+    public var retryOn: [RetryCondition] = []
     /// Conditions that are never retried, whatever else says.
-    public var neverRetryOn: [String] = []
+    public var neverRetryOn: [RetryCondition] = []
 
     public init() {}
 }
@@ -51,15 +51,15 @@ public struct FallbackPlan: Sendable, Equatable {
     /// Models to try in turn instead of the value of `-m`/`--model`.
     public var models: [String] = []
     /// The failures after which the next model is tried.
-    public var modelOn: [String] = FallbackPlan.defaultModelOn
+    public var modelOn: [RetryCondition] = FallbackPlan.defaultModelOn
     /// Argument edits per error code, e.g. on GPU_OOM halve `-ngl`.
     public var edits: [ArgumentEdit] = []
     /// A different command to run once the models are used up.
     public var command: [String]?
 
-    public static let defaultModelOn = [
-        "MODEL_NOT_FOUND", "MODEL_INVALID", "MODEL_CORRUPT", "MODEL_UNSUPPORTED", "MODEL_LOAD_FAILED",
-        "GPU_OOM", "HOST_OOM", "OOM_KILLED", "CONTEXT_TOO_LARGE",
+    public static let defaultModelOn: [RetryCondition] = [
+        .code(.modelNotFound), .code(.modelInvalid), .code(.modelCorrupt), .code(.modelUnsupported), .code(.modelLoadFailed),
+        .code(.gpuOutOfMemory), .code(.hostOutOfMemory), .code(.oomKilled), .code(.contextTooLarge),
     ]
 
     public init() {}
@@ -68,14 +68,14 @@ public struct FallbackPlan: Sendable, Equatable {
 /// One argument change: on `on`, set the value after `argument` (or one of its `aliases`) to
 /// `set`, or multiply it by `scale` (rounded down, never below `minimum`).
 public struct ArgumentEdit: Sendable, Equatable {
-    public var on: String
+    public var on: RetryCondition
     public var argument: String
     public var aliases: [String] = []
     public var set: String?
     public var scale: Double?
     public var minimum: Int64 = 0
 
-    public init(on: String, argument: String, aliases: [String] = [], set: String? = nil, scale: Double? = nil, minimum: Int64 = 0) {
+    public init(on: RetryCondition, argument: String, aliases: [String] = [], set: String? = nil, scale: Double? = nil, minimum: Int64 = 0) {
         self.on = on
         self.argument = argument
         self.aliases = aliases

@@ -62,8 +62,8 @@ extension Profile {
             for (index, edit) in try d.tables(f, "edit", ctx).enumerated() {
                 let ectx = "fallback.edit[\(index + 1)]"
                 try d.keys(edit, ectx, allowed: ["on", "argument", "aliases", "set", "scale", "minimum"])
-                guard let on = try d.string(edit, "on", ectx) else { throw d.missing(f, "edit", "\(ectx).on") }
-                _ = try d.conditions([on], edit, "on")
+                guard let onText = try d.string(edit, "on", ectx) else { throw d.missing(f, "edit", "\(ectx).on") }
+                let on = try d.conditions([onText], edit, "on")[0]
                 guard let argument = try d.string(edit, "argument", ectx) else { throw d.missing(f, "edit", "\(ectx).argument") }
                 var e = ArgumentEdit(on: on, argument: argument, aliases: try d.strings(edit, "aliases", ectx) ?? [])
                 e.set = try d.string(edit, "set", ectx)
@@ -255,13 +255,14 @@ private struct Decoder {
     }
 
     /// Retry conditions: error codes, `exit:N` or `signal:NAME`.
-    func conditions(_ list: [String], _ t: TOMLTable, _ key: String) throws(ProfileError) -> [String] {
+    func conditions(_ list: [String], _ t: TOMLTable, _ key: String) throws(ProfileError) -> [RetryCondition] {
+        var out: [RetryCondition] = []
         for c in list {
-            if ErrorCode(rawValue: c) != nil { continue }
-            if c.hasPrefix("exit:"), let n = Int(c.dropFirst(5)), (0...255).contains(n) { continue }
-            if c.hasPrefix("signal:"), c.count > 7 { continue }
-            throw error(t, key, "'\(c)' is not an error code, exit:N or signal:NAME", hint: "codes are listed in docs/errors.md")
+            guard let condition = RetryCondition(c) else {
+                throw error(t, key, "'\(c)' is not an error code, exit:N or signal:NAME", hint: "codes are listed in docs/errors.md")
+            }
+            out.append(condition)
         }
-        return list
+        return out
     }
 }

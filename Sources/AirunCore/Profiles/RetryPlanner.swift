@@ -1,26 +1,54 @@
+/// A condition a profile's `retry_on`, `never_retry_on`, `fallback.on` and edits name: an error
+/// code (`GPU_OOM`), an exit status (`exit:137`) or a signal (`signal:KILL`).
+public enum RetryCondition: Equatable, Sendable, CustomStringConvertible {
+    case code(ErrorCode)
+    case exit(Int32)
+    case signal(Signal)
+
+    /// Parses `GPU_OOM`, `exit:N` (0-255) or `signal:NAME`; nil for anything else.
+    public init?(_ text: String) {
+        if let code = ErrorCode(rawValue: text) {
+            self = .code(code)
+        } else if text.hasPrefix("exit:"), let n = Int32(text.dropFirst(5)), (0...255).contains(n) {
+            self = .exit(n)
+        } else if text.hasPrefix("signal:"), let s = Signal(name: String(text.dropFirst(7))) {
+            self = .signal(s)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .code(let c): c.rawValue
+        case .exit(let n): "exit:\(n)"
+        case .signal(let s): "signal:\(s.name.dropFirst(3))"
+        }
+    }
+}
+
 /// What ended an attempt, as the retry decision needs it.
 public struct AttemptEnding: Sendable {
     public var code: ErrorCode?
     public var retryable: Bool
+    /// The child's own exit code; nil when a signal ended it.
     public var exitCode: Int32?
-    public var signal: String?
+    public var signal: Signal?
 
-    public init(code: ErrorCode?, retryable: Bool, exitCode: Int32?, signal: String?) {
+    public init(code: ErrorCode?, retryable: Bool, exitCode: Int32?, signal: Signal?) {
         self.code = code
         self.retryable = retryable
         self.exitCode = exitCode
         self.signal = signal
     }
 
-    /// Whether a retry condition (`GPU_OOM`, `exit:137`, `signal:SIGKILL`) describes this ending.
-    func matches(_ condition: String) -> Bool {
-        if condition.hasPrefix("exit:") { return exitCode.map { "exit:\($0)" == condition } ?? false }
-        if condition.hasPrefix("signal:") {
-            guard let signal else { return false }
-            let name = condition.dropFirst(7).uppercased()
-            return signal == name || signal == "SIG" + name
+    /// Whether a condition describes this ending.
+    func matches(_ condition: RetryCondition) -> Bool {
+        switch condition {
+        case .code(let c): code == c
+        case .exit(let n): exitCode == n
+        case .signal(let s): signal == s
         }
-        return code?.rawValue == condition
     }
 }
 
@@ -36,7 +64,7 @@ public struct RetryPlanner: Sendable {
     public let policy: RetryPolicy
     public let fallback: FallbackPlan
     /// Failures never retried whatever a profile says: the input is wrong, or a person said stop.
-    public static let alwaysFinal: Set<String> = ["BAD_ARGUMENTS", "INTERRUPTED"]
+    public static let alwaysFinal: [ErrorCode] = [.badArguments, .interrupted]
 
     private var nextModel = 0
     private var usedAlternative = false
@@ -53,8 +81,8 @@ public struct RetryPlanner: Sendable {
     /// concern only running the same command again. `alwaysFinal` codes end the run either way.
     public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: Duration,
                                 using rng: inout some RandomNumberGenerator) -> RetryDecision {
-        let reason = ending.code?.rawValue ?? ending.signal ?? "exit \(ending.exitCode ?? -1)"
-        if let code = ending.code, Self.alwaysFinal.contains(code.rawValue) {
+        let reason = ending.code?.rawValue ?? ending.signal?.name ?? "exit \(ending.exitCode ?? -1)"
+        if let code = ending.code, Self.alwaysFinal.contains(code) {
             return .stop(reason: "\(code.rawValue) is never retried")
         }
         guard attempt < policy.attempts else {

@@ -1,3 +1,4 @@
+public import AirunCore
 import Foundation
 
 /// The captured outputs under Tests/AirunTests/Fixtures.
@@ -14,4 +15,14 @@ enum Fixture {
         let code = Int32(text(name + ".exitcode").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         return (text(name + ".stdout"), text(name + ".stderr"), code)
     }
+}
+
+// Test-only spellings: `"GPU_OOM"` and `"SIGKILL"` where a condition or a signal is expected, as
+// a profile or a person would write them.
+extension RetryCondition: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = RetryCondition(value)! }
+}
+
+extension Signal: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = Signal(name: value)! }
 }
