@@ -69,6 +69,106 @@ private let drainIdleNanoseconds: Int64 = 100_000_000
 private let drainMaxNanoseconds: Int64 = 2_000_000_000
 private let readBufferSize = 256 * 1024
 
+/// One attempt in flight: the child, its streams, its sampler, the signal policy and the timeout's
+/// teardown, and what has happened so far. The supervisor's loop asks it what to wait for and
+/// tells it what happened.
+private struct Watch {
+    typealias Connection = Supervisor.Connection
+    let pid: Int32
+    let start: Int64
+    let plan: AttemptPlan
+    let connection: Connection
+    var streams: [OutputStream]
+    let sampler: ResourceSampler?
+    let pidFD: FileDescriptor?
+    var policy: SignalPolicy
+    var teardown: Teardown?
+    var usage: ProcessUsage?
+    var ended: Int64 = 0
+    var firstOutput: Int64?
+    var lastData: Int64
+    var timedOut = false
+    var receivedSignal: Signal?
+
+    init(pid: Int32, start: Int64, plan: AttemptPlan, connection: Connection, streams: [OutputStream], sampler: ResourceSampler?) {
+        self.pid = pid
+        self.start = start
+        self.plan = plan
+        self.connection = connection
+        self.streams = streams
+        self.sampler = sampler
+        pidFD = try? openPidFD(pid)
+        policy = SignalPolicy(childSharesGroup: connection.sharesGroup, childOnPTY: connection.usePTY)
+        teardown = plan.timeout.map { Teardown(timeoutAt: start + $0.nanoseconds, timeout: $0, killAfter: plan.killAfter) }
+        lastData = start
+    }
+
+    var isRunning: Bool { usage == nil }
+
+    /// Done once the child is reaped and its output drained: every stream closed, or quiet for
+    /// `drainIdleNanoseconds`, or `drainMaxNanoseconds` after the exit whatever a grandchild does.
+    func isFinished(now: Int64) -> Bool {
+        guard !isRunning else { return false }
+        return !streams.contains(where: \.open) || now - ended >= drainMaxNanoseconds || now - lastData >= drainIdleNanoseconds
+    }
+
+    /// What to poll: signals, the child's exit, its open streams and, while it runs, the sampler.
+    func registrations(signals: FileDescriptor) -> [(Registration, FileDescriptor)] {
+        var r: [(Registration, FileDescriptor)] = [(.signals, signals)]
+        if isRunning, let pidFD { r.append((.childExit, pidFD)) }
+        for i in streams.indices where streams[i].open { r.append((.output(i), streams[i].source)) }
+        if isRunning { for fd in sampler?.descriptors ?? [] { r.append((.sampler(fd), fd)) } }
+        return r
+    }
+
+    /// Milliseconds until the next thing due: a sample, a teardown step, the end of draining.
+    func wait(now: Int64) -> Int32 {
+        var deadlines: [Int64] = []
+        if isRunning {
+            if let sampler { deadlines.append(sampler.nextDeadline) }
+            if let t = teardown?.nextDeadline { deadlines.append(t) }
+            if pidFD == nil { deadlines.append(now + 50_000_000) }  // no pidfd: check by polling
+        } else {
+            deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
+        }
+        return deadlines.min().map { Int32(clamping: max(0, ($0 &- now &+ 999_999) / 1_000_000)) } ?? -1
+    }
+
+    mutating func received(on stream: Int, at now: Int64) {
+        lastData = now
+        if streams[stream].destination == .standardOutput && firstOutput == nil { firstOutput = now }
+    }
+
+    /// Signals go to the child's whole group, or to the child alone when it shares ours (and then
+    /// never once it is reaped: its pid may be someone else's by then).
+    func deliver(_ s: Signal) {
+        if connection.sharesGroup {
+            if isRunning { sendSignal(s, to: pid) }
+        } else {
+            sendSignal(s, to: -pid)
+        }
+    }
+
+    mutating func reap(at now: Int64) throws(SystemError) {
+        usage = try waitForExit(pid)
+        sampler?.finish()
+        ended = now
+        lastData = max(lastData, now)
+        pidFD?.close()
+    }
+
+    func result(usedTTY: Bool) -> AttemptResult {
+        AttemptResult(
+            pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended, firstOutputMonotonic: firstOutput,
+            stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
+            stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
+            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usedTTY, resources: sampler?.summary,
+            outputLost: streams.compactMap { s in
+                s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
+            }.first)
+    }
+}
+
 /// Runs one attempt in a single-threaded poll(2) loop over the child's output, a signalfd and a
 /// pidfd: no threads, no signal handlers, no races between them.
 ///
@@ -106,7 +206,7 @@ final class Supervisor {
     }
 
     /// The child's ends of its output streams and airun's ends of them.
-    private struct Connection {
+    fileprivate struct Connection {
         var config = SpawnConfiguration()
         var outPTY: PseudoTerminal?
         var errPTY: PseudoTerminal?
@@ -116,6 +216,9 @@ final class Supervisor {
         /// Whether airun's own stdout and stderr are terminals, asked once per attempt.
         var outIsTTY = false
         var errIsTTY = false
+
+        /// The child stays in airun's process group (airun is on a terminal).
+        var sharesGroup: Bool { if case .inherit = config.group { true } else { false } }
 
         var childEnds: [FileDescriptor] { [outPTY?.slave, errPTY?.slave, outPipe?.write, errPipe?.write].compactMap { $0 } }
         var ourEnds: [FileDescriptor] { [outPTY?.master, errPTY?.master, outPipe?.read, errPipe?.read].compactMap { $0 } }
@@ -171,8 +274,6 @@ final class Supervisor {
     func run(_ plan: AttemptPlan, started: (Int32) -> Void,
              sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> AttemptResult {
         let connection = try connect(tty: plan.tty)
-        let inheritGroup: Bool = if case .inherit = connection.config.group { true } else { false }
-
         let start = monotonicNanoseconds()
         let pid: Int32
         do {
@@ -185,146 +286,84 @@ final class Supervisor {
         // Our copies of the child's ends must go, or EOF (EIO on a pty) never comes.
         for fd in connection.childEnds { fd.close() }
         started(pid)
-        let sampler = makeSampler(pid, start)
-        defer { sampler?.finish() }
-
-        var streams: [OutputStream] = []
-        if let s = connection.outPTY?.master ?? connection.outPipe?.read {
-            streams.append(OutputStream(source: s, destination: .standardOutput,
-                                        destinationIsTerminal: connection.outIsTTY,
-                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStdout))
-        }
-        if let s = connection.errPTY?.master ?? connection.errPipe?.read {
-            streams.append(OutputStream(source: s, destination: .standardError,
-                                        destinationIsTerminal: connection.errIsTTY,
-                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr))
-        }
-        let pidFD = try? openPidFD(pid)
-
-        var usage: ProcessUsage?
-        var ended: Int64 = 0
-        var firstOutput: Int64?
-        var lastData = start
-        var timedOut = false
-        var receivedSignal: Signal?
-        var terminationRequests = 0
-        var timeoutDeadline = plan.timeout.map { start + $0.nanoseconds }
-        var killDeadline: Int64?
-
-        // Signals go to the child's whole group, or to the child alone when it shares ours.
-        func deliver(_ s: Signal) {
-            if inheritGroup {
-                if usage == nil { sendSignal(s, to: pid) }  // never signal a reaped pid
-            } else {
-                sendSignal(s, to: -pid)
-            }
-        }
-        func forwardTermination(_ s: Signal) {
-            deliver(s)
-            // As GNU timeout does: a stopped child must be continued to act on the signal.
-            if s != .kill { deliver(.continue) }
-        }
-
-        while true {
-            let now0 = monotonicNanoseconds()
-            if usage != nil {
-                if !streams.contains(where: \.open) { break }
-                if now0 - ended >= drainMaxNanoseconds || now0 - lastData >= drainIdleNanoseconds { break }
-            }
-            var deadlines: [Int64] = []
-            if usage == nil {
-                if let sampler { deadlines.append(sampler.nextDeadline) }
-                if let t = timeoutDeadline { deadlines.append(t) }
-                if let k = killDeadline { deadlines.append(k) }
-                if pidFD == nil { deadlines.append(now0 + 50_000_000) }  // no pidfd: check by polling
-            } else {
-                deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
-            }
-            let wait: Int32 = deadlines.min().map { Int32(clamping: max(0, ($0 &- now0 &+ 999_999) / 1_000_000)) } ?? -1
-
-            var registrations: [(Registration, FileDescriptor)] = [(.signals, signals.descriptor)]
-            if usage == nil, let pidFD { registrations.append((.childExit, pidFD)) }
-            for i in streams.indices where streams[i].open { registrations.append((.output(i), streams[i].source)) }
-            if usage == nil { for fd in sampler?.descriptors ?? [] { registrations.append((.sampler(fd), fd)) } }
-            let ready = poll(registrations, timeoutMilliseconds: wait)
+        var watch = Watch(pid: pid, start: start, plan: plan, connection: connection,
+                          streams: outputStreams(connection, plan), sampler: makeSampler(pid, start))
+        defer { watch.sampler?.finish() }
+        while !watch.isFinished(now: monotonicNanoseconds()) {
+            let ready = poll(watch.registrations(signals: signals.descriptor), timeoutMilliseconds: watch.wait(now: monotonicNanoseconds()))
             let now = monotonicNanoseconds()
-
             // Signals first: a Ctrl-C must not wait behind a flood of output.
-            if ready.contains(.signals) {
-                while let event = signals.next() {
-                    let s = event.signal
-                    // In airun's own group on a terminal, the tty already signalled the child.
-                    let alreadyDelivered = inheritGroup && !event.fromProcess
-                    switch s {
-                    case .interrupt, .terminate, .hangup, .quit:
-                        receivedSignal = s
-                        if !alreadyDelivered { forwardTermination(s) }
-                        // Someone keeps asking (kill, kill): insist. A person pressing Ctrl-C twice
-                        // is talking to the child (llama-cli stops generating, then exits) and is
-                        // left to it, as without airun.
-                        if (s == .interrupt || s == .terminate) && event.fromProcess {
-                            terminationRequests += 1
-                            if terminationRequests >= 2 && usage == nil { deliver(.kill) }
-                        }
-                    case .user1, .user2:
-                        if !alreadyDelivered { deliver(s) }
-                    case .windowChange:
-                        connection.outPTY?.copyWindowSize(from: connection.outIsTTY ? .standardOutput : .standardInput)
-                        connection.errPTY?.copyWindowSize(from: .standardError)
-                        // Sent again after the resize: the terminal's own SIGWINCH may have
-                        // reached the child before its pty had the new size.
-                        if connection.usePTY || !alreadyDelivered { deliver(s) }
-                    case .continue:
-                        deliver(.continue)
-                    case .child:
-                        break  // looked at below
-                    default:  // TSTP, TTIN, TTOU: the child decides; airun follows if it stops
-                        if !alreadyDelivered { deliver(s) }
-                    }
-                }
-                if usage == nil, let stop = stopSignal(of: pid) {
-                    console.clearStatus()
-                    stopSelf(with: stop)
-                    deliver(.continue)  // continued ourselves (fg, bg, kill -CONT): so is the child
-                }
+            if ready.contains(.signals) { handleSignals(&watch) }
+            for case .output(let i) in ready where watch.streams[i].open {
+                if pump(&watch.streams[i]) { watch.received(on: i, at: now) }
             }
-
-            for case .output(let i) in ready where streams[i].open {
-                if pump(&streams[i]) {
-                    lastData = now
-                    if streams[i].destination == .standardOutput && firstOutput == nil { firstOutput = now }
-                }
-            }
-            for case .sampler(let fd) in ready { sampler?.readable(fd, now: now) }
-            if usage == nil, let sampler, now >= sampler.nextDeadline {
+            for case .sampler(let fd) in ready { watch.sampler?.readable(fd, now: now) }
+            if watch.isRunning, let sampler = watch.sampler, now >= sampler.nextDeadline {
                 sampler.tick(now: now)
                 if let sample = sampler.latest { console.status(statusText(sample)) }
             }
-
-            if usage == nil, pidFD == nil || ready.contains(.childExit), hasExited(pid) {
-                usage = try waitForExit(pid)
-                sampler?.finish()
+            if watch.isRunning, watch.pidFD == nil || ready.contains(.childExit), hasExited(pid) {
+                try watch.reap(at: now)
                 console.clearStatus()
-                ended = now
-                lastData = max(lastData, now)
-                pidFD?.close()
             }
-            if usage == nil, let t = timeoutDeadline, now >= t {
-                timedOut = true
-                timeoutDeadline = nil
-                console.warn("timed out after \(plan.timeout!); sending SIGTERM")
-                forwardTermination(.terminate)
-                killDeadline = now &+ plan.killAfter.nanoseconds
-            }
-            if usage == nil, let k = killDeadline, now >= k {
-                killDeadline = nil
-                console.warn("still running \(plan.killAfter) after SIGTERM; sending SIGKILL")
-                deliver(.kill)
+            if watch.isRunning {
+                for step in watch.teardown?.due(at: now) ?? [] { carryOut(step, in: &watch) }
             }
         }
-        // A background process of the child still holds the pipes: hand them to a relay that
-        // copies until it closes them, so what it writes later arrives as without airun (closed,
-        // the pipes would kill it with SIGPIPE). airun does not wait for it.
+        finish(watch.streams)
+        return watch.result(usedTTY: connection.usePTY)
+    }
+
+    /// The child's stdout and stderr, each on its way to airun's.
+    private func outputStreams(_ connection: Connection, _ plan: AttemptPlan) -> [OutputStream] {
+        var streams: [OutputStream] = []
+        if let s = connection.outPTY?.master ?? connection.outPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardOutput, destinationIsTerminal: connection.outIsTTY,
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStdout))
+        }
+        if let s = connection.errPTY?.master ?? connection.errPipe?.read {
+            streams.append(OutputStream(source: s, destination: .standardError, destinationIsTerminal: connection.errIsTTY,
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr))
+        }
+        return streams
+    }
+
+    /// Reads every pending signal and carries out what the policy says; then, if the child has
+    /// stopped (Ctrl-Z, SIGTTIN), stops airun the same way, as one job.
+    private func handleSignals(_ watch: inout Watch) {
+        while let event = signals.next() {
+            for action in watch.policy.actions(for: event.signal, fromProcess: event.fromProcess, childRunning: watch.isRunning) {
+                switch action {
+                case .deliver(let s): watch.deliver(s)
+                case .received(let s): watch.receivedSignal = s
+                case .resizeTerminals:
+                    watch.connection.outPTY?.copyWindowSize(from: watch.connection.outIsTTY ? .standardOutput : .standardInput)
+                    watch.connection.errPTY?.copyWindowSize(from: .standardError)
+                }
+            }
+        }
+        if watch.isRunning, let stop = stopSignal(of: watch.pid) {
+            console.clearStatus()
+            stopSelf(with: stop)
+            watch.deliver(.continue)  // continued ourselves (fg, bg, kill -CONT): so is the child
+        }
+    }
+
+    /// One step of the timeout's teardown.
+    private func carryOut(_ step: TeardownStep, in watch: inout Watch) {
+        switch step {
+        case .signal(let s, let announce):
+            watch.timedOut = true
+            console.warn(announce)
+            watch.deliver(s)
+            if s != .kill { watch.deliver(.continue) }
+        }
+    }
+
+    /// After the loop: a background process of the child that still holds the pipes gets a relay
+    /// that copies until it closes them, so what it writes later arrives as without airun (closed,
+    /// the pipes would kill it with SIGPIPE); airun does not wait for it. Capture files are closed.
+    private func finish(_ streams: [OutputStream]) {
         let stillOpen = streams.filter { $0.open && !$0.destinationGone }
         if !stillOpen.isEmpty { startRelay(stillOpen.map { ($0.source, $0.destination) }) }
         for s in streams {
@@ -333,16 +372,6 @@ final class Supervisor {
                 console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
             }
         }
-
-        return AttemptResult(
-            pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended,
-            firstOutputMonotonic: firstOutput,
-            stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
-            stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
-            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: connection.usePTY, resources: sampler?.summary,
-            outputLost: streams.compactMap { s in
-                s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
-            }.first)
     }
 
 /// Moves one read's worth of bytes from the child to airun's stream, the tail and the

@@ -249,3 +249,45 @@ struct SignalNumberTests {
     @Test("not retry conditions", arguments: ["gpu_oom", "exit:256", "exit:x", "signal:NOPE", "signal:", ""])
     func notConditions(text: String) { #expect(RetryCondition(text) == nil) }
 }
+
+@Suite("signal policy and teardown as data")
+struct SignalPolicyTests {
+    @Test("a terminal's Ctrl-C already reached the child in airun's group; a kill is passed on, and a second one insists")
+    func termination() {
+        var onTerminal = SignalPolicy(childSharesGroup: true, childOnPTY: true)
+        #expect(onTerminal.actions(for: .interrupt, fromProcess: false, childRunning: true) == [.received(.interrupt)])
+        #expect(onTerminal.actions(for: .interrupt, fromProcess: false, childRunning: true) == [.received(.interrupt)])  // Ctrl-C twice: the child's business
+        var detached = SignalPolicy(childSharesGroup: false, childOnPTY: false)
+        #expect(detached.actions(for: .terminate, fromProcess: true, childRunning: true)
+                == [.received(.terminate), .deliver(.terminate), .deliver(.continue)])
+        #expect(detached.actions(for: .terminate, fromProcess: true, childRunning: true)
+                == [.received(.terminate), .deliver(.terminate), .deliver(.continue), .deliver(.kill)])
+        var reaped = SignalPolicy(childSharesGroup: false, childOnPTY: false)
+        _ = reaped.actions(for: .interrupt, fromProcess: true, childRunning: false)
+        #expect(!reaped.actions(for: .interrupt, fromProcess: true, childRunning: false).contains(.deliver(.kill)))
+    }
+
+    @Test("a resize is copied to the ptys and sent again; job control and user signals pass unless the terminal sent them")
+    func others() {
+        var p = SignalPolicy(childSharesGroup: true, childOnPTY: true)
+        #expect(p.actions(for: .windowChange, fromProcess: false, childRunning: true) == [.resizeTerminals, .deliver(.windowChange)])
+        #expect(p.actions(for: .terminalStop, fromProcess: false, childRunning: true) == [])
+        #expect(p.actions(for: .terminalStop, fromProcess: true, childRunning: true) == [.deliver(.terminalStop)])
+        #expect(p.actions(for: .user1, fromProcess: true, childRunning: true) == [.deliver(.user1)])
+        #expect(p.actions(for: .continue, fromProcess: false, childRunning: true) == [.deliver(.continue)])
+        #expect(p.actions(for: .child, fromProcess: false, childRunning: true) == [])
+        var pipes = SignalPolicy(childSharesGroup: true, childOnPTY: false)
+        #expect(pipes.actions(for: .windowChange, fromProcess: false, childRunning: true) == [.resizeTerminals])
+    }
+
+    @Test("the timeout's teardown: SIGTERM at the deadline, SIGKILL kill-after later, each once")
+    func teardown() {
+        var t = Teardown(timeoutAt: 1_000, timeout: .seconds(1), killAfter: Duration(nanoseconds: 500))
+        #expect(t.nextDeadline == 1_000 && t.due(at: 999).isEmpty && !t.started)
+        #expect(t.due(at: 1_000) == [.signal(.terminate, announce: "timed out after 1s; sending SIGTERM")])
+        #expect(t.started && t.nextDeadline == 1_500)
+        #expect(t.due(at: 1_200).isEmpty)
+        guard case .signal(.kill, _)? = t.due(at: 2_000).first else { Issue.record(); return }
+        #expect(t.nextDeadline == nil && t.due(at: 9_999).isEmpty)
+    }
+}
