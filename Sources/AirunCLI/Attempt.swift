@@ -323,7 +323,7 @@ struct AttemptRunner {
         c.systemMemoryAvailableMB = memInfoMegabytes("MemAvailable")
         c.gpuMemoryAvailableMB = gpuMemoryAvailableMB
         c.hostname = hostName()
-        c.user = userName()
+        c.user = userName(run.environmentValues)
         c.cwd = currentDirectory()
         c.modelFile = modelFile
         return c

@@ -78,7 +78,7 @@ struct ClassifyCommand {
 
     /// Prints the verdict; returns the exit code (0, or 125 when a file or profile cannot be read).
     func run() -> Int32 {
-        let environment = environmentDictionary()
+        let environment = Environment.current().values
         // The profile a run of the command would use: its [[classify]] rules come first.
         var rules: [ClassificationRule] = []
         if profile != nil || !command.isEmpty {

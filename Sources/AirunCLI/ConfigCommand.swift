@@ -47,7 +47,7 @@ enum ConfigCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        let environment = environmentDictionary()
+        let environment = Environment.current().values
         let (settings, warnings, error) = GlobalConfig.logSettings(environment)
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }

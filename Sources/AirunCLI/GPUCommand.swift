@@ -23,7 +23,7 @@ enum GPUCommand {
             return ExitCode.airunFailure
         }
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
-        guard case .found(let smi) = resolveExecutable("nvidia-smi", path: environmentValue("PATH")) else {
+        guard case .found(let smi) = resolveExecutable("nvidia-smi", path: Environment.current()["PATH"]) else {
             out(json ? "{\"gpus\":[],\"processes\":[],\"note\":\"nvidia-smi not found\"}\n" : "no NVIDIA GPU: nvidia-smi is not on PATH\n")
             return 0
         }
@@ -87,7 +87,7 @@ enum GPUCommand {
 func captureOutput(_ path: String, _ args: [String]) -> (Int32, String) {
     guard let pipe = try? FileDescriptor.pipe(), let null = try? FileDescriptor.openNull() else { return (-1, "") }
     defer { null.close(); pipe.read.close() }
-    let pid = try? spawn(path: path, arguments: [path] + args, environment: environmentSnapshot(),
+    let pid = try? spawn(path: path, arguments: [path] + args, environment: Environment.current().entries,
                          configuration: SpawnConfiguration(standardInput: null, standardOutput: pipe.write, standardError: null))
     pipe.write.close()
     guard let pid else { return (-1, "") }

@@ -37,7 +37,7 @@ final class NvidiaSmiSampler: GPUSampler {
     private func launch(_ args: [String]) -> (Int32, FileDescriptor)? {
         guard let pipe = try? FileDescriptor.pipe(), let null = try? FileDescriptor.openNull() else { return nil }
         defer { pipe.write.close(); null.close() }
-        guard let pid = try? spawn(path: executable, arguments: [executable] + args, environment: environmentSnapshot(),
+        guard let pid = try? spawn(path: executable, arguments: [executable] + args, environment: Environment.current().entries,
                                    configuration: SpawnConfiguration(standardInput: null, standardOutput: pipe.write,
                                                                      standardError: null, group: .newGroup)) else {
             pipe.read.close()

@@ -18,7 +18,7 @@ enum ProfileCommand {
         """
 
     static func run(_ arguments: [String]) -> Int32 {
-        let locator = ProfileLocator(environment: environmentDictionary())
+        let locator = ProfileLocator(environment: Environment.current().values)
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
         switch (arguments.first, arguments.count) {

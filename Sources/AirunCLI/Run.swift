@@ -74,7 +74,7 @@ func exitDisposition(status: TerminationStatus, timedOut: Bool) -> ExitDispositi
 final class Run {
     let options: RunOptions
     let console: Console
-    let environment: [String]
+    let environment: Environment
     let environmentValues: [String: String]
     /// The one redactor every byte airun writes goes through: records, console, capture files.
     private(set) var redactor: Redactor
@@ -93,8 +93,8 @@ final class Run {
     init(options: RunOptions, inherited: Inherited = Inherited()) {
         self.options = options
         self.inherited = inherited
-        environment = environmentSnapshot()
-        let values = environmentDictionary(environment)
+        environment = Environment.current()
+        let values = environment.values
         environmentValues = values
         var redactor = Redactor(environment: values)
         // A secret given on the command line is masked wherever the child echoes it, too.
@@ -196,7 +196,7 @@ final class Run {
         start.timeoutMs = settings.timeout.map { $0.nanoseconds / 1_000_000 }
         start.cwd = currentDirectory()
         start.hostname = hostName()
-        start.user = userName()
+        start.user = userName(environmentValues)
         start.pid = Int64(processID())
         sink.write(Record(.runStart(start), level: .info, message: "run started: \(commandLine.prefix(200))",
                           identity: runIdentity, timestampMicroseconds: runStartWall))
@@ -266,15 +266,7 @@ final class Run {
 
     /// The environment one attempt's child gets: airun's own, plus the trace variables.
     /// TRACESTATE and BAGGAGE pass through untouched.
-    func childEnvironment(_ exports: [(String, String)]) -> [String] {
-        let names = Set(exports.map(\.0))
-        var env = environment.filter { entry in
-            guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { return true }
-            return !names.contains(String(entry[..<eq]))
-        }
-        for (k, v) in exports { env.append("\(k)=\(v)") }
-        return env
-    }
+    func childEnvironment(_ exports: [(String, String)]) -> [String] { environment.exporting(exports) }
 }
 
 /// "2.15s"

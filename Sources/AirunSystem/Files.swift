@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+public import AirunCore
 
 /// Creates `path` and its missing parents with `mode` (like `mkdir -p -m`). Existing directories
 /// are left as they are. Wraps mkdir(2).
@@ -13,33 +14,17 @@ public func makeDirectories(_ path: String, mode: UInt32 = 0o700) throws(SystemE
     if withOSBytes(path, { mkdir($0, mode) }) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
 }
 
-/// The value of an environment variable of airun's own environment (read-only; never modified).
-public func environmentValue(_ name: String) -> String? {
-    guard let p = getenv(name) else { return nil }
-    return OSBytes.decode(cString: p)
-}
-
-/// airun's whole environment as KEY=VALUE strings, in order.
-public func environmentSnapshot() -> [String] {
-    var result: [String] = []
-    var p = environ
-    while let entry = p.pointee {
-        result.append(OSBytes.decode(cString: entry))
-        p += 1
+extension Environment {
+    /// airun's own environment, read once (never modified).
+    public static func current() -> Environment {
+        var entries: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            entries.append(OSBytes.decode(cString: entry))
+            p += 1
+        }
+        return Environment(entries: entries)
     }
-    return result
-}
-
-/// airun's environment by name; the first of duplicate entries wins, as getenv(3) finds it.
-public func environmentDictionary(_ entries: [String] = environmentSnapshot()) -> [String: String] {
-    var values: [String: String] = [:]
-    for entry in entries {
-        // The byte, not the Character: searching Characters cost more than the rest of start-up.
-        guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
-        let name = String(entry[..<eq])
-        if values[name] == nil { values[name] = String(entry[entry.index(after: eq)...]) }
-    }
-    return values
 }
 
 public func currentDirectory() -> String? {
@@ -57,8 +42,8 @@ public func hostName() -> String {
 /// The login name: `$USER` or `$LOGNAME` when set, else the /etc/passwd entry of the effective
 /// uid, else the number. /etc/passwd is read directly rather than through getpwuid(3): the release
 /// binary is fully static, where NSS lookups would need the build machine's glibc plugins.
-public func userName() -> String {
-    if let name = environmentValue("USER") ?? environmentValue("LOGNAME"), !name.isEmpty { return name }
+public func userName(_ environment: [String: String]) -> String {
+    if let name = environment["USER"] ?? environment["LOGNAME"], !name.isEmpty { return name }
     return passwdEntry()?.first ?? String(geteuid())
 }
 
