@@ -140,15 +140,6 @@ final class Run {
         }
     }
 
-    /// The model an attempt's command runs, by the caller's name for it while it is the model the
-    /// caller asked for; a fallback model (or no caller name) by its file name.
-    func modelID(for command: [String]) -> String? {
-        let model = ModelArgument.find(in: command)
-        guard let callerModelID else { return model?.id }
-        guard let model, let asked = ModelArgument.find(in: options.command), asked.path != model.path else { return callerModelID }
-        return model.id
-    }
-
     func execute() -> ExitDisposition {
         let trace: TraceResolution
         do {
@@ -189,7 +180,7 @@ final class Run {
         start.traceSource = trace.source
         start.callerTraceID = callerTraceID
         start.tags = tags
-        start.modelID = modelID(for: options.command)
+        start.modelID = RunLabels(callerModelID: callerModelID).modelID(for: options.command)
         start.profile = settings.profile.name
         start.profileSource = settings.profile.source
         start.maxAttempts = Int64(maxAttempts)
@@ -201,33 +192,35 @@ final class Run {
         sink.write(Record(.runStart(start), level: .info, message: "run started: \(commandLine.prefix(200))",
                           identity: runIdentity, timestampMicroseconds: runStartWall))
 
+        let labels = RunLabels(callerTraceID: callerTraceID, tags: tags, callerModelID: callerModelID,
+                               askedModelPath: ModelArgument.find(in: options.command)?.path)
+        let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
+                                     redactor: redactor, inherited: inherited, labels: labels, sink: sink, trace: trace,
+                                     runSpan: runSpan, maxAttempts: maxAttempts)
         var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
         var command = options.command
         var number = 1
-        var outcome: AttemptOutcome
+        var attempt: FinishedAttempt
         var interruptedBy: Signal?
         while true {
-            let runner = AttemptRunner(run: self, sink: sink, trace: trace, runSpan: runSpan, command: command, number: number,
-                                       maxAttempts: maxAttempts)
-            outcome = runner.execute()
-            if outcome.exitCode == 0 { break }
-            let ending = AttemptEnding(code: outcome.verdict?.code, retryable: outcome.verdict?.retryable ?? true,
-                                       exitCode: outcome.returnCode, signal: outcome.signal)
+            let runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
+            attempt = runner.execute()
+            if !attempt.failed { break }
             let elapsed = Duration(nanoseconds: monotonicNanoseconds() - runStartMono)
-            let decision = planner.decide(after: number, ending: ending, command: command, elapsed: elapsed, using: &rng)
+            let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed, using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.
             guard case .retry(let delay, let next, let change, let reason) = decision else {
-                runner.writeError(outcome, level: .error)
+                runner.writeError(attempt, level: .error)
                 break
             }
-            runner.writeError(outcome, level: .warning)
+            runner.writeError(attempt, level: .warning)
             let now = wallClockMicroseconds()
             let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
             let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(number + 1) of \(maxAttempts))"
             var retry = Retry()
             retry.attempt = Int64(number)
             retry.reason = reason
-            retry.errorCode = outcome.verdict?.code.rawValue
+            retry.errorCode = attempt.ending.code?.rawValue
             retry.delayMs = Double(delay.nanoseconds) / 1e6
             retry.change = change
             if let model = ModelArgument.find(in: next), ModelArgument.find(in: command)?.path != model.path {
@@ -246,13 +239,13 @@ final class Run {
 
         let endWall = wallClockMicroseconds()
         let durationMs = Double(monotonicNanoseconds() - runStartMono) / 1e6
-        let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? outcome.disposition
-        let exitCode = interruptedBy.map { 128 + $0.rawValue } ?? outcome.exitCode
-        let summary = interruptedBy.map { "exit=\(128 + $0.rawValue) (\($0.name) during backoff)" } ?? outcome.summary
+        let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? attempt.disposition
+        let exitCode = interruptedBy.map { 128 + $0.rawValue } ?? attempt.exitCode
+        let summary = interruptedBy.map { "exit=\(128 + $0.rawValue) (\($0.name) during backoff)" } ?? attempt.summary
         var end = RunEnd()
         end.exitCode = Int64(exitCode)
-        end.status = interruptedBy == nil ? outcome.status : "interrupted"
-        end.errorCode = outcome.verdict?.code.rawValue
+        end.status = interruptedBy == nil ? attempt.status : "interrupted"
+        end.errorCode = attempt.ending.code?.rawValue
         end.attempts = Int64(number)
         end.durationMs = durationMs
         end.callerTraceID = callerTraceID
@@ -263,10 +256,6 @@ final class Run {
         console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
         return disposition
     }
-
-    /// The environment one attempt's child gets: airun's own, plus the trace variables.
-    /// TRACESTATE and BAGGAGE pass through untouched.
-    func childEnvironment(_ exports: [(String, String)]) -> [String] { environment.exporting(exports) }
 }
 
 /// "2.15s"
