@@ -8,7 +8,7 @@ struct AttemptContext {
     let settings: RunSettings
     let environment: Environment
     let console: Console
-    let redactor: Redactor
+    let redaction: SharedRedactor
     let inherited: Inherited
     let labels: RunLabels
     let sink: any RecordSink
@@ -151,7 +151,7 @@ struct AttemptRunner {
             try makeDirectories(dir, mode: 0o700)
             let names = ("\(dir)/\(attempt.identity.requestID).stdout", "\(dir)/\(attempt.identity.requestID).stderr")
             let files = (try FileDescriptor.create(names.0), try FileDescriptor.create(names.1))
-            let redactor = context.options.captureRaw ? nil : context.redactor
+            let redactor = context.options.captureRaw ? nil : context.redaction.redactor
             plan.captureStdout = CaptureFile(file: files.0, redactor: redactor)
             plan.captureStderr = CaptureFile(file: files.1, redactor: redactor)
             attempt.captureFiles = names

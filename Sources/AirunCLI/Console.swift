@@ -5,14 +5,15 @@ import AirunSystem
 /// `-q` silences everything but errors.
 final class Console {
     let quiet: Bool
-    var redactor: Redactor
+    /// The run's redactor, shared: a profile adopted after start-up changes it for every writer.
+    let redaction: SharedRedactor
     private var warned: Set<String> = []
 
     /// `statusLine`: the caller's verdict on options and environment (`-q`, `--no-status`,
     /// `AIRUN_STATUS=0`, `TERM`); the console adds that stderr must be a terminal.
-    init(quiet: Bool, statusLine: Bool = false, redactor: Redactor = Redactor()) {
+    init(quiet: Bool, statusLine: Bool = false, redaction: SharedRedactor = SharedRedactor(Redactor())) {
         self.quiet = quiet
-        self.redactor = redactor
+        self.redaction = redaction
         statusEnabled = statusLine && !quiet && FileDescriptor.standardError.isTerminal
     }
 
@@ -35,7 +36,7 @@ final class Console {
         // Our line starts on a line of its own, not glued to the child's unfinished one.
         let newline = cursorAtLineStart ? "" : "\n"
         cursorAtLineStart = true
-        try? FileDescriptor.standardError.writeAll(newline + "airun: " + redactor.redact(text) + "\n")
+        try? FileDescriptor.standardError.writeAll(newline + "airun: " + redaction.redactor.redact(text) + "\n")
     }
 
     // MARK: The status line
@@ -67,7 +68,7 @@ final class Console {
         guard width > 8 else { return }
         statusDrawn = now
         statusVisible = true
-        let line = ("airun: " + redactor.redact(text)).unicodeScalars.prefix(width - 1)
+        let line = ("airun: " + redaction.redactor.redact(text)).unicodeScalars.prefix(width - 1)
         try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
     }
 
@@ -86,4 +87,11 @@ func statusLineAllowed(environment: [String: String]) -> Bool {
     if let s = environment["AIRUN_STATUS"], ["0", "off", "no", "false"].contains(s.lowercased()) { return false }
     guard let term = environment["TERM"], !term.isEmpty else { return false }
     return term != "dumb" && term != "unknown"
+}
+
+/// The one redactor of a run, by reference: the console, the record file, capture files and the
+/// attempts all read it, so the profile's patterns, set once adopted, apply to every byte written.
+final class SharedRedactor {
+    var redactor: Redactor
+    init(_ redactor: Redactor) { self.redactor = redactor }
 }

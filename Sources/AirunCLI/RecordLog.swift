@@ -13,23 +13,23 @@ final class LogFileSink: RecordSink {
     let directory: String
     private let console: Console
     /// Every string of every record goes through it on the way to the file.
-    private let redactor: Redactor
+    private let redaction: SharedRedactor
     private let settings: LogSettings
     private var file: FileDescriptor?
     private var current = LogFileName(day: "", index: 0)
     private var broken = false
     private var pruned = false
 
-    init(directory: String, console: Console, redactor: Redactor, settings: LogSettings = LogSettings()) {
+    init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
         self.console = console
-        self.redactor = redactor
+        self.redaction = redaction
         self.settings = settings
     }
 
     func write(_ record: Record) {
         guard !broken else { return }
-        let line = record.line(redactor: redactor)
+        let line = record.line(redactor: redaction.redactor)
         let day = utcDayStamp(microseconds: record.timestampMicroseconds)
         do {
             if file == nil || day != current.day {

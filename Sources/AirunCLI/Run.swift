@@ -77,7 +77,8 @@ final class Run {
     let environment: Environment
     let environmentValues: [String: String]
     /// The one redactor every byte airun writes goes through: records, console, capture files.
-    private(set) var redactor: Redactor
+    let redaction: SharedRedactor
+    var redactor: Redactor { redaction.redactor }
     private(set) var settings: RunSettings
     var rng = SystemRandomNumberGenerator()
     /// What airun was started with that the child must get too.
@@ -106,10 +107,10 @@ final class Run {
                 redactor.addSecret(String(arg[arg.index(after: eq)...]), kind: kind)
             }
         }
-        self.redactor = redactor
+        redaction = SharedRedactor(redactor)
         settings = RunSettings(profile: Profile(), options: options)
         console = Console(quiet: options.quiet, statusLine: !options.noStatus && statusLineAllowed(environment: values),
-                          redactor: redactor)
+                          redaction: redaction)
     }
 
     /// Adopts the profile: its settings under the command line's, and its redaction rules.
@@ -121,10 +122,9 @@ final class Run {
             settings.fallback.models = settings.fallback.models.map(expand)
             settings.fallback.command = settings.fallback.command.map { $0.map(expand) }
         }
-        redactor.extraPatterns = profile.redactionPatterns
-        redactor.allowList = Set(profile.redactionAllowList)
-        if let pii = profile.maskPersonalData { redactor.maskPersonalData = pii }
-        console.redactor = redactor
+        redaction.redactor.extraPatterns = profile.redactionPatterns
+        redaction.redactor.allowList = Set(profile.redactionAllowList)
+        if let pii = profile.maskPersonalData { redaction.redactor.maskPersonalData = pii }
         tags = profile.tags
         contextWarnings = tags.add(environmentValue: environmentValues["AIRUN_TAGS"] ?? "")
         for (key, value) in options.tags {
@@ -166,7 +166,7 @@ final class Run {
         if let configError { console.warn(configError.description + "; using the default log settings") }
         for w in logWarnings { console.warn(w) }
         let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
-                               console: console, redactor: redactor, settings: logSettings)
+                               console: console, redaction: redaction, settings: logSettings)
         let runSpan = SpanID.random(using: &rng)
         let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
                                          requestID: runSpan.hex)
@@ -195,7 +195,7 @@ final class Run {
         let labels = RunLabels(callerTraceID: callerTraceID, tags: tags, callerModelID: callerModelID,
                                askedModelPath: ModelArgument.find(in: options.command)?.path)
         let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
-                                     redactor: redactor, inherited: inherited, labels: labels, sink: sink, trace: trace,
+                                     redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
                                      runSpan: runSpan, maxAttempts: maxAttempts)
         var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
         var command = options.command
