@@ -193,3 +193,41 @@ struct RecordModelTests {
         #expect(o["b"] == .array([.bool(true), .bool(false), .null]))
     }
 }
+
+@Suite("records of the fixtures", .timeLimit(.minutes(2)))
+struct FixtureRecordTests {
+    @Test("every capture in the fixtures, replayed under airun, gives records the typed reader reads and writes back byte for byte")
+    func replayed() throws {
+        let s = Scratch()
+        var dirs = try FileManager.default.contentsOfDirectory(atPath: Fixture.directory).filter { $0 != "gpu" && !$0.hasSuffix(".md") }
+        dirs.sort()
+        var replayed = 0
+        for dir in dirs {
+            for name in try FileManager.default.contentsOfDirectory(atPath: Fixture.directory + "/" + dir) where name.hasSuffix(".exitcode") {
+                let base = Fixture.directory + "/" + dir + "/" + String(name.dropLast(9))
+                let code = Fixture.capture(dir + "/" + String(name.dropLast(9))).exitCode
+                let script = "cat '\(base).stdout' 2>/dev/null; cat '\(base).stderr' >&2 2>/dev/null; exit \(max(0, code))"
+                _ = try airun(["-q", "--retries", "1", "--", "sh", "-c", script], scratch: s)
+                replayed += 1
+            }
+        }
+        #expect(replayed >= 10)
+        var records = 0, errors = 0
+        for file in try FileManager.default.contentsOfDirectory(atPath: s.file("logs")) where file.hasSuffix(".jsonl") {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("logs") + "/" + file)))
+            var stream = RecordStream()
+            stream.feed(bytes) { record in
+                records += 1
+                if case .error = record.event { errors += 1 }
+                #expect(record.line(redactor: Redactor()).count > 0)
+            }
+            stream.finish { _ in }
+            #expect(stream.skippedLines == 0 && stream.unknownEvents == 0)
+            for line in bytes.split(separator: 0x0A) {
+                #expect(try Record(line: line).line(redactor: Redactor()).dropLast() == Array(line))
+            }
+        }
+        #expect(records == replayed * 4 + errors)
+        #expect(errors > 5)
+    }
+}
