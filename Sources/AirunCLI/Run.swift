@@ -165,8 +165,10 @@ final class Run {
         let (logSettings, logWarnings, configError) = GlobalConfig.logSettings(environmentValues)
         if let configError { console.warn(configError.description + "; using the default log settings") }
         for w in logWarnings { console.warn(w) }
-        let sink = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
+        // Every record goes to each sink: the log file now, exporters later; each fails open alone.
+        let file = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
                                console: console, redaction: redaction, settings: logSettings)
+        let sink = RecordFanOut([file])
         let runSpan = SpanID.random(using: &rng)
         let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
                                          requestID: runSpan.hex)
