@@ -23,6 +23,9 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/AirunCore Tests/Fuzz/Harness.swift
   swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -module-name AirunCore \
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
     $sources Tests/Fuzz/Harness.swift -o "$binary" 2>&1 | grep -v "Cannot export local symbol" || true
+  # A harness that no longer compiles (an API it calls changed) fails here, not as 127s below.
+  [ -x "$binary" ] && [ -z "$(find Sources/AirunCore Tests/Fuzz/Harness.swift -newer "$binary" -name '*.swift' | head -1)" ] \
+    || { echo "fuzz: the harness did not build (see the errors above)"; exit 1; }
 fi
 
 export SWIFT_BACKTRACE=enable=no  # the backtracer would spend 30 s on every crash
