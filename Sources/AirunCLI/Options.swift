@@ -239,6 +239,7 @@ public let helpText = """
       airun profile    list, show and check profiles
       airun gpu        a snapshot of the GPUs
       airun config     the global settings: log directory, rotation, retention
+      airun stats      per model and command: runs, success, durations, tokens/s, errors
 
     options:
     \(optionsHelp(runOptions))

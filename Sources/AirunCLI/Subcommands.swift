@@ -22,6 +22,7 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "profile", help: ProfileCommand.help, run: ProfileCommand.run),
     Subcommand(name: "gpu", help: GPUCommand.help, run: GPUCommand.run),
     Subcommand(name: "config", help: ConfigCommand.help, run: ConfigCommand.run),
+    Subcommand(name: "stats", help: StatsCommand.help, run: StatsCommand.run),
 ]
 
 /// Runs `arguments` if they name a subcommand (or `help`); nil when they are a run.
@@ -29,7 +30,7 @@ func runSubcommand(_ arguments: [String]) -> Int32? {
     // The reserved words are matched before the table (and its help texts) is built: a run, the
     // common case, should not pay for them (a Set here cost 120,000 instructions per run).
     switch arguments.first {
-    case "help", "classify", "profile", "gpu", "config": break
+    case "help", "classify", "profile", "gpu", "config", "stats": break
     default: return nil
     }
     guard let first = arguments.first else { return nil }

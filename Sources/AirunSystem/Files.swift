@@ -146,3 +146,20 @@ public func touchFile(_ path: String) {
     _ = futimens(fd, nil)
     Glibc.close(fd)
 }
+
+/// Reads a file from start to end in chunks of `size` bytes (one buffer, reused), calling `body`
+/// with each; false if the file cannot be opened. Readers of record files stream with it.
+@discardableResult
+public func forEachChunk(ofFile path: String, size: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+    guard fd >= 0 else { return false }
+    defer { Glibc.close(fd) }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+        let n = Glibc.read(fd, buffer.baseAddress, size)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return true }
+        body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+}

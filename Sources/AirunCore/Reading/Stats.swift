@@ -1,0 +1,210 @@
+/// What `airun stats` shows: attempts grouped by model, by command or by a tag, with their
+/// success, durations and resources, and the errors by code, category and model. Built by feeding
+/// records in file order (`add`), so it streams over any number of files.
+///
+/// Definitions (docs/reading.md), which the Python oracle of the tests follows too:
+/// - an execution is an attempt: an `attempt.end` record, counted in the window by its timestamp;
+/// - it succeeded when its `status` is `succeeded`;
+/// - durations are `duration_ms`; percentiles are exact, nearest rank (the value at index
+///   ⌈p/100 × n⌉ − 1 of the sorted durations), memory 8 bytes per attempt;
+/// - tokens/s is the mean of `tokens_per_second` over the attempts that have it;
+/// - peak RSS is the largest `peak_rss_mb` (else `max_rss_mb`), GPU memory the largest
+///   `peak_gpu_memory_used_mb`;
+/// - errors are `error` records in the window: by `error_code`, `error_category` and `model_id`;
+/// - the error rate is failed executions over executions.
+public struct StatsAggregator {
+    /// How attempts are grouped.
+    public enum Grouping: Equatable, Sendable {
+        case model, command
+        case tag(String)
+
+        public init?(_ text: String) {
+            switch text {
+            case "model": self = .model
+            case "command": self = .command
+            default:
+                guard text.hasPrefix("tag:"), text.count > 4 else { return nil }
+                self = .tag(String(text.dropFirst(4)))
+            }
+        }
+
+        public var label: String {
+            switch self {
+            case .model: "model"
+            case .command: "command"
+            case .tag(let key): "tag:\(key)"
+            }
+        }
+    }
+
+    public let groupings: [Grouping]
+    public let since: Int64?
+    public let until: Int64?
+    private var groups: [[String: GroupAccumulator]]
+    private var commands: [String: String] = [:]  // attempt request id → command name, until its end
+    private var errorsByCode: [String: Int64] = [:]
+    private var errorsByCategory: [String: Int64] = [:]
+    private var errorsByModel: [String: Int64] = [:]
+    private var executions: Int64 = 0
+    private var failures: Int64 = 0
+    /// Records read, and the time range they covered.
+    public private(set) var records: Int64 = 0
+    private var first: Int64?
+    private var last: Int64?
+
+    public init(groupings: [Grouping], since: Int64? = nil, until: Int64? = nil) {
+        self.groupings = groupings
+        self.since = since
+        self.until = until
+        groups = groupings.map { _ in [:] }
+    }
+
+    private func inWindow(_ t: Int64) -> Bool { (since.map { t >= $0 } ?? true) && (until.map { t < $0 } ?? true) }
+
+    public mutating func add(_ record: Record) {
+        switch record.event {
+        case .attemptStart(let start):
+            // The command of an attempt is on its start record; attempt.end is matched by request id.
+            let program = start.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
+            commands[record.identity.requestID] = program
+        case .attemptEnd(let end):
+            let command = commands.removeValue(forKey: record.identity.requestID) ?? "(unknown)"
+            guard inWindow(record.timestampMicroseconds) else { return }
+            records += 1
+            first = min(first ?? record.timestampMicroseconds, record.timestampMicroseconds)
+            last = max(last ?? record.timestampMicroseconds, record.timestampMicroseconds)
+            executions += 1
+            let succeeded = end.status == "succeeded"
+            if !succeeded { failures += 1 }
+            for (i, grouping) in groupings.enumerated() {
+                let key: String = switch grouping {
+                case .model: end.modelID ?? "(none)"
+                case .command: command
+                case .tag(let k): end.tags.values[k] ?? "(none)"
+                }
+                groups[i][key, default: GroupAccumulator()].add(end, succeeded: succeeded)
+            }
+        case .error(let e):
+            guard inWindow(record.timestampMicroseconds) else { return }
+            errorsByCode[e.errorCode, default: 0] += 1
+            errorsByCategory[e.errorCategory, default: 0] += 1
+            errorsByModel[e.modelID ?? "(none)", default: 0] += 1
+        default:
+            break
+        }
+    }
+
+    /// The figures, groups sorted by executions (most first), then name.
+    public func result() -> Stats {
+        let tables = groupings.enumerated().map { i, grouping in
+            StatsTable(grouping: grouping.label, rows: groups[i].map { $0.value.row($0.key) }.sorted {
+                ($0.executions, $1.key) > ($1.executions, $0.key)
+            })
+        }
+        func counts(_ d: [String: Int64]) -> [(key: String, count: Int64)] {
+            d.map { ($0.key, $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
+        }
+        return Stats(executions: executions, failures: failures, tables: tables, errorsByCode: counts(errorsByCode),
+                     errorsByCategory: counts(errorsByCategory), errorsByModel: counts(errorsByModel), first: first, last: last)
+    }
+}
+
+/// One group's running figures.
+private struct GroupAccumulator {
+    var executions: Int64 = 0
+    var succeeded: Int64 = 0
+    var durations: [Double] = []
+    var tokensPerSecondSum = 0.0
+    var tokensPerSecondCount: Int64 = 0
+    var peakRSSMB: Double?
+    var peakGPUMemoryMB: Double?
+
+    mutating func add(_ end: AttemptEnd, succeeded ok: Bool) {
+        executions += 1
+        if ok { succeeded += 1 }
+        durations.append(end.durationMs)
+        if let t = end.performance.tokensPerSecond {
+            tokensPerSecondSum += t
+            tokensPerSecondCount += 1
+        }
+        if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { peakRSSMB = max(peakRSSMB ?? rss, rss) }
+        if let gpu = end.resources?.peakGPUMemoryUsedMB { peakGPUMemoryMB = max(peakGPUMemoryMB ?? gpu, gpu) }
+    }
+
+    func row(_ key: String) -> StatsRow {
+        let sorted = durations.sorted()
+        func percentile(_ p: Double) -> Double? {
+            guard !sorted.isEmpty else { return nil }
+            let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+            return sorted[max(0, min(sorted.count - 1, rank - 1))]
+        }
+        return StatsRow(key: key, executions: executions, succeeded: succeeded,
+                        p50DurationMs: percentile(50), p95DurationMs: percentile(95), maxDurationMs: sorted.last,
+                        meanTokensPerSecond: tokensPerSecondCount == 0 ? nil : tokensPerSecondSum / Double(tokensPerSecondCount),
+                        peakRSSMB: peakRSSMB, peakGPUMemoryMB: peakGPUMemoryMB)
+    }
+}
+
+public struct StatsRow: Equatable, Sendable {
+    public var key: String
+    public var executions: Int64
+    public var succeeded: Int64
+    public var p50DurationMs: Double?
+    public var p95DurationMs: Double?
+    public var maxDurationMs: Double?
+    public var meanTokensPerSecond: Double?
+    public var peakRSSMB: Double?
+    public var peakGPUMemoryMB: Double?
+    public var successPercent: Double { executions == 0 ? 0 : Double(succeeded) * 100 / Double(executions) }
+}
+
+public struct StatsTable: Equatable, Sendable {
+    public var grouping: String
+    public var rows: [StatsRow]
+}
+
+public struct Stats: Sendable {
+    public var executions: Int64
+    public var failures: Int64
+    public var tables: [StatsTable]
+    public var errorsByCode: [(key: String, count: Int64)]
+    public var errorsByCategory: [(key: String, count: Int64)]
+    public var errorsByModel: [(key: String, count: Int64)]
+    public var first: Int64?
+    public var last: Int64?
+    public var errorRate: Double { executions == 0 ? 0 : Double(failures) / Double(executions) }
+
+    /// The figures as one JSON object (docs/reading.md). The strings were masked when the records
+    /// were written; passing them through a redactor again changes nothing.
+    public func json() -> [UInt8] {
+        var j = JSONLine(redacting: Redactor())
+        j.add("executions", executions)
+        j.add("failures", failures)
+        j.add("error_rate", errorRate, decimals: 6)
+        j.add("from", first.map(rfc3339))
+        j.add("to", last.map(rfc3339))
+        for table in tables {
+            var rows = JSONLine(redacting: Redactor())
+            for row in table.rows {
+                var r = JSONLine(redacting: Redactor())
+                r.add("executions", row.executions)
+                r.add("succeeded", row.succeeded)
+                r.add("success_percent", row.successPercent, decimals: 3)
+                r.add("p50_duration_ms", row.p50DurationMs)
+                r.add("p95_duration_ms", row.p95DurationMs)
+                r.add("max_duration_ms", row.maxDurationMs)
+                r.add("mean_tokens_per_second", row.meanTokensPerSecond, decimals: 3)
+                r.add("peak_rss_mb", row.peakRSSMB, decimals: 1)
+                r.add("peak_gpu_memory_mb", row.peakGPUMemoryMB, decimals: 0)
+                rows.add(row.key, object: r)
+            }
+            j.add("by_" + table.grouping, object: rows)
+        }
+        for (name, counts) in [("errors_by_code", errorsByCode), ("errors_by_category", errorsByCategory), ("errors_by_model", errorsByModel)] {
+            var o = JSONLine(redacting: Redactor())
+            for (key, count) in counts { o.add(key, count) }
+            j.add(name, object: o)
+        }
+        return j.line()
+    }
+}
