@@ -240,6 +240,8 @@ public let helpText = """
       airun gpu        a snapshot of the GPUs
       airun config     the global settings: log directory, rotation, retention
       airun stats      per model and command: runs, success, durations, tokens/s, errors
+      airun logs       the records, filtered by trace, level, event, code, model, tag, time
+      airun trace ID   one trace as a tree: runs, attempts, retries, errors, nested runs
 
     options:
     \(optionsHelp(runOptions))

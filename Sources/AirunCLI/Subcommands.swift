@@ -23,6 +23,8 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "gpu", help: GPUCommand.help, run: GPUCommand.run),
     Subcommand(name: "config", help: ConfigCommand.help, run: ConfigCommand.run),
     Subcommand(name: "stats", help: StatsCommand.help, run: StatsCommand.run),
+    Subcommand(name: "logs", help: LogsCommand.help, run: LogsCommand.run),
+    Subcommand(name: "trace", help: TraceCommand.help, run: TraceCommand.run),
 ]
 
 /// Runs `arguments` if they name a subcommand (or `help`); nil when they are a run.
@@ -30,7 +32,7 @@ func runSubcommand(_ arguments: [String]) -> Int32? {
     // The reserved words are matched before the table (and its help texts) is built: a run, the
     // common case, should not pay for them (a Set here cost 120,000 instructions per run).
     switch arguments.first {
-    case "help", "classify", "profile", "gpu", "config", "stats": break
+    case "help", "classify", "profile", "gpu", "config", "stats", "logs", "trace": break
     default: return nil
     }
     guard let first = arguments.first else { return nil }

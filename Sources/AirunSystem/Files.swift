@@ -150,10 +150,12 @@ public func touchFile(_ path: String) {
 /// Reads a file from start to end in chunks of `size` bytes (one buffer, reused), calling `body`
 /// with each; false if the file cannot be opened. Readers of record files stream with it.
 @discardableResult
-public func forEachChunk(ofFile path: String, size: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+public func forEachChunk(ofFile path: String, from offset: Int64 = 0, size: Int = 1 << 20,
+                         _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
     let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else { return false }
     defer { Glibc.close(fd) }
+    if offset > 0 { lseek(fd, off_t(offset), SEEK_SET) }
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
     defer { buffer.deallocate() }
     while true {
@@ -162,4 +164,11 @@ public func forEachChunk(ofFile path: String, size: Int = 1 << 20, _ body: (Unsa
         if n <= 0 { return true }
         body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
     }
+}
+
+/// The size of `path` in bytes, 0 if it cannot be read.
+public func fileSize(_ path: String) -> Int64 {
+    var st = stat()
+    guard withOSBytes(path, { stat($0, &st) }) == 0 else { return 0 }
+    return Int64(st.st_size)
 }

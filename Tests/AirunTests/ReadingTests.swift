@@ -171,3 +171,102 @@ struct ReadingTests {
         #expect(typo.exitCode == 125 && typo.stderr.contains("did you mean --since?"))
     }
 }
+
+@Suite("logs and trace", .serialized, .timeLimit(.minutes(2)))
+struct LogsAndTraceTests {
+    /// A retried run whose attempts each run a nested airun, under the caller id `session-xyz`.
+    func nestedRun(_ s: Scratch) throws -> AirunResult {
+        try airun(["-q", "--retries", "2", "--tag", "project=demo", "--", "sh", "-c", "airun -q -- sh -c 'echo nested; exit 4'"],
+                  environment: ["TRACE_ID": "session-xyz"], scratch: s)
+    }
+
+    @Test("trace --json: runs, attempts, retries and the nested runs under the attempts that started them")
+    func traceTree() throws {
+        let s = Scratch()
+        let r = try nestedRun(s)
+        #expect(r.exitCode == 4)
+        let t = try airun(["trace", "session-xyz", "--json"], scratch: s)
+        #expect(t.exitCode == 0, "\(t.stderr)")
+        let tree = try #require(try JSONSerialization.jsonObject(with: Data(t.stdout)) as? [String: Any])
+        #expect(tree["trace_id"] as? String == TraceID(callerID: "session-xyz")?.hex)
+        let runs = try #require(tree["runs"] as? [[String: Any]])
+        #expect(runs.count == 1)
+        let attempts = try #require(runs[0]["attempts"] as? [[String: Any]])
+        #expect(attempts.map { $0["attempt"] as? Int } == [1, 2])
+        #expect((runs[0]["retries"] as? [Any])?.count == 1)
+        for a in attempts {
+            #expect(a["error_code"] as? String == "NONZERO_EXIT")
+            let nested = try #require(a["runs"] as? [[String: Any]])
+            #expect(nested.count == 1)
+            #expect(nested.first?["parent_span_id"] as? String == a["span_id"] as? String)
+            #expect((nested.first?["attempts"] as? [Any])?.count == 1)
+        }
+        // The same tree by the run's request id, and as text with the evidence inline.
+        let runSpan = try #require(runs[0]["span_id"] as? String)
+        let text = try airun(["trace", runSpan], scratch: s)
+        #expect(text.stdoutText.contains("(caller id session-xyz)") && text.stdoutText.contains("evidence: exit status 4"))
+        #expect(text.stdoutText.contains("retry +"))
+        let missing = try airun(["trace", "no-such-session"], scratch: s)
+        #expect(missing.exitCode == 1 && missing.stderr.contains("no records of no-such-session"))
+    }
+
+    @Test("logs filters by trace, level, event, code, tag and time; --json gives the records themselves")
+    func filters() throws {
+        let s = Scratch()
+        _ = try nestedRun(s)
+        _ = try airun(["-q", "--", "true"], scratch: s)
+        func lines(_ args: [String]) throws -> [String] {
+            let r = try airun(["logs"] + args, scratch: s)
+            #expect(r.exitCode == 0, "\(args): \(r.stderr)")
+            return r.stdoutText.split(separator: "\n").map(String.init)
+        }
+        let all = try lines(["--json"])
+        let decoded = try all.map { try Record(line: Array($0.utf8)[...]) }
+        #expect(decoded.count == readRecords(in: s.file("logs")).count)
+        let warnings = try lines(["--level", "WARN"])
+        #expect(!warnings.isEmpty && warnings.allSatisfy { $0.contains(" WARN ") || $0.contains(" ERROR ") })
+        #expect(try lines(["--event", "run.end"]).count == 4)  // the retried run, its two nested runs, and true
+        #expect(try lines(["--trace", "session-xyz", "--event", "run.start"]).count == 3)
+        #expect(try lines(["--code", "NONZERO_EXIT", "--event", "error"]).count == 4)
+        #expect(try lines(["--tag", "project=demo", "--event", "run.start"]).count == 1)
+        #expect(try lines(["--since", "1h", "--event", "run.start"]).count == 4)
+        #expect(try lines(["--until", "2001-01-01"]).isEmpty)
+        let bad = try airun(["logs", "--level", "LOUD"], scratch: s)
+        #expect(bad.exitCode == 125 && bad.stderr.contains("--level 'LOUD' must be INFO, WARN or ERROR"))
+    }
+
+    @Test("logs --follow prints records written after it started")
+    func follow() throws {
+        let s = Scratch()
+        _ = try airun(["-q", "--", "true"], scratch: s)
+        // Its own scratch for its stdout (the runs below write theirs in s), the same log directory.
+        let watcher = Scratch()
+        let follower = try AirunProcess.start(["logs", "--follow", "--event", "run.end"], scratch: watcher,
+                                              environment: ["AIRUN_LOG_DIR": s.file("logs")])
+        Thread.sleep(forTimeInterval: 0.5)
+        _ = try airun(["-q", "--", "sh", "-c", "exit 5"], scratch: s)
+        #expect(eventually(within: 5) {
+            ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("exit=5 NONZERO_EXIT")
+        })
+        kill(follower.pid, SIGTERM)
+        _ = try follower.wait()
+        let out = try String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)
+        #expect(out.split(separator: "\n").count == 2, "\(out)")
+    }
+
+    @Test("logs --follow keeps up across rotation: every run.end of 20 runs at a 4K file size arrives")
+    func followRotation() throws {
+        let s = Scratch()
+        let watcher = Scratch()
+        let follower = try AirunProcess.start(["logs", "--follow", "--event", "run.end", "--json"], scratch: watcher,
+                                              environment: ["AIRUN_LOG_DIR": s.file("logs")])
+        Thread.sleep(forTimeInterval: 0.3)
+        for _ in 0..<20 { _ = try airun(["-q", "--", "true"], environment: ["AIRUN_LOG_MAX_FILE_SIZE": "4K"], scratch: s) }
+        #expect(eventually(within: 5) {
+            ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").split(separator: "\n").count == 20
+        })
+        kill(follower.pid, SIGTERM)
+        _ = try follower.wait()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.file("logs")).filter { $0.hasSuffix(".jsonl") }.count >= 4)
+    }
+}

@@ -81,6 +81,18 @@ public struct JSONLine: Sendable {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// Adds `name` set to an array of objects.
+    public mutating func add(_ name: String, array: JSONArrayBuilder) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, object) in array.objects.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: object.bytes)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     private mutating func appendNull() { bytes.append(contentsOf: "null".utf8) }
 
     /// The finished object and a trailing newline.
@@ -144,4 +156,11 @@ public struct JSONLine: Sendable {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+/// An array of JSON objects for `JSONLine.add(_:array:)`.
+public struct JSONArrayBuilder: Sendable {
+    public private(set) var objects: [JSONLine] = []
+    public init() {}
+    public mutating func append(_ object: JSONLine) { objects.append(object) }
 }
