@@ -12,22 +12,24 @@ public enum JSONValue: Equatable, Sendable {
 
 /// A JSON object: its members in order, looked up by key (the last of a repeated key wins).
 public struct JSONObject: Equatable, Sendable {
-    public private(set) var members: [(key: String, value: JSONValue)] = []
+    public struct Member: Equatable, Sendable {
+        public var key: String
+        public var value: JSONValue
+    }
+    public private(set) var members: [Member] = []
     private var index: [String: Int] = [:]
 
     public init() {}
 
     public mutating func append(_ key: String, _ value: JSONValue) {
         index[key] = members.count
-        members.append((key, value))
+        members.append(Member(key: key, value: value))
     }
 
     public subscript(key: String) -> JSONValue? { index[key].map { members[$0].value } }
     public var keys: [String] { members.map(\.key) }
 
-    public static func == (a: JSONObject, b: JSONObject) -> Bool {
-        a.members.count == b.members.count && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-    }
+    public static func == (a: JSONObject, b: JSONObject) -> Bool { a.members == b.members }
 
     // Typed reads: a missing key, `null` or a value of another type all read as nil, so a record
     // from another version (a field that changed type) degrades to a missing field.
@@ -187,6 +189,13 @@ public struct JSONParser {
 
     private mutating func string() throws(JSONSyntaxError) -> String {
         p += 1
+        // Most strings have no escapes: made straight from the bytes.
+        var q = p
+        while q < end, bytes[q] != UInt8(ascii: "\""), bytes[q] != UInt8(ascii: "\\"), bytes[q] >= 0x20 { q += 1 }
+        if q < end, bytes[q] == UInt8(ascii: "\"") {
+            defer { p = q + 1 }
+            return String(decoding: bytes[p..<q], as: UTF8.self)
+        }
         var out: [UInt8] = []
         while true {
             guard p < end else { throw error("unterminated string") }

@@ -140,8 +140,8 @@ extension Tags {
     /// Tags read back from a record: entries that could not be tags are left out.
     init(_ object: JSONObject?) {
         self.init()
-        for (key, value) in object?.members ?? [] {
-            if case .string(let s) = value { set(key, s) }
+        for member in object?.members ?? [] {
+            if case .string(let s) = member.value { set(member.key, s) }
         }
     }
 }
