@@ -25,6 +25,42 @@ struct RecordFiles {
     }
 }
 
+extension RecordFiles {
+    /// Reads what is appended from now on, across rotation and new days: polls every 200 ms,
+    /// reading the current file from where it stopped; when a later file exists, the current one
+    /// is read to its end and the next in order (not the newest: two rotations may have happened
+    /// in between) becomes current. Calls `idle` after each poll. Runs until the process ends.
+    func follow(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void, idle: () -> Void = {}) -> Never {
+        let bytes = needles.map { Array($0.utf8) }
+        func newStream() -> RecordStream { RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) }) }
+        var current = files.last
+        var offset = current.map { fileSize("\(directory)/\($0.name)") } ?? 0
+        var stream = newStream()
+        func readCurrent() {
+            guard let file = current else { return }
+            let path = "\(directory)/\(file.name)"
+            let size = fileSize(path)
+            guard size > offset else { return }
+            forEachChunk(ofFile: path, from: offset) { stream.feed($0, body) }
+            offset = size
+        }
+        while true {
+            readCurrent()
+            let list = files
+            if let next = current.map({ c in list.first { $0 > c } }) ?? list.first {
+                readCurrent()
+                stream.finish(body)
+                stream = newStream()
+                current = next
+                offset = 0
+                continue
+            }
+            idle()
+            sleepNanoseconds(200_000_000)
+        }
+    }
+}
+
 /// `--since`/`--until`: a time like `2026-11-01`, `2026-11-01T12:00:00Z`, or a duration back from
 /// now (`1h`, `30m`, `7d`). Unix microseconds.
 func parseTimeBound(_ text: String, now: Int64) -> Int64? {
@@ -35,7 +71,7 @@ func parseTimeBound(_ text: String, now: Int64) -> Int64? {
 
 /// `airun stats`: the dashboard of docs/reading.md over the log directory.
 enum StatsCommand {
-    static let usage = "usage: airun stats [--since T] [--until T] [--by model|command|tag:KEY]... [--json] [--log-dir DIR]"
+    static let usage = "usage: airun stats [--since T] [--until T] [--by model|command|tag:KEY]... [--json] [--watch] [--log-dir DIR]"
     static let help = """
         airun stats: per model and per command (or tag): executions, success %, p50/p95/max duration,
         tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
@@ -45,6 +81,8 @@ enum StatsCommand {
           --since T, --until T    only records in [T, T'): 2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back
           --by G                  group by model, command or tag:KEY (repeatable; default model and command)
           --json                  one JSON object (docs/reading.md)
+          --watch                 keep the dashboard up to date as records arrive (redrawn in place
+                                  on a terminal, appended otherwise; Ctrl-C stops)
           --log-dir DIR           read DIR instead of the log directory
 
         example:
@@ -57,6 +95,7 @@ enum StatsCommand {
         var groupings: [StatsAggregator.Grouping] = []
         var since: Int64?, until: Int64?
         var json = false
+        var watch = false
         var logDir: String?
         func fail(_ message: String) -> Int32 {
             try? FileDescriptor.standardError.writeAll("airun: stats: \(message)\n\(usage)\n")
@@ -77,8 +116,9 @@ enum StatsCommand {
                 groupings.append(g)
             case "--log-dir": logDir = value
             case "--json": json = true
+            case "--watch": watch = true
             default:
-                return fail("unknown option '\(a)'" + (nearestOption(a, among: ["--since", "--until", "--by", "--json", "--log-dir"]).map { " (did you mean \($0)?)" } ?? ""))
+                return fail("unknown option '\(a)'" + (nearestOption(a, among: ["--since", "--until", "--by", "--json", "--watch", "--log-dir"]).map { " (did you mean \($0)?)" } ?? ""))
             }
             i += needsValue ? 2 : 1
         }
@@ -87,14 +127,34 @@ enum StatsCommand {
         var stats = StatsAggregator(groupings: groupings.isEmpty ? [.model, .command] : groupings, since: since, until: until)
         // Only the events the figures come from are parsed; the rest are passed over by a byte search.
         let wanted = [#""event":"attempt.start""#, #""event":"attempt.end""#, #""event":"error""#]
-        let (skipped, _) = RecordFiles(directory: directory).forEachRecord(onlyLinesWith: wanted) { stats.add($0) }
-        let result = stats.result()
-        if json {
-            try? FileDescriptor.standardOutput.writeAll(result.json())
-        } else {
-            try? FileDescriptor.standardOutput.writeAll(text(result, directory: directory, skipped: skipped))
+        let files = RecordFiles(directory: directory)
+        let skipped = files.forEachRecord(onlyLinesWith: wanted) { stats.add($0) }.skipped
+        func draw(clear: Bool) {
+            let result = stats.result()
+            var out = json ? result.json() : Array(text(result, directory: directory, skipped: skipped).utf8)
+            if clear { out = Array("\u{1B}[H\u{1B}[2J".utf8) + out }  // home and clear: redrawn in place
+            try? FileDescriptor.standardOutput.writeAll(out)
         }
-        return 0
+        guard watch else {
+            draw(clear: false)
+            return 0
+        }
+        // A live dashboard: redrawn at most once a second when records arrived. On a terminal in
+        // place; into a pipe or file, each new state is appended (a blank line between).
+        let onTerminal = FileDescriptor.standardOutput.isTerminal
+        draw(clear: onTerminal)
+        var changed = false
+        var lastDraw = monotonicNanoseconds()
+        files.follow(onlyLinesWith: wanted, { record in
+            stats.add(record)
+            changed = true
+        }, idle: {
+            guard changed, monotonicNanoseconds() - lastDraw >= 1_000_000_000 else { return }
+            if !onTerminal { try? FileDescriptor.standardOutput.writeAll(Array("\n".utf8)) }
+            draw(clear: onTerminal)
+            changed = false
+            lastDraw = monotonicNanoseconds()
+        })
     }
 
     /// The dashboard as aligned text.
@@ -259,39 +319,8 @@ enum LogsCommand {
             try? FileDescriptor.standardOutput.writeAll(out)
         }
         files.forEachRecord(show)
-        if options.flags.contains("--follow") { follow(files, show) }
+        if options.flags.contains("--follow") { files.follow(show) }
         return 0
-    }
-
-    /// Prints what is appended from now on, across rotation and new days: polls every 200 ms,
-    /// reading the current file from where it stopped; when a later file exists, the current one
-    /// is read to its end and the next in order (not the newest: two rotations may have happened
-    /// in between) becomes current. Ends with Ctrl-C or SIGTERM.
-    static func follow(_ files: RecordFiles, _ show: (Record) -> Void) {
-        var current = files.files.last
-        var offset = current.map { fileSize("\(files.directory)/\($0.name)") } ?? 0
-        var stream = RecordStream()
-        func readCurrent() {
-            guard let file = current else { return }
-            let path = "\(files.directory)/\(file.name)"
-            let size = fileSize(path)
-            guard size > offset else { return }
-            forEachChunk(ofFile: path, from: offset) { stream.feed($0, show) }
-            offset = size
-        }
-        while true {
-            readCurrent()
-            let list = files.files
-            if let next = current.map({ c in list.first { $0 > c } }) ?? list.first {
-                readCurrent()
-                stream.finish(show)
-                stream = RecordStream()
-                current = next
-                offset = 0
-                continue
-            }
-            sleepNanoseconds(200_000_000)
-        }
     }
 
     /// `2026-11-27 01:14:52.459 WARN  error        4bf92f35 sh: NONZERO_EXIT (exit status 3)`

@@ -270,3 +270,31 @@ struct LogsAndTraceTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.file("logs")).filter { $0.hasSuffix(".jsonl") }.count >= 4)
     }
 }
+
+@Suite("stats --watch", .timeLimit(.minutes(1)))
+struct StatsWatchTests {
+    @Test("stats --watch shows new runs as they arrive: appended states into a pipe, in-place redraws on a terminal")
+    func watch() throws {
+        let s = Scratch()
+        _ = try airun(["-q", "--", "true"], scratch: s)
+        let watcher = Scratch()
+        let p = try AirunProcess.start(["stats", "--watch", "--by", "command"], scratch: watcher, environment: ["AIRUN_LOG_DIR": s.file("logs")])
+        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("1 executions") })
+        _ = try airun(["-q", "--", "sh", "-c", "exit 2"], scratch: s)
+        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("2 executions, 1 failed") })
+        kill(p.pid, SIGTERM)
+        _ = try p.wait()
+        let out = try String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)
+        #expect(!out.contains("\u{1B}[2J"), "no screen clearing into a file")
+        // On a terminal (script(1) gives it one) each state clears the screen first.
+        if FileManager.default.isExecutableFile(atPath: Requirement.script) {
+            let typescript = watcher.file("typescript")
+            let q = try AirunProcess.start(["-q", "--log-dir", watcher.file("outer"), "--", Requirement.script, "-qfec",
+                                            "\(Airun.path) stats --watch", typescript],
+                                           scratch: Scratch(), environment: ["AIRUN_LOG_DIR": s.file("logs")])
+            #expect(eventually(within: 5) { ((try? String(contentsOfFile: typescript, encoding: .utf8)) ?? "").contains("\u{1B}[2J") })
+            kill(q.pid, SIGTERM)
+            _ = try q.wait()
+        }
+    }
+}
