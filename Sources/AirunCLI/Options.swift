@@ -242,6 +242,7 @@ public let helpText = """
       airun stats      per model and command: runs, success, durations, tokens/s, errors
       airun logs       the records, filtered by trace, level, event, code, model, tag, time
       airun trace ID   one trace as a tree: runs, attempts, retries, errors, nested runs
+      airun report     an HTML page of charts and the latest failures (--html FILE)
 
     options:
     \(optionsHelp(runOptions))

@@ -298,3 +298,42 @@ struct StatsWatchTests {
         }
     }
 }
+
+@Suite("the HTML report", .serialized, .timeLimit(.minutes(3)))
+struct ReportTests {
+    @Test("report --html over 2,000 runs: self-contained, escaped, and Chromium renders its charts and failures without console errors",
+          Requirement.chromiumTrait)
+    func chromium() throws {
+        let s = Scratch()
+        let logs = s.file("corpus")
+        try Corpus.write(runs: 2_000, to: logs)
+        // A model name that is markup must come out as text.
+        _ = try airun(["-q", "--model-id", "<b>x</b>&\"'", "--", "sh", "-c", "exit 7"], environment: ["AIRUN_LOG_DIR": logs], scratch: s)
+        let page = s.file("report.html")
+        let r = try airun(["report", "--html", page, "--log-dir", logs], scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "not self-contained")
+        #expect(html.contains("&lt;b&gt;x&lt;/b&gt;&amp;&quot;&#39;") && !html.contains("<b>x</b>"))
+
+        let chromium = try #require(Requirement.chromium, "Chromium is not installed")
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+        let dom = try AirunProcess.start(["-q", "--log-dir", s.file("chromium-logs"), "--", chromium] + flags + ["--dump-dom", "file://" + page],
+                                         scratch: Scratch()).wait()
+        #expect(dom.exitCode == 0, "\(dom.stderr.suffix(500))")
+        for id in ["durations", "success", "errors-by-code", "errors-by-model", "memory", "tokens", "failures"] {
+            #expect(dom.stdoutText.contains("<section id=\"\(id)\""), "\(id) missing from the DOM")
+        }
+        #expect(dom.stdoutText.components(separatedBy: "<svg").count - 1 >= 6)
+        #expect(dom.stdoutText.components(separatedBy: "class=\"failure\"").count - 1 == 50)
+        #expect(!dom.stderr.contains("CONSOLE") && !dom.stderr.contains("Uncaught"), "console messages: \(dom.stderr.suffix(500))")
+        for width in [412, 1280] {
+            let shot = s.file("report-\(width).png")
+            let r = try AirunProcess.start(["-q", "--log-dir", s.file("chromium-logs"), "--", chromium] + flags
+                                           + ["--window-size=\(width),1800", "--screenshot=" + shot, "file://" + page], scratch: Scratch()).wait()
+            #expect(r.exitCode == 0)
+            let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: shot)))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(width): a \(png.count)-byte screenshot is blank")
+        }
+    }
+}

@@ -34,6 +34,12 @@ enum Requirement {
                  "detect-secrets is not installed (pip install detect-secrets)")
     }
 
+    /// Headless Chromium, for the HTML report; required with AIRUN_REQUIRE_CHROMIUM=1.
+    static var chromium: String? { which("chromium") ?? which("chromium-browser") }
+    static var chromiumTrait: ConditionTrait {
+        .enabled(if: chromium != nil || required("AIRUN_REQUIRE_CHROMIUM"), "Chromium is not installed (apt-get install chromium)")
+    }
+
     /// The real llama.cpp build and tiny model; required with AIRUN_REQUIRE_LLAMA=1.
     static var llamaTrait: ConditionTrait {
         .enabled(if: Llama.available || required("AIRUN_REQUIRE_LLAMA"),
