@@ -61,6 +61,23 @@ extension RecordFiles {
     }
 }
 
+extension RecordFiles {
+    /// Like `forEachRecord`, for a reader that parses lines itself (for the fields it needs).
+    @discardableResult
+    func forEachLine(onlyLinesWith needles: [String] = [], _ line: (ArraySlice<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
+        var skipped = 0, unknown = 0
+        let bytes = needles.map { Array($0.utf8) }
+        for file in files {
+            var stream = RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) })
+            forEachChunk(ofFile: "\(directory)/\(file.name)") { stream.feedLines($0, line) }
+            stream.finishLines(line)
+            skipped += stream.skippedLines
+            unknown += stream.unknownEvents
+        }
+        return (skipped, unknown)
+    }
+}
+
 /// `--since`/`--until`: a time like `2026-11-01`, `2026-11-01T12:00:00Z`, or a duration back from
 /// now (`1h`, `30m`, `7d`). Unix microseconds.
 func parseTimeBound(_ text: String, now: Int64) -> Int64? {
@@ -128,7 +145,9 @@ enum StatsCommand {
         // Only the events the figures come from are parsed; the rest are passed over by a byte search.
         let wanted = [#""event":"attempt.start""#, #""event":"attempt.end""#, #""event":"error""#]
         let files = RecordFiles(directory: directory)
-        let skipped = files.forEachRecord(onlyLinesWith: wanted) { stats.add($0) }.skipped
+        // The initial pass parses each line for the few fields stats reads (no byte pre-filter:
+        // the projection already passes over what it does not need, output tails included).
+        let skipped = files.forEachLine { stats.add(line: $0) }.skipped
         func draw(clear: Bool) {
             let result = stats.result()
             var out = json ? result.json() : Array(text(result, directory: directory, skipped: skipped).utf8)

@@ -33,7 +33,7 @@ struct RotationTests {
     func oldFile(_ dir: String, daysAgo: Int, index: Int = 0) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/" + LogFileName(day: day(daysAgo), index: index).name
-        FileManager.default.createFile(atPath: path, contents: Data("{}\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("{}\n".utf8))
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -Double(daysAgo) * 86400 - 7200)], ofItemAtPath: path)
         return path
     }

@@ -61,36 +61,88 @@ public struct StatsAggregator {
 
     private func inWindow(_ t: Int64) -> Bool { (since.map { t >= $0 } ?? true) && (until.map { t < $0 } ?? true) }
 
+    /// One record, decoded whole.
     public mutating func add(_ record: Record) {
+        let t = record.timestampMicroseconds
         switch record.event {
         case .attemptStart(let start):
+            apply(.attemptStart(requestID: record.identity.requestID, program: start.command.first ?? ""))
+        case .attemptEnd(let e):
+            apply(.attemptEnd(requestID: record.identity.requestID, time: t, status: e.status, durationMs: e.durationMs,
+                              modelID: e.modelID, tokensPerSecond: e.performance.tokensPerSecond,
+                              rssMB: e.resources?.peakRSSMB ?? e.maxRSSMB, gpuMB: e.resources?.peakGPUMemoryUsedMB, tags: e.tags))
+        case .error(let e):
+            apply(.error(time: t, code: e.errorCode, category: e.errorCategory, modelID: e.modelID))
+        default:
+            break
+        }
+    }
+
+    /// The fields stats reads, by name: a line is parsed for these only.
+    public static let fields: [String] = [
+        "logger", "event", "timestamp", "request_id", "command_args", "status", "duration_ms", "model_id", "tokens_per_second",
+        "peak_rss_mb", "max_rss_mb", "peak_gpu_memory_used_mb", "tags", "error_code", "error_category",
+    ]
+
+    /// One line of a record file, parsed for `fields` only: what `airun stats` does, several
+    /// times faster than decoding whole records (their output tails are passed over).
+    public mutating func add(line: ArraySlice<UInt8>) -> RecordStream.LineOutcome {
+        guard let o = try? JSONParser.parseObject(line, keeping: Self.fields), o.string("logger") == "airun",
+              let event = o.string("event"), let stamp = o.string("timestamp"), let t = parseRFC3339(stamp) else { return .skipped }
+        let request = o.string("request_id") ?? ""
+        switch event {
+        case "attempt.start":
+            apply(.attemptStart(requestID: request, program: o.strings("command_args")?.first ?? ""))
+        case "attempt.end":
+            apply(.attemptEnd(requestID: request, time: t, status: o.string("status") ?? "", durationMs: o.double("duration_ms") ?? 0,
+                              modelID: o.string("model_id"), tokensPerSecond: o.double("tokens_per_second"),
+                              rssMB: o.double("peak_rss_mb") ?? o.double("max_rss_mb"), gpuMB: o.double("peak_gpu_memory_used_mb"),
+                              tags: Tags(o.object("tags"))))
+        case "error":
+            apply(.error(time: t, code: o.string("error_code") ?? "", category: o.string("error_category") ?? "", modelID: o.string("model_id")))
+        case "run.start", "run.end", "retry", "sample":
+            break
+        default:
+            return .unknownEvent
+        }
+        return .read
+    }
+
+    /// What stats takes from a record, however it was read.
+    private enum Input {
+        case attemptStart(requestID: String, program: String)
+        case attemptEnd(requestID: String, time: Int64, status: String, durationMs: Double, modelID: String?, tokensPerSecond: Double?,
+                        rssMB: Double?, gpuMB: Double?, tags: Tags)
+        case error(time: Int64, code: String, category: String, modelID: String?)
+    }
+
+    private mutating func apply(_ input: Input) {
+        switch input {
+        case .attemptStart(let request, let program):
             // The command of an attempt is on its start record; attempt.end is matched by request id.
-            let program = start.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
-            commands[record.identity.requestID] = program
-        case .attemptEnd(let end):
-            let command = commands.removeValue(forKey: record.identity.requestID) ?? "(unknown)"
-            guard inWindow(record.timestampMicroseconds) else { return }
+            commands[request] = program.split(separator: "/").last.map(String.init) ?? program
+        case .attemptEnd(let request, let t, let status, let durationMs, let modelID, let tps, let rss, let gpu, let tags):
+            let command = commands.removeValue(forKey: request) ?? "(unknown)"
+            guard inWindow(t) else { return }
             records += 1
-            first = min(first ?? record.timestampMicroseconds, record.timestampMicroseconds)
-            last = max(last ?? record.timestampMicroseconds, record.timestampMicroseconds)
+            first = min(first ?? t, t)
+            last = max(last ?? t, t)
             executions += 1
-            let succeeded = end.status == "succeeded"
+            let succeeded = status == "succeeded"
             if !succeeded { failures += 1 }
             for (i, grouping) in groupings.enumerated() {
                 let key: String = switch grouping {
-                case .model: end.modelID ?? "(none)"
+                case .model: modelID ?? "(none)"
                 case .command: command
-                case .tag(let k): end.tags.values[k] ?? "(none)"
+                case .tag(let k): tags.values[k] ?? "(none)"
                 }
-                groups[i][key, default: GroupAccumulator()].add(end, succeeded: succeeded)
+                groups[i][key, default: GroupAccumulator()].add(durationMs: durationMs, succeeded: succeeded, tokensPerSecond: tps, rssMB: rss, gpuMB: gpu)
             }
-        case .error(let e):
-            guard inWindow(record.timestampMicroseconds) else { return }
-            errorsByCode[e.errorCode, default: 0] += 1
-            errorsByCategory[e.errorCategory, default: 0] += 1
-            errorsByModel[e.modelID ?? "(none)", default: 0] += 1
-        default:
-            break
+        case .error(let t, let code, let category, let modelID):
+            guard inWindow(t) else { return }
+            errorsByCode[code, default: 0] += 1
+            errorsByCategory[category, default: 0] += 1
+            errorsByModel[modelID ?? "(none)", default: 0] += 1
         }
     }
 
@@ -119,16 +171,16 @@ private struct GroupAccumulator {
     var peakRSSMB: Double?
     var peakGPUMemoryMB: Double?
 
-    mutating func add(_ end: AttemptEnd, succeeded ok: Bool) {
+    mutating func add(durationMs: Double, succeeded ok: Bool, tokensPerSecond: Double?, rssMB: Double?, gpuMB: Double?) {
         executions += 1
         if ok { succeeded += 1 }
-        durations.append(end.durationMs)
-        if let t = end.performance.tokensPerSecond {
+        durations.append(durationMs)
+        if let t = tokensPerSecond {
             tokensPerSecondSum += t
             tokensPerSecondCount += 1
         }
-        if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { peakRSSMB = max(peakRSSMB ?? rss, rss) }
-        if let gpu = end.resources?.peakGPUMemoryUsedMB { peakGPUMemoryMB = max(peakGPUMemoryMB ?? gpu, gpu) }
+        if let rss = rssMB { peakRSSMB = max(peakRSSMB ?? rss, rss) }
+        if let gpu = gpuMB { peakGPUMemoryMB = max(peakGPUMemoryMB ?? gpu, gpu) }
     }
 
     func row(_ key: String) -> StatsRow {

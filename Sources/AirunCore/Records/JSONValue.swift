@@ -100,6 +100,102 @@ public struct JSONParser {
         return value
     }
 
+    /// The top-level object of the bytes with only the members named in `keys`; the other values
+    /// are checked for shape and skipped without being built (a 64 KiB output tail is passed over
+    /// by a byte scan). For readers that need a few fields of many records.
+    public static func parseObject(_ bytes: ArraySlice<UInt8>, keeping keys: [String]) throws(JSONSyntaxError) -> JSONObject {
+        var parser = JSONParser(bytes)
+        let keyBytes = keys.map { Array($0.utf8) }
+        parser.skipSpaces()
+        guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
+        parser.p += 1
+        var object = JSONObject()
+        parser.skipSpaces()
+        if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") { return object }
+        while true {
+            parser.skipSpaces()
+            guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "\"") else { throw parser.error("expected a key") }
+            // The key is compared as bytes (no String made for the keys passed over); one with
+            // escapes is decoded first.
+            let keyStart = parser.p + 1
+            let keyEnd = try parser.bytes.withUnsafeBufferPointer { b throws(JSONSyntaxError) in try Self.stringEnd(b, from: keyStart) } - 1
+            var kept: String?
+            if parser.bytes[keyStart..<keyEnd].contains(UInt8(ascii: "\\")) {
+                let key = try parser.string()
+                kept = keys.contains(key) ? key : nil
+            } else {
+                parser.p = keyEnd + 1
+                kept = parser.bytes.withUnsafeBufferPointer { b in
+                    let n = keyEnd - keyStart
+                    for (i, k) in keyBytes.enumerated() where k.count == n && k[0] == b[keyStart] {
+                        var j = 1
+                        while j < n && k[j] == b[keyStart + j] { j += 1 }
+                        if j == n { return keys[i] }
+                    }
+                    return nil
+                }
+            }
+            parser.skipSpaces()
+            guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
+            parser.p += 1
+            if let key = kept {
+                object.append(key, try parser.value(depth: 1))
+            } else {
+                try parser.skipValue()
+            }
+            parser.skipSpaces()
+            guard parser.p < parser.end else { throw parser.error("unexpected end in an object") }
+            if parser.bytes[parser.p] == UInt8(ascii: ",") { parser.p += 1; continue }
+            guard parser.bytes[parser.p] == UInt8(ascii: "}") else { throw parser.error("expected ',' or '}'") }
+            return object
+        }
+    }
+
+    /// Skips one value: a string by scanning for its closing quote, an object or array by
+    /// counting brackets outside strings (nesting bounded as in `value`), a literal or number by
+    /// its characters.
+    private mutating func skipValue() throws(JSONSyntaxError) {
+        skipSpaces()
+        guard p < end else { throw error("unexpected end") }
+        let first = bytes[p]
+        if first == UInt8(ascii: "\"") { p = try bytes.withUnsafeBufferPointer { b throws(JSONSyntaxError) in try Self.stringEnd(b, from: p + 1) }; return }
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+            p = try bytes.withUnsafeBufferPointer { b throws(JSONSyntaxError) -> Int in
+                var depth = 0
+                var i = p
+                while i < b.count {
+                    switch b[i] {
+                    case UInt8(ascii: "\""): i = try Self.stringEnd(b, from: i + 1); continue
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        depth += 1
+                        guard depth <= Self.maximumDepth else { throw JSONSyntaxError(offset: i, message: "nested deeper than \(Self.maximumDepth)") }
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        depth -= 1
+                        if depth == 0 { return i + 1 }
+                    default: break
+                    }
+                    i += 1
+                }
+                throw JSONSyntaxError(offset: i, message: "unexpected end in a value")
+            }
+            return
+        }
+        _ = try value(depth: Self.maximumDepth)  // a literal or a number: short, parsed
+    }
+
+    /// The index after the closing quote of a string whose content starts at `from`.
+    private static func stringEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> Int {
+        var i = start
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { return i + 1 }
+            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c < 0x20 { throw JSONSyntaxError(offset: i, message: "control character in a string") }
+            i += 1
+        }
+        throw JSONSyntaxError(offset: i, message: "unterminated string")
+    }
+
     private func error(_ message: String) -> JSONSyntaxError { JSONSyntaxError(offset: p, message: message) }
 
     private mutating func skipSpaces() {

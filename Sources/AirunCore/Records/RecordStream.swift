@@ -24,16 +24,7 @@ public struct RecordStream {
 
     /// Feeds the next bytes; calls `record` for each complete line that decodes.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ record: (Record) -> Void) {
-        // Concrete bytes, not a generic collection: the generic version ran at 8 MB/s.
-        let bytes = chunk.bindMemory(to: UInt8.self)
-        var start = 0
-        while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: 0x0A) else { break }
-            append(UnsafeBufferPointer(rebasing: bytes[start..<newline]))
-            finishLine(record)
-            start = newline + 1
-        }
-        if start < bytes.count { append(UnsafeBufferPointer(rebasing: bytes[start...])) }
+        feedLines(chunk) { line in Self.decode(line, record) }
     }
 
     public mutating func feed(_ chunk: [UInt8], _ record: (Record) -> Void) {
@@ -47,7 +38,41 @@ public struct RecordStream {
     /// The end of the input: a last line without its newline is still read (a writer may be
     /// appending it right now; if it is torn, it is skipped like any other).
     public mutating func finish(_ record: (Record) -> Void) {
-        if !pending.isEmpty || discarding { finishLine(record) }
+        finishLines { line in Self.decode(line, record) }
+    }
+
+    /// What a line reader says of a line: read, an event it does not know, or not a record.
+    public enum LineOutcome { case read, unknownEvent, skipped }
+
+    /// Feeds the next bytes to a reader of whole lines (no newline), for readers that decode only
+    /// the fields they need (`JSONParser.parseObject(_:keeping:)`); the same splitting, limits,
+    /// filter and counts as `feed`.
+    public mutating func feedLines(_ chunk: UnsafeRawBufferPointer, _ line: (ArraySlice<UInt8>) -> LineOutcome) {
+        // Concrete bytes, not a generic collection: the generic version ran at 8 MB/s.
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        var start = 0
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: 0x0A) else { break }
+            append(UnsafeBufferPointer(rebasing: bytes[start..<newline]))
+            finishLine(line)
+            start = newline + 1
+        }
+        if start < bytes.count { append(UnsafeBufferPointer(rebasing: bytes[start...])) }
+    }
+
+    public mutating func finishLines(_ line: (ArraySlice<UInt8>) -> LineOutcome) {
+        if !pending.isEmpty || discarding { finishLine(line) }
+    }
+
+    private static func decode(_ line: ArraySlice<UInt8>, _ record: (Record) -> Void) -> LineOutcome {
+        do {
+            record(try Record(line: line))
+            return .read
+        } catch .unknownEvent {
+            return .unknownEvent
+        } catch {
+            return .skipped
+        }
     }
 
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -60,7 +85,7 @@ public struct RecordStream {
         }
     }
 
-    private mutating func finishLine(_ record: (Record) -> Void) {
+    private mutating func finishLine(_ line: (ArraySlice<UInt8>) -> LineOutcome) {
         defer { pending.removeAll(keepingCapacity: pending.count < 1 << 20) }
         if discarding {
             discarding = false
@@ -72,12 +97,10 @@ public struct RecordStream {
             filteredLines += 1
             return
         }
-        do {
-            record(try Record(line: pending[...]))
-        } catch .unknownEvent {
-            unknownEvents += 1
-        } catch {
-            skippedLines += 1
+        switch line(pending[...]) {
+        case .read: break
+        case .unknownEvent: unknownEvents += 1
+        case .skipped: skippedLines += 1
         }
     }
 }
