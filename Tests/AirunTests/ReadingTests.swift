@@ -24,7 +24,7 @@ enum Corpus {
                 let index = f.map { $0.index + 1 } ?? 0
                 f?.handle.closeFile()
                 let path = directory + "/" + LogFileName(day: day, index: index).name
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 f = (index, try FileHandle(forWritingTo: URL(fileURLWithPath: path)), 0)
             }
             f!.handle.write(Data(line))
