@@ -12,16 +12,7 @@ struct RecordFiles {
     /// lines it skipped (torn, foreign) and events it did not know.
     @discardableResult
     func forEachRecord(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void) -> (skipped: Int, unknown: Int) {
-        var skipped = 0, unknown = 0
-        let bytes = needles.map { Array($0.utf8) }
-        for file in files {
-            var stream = RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) })
-            forEachChunk(ofFile: "\(directory)/\(file.name)") { stream.feed($0, body) }
-            stream.finish(body)
-            skipped += stream.skippedLines
-            unknown += stream.unknownEvents
-        }
-        return (skipped, unknown)
+        forEachLine(onlyLinesWith: needles) { RecordStream.decode($0, body) }
     }
 }
 

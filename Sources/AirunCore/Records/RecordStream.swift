@@ -64,7 +64,8 @@ public struct RecordStream {
         if !pending.isEmpty || discarding { finishLine(line) }
     }
 
-    private static func decode(_ line: ArraySlice<UInt8>, _ record: (Record) -> Void) -> LineOutcome {
+    /// Decodes one line as a whole record for `record`: the line reader of `feed`.
+    public static func decode(_ line: ArraySlice<UInt8>, _ record: (Record) -> Void) -> LineOutcome {
         do {
             record(try Record(line: line))
             return .read
