@@ -55,7 +55,7 @@ extension RecordFiles {
 extension RecordFiles {
     /// Like `forEachRecord`, for a reader that parses lines itself (for the fields it needs).
     @discardableResult
-    func forEachLine(onlyLinesWith needles: [String] = [], _ line: (ArraySlice<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
+    func forEachLine(onlyLinesWith needles: [String] = [], _ line: (UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
         var skipped = 0, unknown = 0
         let bytes = needles.map { Array($0.utf8) }
         for file in files {

@@ -86,8 +86,13 @@ public struct StatsAggregator {
 
     /// One line of a record file, parsed for `fields` only: what `airun stats` does, several
     /// times faster than decoding whole records (their output tails are passed over).
-    public mutating func add(line: ArraySlice<UInt8>) -> RecordStream.LineOutcome {
-        guard let o = try? JSONParser.parseObject(line, keeping: Self.fields), o.string("logger") == "airun",
+    public mutating func add(line: UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome {
+        // Lines of other events stop at their `event` member (the fifth of every record).
+        let wanted: JSONParser.Continuation = { key, value in
+            guard key == "event", case .string(let e) = value else { return true }
+            return e == "attempt.start" || e == "attempt.end" || e == "error"
+        }
+        guard let o = try? JSONParser.parseObject(line, keeping: Self.fields, continuing: wanted), o.string("logger") == "airun",
               let event = o.string("event"), let stamp = o.string("timestamp"), let t = parseRFC3339(stamp) else { return .skipped }
         let request = o.string("request_id") ?? ""
         switch event {
