@@ -79,6 +79,7 @@ public struct StatsAggregator {
     }
 
     /// The fields stats reads, by name: a line is parsed for these only.
+    public static let projection = JSONProjection(fields)
     public static let fields: [String] = [
         "logger", "event", "timestamp", "request_id", "command_args", "status", "duration_ms", "model_id", "tokens_per_second",
         "peak_rss_mb", "max_rss_mb", "peak_gpu_memory_used_mb", "tags", "error_code", "error_category",
@@ -92,7 +93,7 @@ public struct StatsAggregator {
             guard key == "event", case .string(let e) = value else { return true }
             return e == "attempt.start" || e == "attempt.end" || e == "error"
         }
-        guard let o = try? JSONParser.parseObject(line, keeping: Self.fields, continuing: wanted), o.string("logger") == "airun",
+        guard let o = try? JSONParser.parseObject(line, keeping: Self.projection, continuing: wanted), o.string("logger") == "airun",
               let event = o.string("event"), let stamp = o.string("timestamp"), let t = parseRFC3339(stamp) else { return .skipped }
         let request = o.string("request_id") ?? ""
         switch event {

@@ -71,10 +71,13 @@ public struct RecordStream {
         var i = start
         if let base = b.baseAddress {
             let raw = UnsafeRawPointer(base)
-            while i + 8 <= b.count {
-                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
-                if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 { break }
-                i += 8
+            @inline(__always) func hasNewline(_ w: UInt64) -> UInt64 {
+                let x = w ^ 0x0A0A_0A0A_0A0A_0A0A
+                return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            }
+            while i + 16 <= b.count,
+                  hasNewline(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) | hasNewline(raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)) == 0 {
+                i += 16
             }
         }
         while i < b.count {
