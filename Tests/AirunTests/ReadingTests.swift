@@ -206,6 +206,17 @@ struct LogsAndTraceTests {
         let text = try airun(["trace", runSpan], scratch: s)
         #expect(text.stdoutText.contains("(caller id session-xyz)") && text.stdoutText.contains("evidence: exit status 4"))
         #expect(text.stdoutText.contains("retry +"))
+        // The same trace split over two days' files (the first half of its lines in an earlier
+        // day's file) reads back the same.
+        let logs = s.file("logs")
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: logs).first { $0.hasSuffix(".jsonl") })
+        let lines = try String(contentsOfFile: logs + "/" + file, encoding: .utf8).split(separator: "\n")
+        let split = s.file("split")
+        try FileManager.default.createDirectory(atPath: split, withIntermediateDirectories: true)
+        try (lines.prefix(lines.count / 2).joined(separator: "\n") + "\n").write(toFile: split + "/airun-20261126.jsonl", atomically: true, encoding: .utf8)
+        try (lines.dropFirst(lines.count / 2).joined(separator: "\n") + "\n").write(toFile: split + "/airun-20261127.1.jsonl", atomically: true, encoding: .utf8)
+        let again = try airun(["trace", "session-xyz", "--json", "--log-dir", split], scratch: s)
+        #expect(again.stdoutText == t.stdoutText)
         let missing = try airun(["trace", "no-such-session"], scratch: s)
         #expect(missing.exitCode == 1 && missing.stderr.contains("no records of no-such-session"))
     }
