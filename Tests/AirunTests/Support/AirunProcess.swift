@@ -60,8 +60,19 @@ struct AirunProcess {
         defer { input.close(); out.close(); err.close() }
         var config = SpawnConfiguration(standardInput: input, standardOutput: out, standardError: err, group: .newGroup)
         config.closedStandardStreams = closed
-        let pid = try spawn(path: executable, arguments: [executable] + arguments, environment: env, configuration: config)
-        return AirunProcess(pid: pid, scratch: scratch)
+        // A binary just copied (copiedBinary) is "busy" while a child forked by a test running in
+        // parallel still holds the copy's write descriptor, until that child execs: try again.
+        var tries = 0
+        while true {
+            do {
+                let pid = try spawn(path: executable, arguments: [executable] + arguments, environment: env, configuration: config)
+                return AirunProcess(pid: pid, scratch: scratch)
+            } catch {
+                guard error.errno == Errno(ETXTBSY), tries < 100 else { throw error }
+                tries += 1
+                usleep(20_000)
+            }
+        }
     }
 
     func wait() throws -> AirunResult {
