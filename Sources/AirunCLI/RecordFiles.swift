@@ -1,0 +1,159 @@
+import AirunCore
+import AirunSystem
+
+/// The record files of a log directory, oldest first (by day, then rotation index), read as one
+/// stream of records in constant memory.
+struct RecordFiles {
+    let directory: String
+
+    var files: [LogFileName] { directoryEntries(directory).compactMap(LogFileName.init).sorted() }
+
+    /// Calls `body` with every record of every file, in order; returns the reader's counts of
+    /// lines it skipped (torn, foreign) and events it did not know.
+    @discardableResult
+    func forEachRecord(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void) -> (skipped: Int, unknown: Int) {
+        forEachLine(onlyLinesWith: needles) { RecordStream.decode($0, body) }
+    }
+}
+
+extension RecordFiles {
+    /// Reads what is appended from now on, across rotation and new days: polls every 200 ms,
+    /// reading the current file from where it stopped; when a later file exists, the current one
+    /// is read to its end and the next in order (not the newest: two rotations may have happened
+    /// in between) becomes current. Calls `idle` after each poll. Runs until the process ends.
+    func follow(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void, idle: () -> Void = {}) -> Never {
+        let bytes = needles.map { Array($0.utf8) }
+        func newStream() -> RecordStream { RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) }) }
+        var current = files.last
+        var offset = current.map { fileSize("\(directory)/\($0.name)") } ?? 0
+        var stream = newStream()
+        func readCurrent() {
+            guard let file = current else { return }
+            let path = "\(directory)/\(file.name)"
+            let size = fileSize(path)
+            guard size > offset else { return }
+            forEachChunk(ofFile: path, from: offset) { stream.feed($0, body) }
+            offset = size
+        }
+        while true {
+            readCurrent()
+            let list = files
+            if let next = current.map({ c in list.first { $0 > c } }) ?? list.first {
+                readCurrent()
+                stream.finish(body)
+                stream = newStream()
+                current = next
+                offset = 0
+                continue
+            }
+            idle()
+            sleepNanoseconds(200_000_000)
+        }
+    }
+}
+
+extension RecordFiles {
+    /// Like `forEachRecord`, for a reader that parses lines itself (for the fields it needs).
+    @discardableResult
+    func forEachLine(onlyLinesWith needles: [String] = [], _ line: (UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
+        var skipped = 0, unknown = 0
+        let bytes = needles.map { Array($0.utf8) }
+        for file in files {
+            var stream = RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) })
+            forEachChunk(ofFile: "\(directory)/\(file.name)") { stream.feedLines($0, line) }
+            stream.finishLines(line)
+            skipped += stream.skippedLines
+            unknown += stream.unknownEvents
+        }
+        return (skipped, unknown)
+    }
+}
+
+/// `--since`/`--until`: a time like `2026-11-01`, `2026-11-01T12:00:00Z`, or a duration back from
+/// now (`1h`, `30m`, `7d`). Unix microseconds.
+func parseTimeBound(_ text: String, now: Int64) -> Int64? {
+    if let d = Duration(parsing: text) { return now - d.nanoseconds / 1000 }
+    if text.count == 10 { return parseRFC3339(text + "T00:00:00Z") }
+    return parseRFC3339(text)
+}
+
+/// Which trace an id names: 32 hex digits are the W3C id itself; a request id (`<run span>` or
+/// `<run span>-N`) is matched as such; anything else is a caller's id (`session-abc`, a UUID),
+/// whose trace is derived from it the same way a run derives it.
+enum TraceSelector {
+    case trace(TraceID)
+    case request(String)
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if let id = TraceID(text) {
+            self = .trace(id)
+        } else if SpanID(parts[0]) != nil, parts.count == 1 || (parts.count == 2 && Int(parts[1]) != nil) {
+            self = .request(text)
+        } else if let id = TraceID(callerID: text) {
+            self = .trace(id)
+        } else {
+            return nil
+        }
+    }
+
+    func matches(_ record: Record) -> Bool {
+        switch self {
+        case .trace(let id): record.identity.traceID == id
+        case .request(let r): record.identity.requestID == r || record.identity.requestID.hasPrefix(r + "-")
+        }
+    }
+}
+
+/// Options shared by the reading commands: `--log-dir`, `--since`, `--until`, `--json`.
+struct ReadOptions {
+    var logDir: String?
+    var since: Int64?
+    var until: Int64?
+    var json = false
+    var values: [String: [String]] = [:]
+    var flags: Set<String> = []
+    var positional: [String] = []
+
+    /// Parses `arguments` given the command's own value options and switches.
+    init(_ arguments: [String], command: String, valueOptions: [String], switches: [String]) throws(UsageError) {
+        let now = wallClockMicroseconds()
+        let allValues = valueOptions + ["--log-dir", "--since", "--until"]
+        let allSwitches = switches + ["--json"]
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if allSwitches.contains(a) {
+                if a == "--json" { json = true } else { flags.insert(a) }
+                i += 1
+                continue
+            }
+            guard allValues.contains(a) else {
+                guard !a.hasPrefix("-") else { throw unknownOption(a, names: allValues + allSwitches) }
+                positional.append(a)
+                i += 1
+                continue
+            }
+            guard i + 1 < arguments.count else { throw UsageError("\(command): option \(a) needs a value") }
+            let v = arguments[i + 1]
+            switch a {
+            case "--log-dir": logDir = v
+            case "--since", "--until":
+                guard let t = parseTimeBound(v, now: now) else { throw UsageError("\(command): \(a) '\(v)' is not a time (2026-11-01, 1h, 7d)") }
+                if a == "--since" { since = t } else { until = t }
+            default: values[a, default: []].append(v)
+            }
+            i += 2
+        }
+    }
+
+    func inWindow(_ record: Record) -> Bool {
+        (since.map { record.timestampMicroseconds >= $0 } ?? true) && (until.map { record.timestampMicroseconds < $0 } ?? true)
+    }
+
+    var directory: String {
+        let environment = Environment.current().values
+        let (settings, _, _) = GlobalConfig.logSettings(environment)
+        return resolveLogDirectory(flag: logDir, settings: settings, environment: environment)
+    }
+}

@@ -1,0 +1,127 @@
+import AirunCore
+import AirunSystem
+
+/// `airun stats`: the dashboard of docs/reading.md over the log directory.
+enum StatsCommand {
+    static let usage = "usage: airun stats [--since T] [--until T] [--by model|command|tag:KEY]... [--json] [--watch] [--log-dir DIR]"
+    static let help = """
+        airun stats: per model and per command (or tag): executions, success %, p50/p95/max duration,
+        tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
+
+        \\(usage)
+
+          --since T, --until T    only records in [T, T'): 2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back
+          --by G                  group by model, command or tag:KEY (repeatable; default model and command)
+          --json                  one JSON object (docs/reading.md)
+          --watch                 keep the dashboard up to date as records arrive (redrawn in place
+                                  on a terminal, appended otherwise; Ctrl-C stops)
+          --log-dir DIR           read DIR instead of the log directory
+
+        example:
+          airun stats --since 24h --by model
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let environment = Environment.current()
+        let now = wallClockMicroseconds()
+        var groupings: [StatsAggregator.Grouping] = []
+        var since: Int64?, until: Int64?
+        var json = false
+        var watch = false
+        var logDir: String?
+        func fail(_ message: String) -> Int32 {
+            try? FileDescriptor.standardError.writeAll("airun: stats: \(message)\n\(usage)\n")
+            return ExitCode.airunFailure
+        }
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            let needsValue = ["--since", "--until", "--by", "--log-dir"].contains(a)
+            if needsValue && i + 1 >= arguments.count { return fail("option \(a) needs a value") }
+            let value = needsValue ? arguments[i + 1] : ""
+            switch a {
+            case "--since", "--until":
+                guard let t = parseTimeBound(value, now: now) else { return fail("\(a) '\(value)' is not a time (2026-11-01, 1h, 7d)") }
+                if a == "--since" { since = t } else { until = t }
+            case "--by":
+                guard let g = StatsAggregator.Grouping(value) else { return fail("--by '\(value)' must be model, command or tag:KEY") }
+                groupings.append(g)
+            case "--log-dir": logDir = value
+            case "--json": json = true
+            case "--watch": watch = true
+            default:
+                return fail("unknown option '\(a)'" + (nearestOption(a, among: ["--since", "--until", "--by", "--json", "--watch", "--log-dir"]).map { " (did you mean \($0)?)" } ?? ""))
+            }
+            i += needsValue ? 2 : 1
+        }
+        let (settings, _, _) = GlobalConfig.logSettings(environment.values)
+        let directory = resolveLogDirectory(flag: logDir, settings: settings, environment: environment.values)
+        var stats = StatsAggregator(groupings: groupings.isEmpty ? [.model, .command] : groupings, since: since, until: until)
+        // Only the events the figures come from are parsed; the rest are passed over by a byte search.
+        let wanted = [#""event":"attempt.start""#, #""event":"attempt.end""#, #""event":"error""#]
+        let files = RecordFiles(directory: directory)
+        // The initial pass parses each line for the few fields stats reads (no byte pre-filter:
+        // the projection already passes over what it does not need, output tails included).
+        let skipped = files.forEachLine { stats.add(line: $0) }.skipped
+        func draw(clear: Bool) {
+            let result = stats.result()
+            var out = json ? result.json() : Array(text(result, directory: directory, skipped: skipped).utf8)
+            if clear { out = Array("\u{1B}[H\u{1B}[2J".utf8) + out }  // home and clear: redrawn in place
+            try? FileDescriptor.standardOutput.writeAll(out)
+        }
+        guard watch else {
+            draw(clear: false)
+            return 0
+        }
+        // A live dashboard: redrawn at most once a second when records arrived. On a terminal in
+        // place; into a pipe or file, each new state is appended (a blank line between).
+        let onTerminal = FileDescriptor.standardOutput.isTerminal
+        draw(clear: onTerminal)
+        var changed = false
+        var lastDraw = monotonicNanoseconds()
+        files.follow(onlyLinesWith: wanted, { record in
+            stats.add(record)
+            changed = true
+        }, idle: {
+            guard changed, monotonicNanoseconds() - lastDraw >= 1_000_000_000 else { return }
+            if !onTerminal { try? FileDescriptor.standardOutput.writeAll(Array("\n".utf8)) }
+            draw(clear: onTerminal)
+            changed = false
+            lastDraw = monotonicNanoseconds()
+        })
+    }
+
+    /// The dashboard as aligned text.
+    static func text(_ s: Stats, directory: String, skipped: Int) -> String {
+        var out = "records in \(directory)"
+        if let first = s.first, let last = s.last { out += ", \(rfc3339(microseconds: first).prefix(16)) to \(rfc3339(microseconds: last).prefix(16)) UTC" }
+        out += "\n\(s.executions) executions, \(s.failures) failed: error rate \(percent(s.errorRate * 100))"
+        if skipped > 0 { out += " (\(skipped) unreadable lines skipped)" }
+        out += "\n"
+        func ms(_ v: Double?) -> String { v.map { $0 >= 10_000 ? JSONLine.format($0 / 1000, decimals: 0) + "s" : $0 >= 1000 ? JSONLine.format($0 / 1000, decimals: 1) + "s" : JSONLine.format($0, decimals: 0) + "ms" } ?? "-" }
+        func mb(_ v: Double?) -> String { v.map { $0 >= 1024 ? JSONLine.format($0 / 1024, decimals: 1) + "G" : JSONLine.format($0, decimals: 0) + "M" } ?? "-" }
+        for table in s.tables {
+            out += "\n" + [table.grouping, "runs", "ok%", "p50", "p95", "max", "tok/s", "rss", "gpu"].enumerated().map { i, h in
+                i == 0 ? h.padding(to: 28) : h.leftPadded(7)
+            }.joined() + "\n"
+            for r in table.rows {
+                let key = r.key.count > 27 ? String(r.key.prefix(26)) + "…" : r.key
+                out += key.padding(to: 28) + [String(r.executions), percent(r.successPercent), ms(r.p50DurationMs), ms(r.p95DurationMs),
+                                                ms(r.maxDurationMs), r.meanTokensPerSecond.map { JSONLine.format($0, decimals: 1) } ?? "-",
+                                                mb(r.peakRSSMB), mb(r.peakGPUMemoryMB)].map { $0.leftPadded(7) }.joined() + "\n"
+            }
+        }
+        for (title, counts) in [("errors by code", s.errorsByCode), ("errors by category", s.errorsByCategory), ("errors by model", s.errorsByModel)]
+        where !counts.isEmpty {
+            out += "\n\(title):\n"
+            for (key, count) in counts.prefix(12) { out += "  " + key.padding(to: 28) + String(count).leftPadded(7) + "\n" }
+        }
+        return out
+    }
+
+    static func percent(_ v: Double) -> String { JSONLine.format(v, decimals: 1) + "%" }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
+}

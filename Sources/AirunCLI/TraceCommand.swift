@@ -1,0 +1,130 @@
+import AirunCore
+import AirunSystem
+
+/// `airun trace ID`: the whole trace as a tree.
+enum TraceCommand {
+    static let usage = "usage: airun trace ID [--json] [--log-dir DIR]"
+    static let help = """
+        airun trace: a trace as a tree: runs, their attempts, retries and errors, and runs nested in
+        attempts, with start offsets and durations, and the failing attempts' evidence.
+
+        \\(usage)
+
+          ID                      the 32-hex trace id, a request id, or the caller's own id (session-abc)
+          --json                  the tree as one JSON object (docs/reading.md)
+          --log-dir DIR           read DIR instead of the log directory
+
+        example:
+          airun trace 4bf92f3577b34da6a3ce929d0e0e4736
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        let options: ReadOptions
+        do { options = try ReadOptions(arguments, command: "trace", valueOptions: [], switches: []) } catch {
+            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usage)\n")
+            return ExitCode.airunFailure
+        }
+        guard options.positional.count == 1, let selector = TraceSelector(options.positional[0]) else {
+            try? FileDescriptor.standardError.writeAll("airun: trace: give one trace id, request id or caller id\n\(usage)\n")
+            return ExitCode.airunFailure
+        }
+        // One pass collects the trace's records; a request id names its trace by the first match.
+        var records: [Record] = []
+        var traceID: TraceID?
+        var needles: [String] = []
+        if case .trace(let id) = selector {
+            traceID = id
+            needles = [id.hex]  // lines of other traces are passed over without parsing
+        }
+        RecordFiles(directory: options.directory).forEachRecord(onlyLinesWith: needles) { r in
+            if traceID == nil, selector.matches(r) { traceID = r.identity.traceID }
+            if let traceID, r.identity.traceID == traceID { records.append(r) }
+        }
+        guard let traceID, !records.isEmpty else {
+            try? FileDescriptor.standardError.writeAll("airun: trace: no records of \(options.positional[0]) in \(options.directory)\n")
+            return 1
+        }
+        let tree = TraceTree(traceID: traceID, records: records)
+        try? FileDescriptor.standardOutput.writeAll(options.json ? json(tree) : Array(text(tree).utf8))
+        return 0
+    }
+
+    static func text(_ tree: TraceTree) -> String {
+        let origin = tree.startTime ?? 0
+        func offset(_ t: Int64?) -> String { t.map { "+" + seconds(Double($0 - origin) / 1000) } ?? "+?" }
+        var out = "trace \(tree.traceID.hex)"
+        if let caller = tree.roots.first?.start?.callerTraceID { out += " (caller id \(caller))" }
+        out += ", \(tree.recordCount) records\n"
+        func render(_ run: TraceTree.Run, _ indent: String) {
+            let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"
+            let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + seconds($0.durationMs) } ?? "(no run.end: running, or airun was killed)"
+            out += "\(indent)run \(run.spanID.hex.prefix(8)) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n"
+            for (i, attempt) in run.attempts.enumerated() {
+                let last = i == run.attempts.count - 1 && run.retries.count <= i
+                let branch = indent + (last ? "└─ " : "├─ ")
+                let status = attempt.end.map { "\($0.status) \(seconds($0.durationMs))" } ?? "(no attempt.end)"
+                out += "\(branch)attempt \(attempt.number) \(offset(attempt.start)) \(status)"
+                if let e = attempt.error { out += "  \(e.errorCode)" }
+                out += "\n"
+                let inner = indent + (last ? "   " : "│  ")
+                if let e = attempt.error { out += "\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n" }
+                for nested in attempt.runs { render(nested, inner) }
+                if i < run.retries.count {
+                    let r = run.retries[i].retry
+                    out += "\(indent)├─ retry \(offset(run.retries[i].time)) in \(seconds(r.delayMs)) with \(r.change)\n"
+                }
+            }
+        }
+        for root in tree.roots { render(root, "") }
+        return out
+    }
+
+    static func json(_ tree: TraceTree) -> [UInt8] {
+        let redactor = Redactor()
+        func runObject(_ run: TraceTree.Run) -> JSONLine {
+            var o = JSONLine(redacting: redactor)
+            o.add("span_id", run.spanID.hex)
+            o.add("parent_span_id", run.parentSpanID?.hex)
+            o.add("started_at", run.startTime.map(rfc3339))
+            o.add("command_args", strings: run.start?.command ?? [])
+            o.add("exit_code", run.end?.exitCode)
+            o.add("status", run.end?.status)
+            o.add("error_code", run.end?.errorCode)
+            o.add("duration_ms", run.end?.durationMs)
+            var attempts = JSONArrayBuilder()
+            for a in run.attempts {
+                var x = JSONLine(redacting: redactor)
+                x.add("attempt", a.number)
+                x.add("span_id", a.spanID.hex)
+                x.add("started_at", a.start.map(rfc3339))
+                x.add("status", a.end?.status)
+                x.add("duration_ms", a.end?.durationMs)
+                x.add("error_code", a.error?.errorCode)
+                x.add("evidence", a.error?.evidence)
+                var nested = JSONArrayBuilder()
+                for r in a.runs { nested.append(runObject(r)) }
+                x.add("runs", array: nested)
+                attempts.append(x)
+            }
+            o.add("attempts", array: attempts)
+            var retries = JSONArrayBuilder()
+            for (time, r) in run.retries {
+                var x = JSONLine(redacting: redactor)
+                x.add("at", rfc3339(microseconds: time))
+                x.add("attempt", r.attempt)
+                x.add("change", r.change)
+                x.add("delay_ms", r.delayMs)
+                retries.append(x)
+            }
+            o.add("retries", array: retries)
+            return o
+        }
+        var root = JSONLine(redacting: redactor)
+        root.add("trace_id", tree.traceID.hex)
+        root.add("records", tree.recordCount)
+        var runs = JSONArrayBuilder()
+        for r in tree.roots { runs.append(runObject(r)) }
+        root.add("runs", array: runs)
+        return root.line()
+    }
+}
