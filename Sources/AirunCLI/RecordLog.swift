@@ -58,7 +58,7 @@ final class LogFileSink: RecordSink {
             if size > 0, size + Int64(line.count) > settings.maxFileSize { return false }
             // A record torn by a full disk (ours or another airun's) is closed off first, so it
             // stays one bad line instead of corrupting this one too.
-            let bytes = fd.endsWithNewline ? line : [0x0A] + line
+            let bytes = fd.endsWithNewline(size: size) ? line : [0x0A] + line
             let written = try fd.writeOnce(bytes)
             if written != bytes.count { throw SystemError("write", path: "\(directory)/\(current.name)", errno: .noSpace) }
             return true

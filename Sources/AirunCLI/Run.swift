@@ -83,12 +83,9 @@ final class Run {
     var rng = SystemRandomNumberGenerator()
     /// What airun was started with that the child must get too.
     let inherited: Inherited
-    /// The caller's context on the records: the profile's `[tags]`, `AIRUN_TAGS`, `--tag`.
-    private(set) var tags = Tags()
-    /// The caller's name for the model (`--model-id`, `AIRUN_MODEL_ID`).
-    private(set) var callerModelID: String?
-    /// The caller's own trace id, when it is not the W3C one (`caller_trace_id`).
-    private(set) var callerTraceID: String?
+    /// How the records label the run: the caller's trace id, the tags (the profile's `[tags]`,
+    /// `AIRUN_TAGS`, `--tag`) and the caller's name for the model. One value, given to the attempts.
+    private(set) var labels = RunLabels()
     private var contextWarnings: [String] = []
 
     init(options: RunOptions, inherited: Inherited = Inherited()) {
@@ -125,15 +122,16 @@ final class Run {
         redaction.redactor.extraPatterns = profile.redactionPatterns
         redaction.redactor.allowList = Set(profile.redactionAllowList)
         if let pii = profile.maskPersonalData { redaction.redactor.maskPersonalData = pii }
-        tags = profile.tags
-        contextWarnings = tags.add(environmentValue: environmentValues["AIRUN_TAGS"] ?? "")
+        labels.tags = profile.tags
+        contextWarnings = labels.tags.add(environmentValue: environmentValues["AIRUN_TAGS"] ?? "")
         for (key, value) in options.tags {
-            if let problem = tags.set(key, value) { contextWarnings.append("ignoring --tag \(key): \(problem)") }
+            if let problem = labels.tags.set(key, value) { contextWarnings.append("ignoring --tag \(key): \(problem)") }
         }
-        callerModelID = options.modelID
-        if callerModelID == nil, let id = environmentValues["AIRUN_MODEL_ID"], !id.isEmpty {
+        labels.callerModelID = options.modelID
+        labels.askedModelPath = ModelArgument.find(in: options.command)?.path
+        if labels.callerModelID == nil, let id = environmentValues["AIRUN_MODEL_ID"], !id.isEmpty {
             if id.utf8.count <= 256, !id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
-                callerModelID = id
+                labels.callerModelID = id
             } else {
                 contextWarnings.append("ignoring AIRUN_MODEL_ID: it must be 1 to 256 characters without control characters")
             }
@@ -158,7 +156,7 @@ final class Run {
             try? FileDescriptor.standardOutput.writeAll(redactor.redact(settings.describe(command: options.command)))
             return .code(0)
         }
-        callerTraceID = trace.callerID
+        labels.callerTraceID = trace.callerID
         for w in trace.warnings + contextWarnings { console.warn(w) }
 
         // The global configuration: a broken file degrades the records' settings, never the run.
@@ -180,9 +178,9 @@ final class Run {
         var start = RunStart()
         start.command = options.command
         start.traceSource = trace.source
-        start.callerTraceID = callerTraceID
-        start.tags = tags
-        start.modelID = RunLabels(callerModelID: callerModelID).modelID(for: options.command)
+        start.callerTraceID = labels.callerTraceID
+        start.tags = labels.tags
+        start.modelID = labels.modelID(for: options.command)
         start.profile = settings.profile.name
         start.profileSource = settings.profile.source
         start.maxAttempts = Int64(maxAttempts)
@@ -194,8 +192,6 @@ final class Run {
         sink.write(Record(.runStart(start), level: .info, message: "run started: \(commandLine.prefix(200))",
                           identity: runIdentity, timestampMicroseconds: runStartWall))
 
-        let labels = RunLabels(callerTraceID: callerTraceID, tags: tags, callerModelID: callerModelID,
-                               askedModelPath: ModelArgument.find(in: options.command)?.path)
         let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
                                      redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
                                      runSpan: runSpan, maxAttempts: maxAttempts)
@@ -250,8 +246,8 @@ final class Run {
         end.errorCode = attempt.ending.code?.rawValue
         end.attempts = Int64(number)
         end.durationMs = durationMs
-        end.callerTraceID = callerTraceID
-        end.tags = tags
+        end.callerTraceID = labels.callerTraceID
+        end.tags = labels.tags
         sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error, message: "run finished: \(summary) after \(seconds(durationMs))",
                           identity: runIdentity, timestampMicroseconds: endWall))
 

@@ -88,11 +88,11 @@ public struct FileDescriptor: Hashable, Sendable {
 
     /// Whether the file is empty or its last byte is a newline: false means a line was left
     /// unfinished (a write cut short by a full disk), and the next record must not be glued to it.
-    public var endsWithNewline: Bool {
-        var st = stat()
-        guard fstat(rawValue, &st) == 0, st.st_size > 0 else { return true }
+    /// `size`: the file's size, which the record writer has just read under its lock.
+    public func endsWithNewline(size: Int64) -> Bool {
+        guard size > 0 else { return true }
         var last: UInt8 = 0
-        return pread(rawValue, &last, 1, st.st_size - 1) == 1 ? last == 0x0A : true
+        return pread(rawValue, &last, 1, off_t(size - 1)) == 1 ? last == 0x0A : true
     }
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }

@@ -26,7 +26,6 @@ public struct ReportData {
     public static let failuresShown = 50
     private var stride = 1
     private var seen = 0
-    private var commands: [String: String] = [:]
 
     public init(since: Int64? = nil, until: Int64? = nil) {
         stats = StatsAggregator(groupings: [.model, .command], since: since, until: until)
@@ -37,11 +36,7 @@ public struct ReportData {
         guard (stats.since.map { record.timestampMicroseconds >= $0 } ?? true),
               (stats.until.map { record.timestampMicroseconds < $0 } ?? true) else { return }
         switch record.event {
-        case .attemptStart(let s):
-            commands[record.identity.requestID] = s.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
         case .attemptEnd(let e):
-            // A failure's command is wanted by its error record, which follows; a success's never.
-            if e.status == "succeeded" { commands[record.identity.requestID] = nil }
             seen += 1
             guard seen % stride == 0 else { return }
             points.append(Point(time: record.timestampMicroseconds, model: e.modelID ?? "(none)", durationMs: e.durationMs,
@@ -52,7 +47,8 @@ public struct ReportData {
             }
         case .error(let e):
             failures.append(Failure(time: record.timestampMicroseconds, model: e.modelID ?? "(none)",
-                                    command: commands.removeValue(forKey: record.identity.requestID) ?? e.command.first ?? "",
+                                    // The error record has the attempt's command line itself.
+                                    command: e.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "",
                                     code: e.errorCode, evidence: e.evidence, traceID: record.identity.traceID.hex))
             if failures.count > Self.failuresShown * 2 { failures.removeFirst(failures.count - Self.failuresShown) }
         default:

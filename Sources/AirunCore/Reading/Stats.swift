@@ -47,8 +47,7 @@ public struct StatsAggregator {
     private var errorsByModel: [String: Int64] = [:]
     private var executions: Int64 = 0
     private var failures: Int64 = 0
-    /// Records read, and the time range they covered.
-    public private(set) var records: Int64 = 0
+    /// The time range the executions covered.
     private var first: Int64?
     private var last: Int64?
 
@@ -130,7 +129,6 @@ public struct StatsAggregator {
         case .attemptEnd(let request, let t, let status, let durationMs, let modelID, let tps, let rss, let gpu, let tags):
             let command = commands.removeValue(forKey: request) ?? "(unknown)"
             guard inWindow(t) else { return }
-            records += 1
             first = min(first ?? t, t)
             last = max(last ?? t, t)
             executions += 1
