@@ -10,20 +10,20 @@ enum GlobalConfig {
         return passwdHomeDirectory().map { $0 + "/.config/airun/config.toml" }
     }
 
-    /// The effective log settings, or the file's error (file:line:col) with the settings it
-    /// could not spoil: the defaults and the environment.
-    static func logSettings(_ environment: [String: String]) -> (settings: LogSettings, problems: [String], error: ProfileError?) {
-        var settings = LogSettings()
+    /// The effective settings, or the file's error (file:line:col) with the settings it could
+    /// not spoil: the defaults and the environment.
+    static func load(_ environment: [String: String]) -> (config: ConfigFile, problems: [String], error: ProfileError?) {
+        var config = ConfigFile()
         var fileError: ProfileError?
         if let path = path(environment), isRegularFile(path) {
             if let bytes = readSmallFile(path, limit: 1 << 20) {
-                do { settings = try LogSettings.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
+                do { config = try ConfigFile.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
             } else {
                 fileError = ProfileError(file: path, position: nil, message: "cannot read the configuration file")
             }
         }
-        let warnings = settings.applyEnvironment(environment)
-        return (settings, warnings, fileError)
+        let warnings = config.log.applyEnvironment(environment) + config.export.applyEnvironment(environment)
+        return (config, warnings, fileError)
     }
 }
 
@@ -48,7 +48,8 @@ enum ConfigCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         let environment = Environment.current().values
-        let (settings, warnings, error) = GlobalConfig.logSettings(environment)
+        let (config, warnings, error) = GlobalConfig.load(environment)
+        let settings = config.log
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
         switch arguments {

@@ -35,6 +35,8 @@ public struct RunOptions: Sendable {
     /// Write capture files as the child printed them, secrets included.
     public var captureRaw = false
     public var logDirectory: String?
+    /// `--otlp URL`: an OTLP/HTTP base URL, over OTEL_EXPORTER_OTLP_ENDPOINT.
+    public var otlp: String?
     public var quiet = false
     /// No live status line (also `AIRUN_STATUS=0`).
     public var noStatus = false
@@ -116,6 +118,11 @@ let runOptions: [OptionSpec] = [
     OptionSpec(["--capture-dir"], "DIR", "also write full copies of stdout and stderr to DIR (redacted)") { o, v in o.captureDirectory = v },
     OptionSpec(["--capture-raw"], nil, "write the capture files unredacted") { o, _ in o.captureRaw = true },
     OptionSpec(["--log-dir"], "DIR", "where records go (default $AIRUN_LOG_DIR, else $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)") { o, v in o.logDirectory = v },
+    OptionSpec(["--otlp"], "URL", "send spans and logs over OTLP/HTTP JSON to this collector (http://HOST:4318; over $OTEL_EXPORTER_OTLP_ENDPOINT)") { o, v throws(UsageError) in
+        var check = ExportSettings()
+        do throws(EndpointError) { try check.applyFlag(otlp: v) } catch { throw UsageError("--otlp '\(error.url)': \(error.reason)") }
+        o.otlp = v
+    },
     OptionSpec(["--profile"], "NAME|PATH", "retry/fallback/timeout policy (default: $AIRUN_PROFILE, the command's own profile, else `default`); see airun profile list") { o, v in o.profile = v },
     OptionSpec(["--retries"], "N", "total attempts, overriding the profile (1 to 100)") { o, v throws(UsageError) in
         guard let n = Int(v), (1...100).contains(n) else { throw UsageError("--retries '\(v)' must be a number of attempts from 1 to 100") }
@@ -243,6 +250,8 @@ public let helpText = """
       airun logs       the records, filtered by trace, level, event, code, model, tag, time
       airun trace ID   one trace as a tree: runs, attempts, retries, errors, nested runs
       airun report     an HTML page of charts and the latest failures (--html FILE)
+      airun metrics    the Prometheus metrics of the runs (as the textfile exporter writes them)
+      airun export     resend what a collector could not take (--flush)
 
     options:
     \(optionsHelp(runOptions))
@@ -259,6 +268,10 @@ public let helpText = """
       AIRUN_TAGS              tags for every run: KEY=VALUE,KEY=VALUE (under --tag)
       AIRUN_MODEL_ID          the name for the model in records (under --model-id)
       AIRUN_STATUS=0          no live status line
+      AIRUN_TEXTFILE_DIR      write DIR/airun.prom after each run (node_exporter's textfile collector)
+      AIRUN_PUSHGATEWAY_URL   push each run's figures to a Prometheus Pushgateway
+      OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, …
+                              OpenTelemetry export (under --otlp); see docs/metrics.md
       TRACEPARENT, TRACE_ID   the trace to join (under --trace-id)
       TERM                    the status line is drawn only on a capable terminal
 

@@ -153,7 +153,7 @@ struct ReadOptions {
 
     var directory: String {
         let environment = Environment.current().values
-        let (settings, _, _) = GlobalConfig.logSettings(environment)
+        let settings = GlobalConfig.load(environment).config.log
         return resolveLogDirectory(flag: logDir, settings: settings, environment: environment)
     }
 }

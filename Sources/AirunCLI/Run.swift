@@ -160,13 +160,20 @@ final class Run {
         for w in trace.warnings + contextWarnings { console.warn(w) }
 
         // The global configuration: a broken file degrades the records' settings, never the run.
-        let (logSettings, logWarnings, configError) = GlobalConfig.logSettings(environmentValues)
-        if let configError { console.warn(configError.description + "; using the default log settings") }
-        for w in logWarnings { console.warn(w) }
+        let (config, configWarnings, configError) = GlobalConfig.load(environmentValues)
+        if let configError { console.warn(configError.description + "; using the default settings") }
+        for w in configWarnings { console.warn(w) }
+        let logSettings = config.log
         // Every record goes to each sink: the log file now, exporters later; each fails open alone.
         let file = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
                                console: console, redaction: redaction, settings: logSettings)
         let sink = RecordFanOut([file])
+        var exportSettings = config.export
+        if let url = options.otlp { try? exportSettings.applyFlag(otlp: url) }
+        // Exporters only when one is set: a run without them pays nothing for them.
+        let exporter = exportSettings.isEmpty ? nil
+            : RunExporter(settings: exportSettings, logDirectory: file.directory, console: console, redaction: redaction)
+        if let exporter { sink.add(exporter) }
         let runSpan = SpanID.random(using: &rng)
         let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
                                          requestID: runSpan.hex)
@@ -252,6 +259,7 @@ final class Run {
                           identity: runIdentity, timestampMicroseconds: endWall))
 
         console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
+        exporter?.finish()
         return disposition
     }
 }

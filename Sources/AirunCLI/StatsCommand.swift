@@ -54,7 +54,7 @@ enum StatsCommand {
             }
             i += needsValue ? 2 : 1
         }
-        let (settings, _, _) = GlobalConfig.logSettings(environment.values)
+        let settings = GlobalConfig.load(environment.values).config.log
         let directory = resolveLogDirectory(flag: logDir, settings: settings, environment: environment.values)
         var stats = StatsAggregator(groupings: groupings.isEmpty ? [.model, .command] : groupings, since: since, until: until)
         // Only the events the figures come from are parsed; the rest are passed over by a byte search.

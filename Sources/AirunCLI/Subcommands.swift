@@ -26,6 +26,8 @@ let subcommands: [Subcommand] = [
     Subcommand(name: "logs", help: LogsCommand.help, run: LogsCommand.run),
     Subcommand(name: "trace", help: TraceCommand.help, run: TraceCommand.run),
     Subcommand(name: "report", help: ReportCommand.help, run: ReportCommand.run),
+    Subcommand(name: "metrics", help: MetricsCommand.help, run: MetricsCommand.run),
+    Subcommand(name: "export", help: ExportCommand.help, run: ExportCommand.run),
 ]
 
 /// Runs `arguments` if they name a subcommand (or `help`); nil when they are a run.
@@ -33,7 +35,7 @@ func runSubcommand(_ arguments: [String]) -> Int32? {
     // The reserved words are matched before the table (and its help texts) is built: a run, the
     // common case, should not pay for them (a Set here cost 120,000 instructions per run).
     switch arguments.first {
-    case "help", "classify", "profile", "gpu", "config", "stats", "logs", "trace", "report": break
+    case "help", "classify", "profile", "gpu", "config", "stats", "logs", "trace", "report", "metrics", "export": break
     default: return nil
     }
     guard let first = arguments.first else { return nil }

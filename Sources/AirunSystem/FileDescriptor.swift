@@ -30,8 +30,8 @@ public struct FileDescriptor: Hashable, Sendable {
     public static func openNull() throws(SystemError) -> FileDescriptor { try open("/dev/null", O_RDWR) }
 
     /// Creates or truncates a file (mode 0600) for writing, never through a symbolic link.
-    public static func create(_ path: String) throws(SystemError) -> FileDescriptor {
-        do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW, mode: 0o600) } catch {
+    public static func create(_ path: String, mode: UInt32 = 0o600) throws(SystemError) -> FileDescriptor {
+        do { return try open(path, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW, mode: mode) } catch {
             throw SystemError("open", path: path, errno: error.errno)
         }
     }

@@ -172,3 +172,44 @@ public func fileSize(_ path: String) -> Int64 {
     guard withOSBytes(path, { stat($0, &st) }) == 0 else { return 0 }
     return Int64(st.st_size)
 }
+
+/// Replaces `path` with `bytes` so that a reader sees the old file or the new one, never a part:
+/// written to `path.tmp.PID` in the same directory (a name the textfile collector ignores),
+/// then renamed over it. Wraps rename(2).
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o600) throws(SystemError) {
+    let temporary = "\(path).tmp.\(getpid())"
+    let fd = try FileDescriptor.create(temporary, mode: mode)
+    do {
+        try fd.writeAll(bytes)
+        // The umask must not make a file meant for another user's collector unreadable.
+        _ = fchmod(fd.rawValue, mode)
+        fd.close()
+    } catch {
+        fd.close()
+        removeFile(temporary)
+        throw error
+    }
+    guard renameFile(temporary, to: path) else {
+        let e = SystemError("rename", path: path)
+        removeFile(temporary)
+        throw e
+    }
+}
+
+/// Renames atomically; false when it failed (the source gone: another process took it).
+public func renameFile(_ from: String, to: String) -> Bool {
+    withOSBytes(from) { f in withOSBytes(to) { t in rename(f, t) == 0 } }
+}
+
+/// Runs `body` holding an exclusive flock on `path` (created 0600 if missing, never renamed, so
+/// every process locks the same file).
+public func withLockFile<T>(_ path: String, _ body: () throws(SystemError) -> T) throws(SystemError) -> T {
+    let fd = try FileDescriptor.openForAppend(path)
+    defer { fd.close() }
+    return try fd.withExclusiveLock(body)
+}
+
+/// Whether a process with this id exists (kill(pid, 0)).
+public func processExists(_ pid: Int32) -> Bool {
+    pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+}

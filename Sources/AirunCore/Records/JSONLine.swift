@@ -39,6 +39,15 @@ public struct JSONLine: Sendable {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// A 64-bit integer as a decimal string (`"1767225600000000000"`): how OTLP's JSON writes
+    /// them. Digits only, so nothing to redact.
+    public mutating func add(_ name: String, decimalString value: Int64) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: String(value).utf8)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     public mutating func add(_ name: String, _ value: Int?) { add(name, value.map(Int64.init)) }
     public mutating func add(_ name: String, _ value: Int32?) { add(name, value.map(Int64.init)) }
 

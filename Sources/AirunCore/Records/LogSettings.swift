@@ -18,17 +18,10 @@ public struct LogSettings: Equatable, Sendable {
 
     public func source(_ key: String) -> String { sources[key] ?? "default" }
 
-    /// Reads the configuration file's text. Unknown tables and keys, wrong types and bad values
-    /// are errors naming the line, as in profiles.
-    public static func decode(_ text: String, file: String) throws(ProfileError) -> LogSettings {
-        let root: TOMLTable
-        do { root = try parseTOML(text) } catch {
-            throw ProfileError(file: file, position: error.position, message: error.message, hint: error.hint)
-        }
+    /// The `[log]` table of a parsed configuration file (`ConfigFile.decode` checks the rest).
+    /// Unknown keys, wrong types and bad values are errors naming the line, as in profiles.
+    public static func decode(root: TOMLTable, file: String) throws(ProfileError) -> LogSettings {
         var settings = LogSettings()
-        for key in root.keys where key != "log" {
-            throw ProfileError(file: file, position: root.positions[key], message: "unknown key '\(key)'", hint: "known here: log")
-        }
         guard let value = root["log"] else { return settings }
         guard case .table(let log) = value else {
             throw ProfileError(file: file, position: root.positions["log"], message: "log must be a table ([log])")

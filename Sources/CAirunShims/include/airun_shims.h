@@ -101,4 +101,24 @@ int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
 /// The processes using GPU `index`: up to `capacity` pids and their GPU memory in MiB; the count or -1.
 int airun_nvml_processes(unsigned int index, unsigned int *pids, double *used_mb, unsigned int capacity);
 
+#include <sys/socket.h>
+
+#define AIRUN_MAX_ADDRESSES 8
+struct airun_address {
+    struct sockaddr_storage storage;
+    socklen_t length;
+};
+/// Resolves `host` (a name or a numeric address) for TCP `port`, waiting at most `timeout_ms`:
+/// a name is looked up in a detached thread, so a slow resolver cannot hold airun past its
+/// deadline. Returns the number of addresses written (at most `capacity`), -1 when the name
+/// does not resolve, -2 on timeout.
+int airun_resolve(const char *host, int port, int timeout_ms, struct airun_address *out, int capacity);
+/// A non-blocking, close-on-exec socket connecting to `address`: the fd (with `*in_progress`
+/// set while the connect completes), or -1 with errno.
+int airun_tcp_connect(const struct airun_address *address, int *in_progress);
+/// The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded.
+int airun_socket_error(int fd);
+/// send(2) with MSG_NOSIGNAL: a peer that went away is an error, never a SIGPIPE.
+long airun_send(int fd, const void *bytes, unsigned long count);
+
 #endif

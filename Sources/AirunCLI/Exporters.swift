@@ -1,0 +1,168 @@
+import AirunCore
+import AirunSystem
+
+/// The run's exporters (docs/metrics.md): a record sink that keeps this run's records and, once
+/// the run has ended, updates the Prometheus textfile, pushes to a Pushgateway and sends OTLP.
+/// Each fails open on its own: a warning, never a changed exit status or lost output.
+final class RunExporter: RecordSink {
+    let settings: ExportSettings
+    let logDirectory: String
+    private let console: Console
+    private let redaction: SharedRedactor
+    private var records: [Record] = []
+    private var metrics: MetricsAccumulator
+
+    /// What a collector that is down or slow may add to the end of a run, in all.
+    static let budgetNanoseconds: Int64 = 200_000_000
+
+    init(settings: ExportSettings, logDirectory: String, console: Console, redaction: SharedRedactor) {
+        self.settings = settings
+        self.logDirectory = logDirectory
+        self.console = console
+        self.redaction = redaction
+        metrics = MetricsAccumulator(redactor: redaction.redactor)
+    }
+
+    func write(_ record: Record) {
+        if case .sample = record.event { return }
+        records.append(record)
+        if settings.textfileDirectory != nil { metrics.add(record) }
+    }
+
+    /// Exports the finished run, within `budgetNanoseconds` of network time.
+    func finish() {
+        let deadline = monotonicNanoseconds() + Self.budgetNanoseconds
+        if let directory = settings.textfileDirectory {
+            do {
+                try MetricsStore(logDirectory: logDirectory).add(metrics.state, textfileDirectory: directory)
+            } catch {
+                console.warn("cannot update \(directory)/airun.prom (\(error)); metrics of this run are not counted", once: "textfile")
+            }
+        }
+        let redactor = redaction.redactor
+        var requests: [HTTPRequest] = []
+        var signals: [String] = []
+        if let base = settings.pushgateway, let state = Metrics.lastRun(records, redactor: redactor) {
+            requests.append(HTTPRequest(method: "PUT", endpoint: pushgatewayGroup(base), contentType: "text/plain; version=0.0.4",
+                                        body: Array(state.exposition(Metrics.lastRunFamilies).utf8)))
+            signals.append("push")
+        }
+        let otlp = OTLPPayloads(settings: settings, redactor: redactor)
+        if settings.traces != nil, let body = otlp.traces(records) { requests.append(otlpRequest(signal: "traces", body: body, settings: settings)!); signals.append("traces") }
+        if settings.logs != nil, let body = otlp.logs(records) { requests.append(otlpRequest(signal: "logs", body: body, settings: settings)!); signals.append("logs") }
+        guard !requests.isEmpty || settings.otlpEnabled else { return }
+        let outcomes = performHTTP(requests, timeoutNanoseconds: deadline - monotonicNanoseconds())
+        let spool = Spool(logDirectory: logDirectory)
+        var spooled = 0
+        var failure: String?
+        for (i, outcome) in outcomes.enumerated() where !outcome.delivered {
+            let what = signals[i] == "push" ? "the Pushgateway at \(requests[i].endpoint)" : "the OTLP collector at \(requests[i].endpoint)"
+            let reason = describe(outcome)
+            if signals[i] == "push" {
+                console.warn("could not push to \(what): \(reason); the next run's push replaces it", once: "push")
+            } else if outcome.retryable {
+                do { try spool.add(signal: signals[i], body: requests[i].body); spooled += 1 } catch {
+                    console.warn("could not spool the \(signals[i]) for \(what) (\(error)); they are lost", once: "spool")
+                }
+                failure = "\(what): \(reason)"
+            } else {
+                console.warn("\(what) refused the \(signals[i]) (\(reason)); they are dropped", once: "otlp-refused")
+            }
+        }
+        if let failure, spooled > 0 {
+            console.warn("could not send to \(failure); \(spooled) payload\(spooled == 1 ? "" : "s") spooled in \(spool.directory) (airun export --flush sends them)", once: "otlp")
+        } else if settings.otlpEnabled, monotonicNanoseconds() < deadline - 5_000_000 {
+            // The collector answers: resend what earlier runs could not, in what is left of the budget.
+            _ = flushSpool(spool, settings: settings, timeoutNanoseconds: deadline - monotonicNanoseconds(), limit: 16)
+        }
+    }
+
+    /// `…/metrics/job/airun/instance/HOST`, or the job the URL names with this host as instance.
+    private func pushgatewayGroup(_ base: HTTPEndpoint) -> HTTPEndpoint {
+        var e = base
+        let host = hostName()
+        let instance = host.isEmpty || host.contains("/") ? "" : "/instance/\(host)"
+        if e.path.contains("/metrics/job/") {
+            if !e.path.contains("/instance/") { e.path = (e.path.hasSuffix("/") ? String(e.path.dropLast()) : e.path) + instance }
+        } else {
+            e.path = (e.path.hasSuffix("/") ? String(e.path.dropLast()) : e.path) + "/metrics/job/airun" + instance
+        }
+        return e
+    }
+}
+
+func otlpRequest(signal: String, body: [UInt8], settings: ExportSettings) -> HTTPRequest? {
+    guard let endpoint = signal == "traces" ? settings.traces : settings.logs else { return nil }
+    return HTTPRequest(method: "POST", endpoint: endpoint, contentType: "application/json", headers: settings.headers, body: body)
+}
+
+func describe(_ outcome: HTTPOutcome) -> String {
+    switch outcome {
+    case .status(let s): "HTTP \(s)"
+    case .failed(let reason): reason
+    }
+}
+
+/// What a flush did: payloads delivered, left in the spool, refused (dropped by the collector's
+/// answer), and dropped earlier to keep the spool bounded.
+struct FlushResult: Equatable {
+    var sent = 0
+    var remaining = 0
+    var refused = 0
+    var lastProblem: String?
+}
+
+/// Sends up to `limit` spooled payloads to the endpoints of `settings`, each delivered once.
+func flushSpool(_ spool: Spool, settings: ExportSettings, timeoutNanoseconds: Int64, limit: Int) -> FlushResult {
+    var result = FlushResult()
+    let claimed = spool.claim(limit: limit)
+    var sending: [(Spool.Entry, HTTPRequest)] = []
+    for entry in claimed {
+        guard let body = spool.body(of: entry), let request = otlpRequest(signal: entry.signal, body: body, settings: settings) else {
+            spool.release(entry)
+            result.remaining += 1
+            continue
+        }
+        sending.append((entry, request))
+    }
+    let outcomes = performHTTP(sending.map(\.1), timeoutNanoseconds: timeoutNanoseconds)
+    for ((entry, _), outcome) in zip(sending, outcomes) {
+        if outcome.delivered {
+            spool.delivered(entry)
+            result.sent += 1
+        } else if outcome.retryable {
+            spool.release(entry)
+            result.remaining += 1
+            result.lastProblem = describe(outcome)
+        } else {
+            spool.delivered(entry)
+            result.refused += 1
+            result.lastProblem = describe(outcome)
+        }
+    }
+    return result
+}
+
+/// The cumulative metrics kept beside the records: a state file, replaced whole under a lock
+/// so concurrent runs never lose an increment, and `airun.prom` rewritten from it.
+struct MetricsStore {
+    let logDirectory: String
+    var statePath: String { logDirectory + "/airun-metrics.state" }
+    var lockPath: String { logDirectory + "/.airun-metrics.lock" }
+
+    func add(_ run: MetricsState, textfileDirectory: String) throws(SystemError) {
+        try makeDirectories(logDirectory, mode: 0o700)
+        try makeDirectories(textfileDirectory, mode: 0o755)
+        try withLockFile(lockPath) { () throws(SystemError) in
+            var state = load() ?? MetricsState()
+            state.merge(run)
+            try writeFileAtomically(statePath, state.encoded())
+            // node_exporter usually runs as another user: the file is readable by all.
+            try writeFileAtomically(textfileDirectory + "/airun.prom", Array(state.exposition().utf8), mode: 0o644)
+        }
+    }
+
+    func load() -> MetricsState? {
+        readSmallFile(statePath, limit: 64 << 20).map { MetricsState(decoding: $0) }
+    }
+}

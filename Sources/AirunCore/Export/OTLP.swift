@@ -1,0 +1,275 @@
+/// OTLP/HTTP JSON payloads built from one run's records (docs/metrics.md, "OpenTelemetry"):
+/// a span per run (kind INTERNAL, the caller's TRACEPARENT its parent) and per attempt (kind
+/// CLIENT, named after the command, the run its parent); retries are events of the run span,
+/// failures `exception` events of their attempt span and log records in its context.
+///
+/// Every string goes through the redactor, as in records. The JSON follows OTLP's rules: hex
+/// ids, integer enums, 64-bit integers as decimal strings, lowerCamelCase keys.
+public struct OTLPPayloads: Sendable {
+    public var serviceName: String
+    public var resourceAttributes: [(key: String, value: String)]
+    public let redactor: Redactor
+
+    public init(settings: ExportSettings, redactor: Redactor) {
+        serviceName = settings.serviceName
+        resourceAttributes = settings.resourceAttributes
+        self.redactor = redactor
+    }
+
+    /// An `ExportTraceServiceRequest`, or nil when the records hold no finished span.
+    public func traces(_ records: [Record]) -> [UInt8]? {
+        var spans = JSONArrayBuilder()
+        var runStart: (Record, RunStart)?
+        var attemptCommands: [SpanID: AttemptStart] = [:]
+        var failures: [SpanID: (Record, AttemptError)] = [:]
+        var retries: [Record] = []
+        for record in records {
+            if case .error(let e) = record.event { failures[record.identity.spanID] = (record, e) }
+            if case .attemptStart(let s) = record.event { attemptCommands[record.identity.spanID] = s }
+            if case .retry = record.event { retries.append(record) }
+            if case .runStart(let s) = record.event { runStart = (record, s) }
+        }
+        for record in records {
+            switch record.event {
+            case .attemptEnd(let end):
+                spans.append(attemptSpan(record, end, start: attemptCommands[record.identity.spanID], failure: failures[record.identity.spanID]))
+            case .runEnd(let end):
+                guard let (startRecord, start) = runStart, startRecord.identity.spanID == record.identity.spanID else { continue }
+                spans.append(runSpan(startRecord, start, end: record, end, retries: retries))
+            default: continue
+            }
+        }
+        guard !spans.objects.isEmpty else { return nil }
+        var scope = JSONLine(redacting: redactor)
+        scope.add("scope", object: self.scope())
+        scope.add("spans", array: spans)
+        var resource = JSONLine(redacting: redactor)
+        resource.add("resource", object: self.resource(records))
+        resource.add("scopeSpans", array: one(scope))
+        var request = JSONLine(redacting: redactor)
+        request.add("resourceSpans", array: one(resource))
+        return request.line()
+    }
+
+    /// An `ExportLogsServiceRequest` of the failures (ERROR when the run ends with it, WARN when
+    /// another attempt followed), or nil when there were none.
+    public func logs(_ records: [Record]) -> [UInt8]? {
+        var logRecords = JSONArrayBuilder()
+        for record in records {
+            guard case .error(let e) = record.event else { continue }
+            var l = JSONLine(redacting: redactor)
+            l.add("timeUnixNano", decimalString: nanos(record.timestampMicroseconds))
+            l.add("observedTimeUnixNano", decimalString: nanos(record.timestampMicroseconds))
+            l.add("severityNumber", Int64(record.level == .error ? 17 : 13))
+            l.add("severityText", record.level.rawValue)
+            l.add("body", object: stringValue(record.message))
+            var a = Attributes(redactor: redactor)
+            a.add("error.type", e.errorCode)
+            a.add("exception.type", e.exceptionType ?? e.errorCode)
+            a.add("exception.message", e.evidence)
+            if let stack = e.stackTrace { a.add("exception.stacktrace", stack) }
+            a.add("airun.error_category", e.errorCategory)
+            a.add("airun.classified_by", e.classifiedBy)
+            a.add("airun.retryable", e.retryable)
+            a.add("airun.attempt", e.attempt)
+            if let code = e.returnCode { a.add("process.exit.code", code) }
+            if let model = e.modelID { a.add("gen_ai.request.model", model) }
+            if !e.stderr.text.isEmpty { a.add("airun.stderr_tail", e.stderr.text) }
+            a.add("airun.request_id", record.identity.requestID)
+            l.add("attributes", array: a.list)
+            l.add("traceId", record.identity.traceID.hex)
+            l.add("spanId", record.identity.spanID.hex)
+            l.add("eventName", "airun.error")
+            logRecords.append(l)
+        }
+        guard !logRecords.objects.isEmpty else { return nil }
+        var scope = JSONLine(redacting: redactor)
+        scope.add("scope", object: self.scope())
+        scope.add("logRecords", array: logRecords)
+        var resource = JSONLine(redacting: redactor)
+        resource.add("resource", object: self.resource(records))
+        resource.add("scopeLogs", array: one(scope))
+        var request = JSONLine(redacting: redactor)
+        request.add("resourceLogs", array: one(resource))
+        return request.line()
+    }
+
+    private func runSpan(_ startRecord: Record, _ start: RunStart, end endRecord: Record, _ end: RunEnd, retries: [Record]) -> JSONLine {
+        var s = span(startRecord.identity, name: "airun", kind: 1,
+                     start: startRecord.timestampMicroseconds, end: endRecord.timestampMicroseconds)
+        var a = Attributes(redactor: redactor)
+        a.add("process.executable.name", "airun")
+        a.add("process.pid", start.pid)
+        a.add("process.exit.code", end.exitCode)
+        a.add("process.owner", start.user)
+        if end.exitCode != 0 { a.add("error.type", end.errorCode ?? "NONZERO_EXIT") }
+        a.add("airun.command", commandName(start.command))
+        a.add("airun.status", end.status)
+        a.add("airun.attempts", end.attempts)
+        a.add("airun.profile", start.profile)
+        a.add("airun.request_id", startRecord.identity.requestID)
+        if let model = start.modelID { a.add("gen_ai.request.model", model) }
+        if let caller = start.callerTraceID { a.add("airun.caller_trace_id", caller) }
+        for (key, value) in end.tags.sorted { a.add("airun.tag.\(key)", value) }
+        s.add("attributes", array: a.list)
+        var events = JSONArrayBuilder()
+        for record in retries {
+            guard case .retry(let r) = record.event else { continue }
+            var e = JSONLine(redacting: redactor)
+            e.add("timeUnixNano", decimalString: nanos(record.timestampMicroseconds))
+            e.add("name", "airun.retry")
+            var ea = Attributes(redactor: redactor)
+            ea.add("airun.attempt", r.attempt)
+            ea.add("airun.next_attempt", r.nextAttempt)
+            ea.add("airun.reason", r.reason)
+            if let code = r.errorCode { ea.add("error.type", code) }
+            ea.add("airun.change", r.change)
+            ea.add("airun.delay_ms", r.delayMs)
+            e.add("attributes", array: ea.list)
+            events.append(e)
+        }
+        if !events.objects.isEmpty { s.add("events", array: events) }
+        s.add("status", object: status(failed: end.exitCode != 0, message: endRecord.message))
+        return s
+    }
+
+    private func attemptSpan(_ record: Record, _ end: AttemptEnd, start: AttemptStart?, failure: (Record, AttemptError)?) -> JSONLine {
+        let command = start?.command ?? []
+        var s = span(record.identity, name: commandName(command), kind: 3, start: end.startedMicroseconds, end: end.endedMicroseconds)
+        var a = Attributes(redactor: redactor)
+        a.add("process.executable.name", commandName(command))
+        if let path = start?.executable { a.add("process.executable.path", path) }
+        if let pid = end.pid { a.add("process.pid", pid) }
+        a.add("process.exit.code", end.exitCode)
+        if !command.isEmpty { a.add("process.command_args", arguments: command) }
+        if let signal = end.signal { a.add("airun.process.signal", signal) }
+        if let (_, e) = failure { a.add("error.type", e.errorCode) }
+        a.add("airun.attempt", end.attempt)
+        a.add("airun.status", end.status)
+        if let model = end.modelID { a.add("gen_ai.request.model", model) }
+        if let n = end.performance.promptTokens { a.add("gen_ai.usage.input_tokens", Int64(n)) }
+        if let n = end.performance.tokensGenerated { a.add("gen_ai.usage.output_tokens", Int64(n)) }
+        if let tps = end.performance.tokensPerSecond { a.add("airun.tokens_per_second", tps) }
+        if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { a.add("airun.peak_rss_bytes", Int64(saturating: rss * 1_048_576)) }
+        if let gpu = end.resources?.peakGPUMemoryUsedMB { a.add("airun.peak_gpu_memory_bytes", Int64(saturating: gpu * 1_048_576)) }
+        if let joules = end.resources?.gpuEnergyJoules { a.add("airun.gpu_energy_joules", joules) }
+        s.add("attributes", array: a.list)
+        if let (errorRecord, e) = failure {
+            var event = JSONLine(redacting: redactor)
+            event.add("timeUnixNano", decimalString: nanos(errorRecord.timestampMicroseconds))
+            event.add("name", "exception")
+            var ea = Attributes(redactor: redactor)
+            ea.add("exception.type", e.exceptionType ?? e.errorCode)
+            ea.add("exception.message", e.evidence)
+            if let stack = e.stackTrace { ea.add("exception.stacktrace", stack) }
+            event.add("attributes", array: ea.list)
+            var events = JSONArrayBuilder()
+            events.append(event)
+            s.add("events", array: events)
+        }
+        s.add("status", object: status(failed: end.exitCode != 0, message: failure?.0.message ?? ""))
+        return s
+    }
+
+    private func span(_ id: RecordIdentity, name: String, kind: Int64, start: Int64, end: Int64) -> JSONLine {
+        var s = JSONLine(redacting: redactor)
+        s.add("traceId", id.traceID.hex)
+        s.add("spanId", id.spanID.hex)
+        if let parent = id.parentSpanID { s.add("parentSpanId", parent.hex) }
+        s.add("name", name)
+        s.add("kind", kind)
+        s.add("startTimeUnixNano", decimalString: nanos(start))
+        s.add("endTimeUnixNano", decimalString: nanos(max(start, end)))
+        return s
+    }
+
+    /// Unset on success (the conventions' rule), ERROR with the record's sentence otherwise.
+    private func status(failed: Bool, message: String) -> JSONLine {
+        var s = JSONLine(redacting: redactor)
+        if failed {
+            s.add("code", Int64(2))
+            s.add("message", String(message.prefix(300)))
+        }
+        return s
+    }
+
+    private func resource(_ records: [Record]) -> JSONLine {
+        var a = Attributes(redactor: redactor)
+        a.add("service.name", serviceName)
+        a.add("service.version", airunVersion)
+        a.add("os.type", "linux")
+        for record in records {
+            if case .runStart(let s) = record.event, !s.hostname.isEmpty {
+                a.add("host.name", s.hostname)
+                break
+            }
+        }
+        for (key, value) in resourceAttributes where key != "service.name" { a.add(key, value) }
+        var r = JSONLine(redacting: redactor)
+        r.add("attributes", array: a.list)
+        return r
+    }
+
+    private func scope() -> JSONLine {
+        var s = JSONLine(redacting: redactor)
+        s.add("name", "airun")
+        s.add("version", airunVersion)
+        return s
+    }
+
+    private func stringValue(_ text: String) -> JSONLine {
+        var v = JSONLine(redacting: redactor)
+        v.add("stringValue", text)
+        return v
+    }
+
+    private func one(_ object: JSONLine) -> JSONArrayBuilder {
+        var a = JSONArrayBuilder()
+        a.append(object)
+        return a
+    }
+
+    private func commandName(_ command: [String]) -> String {
+        let name = Metrics.baseName(command.first ?? "")
+        return name.isEmpty ? "command" : name
+    }
+
+    private func nanos(_ micros: Int64) -> Int64 { micros.multipliedReportingOverflow(by: 1000).overflow ? 0 : micros * 1000 }
+}
+
+/// A list of OTLP `KeyValue`s.
+struct Attributes {
+    var list = JSONArrayBuilder()
+    let redactor: Redactor
+
+    private mutating func add(_ key: String, _ fill: (inout JSONLine) -> Void) {
+        var kv = JSONLine(redacting: redactor)
+        kv.add("key", key)
+        var value = JSONLine(redacting: redactor)
+        fill(&value)
+        kv.add("value", object: value)
+        list.append(kv)
+    }
+
+    mutating func add(_ key: String, _ value: String) { add(key) { $0.add("stringValue", value) } }
+    mutating func add(_ key: String, _ value: Int64) { add(key) { $0.add("intValue", decimalString: value) } }
+    mutating func add(_ key: String, _ value: Double) { add(key) { $0.add("doubleValue", value, decimals: 6) } }
+    mutating func add(_ key: String, _ value: Bool) { add(key) { $0.add("boolValue", value) } }
+
+    /// A command line as a string array, secret-bearing option values masked as in records.
+    mutating func add(_ key: String, arguments: [String]) {
+        let masked = redactor.redact(arguments: arguments)
+        let redactor = self.redactor
+        add(key) { v in
+            var values = JSONArrayBuilder()
+            for arg in masked {
+                var item = JSONLine(redacting: redactor)
+                item.add("stringValue", arg)
+                values.append(item)
+            }
+            var array = JSONLine(redacting: redactor)
+            array.add("values", array: values)
+            v.add("arrayValue", object: array)
+        }
+    }
+}
