@@ -79,8 +79,30 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             i += 7
         }
         chunked.finish { _ in }
+    case "export":
+        // The exporters' readers: the metrics state file, endpoint URLs, OTEL key=value lists and
+        // the configuration file; then records (the input as a log) through the metrics
+        // accumulator and the OTLP payload builder.
+        let state = MetricsState(decoding: bytes)
+        _ = state.exposition()
+        _ = MetricsState(decoding: state.encoded())
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = HTTPEndpoint.parse(text, defaultPort: 4318)
+        _ = ExportSettings.keyValueList(text)
+        _ = try? ConfigFile.decode(text, file: "fuzz.toml")
+        var records: [Record] = []
+        var stream = RecordStream()
+        stream.feed(bytes) { if records.count < 64 { records.append($0) } }
+        stream.finish { if records.count < 64 { records.append($0) } }
+        var metrics = MetricsAccumulator()
+        for r in records { metrics.add(r) }
+        _ = metrics.state.exposition()
+        let otlp = OTLPPayloads(settings: ExportSettings(), redactor: Redactor())
+        _ = otlp.traces(records)
+        _ = otlp.logs(records)
+        _ = Metrics.lastRun(records)
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf or records")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records or export")
     }
     return 0
 }

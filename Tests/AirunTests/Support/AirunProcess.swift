@@ -32,7 +32,7 @@ enum Airun {
     /// airun's test environment: the runner's own minus any trace it may carry, airun on PATH.
     static func environment(logDirectory: String, extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("AIRUN_") || ["TRACEPARENT", "TRACE_ID", "TRACESTATE", "BAGGAGE"].contains(key) {
+        for key in env.keys where key.hasPrefix("AIRUN_") || key.hasPrefix("OTEL_") || ["TRACEPARENT", "TRACE_ID", "TRACESTATE", "BAGGAGE"].contains(key) {
             env[key] = nil
         }
         env["AIRUN_LOG_DIR"] = logDirectory

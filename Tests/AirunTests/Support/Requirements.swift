@@ -45,4 +45,26 @@ enum Requirement {
         .enabled(if: Llama.available || required("AIRUN_REQUIRE_LLAMA"),
                  "no llama.cpp build (run Tests/tools/build-llama.sh and make-tiny-gguf.py, or .ci/run)")
     }
+
+    /// Debian's prometheus (promtool, the server), prometheus-node-exporter and
+    /// prometheus-pushgateway; required with AIRUN_REQUIRE_PROMETHEUS=1.
+    static var prometheusTrait: ConditionTrait {
+        .enabled(if: ["promtool", "prometheus", "prometheus-node-exporter", "prometheus-pushgateway", "curl"].allSatisfy { which($0) != nil }
+                    || required("AIRUN_REQUIRE_PROMETHEUS"),
+                 "Prometheus tools are not installed (apt-get install prometheus prometheus-node-exporter prometheus-pushgateway curl)")
+    }
+
+    /// Python with opentelemetry-proto, for the OTLP receiver; required with AIRUN_REQUIRE_OTLP=1.
+    static let otlpAvailable: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import opentelemetry.proto.collector.trace.v1.trace_service_pb2"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+    static var otlpTrait: ConditionTrait {
+        .enabled(if: otlpAvailable || required("AIRUN_REQUIRE_OTLP"), "opentelemetry-proto is not installed (pip install opentelemetry-proto)")
+    }
 }
