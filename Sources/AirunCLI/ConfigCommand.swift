@@ -31,7 +31,7 @@ enum GlobalConfig {
 enum ConfigCommand {
     static let usage = "usage: airun config show | check"
     static let help = """
-        airun config: the global settings (docs/records.md, "Files, rotation and retention").
+        airun config: the global settings (docs/records.md, "Files, rotation and retention"; docs/metrics.md).
 
         \\(usage)
 
@@ -44,6 +44,10 @@ enum ConfigCommand {
           max_file_size = "64M"    # then airun-YYYYMMDD.1.jsonl, .2, … (AIRUN_LOG_MAX_FILE_SIZE)
           retain_days = 30         # files of older days are removed (AIRUN_LOG_RETAIN_DAYS)
           retain_files = 100       # at most this many files (AIRUN_LOG_RETAIN_FILES; default: no limit)
+          [export]                 # docs/metrics.md
+          textfile_dir = "/var/lib/prometheus/node-exporter"   # AIRUN_TEXTFILE_DIR
+          pushgateway = "http://localhost:9091"                # AIRUN_PUSHGATEWAY_URL
+          otlp_endpoint = "http://localhost:4318"              # OTEL_EXPORTER_OTLP_ENDPOINT, --otlp
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -68,6 +72,10 @@ enum ConfigCommand {
                 ("log.max_file_size", byteCountText(settings.maxFileSize), settings.source("max_file_size")),
                 ("log.retain_days", settings.retainDays.map(String.init) ?? "none", settings.source("retain_days")),
                 ("log.retain_files", settings.retainFiles.map(String.init) ?? "none", settings.source("retain_files")),
+                ("export.textfile_dir", config.export.textfileDirectory ?? "none", config.export.sources["textfile_dir"] ?? "default"),
+                ("export.pushgateway", config.export.pushgateway?.description ?? "none", config.export.sources["pushgateway"] ?? "default"),
+                ("export.otlp_traces", config.export.traces?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
+                ("export.otlp_logs", config.export.logs?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
             ]
             for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }
             return error == nil ? 0 : ExitCode.airunFailure
