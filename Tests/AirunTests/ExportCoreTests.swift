@@ -80,6 +80,12 @@ struct ExportCoreTests {
         let damaged = MetricsState(decoding: Array(lines.joined(separator: "\n").utf8))
         #expect(damaged.rejectedLines == 3)
         #expect(damaged.series.count == m.state.series.count - 1)
+        // Found by the fuzzer: an empty first line trapped; counts near 2^63 must saturate.
+        #expect(MetricsState(decoding: Array("\n\n{}\n".utf8)).series.isEmpty)
+        let huge = "{\"family\":\"airun_attempt_duration_seconds\",\"labels\":[\"a\",\"\"],\"buckets\":[\(String(repeating: "9223372036854775807,", count: 14))9223372036854775807],\"sum\":1,\"count\":9223372036854775807}"
+        var saturated = MetricsState(decoding: Array("\(huge)\n\(huge)\n".utf8))
+        saturated.observe(Metrics.duration, ["a", ""], 1)
+        #expect(saturated.exposition().contains("airun_attempt_duration_seconds_count{command=\"a\",model=\"\"} 9223372036854775807"))
         var twice = decoded
         twice.merge(decoded)
         #expect(twice.exposition().contains("airun_runs_total{command=\"a\",model=\"\",status=\"failed\",error_code=\"OUT_OF_MEMORY\"} 2"))

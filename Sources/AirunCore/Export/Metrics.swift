@@ -162,9 +162,9 @@ public struct MetricsState: Equatable, Sendable {
         let k = key(family, labels)
         var v = series[k] ?? SeriesValue(buckets: Array(repeating: 0, count: family.buckets.count + 1))
         let index = family.buckets.firstIndex { value <= $0 } ?? family.buckets.count
-        if v.buckets.count == family.buckets.count + 1 { v.buckets[index] += 1 }
+        if v.buckets.count == family.buckets.count + 1 { v.buckets[index] = v.buckets[index].addingSaturated(1) }
         v.sum += value
-        v.count += 1
+        v.count = v.count.addingSaturated(1)
         series[k] = v
     }
 
@@ -180,9 +180,10 @@ public struct MetricsState: Equatable, Sendable {
             case .counter: mine.value += v.value
             case .histogram:
                 guard mine.buckets.count == v.buckets.count else { continue }
-                for i in v.buckets.indices { mine.buckets[i] += v.buckets[i] }
+                // Saturating: a state file is outside input, and counts must never trap.
+                for i in v.buckets.indices { mine.buckets[i] = mine.buckets[i].addingSaturated(v.buckets[i]) }
                 mine.sum += v.sum
-                mine.count += v.count
+                mine.count = mine.count.addingSaturated(v.count)
             }
             series[key] = mine
         }
@@ -207,7 +208,7 @@ public struct MetricsState: Equatable, Sendable {
                 let base = family.name
                 var cumulative: Int64 = 0
                 for (i, bound) in (family.buckets.map(formatSample) + ["+Inf"]).enumerated() where i < v.buckets.count {
-                    cumulative += v.buckets[i]
+                    cumulative = cumulative.addingSaturated(v.buckets[i])
                     out += "\(base)_bucket{\((labels + ["le=\"\(bound)\""]).joined(separator: ","))} \(cumulative)\n"
                 }
                 out += "\(base)_sum{\(labels.joined(separator: ","))} \(formatSample(v.sum))\n"
@@ -238,4 +239,11 @@ func formatSample(_ v: Double) -> String {
     guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf") }
     if v == v.rounded(.towardZero), abs(v) < 9e15 { return String(Int64(v)) }
     return String(v)
+}
+
+extension Int64 {
+    func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
 }

@@ -34,7 +34,7 @@ extension MetricsState {
         self.init()
         var start = 0
         for end in bytes.indices where bytes[end] == 0x0A || end == bytes.count - 1 {
-            let line = bytes[start...(bytes[end] == 0x0A ? end - 1 : end)]
+            let line = bytes[start..<(bytes[end] == 0x0A ? end : end + 1)]
             start = end + 1
             guard !line.isEmpty, case .object(let o)? = try? JSONParser.parse(line) else {
                 if !line.isEmpty { rejectedLines += 1 }
