@@ -100,6 +100,15 @@ struct AttemptRunner {
         var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports),
                                tty: context.options.tty, captureBytes: context.settings.captureBytes,
                                timeout: context.settings.timeout, killAfter: context.settings.killAfter)
+        if context.settings.profile.childLogs == .json {
+            let sink = context.sink, number = Int64(number)
+            plan.childLogs = ChildLogFeed { log, message in
+                var log = log
+                log.attempt = number
+                sink.write(Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
+                                  identity: identity, timestampMicroseconds: wallClockMicroseconds()))
+            }
+        }
         let captureDescriptors = openCaptureFiles(&plan, &attempt)
         defer { for fd in captureDescriptors { fd.close() } }
 

@@ -106,7 +106,7 @@ struct RecordFilter {
         case .error(let e): (e.errorCode, e.modelID, e.command.first, e.tags)
         case .retry(let e): (e.errorCode, nil, e.command.first, nil)
         case .runEnd(let e): (e.errorCode, nil, nil, e.tags)
-        case .sample: (nil, nil, nil, nil)
+        case .sample, .childLog: (nil, nil, nil, nil)
         }
     }
 }

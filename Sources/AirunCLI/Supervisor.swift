@@ -12,6 +12,19 @@ struct AttemptPlan {
     var captureStderr: CaptureFile?
     var timeout: Duration?
     var killAfter: Duration
+    /// `[child_logs] format = "json"`: the stderr lines that are the command's own log records.
+    var childLogs: ChildLogFeed?
+}
+
+/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines.
+/// A class: the poll loop's stream and the attempt share the one reader.
+final class ChildLogFeed {
+    private var lines = ChildLogLines()
+    private let emit: (ChildLog, String) -> Void
+
+    init(_ emit: @escaping (ChildLog, String) -> Void) { self.emit = emit }
+    func feed(_ chunk: UnsafeRawBufferPointer) { lines.feed(chunk, emit) }
+    func finish() { lines.finish(emit) }
 }
 
 /// What happened to one attempt, from spawn to reap.
@@ -41,6 +54,7 @@ private struct OutputStream {
     let destinationIsTerminal: Bool
     var tail: Tail
     var capture: CaptureFile?
+    var childLogs: ChildLogFeed?
     var open = true
     var destinationGone = false
     /// Why the destination refused the output (other than a reader that went away).
@@ -323,7 +337,7 @@ final class Supervisor {
         }
         if let s = connection.errPTY?.master ?? connection.errPipe?.read {
             streams.append(OutputStream(source: s, destination: .standardError, destinationIsTerminal: connection.errIsTTY,
-                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr))
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr, childLogs: plan.childLogs))
         }
         return streams
     }
@@ -368,6 +382,7 @@ final class Supervisor {
         if !stillOpen.isEmpty { startRelay(stillOpen.map { ($0.source, $0.destination) }) }
         for s in streams {
             if s.open { s.source.close() }
+            s.childLogs?.finish()
             do { try s.capture?.finish() } catch {
                 console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
             }
@@ -407,6 +422,7 @@ final class Supervisor {
                 }
             }
             stream.tail.append(chunk)
+            stream.childLogs?.feed(chunk)
             if let capture = stream.capture {
                 do { try capture.write(chunk) } catch {
                     stream.capture = nil

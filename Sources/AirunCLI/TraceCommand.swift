@@ -68,6 +68,10 @@ enum TraceCommand {
                 out += "\n"
                 let inner = indent + (last ? "   " : "│  ")
                 if let e = attempt.error { out += "\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n" }
+                for log in attempt.logs {
+                    let level = log.log.childLevel ?? log.level.rawValue
+                    out += "\(inner)   log \(offset(log.time)) \(escapingControlCharacters(level)) \(escapingControlCharacters(String(log.message.prefix(160))))\n"
+                }
                 for nested in attempt.runs { render(nested, inner) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
@@ -101,6 +105,18 @@ enum TraceCommand {
                 x.add("duration_ms", a.end?.durationMs)
                 x.add("error_code", a.error?.errorCode)
                 x.add("evidence", a.error?.evidence)
+                var logs = JSONArrayBuilder()
+                for log in a.logs {
+                    var l = JSONLine(redacting: redactor)
+                    l.add("at", rfc3339(microseconds: log.time))
+                    l.add("level", log.level.rawValue)
+                    l.add("child_level", log.log.childLevel)
+                    l.add("child_logger", log.log.childLogger)
+                    l.add("message", log.message)
+                    if !log.log.fields.members.isEmpty { l.add("fields", value: .object(log.log.fields)) }
+                    logs.append(l)
+                }
+                x.add("logs", array: logs)
                 var nested = JSONArrayBuilder()
                 for r in a.runs { nested.append(runObject(r)) }
                 x.add("runs", array: nested)

@@ -27,7 +27,7 @@ struct EventGenerator {
     mutating func micros() -> Int64 { int(946_684_800_000_000...4_102_444_800_000_000) }
 
     mutating func event() -> Event {
-        switch Int.random(in: 0..<7, using: &rng) {
+        switch Int.random(in: 0..<8, using: &rng) {
         case 0:
             var e = RunStart()
             e.command = ["cmd"] + args(); e.traceSource = text(); e.callerTraceID = maybe { $0.text() }; e.tags = tags()
@@ -95,6 +95,12 @@ struct EventGenerator {
             e.attempt = int(1...100); e.reason = text(); e.errorCode = maybe { $0.text() }; e.delayMs = number(); e.change = text()
             e.fallbackModel = maybe { $0.text() }; e.command = args()
             return .retry(e)
+        case 6:
+            var e = ChildLog()
+            e.attempt = int(1...100); e.childLevel = maybe { $0.text() }; e.childLogger = maybe { $0.text() }
+            e.childTimestamp = maybe { $0.text() }
+            for _ in 0..<int(0...3) { e.fields.append("f" + text(6), bool() ? .string(text()) : .integer(int(0...1000))) }
+            return .childLog(e)
         default:
             var e = RunEnd()
             e.exitCode = int(0...255); e.status = text(); e.errorCode = maybe { $0.text() }; e.attempts = int(1...100)

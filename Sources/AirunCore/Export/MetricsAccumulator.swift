@@ -57,7 +57,7 @@ public struct MetricsAccumulator: Sendable {
             let seconds = Double(record.timestampMicroseconds) / 1e6
             state.set(Metrics.lastRun, labels, to: seconds)
             if end.exitCode == 0 { state.set(Metrics.lastSuccess, labels, to: seconds) }
-        case .attemptStart, .sample:
+        case .attemptStart, .sample, .childLog:
             break
         }
     }

@@ -52,10 +52,15 @@ public struct OTLPPayloads: Sendable {
     }
 
     /// An `ExportLogsServiceRequest` of the failures (ERROR when the run ends with it, WARN when
-    /// another attempt followed), or nil when there were none.
+    /// another attempt followed) and the command's own log lines (`child.log`), or nil when there
+    /// were none.
     public func logs(_ records: [Record]) -> [UInt8]? {
         var logRecords = JSONArrayBuilder()
         for record in records {
+            if case .childLog(let c) = record.event {
+                logRecords.append(childLogRecord(record, c))
+                continue
+            }
             guard case .error(let e) = record.event else { continue }
             var l = JSONLine(redacting: redactor)
             l.add("timeUnixNano", decimalString: nanos(record.timestampMicroseconds))
@@ -92,6 +97,36 @@ public struct OTLPPayloads: Sendable {
         var request = JSONLine(redacting: redactor)
         request.add("resourceLogs", array: one(resource))
         return request.line()
+    }
+
+    /// A `child.log` record: the command's own line, in its attempt's span; scalar fields become
+    /// `airun.child.KEY` attributes.
+    private func childLogRecord(_ record: Record, _ c: ChildLog) -> JSONLine {
+        var l = JSONLine(redacting: redactor)
+        l.add("timeUnixNano", decimalString: nanos(record.timestampMicroseconds))
+        l.add("observedTimeUnixNano", decimalString: nanos(record.timestampMicroseconds))
+        l.add("severityNumber", Int64(record.level == .error ? 17 : record.level == .warning ? 13 : 9))
+        l.add("severityText", c.childLevel ?? record.level.rawValue)
+        l.add("body", object: stringValue(record.message))
+        var a = Attributes(redactor: redactor)
+        if let logger = c.childLogger { a.add("airun.child.logger", logger) }
+        if let time = c.childTimestamp { a.add("airun.child.timestamp", time) }
+        a.add("airun.attempt", c.attempt)
+        a.add("log.iostream", "stderr")
+        for member in c.fields.members.prefix(64) {
+            switch member.value {
+            case .string(let v): a.add("airun.child.\(member.key)", v)
+            case .integer(let v): a.add("airun.child.\(member.key)", v)
+            case .number(let v): a.add("airun.child.\(member.key)", v)
+            case .bool(let v): a.add("airun.child.\(member.key)", v)
+            default: continue
+            }
+        }
+        l.add("attributes", array: a.list)
+        l.add("traceId", record.identity.traceID.hex)
+        l.add("spanId", record.identity.spanID.hex)
+        l.add("eventName", "airun.child.log")
+        return l
     }
 
     private func runSpan(_ startRecord: Record, _ start: RunStart, end endRecord: Record, _ end: RunEnd, retries: [Record]) -> JSONLine {

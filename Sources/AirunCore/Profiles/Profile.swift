@@ -17,6 +17,8 @@ public struct Profile: Sendable {
     public var maskPersonalData: Bool?
     /// `[tags]`: the lowest-precedence tags of runs under this profile.
     public var tags = Tags()
+    /// `[child_logs] format`: how the command's own log lines on stderr are recorded.
+    public var childLogs = ChildLogFormat.none
 
     public init(name: String = "default", source: String? = nil) {
         self.name = name
@@ -125,3 +127,10 @@ public func escapingControlCharacters(_ text: String) -> String {
 }
 
 private func isControlScalar(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0x7F...0x9F).contains(s.value) }
+
+/// `[child_logs] format`: `json` when the command writes one JSON object per stderr line (with at
+/// least `message`); airun then records each as a `child.log` record in the attempt's span.
+public enum ChildLogFormat: String, Sendable {
+    case none
+    case json
+}

@@ -11,7 +11,7 @@ extension Profile {
         }
         let d = Decoder(file: file)
         var p = Profile(name: name, source: file)
-        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags"])
+        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags", "child_logs"])
         if let v = try d.integer(root, "version", "") {
             guard v == profileFormatVersion else {
                 throw d.error(root, "version", "unsupported profile version \(v)", hint: "this airun reads version \(profileFormatVersion)")
@@ -41,6 +41,16 @@ extension Profile {
             p.retry.maxTotalTime = try d.duration(retry, "max_total_time", ctx)
             if let list = try d.strings(retry, "retry_on", ctx) { p.retry.retryOn = try d.conditions(list, retry, "retry_on") }
             if let list = try d.strings(retry, "never_retry_on", ctx) { p.retry.neverRetryOn = try d.conditions(list, retry, "never_retry_on") }
+        }
+
+        if let c = try d.table(root, "child_logs", "") {
+            try d.keys(c, "child_logs", allowed: ["format"])
+            if let format = try d.string(c, "format", "child_logs") {
+                guard let f = ChildLogFormat(rawValue: format) else {
+                    throw d.error(c, "format", "child_logs.format '\(format)' is not known", hint: "json (one JSON object per stderr line, with a message) or none")
+                }
+                p.childLogs = f
+            }
         }
 
         if let t = try d.table(root, "timeout", "") {

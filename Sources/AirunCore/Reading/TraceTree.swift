@@ -10,6 +10,8 @@ public struct TraceTree: Sendable {
         public var end: AttemptEnd?
         public var endTime: Int64?
         public var error: AttemptError?
+        /// The command's own log lines (`child.log`), in the order written.
+        public var logs: [ChildLogEntry] = []
         /// Runs whose parent span is this attempt's.
         public var runs: [Run] = []
     }
@@ -23,6 +25,14 @@ public struct TraceTree: Sendable {
         public var endTime: Int64?
         public var attempts: [Attempt] = []
         public var retries: [(time: Int64, retry: Retry)] = []
+    }
+
+    /// One `child.log` record.
+    public struct ChildLogEntry: Sendable {
+        public var time: Int64
+        public var level: RecordLevel
+        public var message: String
+        public var log: ChildLog
     }
 
     public let traceID: TraceID
@@ -76,6 +86,11 @@ public struct TraceTree: Sendable {
                 guard let parent = id.parentSpanID else { continue }
                 var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
                 a.error = e
+                attempts[id.spanID] = (parent, a)
+            case .childLog(let e):
+                guard let parent = id.parentSpanID else { continue }
+                var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
+                a.logs.append(ChildLogEntry(time: record.timestampMicroseconds, level: record.level, message: record.message, log: e))
                 attempts[id.spanID] = (parent, a)
             case .sample:
                 break

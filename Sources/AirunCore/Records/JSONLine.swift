@@ -102,6 +102,39 @@ public struct JSONLine: Sendable {
         bytes.append(UInt8(ascii: "]"))
     }
 
+    /// Adds any JSON value read from outside (a child's log fields), every string and key
+    /// through the redactor. Depth is bounded by the parser that made the value.
+    public mutating func add(_ name: String, value: JSONValue) {
+        key(name)
+        appendValue(value)
+    }
+
+    private mutating func appendValue(_ value: JSONValue) {
+        switch value {
+        case .null: appendNull()
+        case .bool(let b): bytes.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let n): bytes.append(contentsOf: String(n).utf8)
+        case .number(let d): bytes.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
+        case .string(let s): JSONLine.appendString(redactor.redact(s).utf8, to: &bytes)
+        case .array(let items):
+            bytes.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                appendValue(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let o):
+            bytes.append(UInt8(ascii: "{"))
+            for (i, member) in o.members.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                JSONLine.appendString(redactor.redact(member.key).utf8, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                appendValue(member.value)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
     private mutating func appendNull() { bytes.append(contentsOf: "null".utf8) }
 
     /// The finished object and a trailing newline.

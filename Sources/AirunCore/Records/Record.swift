@@ -30,6 +30,7 @@ public enum Event: Equatable, Sendable {
     case error(AttemptError)
     case retry(Retry)
     case runEnd(RunEnd)
+    case childLog(ChildLog)
 
     /// The `event` field.
     public var name: String {
@@ -41,6 +42,7 @@ public enum Event: Equatable, Sendable {
         case .error: "error"
         case .retry: "retry"
         case .runEnd: "run.end"
+        case .childLog: "child.log"
         }
     }
 }
@@ -85,6 +87,7 @@ public struct Record: Equatable, Sendable {
         case .error(let e): e.encode(into: &r)
         case .retry(let e): e.encode(into: &r)
         case .runEnd(let e): e.encode(into: &r)
+        case .childLog(let e): e.encode(into: &r)
         }
         return r.line()
     }
@@ -109,6 +112,7 @@ public struct Record: Equatable, Sendable {
         case "error": event = .error(AttemptError(o))
         case "retry": event = .retry(Retry(o))
         case "run.end": event = .runEnd(RunEnd(o))
+        case "child.log": event = .childLog(ChildLog(o))
         default: throw .unknownEvent(name)
         }
         self.init(event, level: level, message: o.string("message") ?? "",

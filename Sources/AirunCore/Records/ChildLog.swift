@@ -1,0 +1,98 @@
+/// `child.log`: one structured log line the command wrote on stderr (a profile's
+/// `[child_logs] format = "json"`), recorded in its attempt's span. The record's `message` is the
+/// line's `message` and its `level` the line's level mapped to INFO, WARN or ERROR; the line's own
+/// `level`, `logger` and `timestamp` are kept as written, and every other field in `fields`.
+public struct ChildLog: Equatable, Sendable {
+    public var attempt: Int64 = 1
+    public var childLevel: String?
+    public var childLogger: String?
+    public var childTimestamp: String?
+    public var fields = JSONObject()
+
+    public init() {}
+
+    func encode(into r: inout JSONLine) {
+        r.add("attempt", attempt)
+        r.add("stream", "stderr")
+        r.add("child_level", childLevel)
+        r.add("child_logger", childLogger)
+        r.add("child_timestamp", childTimestamp)
+        if !fields.members.isEmpty { r.add("fields", value: .object(fields)) }
+    }
+
+    init(_ o: JSONObject) {
+        attempt = o.int("attempt") ?? 1
+        childLevel = o.string("child_level")
+        childLogger = o.string("child_logger")
+        childTimestamp = o.string("child_timestamp")
+        fields = o.object("fields") ?? JSONObject()
+    }
+
+    /// The record level of a child's level name (Python's, Go's, Rust's, syslog's).
+    public static func recordLevel(_ level: String?) -> RecordLevel {
+        switch level?.uppercased() {
+        case "WARN", "WARNING": .warning
+        case "ERROR", "ERR", "CRITICAL", "CRIT", "FATAL", "ALERT", "EMERG", "EMERGENCY", "PANIC", "EXCEPTION": .error
+        default: .info
+        }
+    }
+
+    /// A line that is a JSON object with a string `message`: the log and its message; nil for
+    /// any other line (plain text, a JSON value of another shape), which stays output only.
+    public static func parse(line: ArraySlice<UInt8>) -> (log: ChildLog, message: String)? {
+        guard let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }), first == UInt8(ascii: "{") else { return nil }
+        guard case .object(let o)? = try? JSONParser.parse(line), let message = o.string("message") else { return nil }
+        var log = ChildLog()
+        log.childLevel = o.string("level") ?? o.string("levelname") ?? o.string("severity")
+        log.childLogger = o.string("logger") ?? o.string("name")
+        log.childTimestamp = o.string("timestamp") ?? o.string("time")
+        let promoted: Set<String> = ["message", "level", "levelname", "severity", "logger", "name", "timestamp", "time"]
+        for member in o.members where !promoted.contains(member.key) { log.fields.append(member.key, member.value) }
+        return (log, message)
+    }
+}
+
+/// Splits a stream into lines for `ChildLog.parse`, across chunk boundaries, in bounded memory:
+/// a line longer than `maximumLine` is not a log line and is skipped whole.
+public struct ChildLogLines: Sendable {
+    public static let maximumLine = 64 * 1024
+    private var partial: [UInt8] = []
+    private var overlong = false
+
+    public init() {}
+
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (ChildLog, String) -> Void) {
+        var start = 0
+        for i in 0..<chunk.count where chunk[i] == 0x0A {
+            take(chunk, start, i, emit)
+            start = i + 1
+        }
+        guard start < chunk.count, !overlong else { return }
+        if partial.count + chunk.count - start > Self.maximumLine {
+            overlong = true
+            partial = []
+        } else {
+            partial.append(contentsOf: chunk[start..<chunk.count])
+        }
+    }
+
+    /// The last line, when the stream ended without a newline.
+    public mutating func finish(_ emit: (ChildLog, String) -> Void) {
+        if !overlong, !partial.isEmpty { line(partial[...], emit) }
+        partial = []
+        overlong = false
+    }
+
+    private mutating func take(_ chunk: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ emit: (ChildLog, String) -> Void) {
+        defer { partial = []; overlong = false }
+        if overlong || partial.count + end - start > Self.maximumLine { return }
+        partial.append(contentsOf: chunk[start..<end])
+        line(partial[...], emit)
+    }
+
+    private func line(_ bytes: ArraySlice<UInt8>, _ emit: (ChildLog, String) -> Void) {
+        // A terminal's line discipline may have added a carriage return.
+        let trimmed = bytes.last == 0x0D ? bytes.dropLast() : bytes
+        if let (log, message) = ChildLog.parse(line: trimmed) { emit(log, message) }
+    }
+}
