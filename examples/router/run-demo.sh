@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The router end to end: the router asks for the `big` model, whose file is missing; the nested
+# airun falls back to `tiny`; the answer comes out; the trace id is printed last.
+# Builds nothing. Needs airun on PATH (or a build in .build/), and llama.cpp's llama-completion and
+# a GGUF model: by default the ones the tests use (Tests/tools/build-llama.sh, .ci/run), found in
+# $AIRUN_LLAMA_DIR or ~/.cache/airun/llama.cpp-*.
+#
+#   examples/router/run-demo.sh ["a prompt"]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# This checkout's newest build, else an airun on PATH.
+built=$(ls -t "$root"/.build/release/airun "$root"/.build/debug/airun 2>/dev/null | head -1 || true)
+[ -n "$built" ] && PATH="$(dirname "$built"):$PATH"
+command -v airun >/dev/null || { echo "run-demo: no airun on PATH (swift build first)" >&2; exit 1; }
+llama=${AIRUN_LLAMA_DIR:-$(ls -d "$HOME"/.cache/airun/llama.cpp-* 2>/dev/null | tail -1)}
+if [ -z "$llama" ] || [ ! -x "$llama/bin/llama-completion" ] || [ ! -f "$llama/tiny.gguf" ]; then
+  echo "run-demo: no llama.cpp build with tiny.gguf (set AIRUN_LLAMA_DIR, or run .ci/run once)" >&2
+  exit 1
+fi
+PATH="$llama/bin:$PATH"
+export MODELS_DIR=$llama   # holds tiny.gguf; big-q4_k_m.gguf is missing on purpose
+export AIRUN_PROFILE_PATH="$root/profiles${AIRUN_PROFILE_PATH:+:$AIRUN_PROFILE_PATH}"
+log_dir=${AIRUN_LOG_DIR:-$(mktemp -d)}
+export AIRUN_LOG_DIR=$log_dir
+trace=$(python3 -c 'import uuid; print(uuid.uuid4().hex)')
+
+echo "== the router, under airun (profile ai-router), asking for the big model"
+airun --trace-id "$trace" --tag demo=router -- python3 "$here/ai-router.py" --model big --session demo "${1:-Hello}"
+echo
+echo "== the trace: the router's run, its log lines, the nested llama-completion run and its attempts"
+airun trace "$trace"
+echo "records in $log_dir; trace id:"
+echo "$trace"
