@@ -101,6 +101,20 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = otlp.traces(records)
         _ = otlp.logs(records)
         _ = Metrics.lastRun(records)
+        // A child's stderr read for JSON log lines, in 5-byte chunks.
+        var lines = ChildLogLines()
+        var logs = 0
+        bytes.withUnsafeBytes { raw in
+            var i = 0
+            while i < raw.count {
+                lines.feed(UnsafeRawBufferPointer(rebasing: raw[i..<min(i + 5, raw.count)])) { log, _ in
+                    logs += 1
+                    if logs < 4 { _ = Record(.childLog(log), level: .info, message: "", identity: RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, spanID: SpanID("00f067aa0ba902b7")!, parentSpanID: nil, requestID: ""), timestampMicroseconds: 0).line(redactor: Redactor()) }
+                }
+                i += 5
+            }
+        }
+        lines.finish { _, _ in }
     default:
         fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records or export")
     }

@@ -9,9 +9,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# This checkout's newest build, else an airun on PATH.
-built=$(ls -t "$root"/.build/release/airun "$root"/.build/debug/airun 2>/dev/null | head -1 || true)
-[ -n "$built" ] && PATH="$(dirname "$built"):$PATH"
+# An airun on PATH, else this checkout's newest build.
+if ! command -v airun >/dev/null; then
+  built=$(ls -t "$root"/.build/release/airun "$root"/.build/debug/airun 2>/dev/null | head -1 || true)
+  [ -n "$built" ] && PATH="$(dirname "$built"):$PATH"
+fi
 command -v airun >/dev/null || { echo "run-demo: no airun on PATH (swift build first)" >&2; exit 1; }
 llama=${AIRUN_LLAMA_DIR:-$(ls -d "$HOME"/.cache/airun/llama.cpp-* 2>/dev/null | tail -1)}
 if [ -z "$llama" ] || [ ! -x "$llama/bin/llama-completion" ] || [ ! -f "$llama/tiny.gguf" ]; then
