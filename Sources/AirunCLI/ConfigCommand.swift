@@ -76,6 +76,7 @@ enum ConfigCommand {
                 ("export.pushgateway", config.export.pushgateway?.description ?? "none", config.export.sources["pushgateway"] ?? "default"),
                 ("export.otlp_traces", config.export.traces?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
                 ("export.otlp_logs", config.export.logs?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
+                ("export.spool_max", byteCountText(config.export.spoolMaxBytes), config.export.sources["spool_max"] ?? "default"),
             ]
             for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }
             return error == nil ? 0 : ExitCode.airunFailure

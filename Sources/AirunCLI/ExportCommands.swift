@@ -77,7 +77,7 @@ enum ExportCommand {
         guard settings.otlpEnabled else {
             return fail("no collector: set OTEL_EXPORTER_OTLP_ENDPOINT, [export] otlp_endpoint in config.toml, or --otlp URL")
         }
-        let spool = Spool(logDirectory: options.directory)
+        let spool = Spool(logDirectory: options.directory, maxBytes: settings.spoolMaxBytes)
         var total = FlushResult()
         while true {
             let batch = flushSpool(spool, settings: settings, timeoutNanoseconds: 10_000_000_000, limit: 16)
@@ -92,7 +92,7 @@ enum ExportCommand {
         let dropped = spool.takeDropped()
         var line = "sent \(total.sent), \(total.remaining) remaining"
         if total.refused > 0 { line += ", \(total.refused) refused by the collector" }
-        if dropped > 0 { line += ", \(dropped) dropped earlier to keep the spool under \(spool.maxBytes >> 20) MiB" }
+        if dropped > 0 { line += ", \(dropped) dropped earlier to keep the spool under \(ConfigCommand.byteCountText(spool.maxBytes))" }
         if let problem = total.lastProblem, total.remaining > 0 || total.refused > 0 { line += " (\(problem))" }
         try? FileDescriptor.standardOutput.writeAll("airun: export: \(line)\n")
         return total.remaining == 0 ? 0 : 1

@@ -53,7 +53,7 @@ final class RunExporter: RecordSink {
         if settings.logs != nil, let body = otlp.logs(records) { requests.append(otlpRequest(signal: "logs", body: body, settings: settings)!); signals.append("logs") }
         guard !requests.isEmpty || settings.otlpEnabled else { return }
         let outcomes = performHTTP(requests, timeoutNanoseconds: deadline - monotonicNanoseconds())
-        let spool = Spool(logDirectory: logDirectory)
+        let spool = Spool(logDirectory: logDirectory, maxBytes: settings.spoolMaxBytes)
         var spooled = 0
         var failure: String?
         for (i, outcome) in outcomes.enumerated() where !outcome.delivered {

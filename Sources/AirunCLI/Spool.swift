@@ -11,9 +11,12 @@ import AirunSystem
 /// count is kept in `dropped` until a flush reports it.
 struct Spool {
     let directory: String
-    var maxBytes: Int64 = 16 << 20
+    var maxBytes: Int64
 
-    init(logDirectory: String) { directory = logDirectory + "/spool" }
+    init(logDirectory: String, maxBytes: Int64 = 16 << 20) {
+        directory = logDirectory + "/spool"
+        self.maxBytes = maxBytes
+    }
 
     struct Entry {
         var name: String

@@ -241,6 +241,36 @@ struct ExportTests {
         #expect(spans.count == 6, "three runs × (run + attempt), each once")
         #expect(Set(spans.compactMap { $0["spanId"] as? String }).count == 6)
     }
+
+    @Test("The spool is bounded: the oldest payloads make room and are counted")
+    func boundedSpool() throws {
+        let s = Scratch()
+        let closed = "http://127.0.0.1:\(freePort())"
+        for _ in 0..<6 {
+            let r = try airun(["--retries", "1", "--otlp", closed, "--", "sh", "-c", "echo failing >&2; exit 1"],
+                              environment: ["AIRUN_SPOOL_MAX": "8K"], scratch: s)
+            #expect(r.exitCode == 1)
+        }
+        let spool = s.file("logs/spool")
+        let files = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".json") }
+        let total = try files.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: spool + "/" + $1)[.size] as? Int) ?? 0) }
+        #expect(total <= 8192 && files.count < 12, "\(files.count) files, \(total) bytes")
+        let flush = try airun(["export", "--flush", "--otlp", closed, "--log-dir", s.file("logs")], environment: ["AIRUN_SPOOL_MAX": "8K"], scratch: Scratch())
+        #expect(flush.exitCode == 1, "payloads remain while the collector is down")
+        #expect(flush.stdoutText.contains("dropped earlier to keep the spool under 8K"), "\(flush.stdoutText)")
+        #expect(flush.stdoutText.contains("\(files.count) remaining"), "\(flush.stdoutText)")
+    }
+
+    @Test("A bad collector URL: --otlp is a usage error, a variable only warns")
+    func badURLs() throws {
+        let flag = try airun(["--otlp", "https://otel.example.com", "--", "true"])
+        #expect(flag.exitCode == 125)
+        #expect(flag.stderr.contains("local collector"), "\(flag.stderr)")
+        let variable = try airun(["--", "sh", "-c", "echo ran"], environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com",
+                                                                              "AIRUN_PUSHGATEWAY_URL": "pushgateway:9091"])
+        #expect(variable.exitCode == 0 && variable.stdoutText == "ran\n")
+        #expect(variable.stderr.contains("ignoring OTEL_EXPORTER_OTLP_ENDPOINT") && variable.stderr.contains("ignoring AIRUN_PUSHGATEWAY_URL"), "\(variable.stderr)")
+    }
 }
 
 private func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }

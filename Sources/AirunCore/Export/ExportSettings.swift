@@ -84,9 +84,12 @@ public struct ExportSettings: Equatable, Sendable {
     public var headers: [(name: String, value: String)] = []
     public var serviceName = "airun"
     public var resourceAttributes: [(key: String, value: String)] = []
+    /// The most the OTLP spool may hold (`[export] spool_max`, `AIRUN_SPOOL_MAX`); older payloads
+    /// are dropped, and counted, to make room.
+    public var spoolMaxBytes: Int64 = 16 << 20
     public var sources: [String: String] = [:]
 
-    public static let keys = ["textfile_dir", "pushgateway", "otlp_endpoint"]
+    public static let keys = ["textfile_dir", "pushgateway", "otlp_endpoint", "spool_max"]
 
     public init() {}
 
@@ -115,6 +118,10 @@ public struct ExportSettings: Equatable, Sendable {
             return s
         }
         settings.textfileDirectory = try string("textfile_dir", "\"/var/lib/prometheus/node-exporter\"")
+        if let text = try string("spool_max", "\"16M\"") {
+            guard let n = parseByteCount(text), n >= 1024 else { throw fail("spool_max", "export.spool_max must be a byte count of at least 1K", "e.g. \"16M\"") }
+            settings.spoolMaxBytes = Int64(n)
+        }
         for (key, example, port) in [("pushgateway", "\"http://localhost:9091\"", 9091), ("otlp_endpoint", "\"http://localhost:4318\"", 4318)] {
             guard let text = try string(key, example) else { continue }
             switch HTTPEndpoint.parse(text, defaultPort: port) {
@@ -136,6 +143,11 @@ public struct ExportSettings: Equatable, Sendable {
         if let dir = env["AIRUN_TEXTFILE_DIR"], !dir.isEmpty {
             textfileDirectory = dir
             sources["textfile_dir"] = "AIRUN_TEXTFILE_DIR"
+        }
+        if let text = env["AIRUN_SPOOL_MAX"], !text.isEmpty {
+            if let n = parseByteCount(text), n >= 1024 { spoolMaxBytes = Int64(n) } else {
+                warnings.append("ignoring AIRUN_SPOOL_MAX='\(text.prefix(40))': a byte count of at least 1K, e.g. 16M")
+            }
         }
         func endpoint(_ name: String, _ port: Int) -> HTTPEndpoint? {
             guard let text = env[name], !text.isEmpty else { return nil }
