@@ -145,7 +145,10 @@ public struct ExportSettings: Equatable, Sendable {
             sources["textfile_dir"] = "AIRUN_TEXTFILE_DIR"
         }
         if let text = env["AIRUN_SPOOL_MAX"], !text.isEmpty {
-            if let n = parseByteCount(text), n >= 1024 { spoolMaxBytes = Int64(n) } else {
+            if let n = parseByteCount(text), n >= 1024 {
+                spoolMaxBytes = Int64(n)
+                sources["spool_max"] = "AIRUN_SPOOL_MAX"
+            } else {
                 warnings.append("ignoring AIRUN_SPOOL_MAX='\(text.prefix(40))': a byte count of at least 1K, e.g. 16M")
             }
         }
