@@ -40,15 +40,7 @@ public struct OTLPPayloads: Sendable {
             }
         }
         guard !spans.objects.isEmpty else { return nil }
-        var scope = JSONLine(redacting: redactor)
-        scope.add("scope", object: self.scope())
-        scope.add("spans", array: spans)
-        var resource = JSONLine(redacting: redactor)
-        resource.add("resource", object: self.resource(records))
-        resource.add("scopeSpans", array: one(scope))
-        var request = JSONLine(redacting: redactor)
-        request.add("resourceSpans", array: one(resource))
-        return request.line()
+        return request(signal: "Spans", items: "spans", spans, records)
     }
 
     /// An `ExportLogsServiceRequest` of the failures (ERROR when the run ends with it, WARN when
@@ -88,14 +80,20 @@ public struct OTLPPayloads: Sendable {
             logRecords.append(l)
         }
         guard !logRecords.objects.isEmpty else { return nil }
+        return request(signal: "Logs", items: "logRecords", logRecords, records)
+    }
+
+    /// `{"resource<signal>":[{"resource":…,"scope<signal>":[{"scope":…,"<items>":[…]}]}]}`: one
+    /// resource (this host's airun) and one scope (airun) around the spans or log records.
+    private func request(signal: String, items name: String, _ items: JSONArrayBuilder, _ records: [Record]) -> [UInt8] {
         var scope = JSONLine(redacting: redactor)
         scope.add("scope", object: self.scope())
-        scope.add("logRecords", array: logRecords)
+        scope.add(name, array: items)
         var resource = JSONLine(redacting: redactor)
         resource.add("resource", object: self.resource(records))
-        resource.add("scopeLogs", array: one(scope))
+        resource.add("scope" + signal, array: one(scope))
         var request = JSONLine(redacting: redactor)
-        request.add("resourceLogs", array: one(resource))
+        request.add("resource" + signal, array: one(resource))
         return request.line()
     }
 
