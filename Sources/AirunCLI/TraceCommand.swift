@@ -55,6 +55,10 @@ enum TraceCommand {
         var out = "trace \(tree.traceID.hex)"
         if let caller = tree.roots.first?.start?.callerTraceID { out += " (caller id \(caller))" }
         out += ", \(tree.recordCount) records\n"
+        func renderLog(_ log: TraceTree.ChildLogEntry, _ indent: String) {
+            let level = log.log.childLevel ?? log.level.rawValue
+            out += "\(indent)   log \(offset(log.time)) \(escapingControlCharacters(level)) \(escapingControlCharacters(String(log.message.prefix(160))))\n"
+        }
         func render(_ run: TraceTree.Run, _ indent: String) {
             let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"
             let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + seconds($0.durationMs) } ?? "(no run.end: running, or airun was killed)"
@@ -68,11 +72,13 @@ enum TraceCommand {
                 out += "\n"
                 let inner = indent + (last ? "   " : "│  ")
                 if let e = attempt.error { out += "\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n" }
-                for log in attempt.logs {
-                    let level = log.log.childLevel ?? log.level.rawValue
-                    out += "\(inner)   log \(offset(log.time)) \(escapingControlCharacters(level)) \(escapingControlCharacters(String(log.message.prefix(160))))\n"
+                // The command's log lines and the runs it started, in the order they happened.
+                var logs = attempt.logs[...]
+                for nested in attempt.runs {
+                    while let log = logs.first, log.time <= (nested.startTime ?? .max) { renderLog(logs.removeFirst(), inner) }
+                    render(nested, inner)
                 }
-                for nested in attempt.runs { render(nested, inner) }
+                for log in logs { renderLog(log, inner) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
                     out += "\(indent)├─ retry \(offset(run.retries[i].time)) in \(seconds(r.delayMs)) with \(r.change)\n"

@@ -81,6 +81,17 @@ struct RouterTests {
         #expect(attempts.last?["status"] as? String == "succeeded")
         #expect(nested["exit_code"] as? Int == 0 && router["exit_code"] as? Int == 0)
 
+        // The text tree: the router's lines and its nested run in the order they happened.
+        let lines = text.split(separator: "\n").map(String.init)
+        let order = ["log +", "INFO request received", "run ", "llama-completion", "MODEL_NOT_FOUND", "succeeded", "INFO answer ready"]
+        var from = lines.firstIndex { $0.hasPrefix("run ") && $0.contains("ai-router.py") } ?? lines.endIndex
+        for needle in order {
+            guard let i = lines[from...].firstIndex(where: { $0.contains(needle) }) else {
+                Issue.record("'\(needle)' missing or out of order in:\n\(text)")
+                break
+            }
+            from = i
+        }
         let records = try FileManager.default.contentsOfDirectory(atPath: s.file("logs")).filter { $0.hasSuffix(".jsonl") }
             .map { try String(contentsOfFile: s.file("logs/\($0)"), encoding: .utf8) }.joined()
         #expect(records.contains("upstream configured with key"), "the router's line about its key was recorded")
