@@ -154,12 +154,14 @@ struct ExportTests {
         #expect(run["traceId"] as? String == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(run["parentSpanId"] as? String == "00f067aa0ba902b7", "the run is a child of the caller's span")
         #expect(run["kind"] as? Int == 1)
+        #expect(run["flags"] as? Int == 0x301, "sampled, with a remote parent")
         #expect((run["status"] as? [String: Any])?["code"] as? Int == 2)
         #expect((run["events"] as? [[String: Any]])?.first?["name"] as? String == "airun.retry")
         for attempt in attempts {
             let span = try #require(spans.first { $0["spanId"] as? String == attempt["span_id"] as? String })
             #expect(span["parentSpanId"] as? String == runStart["span_id"] as? String)
             #expect(span["kind"] as? Int == 3)
+            #expect(span["flags"] as? Int == 0x101, "sampled, a local parent")
             #expect(span["name"] as? String == "sh")
             #expect((span["events"] as? [[String: Any]])?.first?["name"] as? String == "exception")
             let attrs = (span["attributes"] as? [[String: Any]] ?? []).reduce(into: [String: Any]()) { $0[$1["key"] as! String] = $1["value"] }

@@ -209,6 +209,10 @@ public struct OTLPPayloads: Sendable {
         s.add("traceId", id.traceID.hex)
         s.add("spanId", id.spanID.hex)
         if let parent = id.parentSpanID { s.add("parentSpanId", parent.hex) }
+        // Sampled (W3C flag 0x01), and whether the parent is in another process: a run's parent
+        // is its caller's span (TRACEPARENT), an attempt's is the run, here (0x100 says "known").
+        let remote = kind == 1 && id.parentSpanID != nil
+        s.add("flags", Int64(0x101 | (remote ? 0x200 : 0)))
         s.add("name", name)
         s.add("kind", kind)
         s.add("startTimeUnixNano", decimalString: nanos(start))
