@@ -51,6 +51,13 @@ public struct TraceTree: Sendable {
             order.append(span)
             return Run(spanID: span)
         }
+        /// An attempt's records all carry its span; its parent is the run's.
+        func updateAttempt(_ id: RecordIdentity, _ number: Int64, _ change: (inout Attempt) -> Void) {
+            guard let parent = id.parentSpanID else { return }
+            var a = attempts[id.spanID]?.attempt ?? Attempt(number: number, spanID: id.spanID)
+            change(&a)
+            attempts[id.spanID] = (parent, a)
+        }
         for record in records where record.identity.traceID == traceID {
             recordCount += 1
             let id = record.identity
@@ -71,27 +78,21 @@ public struct TraceTree: Sendable {
                 r.retries.append((record.timestampMicroseconds, e))
                 runs[id.spanID] = r
             case .attemptStart(let e):
-                guard let parent = id.parentSpanID else { continue }
-                var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
-                a.start = record.timestampMicroseconds
-                a.command = e.command
-                attempts[id.spanID] = (parent, a)
+                updateAttempt(id, e.attempt) {
+                    $0.start = record.timestampMicroseconds
+                    $0.command = e.command
+                }
             case .attemptEnd(let e):
-                guard let parent = id.parentSpanID else { continue }
-                var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
-                a.end = e
-                a.endTime = record.timestampMicroseconds
-                attempts[id.spanID] = (parent, a)
+                updateAttempt(id, e.attempt) {
+                    $0.end = e
+                    $0.endTime = record.timestampMicroseconds
+                }
             case .error(let e):
-                guard let parent = id.parentSpanID else { continue }
-                var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
-                a.error = e
-                attempts[id.spanID] = (parent, a)
+                updateAttempt(id, e.attempt) { $0.error = e }
             case .childLog(let e):
-                guard let parent = id.parentSpanID else { continue }
-                var a = attempts[id.spanID]?.attempt ?? Attempt(number: e.attempt, spanID: id.spanID)
-                a.logs.append(ChildLogEntry(time: record.timestampMicroseconds, level: record.level, message: record.message, log: e))
-                attempts[id.spanID] = (parent, a)
+                updateAttempt(id, e.attempt) {
+                    $0.logs.append(ChildLogEntry(time: record.timestampMicroseconds, level: record.level, message: record.message, log: e))
+                }
             case .sample:
                 break
             }
