@@ -24,8 +24,19 @@ final class RunExporter: RecordSink {
         metrics = MetricsAccumulator(redactor: redaction.redactor)
     }
 
+    /// A chatty command's log lines are all in the records, but a run's OTLP payload keeps the
+    /// first `maxChildLogs` of them, so its size stays bounded.
+    static let maxChildLogs = 1000
+    private var childLogs = 0
+
     func write(_ record: Record) {
-        if case .sample = record.event { return }
+        switch record.event {
+        case .sample: return
+        case .childLog:
+            childLogs += 1
+            if childLogs > Self.maxChildLogs { return }
+        default: break
+        }
         records.append(record)
         if settings.textfileDirectory != nil { metrics.add(record) }
     }
