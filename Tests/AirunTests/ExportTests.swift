@@ -273,6 +273,31 @@ struct ExportTests {
         #expect(variable.exitCode == 0 && variable.stdoutText == "ran\n")
         #expect(variable.stderr.contains("ignoring OTEL_EXPORTER_OTLP_ENDPOINT") && variable.stderr.contains("ignoring AIRUN_PUSHGATEWAY_URL"), "\(variable.stderr)")
     }
+
+    @Test("The command's JSON log lines go out as OTLP log records in their attempt's span", Requirement.otlpTrait)
+    func childLogsExported() throws {
+        let s = Scratch()
+        let receiver = try Receiver(s)
+        let profile = s.write("router.toml", Array("[child_logs]\nformat = \"json\"\n".utf8))
+        let result = try airun(["--otlp", receiver.url, "--profile", profile, "--", "sh", "-c",
+                                #"echo '{"level":"WARNING","logger":"router","message":"slow model","model":"m1","ms":250}' >&2"#], scratch: s)
+        #expect(result.exitCode == 0)
+        let got = receiver.received
+        #expect(got.allSatisfy { $0["valid"] as? Bool == true }, "\(got)")
+        let logs = got.filter { $0["path"] as? String == "/v1/logs" }.flatMap { entry -> [[String: Any]] in
+            let body = entry["body"] as? [String: Any] ?? [:]
+            return (body["resourceLogs"] as? [[String: Any]] ?? []).flatMap { ($0["scopeLogs"] as? [[String: Any]] ?? []).flatMap { $0["logRecords"] as? [[String: Any]] ?? [] } }
+        }
+        let log = try #require(logs.first)
+        #expect(logs.count == 1)
+        #expect(log["severityNumber"] as? Int == 13 && log["severityText"] as? String == "WARNING")
+        #expect(log["eventName"] as? String == "airun.child.log")
+        #expect((log["body"] as? [String: Any])?["stringValue"] as? String == "slow model")
+        #expect(log["spanId"] as? String == result.records("attempt.end").first?["span_id"] as? String)
+        let attrs = (log["attributes"] as? [[String: Any]] ?? []).reduce(into: [String: Any]()) { $0[$1["key"] as! String] = $1["value"] }
+        #expect((attrs["airun.child.model"] as? [String: Any])?["stringValue"] as? String == "m1")
+        #expect((attrs["airun.child.ms"] as? [String: Any])?["intValue"] as? String == "250")
+    }
 }
 
 private func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
