@@ -33,7 +33,7 @@ enum ConfigCommand {
     static let help = """
         airun config: the global settings (docs/records.md, "Files, rotation and retention"; docs/metrics.md).
 
-        \\(usage)
+        \(usage)
 
           show                    each setting, its value, and where it came from
           check                   validate the configuration file; errors name the file, line and fix

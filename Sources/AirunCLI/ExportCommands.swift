@@ -8,7 +8,7 @@ enum MetricsCommand {
         airun metrics: the runs' Prometheus metrics (text format 0.0.4), as the textfile exporter
         writes them to $AIRUN_TEXTFILE_DIR/airun.prom (docs/metrics.md lists each metric).
 
-        \\(usage)
+        \(usage)
 
           --from-records          count the records in the log directory, not the exporter's state
           --log-dir DIR           the log directory (its airun-metrics.state, or its records)
@@ -48,7 +48,7 @@ enum ExportCommand {
         airun export: what the OpenTelemetry exporter could not deliver (a collector down or slow)
         waits in the spool beside the records; the next run resends it, or this command does.
 
-        \\(usage)
+        \(usage)
 
           --flush                 send every spooled payload to the configured collector
           --otlp URL              the collector (default: $OTEL_EXPORTER_OTLP_ENDPOINT or config.toml)

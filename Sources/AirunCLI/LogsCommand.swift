@@ -7,7 +7,7 @@ enum LogsCommand {
     static let help = """
         airun logs: the records of the log directory, oldest first, filtered.
 
-        \\(usage)
+        \(usage)
 
           --trace ID              one trace: its 32-hex id, a request id, or the caller's own id (session-abc)
           --level L               INFO, WARN or ERROR and above

@@ -10,7 +10,7 @@ enum ReportCommand {
         model, errors by code and by model, peak memory and GPU memory, tokens/s, and the latest
         failures with their evidence and trace ids. Self-contained: no network, no scripts.
 
-        \\(usage)
+        \(usage)
 
         example:
           airun report --html report.html --since 7d

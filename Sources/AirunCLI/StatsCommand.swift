@@ -8,7 +8,7 @@ enum StatsCommand {
         airun stats: per model and per command (or tag): executions, success %, p50/p95/max duration,
         tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
 
-        \\(usage)
+        \(usage)
 
           --since T, --until T    only records in [T, T'): 2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back
           --by G                  group by model, command or tag:KEY (repeatable; default model and command)

@@ -8,7 +8,7 @@ enum TraceCommand {
         airun trace: a trace as a tree: runs, their attempts, retries and errors, and runs nested in
         attempts, with start offsets and durations, and the failing attempts' evidence.
 
-        \\(usage)
+        \(usage)
 
           ID                      the 32-hex trace id, a request id, or the caller's own id (session-abc)
           --json                  the tree as one JSON object (docs/reading.md)

@@ -20,6 +20,17 @@ struct CLITests {
         #expect(r.records.isEmpty)
     }
 
+    /// Found in review: the help of six commands printed `\(usage)` literally (an escaped
+    /// interpolation); each must print its usage line.
+    @Test("every command's help shows its usage line, with nothing left uninterpolated",
+          arguments: ["classify", "profile", "gpu", "config", "stats", "logs", "trace", "report", "metrics", "export"])
+    func helpUsage(command: String) throws {
+        let r = try airun(["help", command])
+        #expect(r.exitCode == 0)
+        #expect(r.stdoutText.contains("usage: airun \(command)"), "\(r.stdoutText)")
+        #expect(!r.stdoutText.contains("\\("), "\(r.stdoutText)")
+    }
+
     @Test("--help names the environment variables, shows examples, and lists every option")
     func helpContents() throws {
         let text = try airun(["--help"]).stdoutText
