@@ -298,6 +298,16 @@ struct ExportTests {
         #expect((attrs["airun.child.model"] as? [String: Any])?["stringValue"] as? String == "m1")
         #expect((attrs["airun.child.ms"] as? [String: Any])?["intValue"] as? String == "250")
     }
+
+    @Test("A textfile directory that cannot be written: a warning, the run unchanged")
+    func textfileFailsOpen() throws {
+        let s = Scratch()
+        let notADirectory = s.write("plain-file", Array("x".utf8))
+        let r = try airun(["--", "sh", "-c", "echo out; exit 7"], environment: ["AIRUN_TEXTFILE_DIR": notADirectory + "/textfile"], scratch: s)
+        #expect(r.exitCode == 7 && r.stdoutText == "out\n")
+        #expect(r.stderr.contains("cannot update") && r.stderr.contains("airun.prom"), "\(r.stderr)")
+        #expect(r.records("run.end").count == 1, "the records are still written")
+    }
 }
 
 private func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
