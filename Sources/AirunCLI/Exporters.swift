@@ -37,8 +37,9 @@ final class RunExporter: RecordSink {
             if childLogs > Self.maxChildLogs { return }
         default: break
         }
-        records.append(record)
         if settings.textfileDirectory != nil { metrics.add(record) }
+        // The textfile counts as records arrive; only the Pushgateway and OTLP need them kept.
+        if settings.pushgateway != nil || settings.otlpEnabled { records.append(record) }
     }
 
     /// Exports the finished run, within `budgetNanoseconds` of network time.

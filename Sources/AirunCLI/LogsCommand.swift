@@ -88,7 +88,7 @@ struct RecordFilter {
         if let events = options.values["--event"], !events.contains(r.event.name) { return false }
         if let code = options.values["--code"]?.last, fields(r).code != code { return false }
         if let model = options.values["--model"]?.last, fields(r).model != model { return false }
-        if let command = options.values["--command"]?.last, fields(r).command.map(programName) != command { return false }
+        if let command = options.values["--command"]?.last, fields(r).command.map(fileName) != command { return false }
         for tag in options.values["--tag"] ?? [] {
             guard let (key, value) = Tags.split(tag), fields(r).tags?.values[key] == value else { return false }
         }
@@ -111,4 +111,3 @@ struct RecordFilter {
     }
 }
 
-func programName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }

@@ -58,11 +58,11 @@ struct ProfileLocator {
     /// The name a command's own profile would have.
     static func commandName(_ command: [String]) -> String {
         func stem(_ path: String) -> String {
-            let base = path.split(separator: "/").last.map(String.init) ?? path
+            let base = fileName(path)
             if let dot = base.lastIndex(of: "."), dot != base.startIndex { return String(base[..<dot]) }
             return base
         }
-        let program = command[0].split(separator: "/").last.map(String.init) ?? command[0]
+        let program = fileName(command[0])
         // `env [-i] [-u NAME] [NAME=VALUE]... COMMAND`: the command env runs is the one that counts.
         if program == "env" {
             var rest = command.dropFirst()

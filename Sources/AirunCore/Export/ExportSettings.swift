@@ -75,7 +75,7 @@ public struct EndpointError: Error, Equatable, Sendable {
 
 /// Where runs are exported (docs/metrics.md): the `[export]` table of the global configuration,
 /// then the environment (`AIRUN_TEXTFILE_DIR`, `AIRUN_PUSHGATEWAY_URL`, `OTEL_*`), then `--otlp`.
-public struct ExportSettings: Equatable, Sendable {
+public struct ExportSettings: Sendable {
     public var textfileDirectory: String?
     public var pushgateway: HTTPEndpoint?
     public var traces: HTTPEndpoint?
@@ -95,12 +95,6 @@ public struct ExportSettings: Equatable, Sendable {
 
     public var isEmpty: Bool { textfileDirectory == nil && pushgateway == nil && traces == nil && logs == nil }
     public var otlpEnabled: Bool { traces != nil || logs != nil }
-
-    public static func == (a: ExportSettings, b: ExportSettings) -> Bool {
-        a.textfileDirectory == b.textfileDirectory && a.pushgateway == b.pushgateway && a.traces == b.traces && a.logs == b.logs
-            && a.headers.map { "\($0.name)=\($0.value)" } == b.headers.map { "\($0.name)=\($0.value)" }
-            && a.serviceName == b.serviceName && a.resourceAttributes.map { "\($0.key)=\($0.value)" } == b.resourceAttributes.map { "\($0.key)=\($0.value)" }
-    }
 
     /// The `[export]` table of the configuration file.
     public static func decode(_ table: TOMLTable, file: String) throws(ProfileError) -> ExportSettings {

@@ -67,11 +67,11 @@ public enum Metrics {
         for record in records {
             switch record.event {
             case .runStart(let s):
-                command = baseName(s.command.first ?? "")
+                command = fileName(s.command.first ?? "")
                 model = s.modelID ?? ""
             case .attemptEnd(let e):
                 lastEnd = e
-                model = e.modelID ?? e.modelPath.map(baseName) ?? model
+                model = e.modelID ?? model
             case .runEnd(let end):
                 let labels = [command, model].map { redactor?.redact($0) ?? $0 }
                 state.set(lastRunDuration, labels, to: end.durationMs / 1000)
@@ -80,8 +80,8 @@ public enum Metrics {
                 state.set(lastRunAttempts, labels, to: Double(end.attempts))
                 state.set(lastRun, labels, to: Double(record.timestampMicroseconds) / 1e6)
                 if let tps = lastEnd?.performance.tokensPerSecond { state.set(lastRunTokensPerSecond, labels, to: tps) }
-                if let rss = lastEnd?.resources?.peakRSSMB ?? lastEnd?.maxRSSMB { state.set(lastRunPeakRSS, labels, to: (rss * 1_048_576).rounded()) }
-                if let gpu = lastEnd?.resources?.peakGPUMemoryUsedMB { state.set(lastRunPeakGPUMemory, labels, to: (gpu * 1_048_576).rounded()) }
+                if let rss = lastEnd?.resources?.peakRSSMB ?? lastEnd?.maxRSSMB { state.set(lastRunPeakRSS, labels, to: bytes(megabytes: rss)) }
+                if let gpu = lastEnd?.resources?.peakGPUMemoryUsedMB { state.set(lastRunPeakGPUMemory, labels, to: bytes(megabytes: gpu)) }
                 return state
             default: continue
             }
@@ -96,11 +96,8 @@ public enum Metrics {
         return out
     }
 
-    /// The last path component: metrics never carry paths.
-    static func baseName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
+    /// A memory figure of the records (MiB) in bytes, the base unit of metrics.
+    static func bytes(megabytes: Double) -> Double { (megabytes * 1_048_576).rounded() }
 }
 
 /// One series' values: a counter or gauge's value, or a histogram's per-bucket counts (not

@@ -22,11 +22,11 @@ public struct MetricsAccumulator: Sendable {
         let id = record.identity
         switch record.event {
         case .runStart(let start):
-            runs[id.spanID] = RunInProgress(command: label(Metrics.baseName(start.command.first ?? "")), model: label(start.modelID ?? ""))
+            runs[id.spanID] = RunInProgress(command: label(fileName(start.command.first ?? "")), model: label(start.modelID ?? ""))
         case .attemptEnd(let end):
             guard let parent = id.parentSpanID, var run = runs[parent] else { return }
             countUncounted(&run)
-            let model = label(end.modelID ?? end.modelPath.map(Metrics.baseName) ?? "")
+            let model = label(end.modelID ?? "")
             run.model = model
             let labels = [run.command, model]
             if end.status == "succeeded" {
@@ -38,8 +38,8 @@ public struct MetricsAccumulator: Sendable {
             state.observe(Metrics.duration, labels, end.durationMs / 1000)
             if let tps = end.performance.tokensPerSecond { state.observe(Metrics.tokensPerSecond, labels, tps) }
             if let n = end.performance.tokensGenerated { state.increment(Metrics.tokens, labels, by: Double(n)) }
-            if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { state.set(Metrics.peakRSS, labels, to: (rss * 1_048_576).rounded()) }
-            if let gpu = end.resources?.peakGPUMemoryUsedMB { state.set(Metrics.peakGPUMemory, labels, to: (gpu * 1_048_576).rounded()) }
+            if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { state.set(Metrics.peakRSS, labels, to: Metrics.bytes(megabytes: rss)) }
+            if let gpu = end.resources?.peakGPUMemoryUsedMB { state.set(Metrics.peakGPUMemory, labels, to: Metrics.bytes(megabytes: gpu)) }
             if let joules = end.resources?.gpuEnergyJoules { state.increment(Metrics.gpuEnergy, labels, by: joules) }
         case .error(let error):
             guard let parent = id.parentSpanID, var run = runs[parent], let (labels, status) = run.uncounted else { return }

@@ -183,8 +183,8 @@ public struct OTLPPayloads: Sendable {
         if let n = end.performance.promptTokens { a.add("gen_ai.usage.input_tokens", Int64(n)) }
         if let n = end.performance.tokensGenerated { a.add("gen_ai.usage.output_tokens", Int64(n)) }
         if let tps = end.performance.tokensPerSecond { a.add("airun.tokens_per_second", tps) }
-        if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { a.add("airun.peak_rss_bytes", Int64(saturating: rss * 1_048_576)) }
-        if let gpu = end.resources?.peakGPUMemoryUsedMB { a.add("airun.peak_gpu_memory_bytes", Int64(saturating: gpu * 1_048_576)) }
+        if let rss = end.resources?.peakRSSMB ?? end.maxRSSMB { a.add("airun.peak_rss_bytes", Int64(saturating: Metrics.bytes(megabytes: rss))) }
+        if let gpu = end.resources?.peakGPUMemoryUsedMB { a.add("airun.peak_gpu_memory_bytes", Int64(saturating: Metrics.bytes(megabytes: gpu))) }
         if let joules = end.resources?.gpuEnergyJoules { a.add("airun.gpu_energy_joules", joules) }
         s.add("attributes", array: a.list)
         if let (errorRecord, e) = failure {
@@ -267,7 +267,7 @@ public struct OTLPPayloads: Sendable {
     }
 
     private func commandName(_ command: [String]) -> String {
-        let name = Metrics.baseName(command.first ?? "")
+        let name = fileName(command.first ?? "")
         return name.isEmpty ? "command" : name
     }
 

@@ -5,7 +5,7 @@ public struct ModelArgument: Equatable, Sendable {
     public var path: String
     /// The file name without directory and `.gguf` extension: `qwen3-8b-q4_k_m`.
     public var id: String {
-        var name = path.split(separator: "/").last.map(String.init) ?? path
+        var name = fileName(path)
         for ext in [".gguf", ".bin", ".safetensors"] where name.lowercased().hasSuffix(ext) {
             name.removeLast(ext.count)
         }

@@ -112,7 +112,7 @@ public struct RetryPlanner: Sendable {
         if modelFailure, nextModel < fallback.models.count, let model = ModelArgument.find(in: command) {
             let path = fallback.models[nextModel]
             next[model.index] = command[model.index].hasPrefix("--model=") ? "--model=" + path : path
-            changes.append("fallback model \(path.split(separator: "/").last.map(String.init) ?? path)")
+            changes.append("fallback model \(fileName(path))")
             nextModel += 1
         }
         for edit in fallback.edits where ending.matches(edit.on) {

@@ -48,7 +48,7 @@ public struct ReportData {
         case .error(let e):
             failures.append(Failure(time: record.timestampMicroseconds, model: e.modelID ?? "(none)",
                                     // The error record has the attempt's command line itself.
-                                    command: e.command.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "",
+                                    command: e.command.first.map(fileName) ?? "",
                                     code: e.errorCode, evidence: e.evidence, traceID: record.identity.traceID.hex))
             if failures.count > Self.failuresShown * 2 { failures.removeFirst(failures.count - Self.failuresShown) }
         default:

@@ -125,7 +125,7 @@ public struct StatsAggregator {
         switch input {
         case .attemptStart(let request, let program):
             // The command of an attempt is on its start record; attempt.end is matched by request id.
-            commands[request] = program.split(separator: "/").last.map(String.init) ?? program
+            commands[request] = fileName(program)
         case .attemptEnd(let request, let t, let status, let durationMs, let modelID, let tps, let rss, let gpu, let tags):
             let command = commands.removeValue(forKey: request) ?? "(unknown)"
             guard inWindow(t) else { return }
