@@ -38,9 +38,11 @@ let package = Package(
         ),
         // Micro-benchmarks for bench/: redaction and classification of a 64 KiB tail.
         .executableTarget(name: "airun-bench", dependencies: ["AirunCore"], swiftSettings: swiftSettings),
+        // The test runner's width (how many test cases at once), set before Swift Testing reads it.
+        .target(name: "CAirunTestSupport"),
         .testTarget(
             name: "AirunTests",
-            dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun"],
+            dependencies: ["AirunCore", "AirunSystem", "AirunCLI", "airun", "CAirunTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The command line a new user meets first: help, mistakes, the version.
-@Suite("command-line help and mistakes", .timeLimit(.minutes(1)))
+@Suite("command-line help and mistakes", .timeLimit(.minutes(1)), .offPool)
 struct CLITests {
     @Test("airun help, airun help CMD, and -h/--help after every subcommand print help and exit 0", arguments: [
         (["help"], "usage: airun [options]"), (["--help"], "usage: airun [options]"), (["-h"], "usage: airun [options]"),
@@ -90,7 +90,7 @@ struct CLITests {
     }
 }
 
-@Suite("README")
+@Suite("README", .offPool)
 struct ReadmeTests {
     @Test("the README says in one line what each shipped profile does on its own: attempts and timeout")
     func shippedProfiles() throws {

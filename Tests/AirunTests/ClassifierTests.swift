@@ -26,7 +26,7 @@ struct ClassificationCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite("classification")
+@Suite("classification", .offPool)
 struct ClassifierTests {
     static let cases: [ClassificationCase] = [
         // Real captures.
@@ -128,7 +128,7 @@ struct ClassifierTests {
     }
 }
 
-@Suite("llama.cpp figures")
+@Suite("llama.cpp figures", .offPool)
 struct LlamaPerformanceTests {
     @Test("common_perf_print block of a CUDA run")
     func completion() {
@@ -162,7 +162,7 @@ struct LlamaPerformanceTests {
     }
 }
 
-@Suite("model files")
+@Suite("model files", .offPool)
 struct ModelFileTests {
     /// A GGUF header: magic, version, tensor count, kv count, then general.architecture = arch.
     static func header(version: UInt32 = 3, tensors: UInt64 = 20, arch: String = "llama") -> [UInt8] {

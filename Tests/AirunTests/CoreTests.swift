@@ -4,7 +4,7 @@ import AirunSystem
 import Foundation
 import Testing
 
-@Suite("trace ids")
+@Suite("trace ids", .offPool)
 struct TraceIDTests {
     @Test("traceparent parsing per W3C", arguments: [
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", nil),
@@ -32,7 +32,7 @@ struct TraceIDTests {
 
     @Test("generated ids are lowercase hex of the right length and differ")
     func generated() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         let ids = (0..<100).map { _ in TraceID.random(using: &rng).hex }
         #expect(Set(ids).count == 100)
         #expect(ids.allSatisfy { $0.wholeMatch(of: /[0-9a-f]{32}/) != nil })
@@ -47,7 +47,7 @@ struct TraceIDTests {
 
     @Test("resolution order: flag, TRACEPARENT, TRACE_ID, AIRUN_TRACE_ID, generated")
     func order() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         let a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", c = "cccccccccccccccccccccccccccccccc"
         let env = ["TRACEPARENT": "00-\(a)-00f067aa0ba902b7-01", "TRACE_ID": b, "AIRUN_TRACE_ID": c]
         #expect(try TraceResolution.resolve(flag: "dddddddddddddddddddddddddddddddd", environment: env, rng: &rng).source == "flag")
@@ -80,7 +80,7 @@ struct TraceIDTests {
     }
 }
 
-@Suite("values and formats")
+@Suite("values and formats", .offPool)
 struct FormatTests {
     @Test("durations", arguments: [
         ("90s", Int64(90_000_000_000)), ("10m", 600_000_000_000), ("1h", 3_600_000_000_000), ("500ms", 500_000_000),
@@ -104,12 +104,13 @@ struct FormatTests {
     func timestamps() {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
+        var rng = TestRandom()
         for _ in 0..<500 {
-            let micros = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000)
+            let micros = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &rng)
             let ours = rfc3339(microseconds: micros)
             let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
             let expected = f.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-            #expect(ours.prefix(19) == expected.prefix(19), "\(micros)")
+            #expect(ours.prefix(19) == expected.prefix(19), "\(micros), \(rng)")
             #expect(ours.hasSuffix("Z") && ours.count == 27)
         }
         #expect(rfc3339(microseconds: 0) == "1970-01-01T00:00:00.000000Z")
@@ -147,11 +148,11 @@ struct FormatTests {
     }
 }
 
-@Suite("tail ring buffer")
+@Suite("tail ring buffer", .offPool)
 struct TailTests {
     @Test("keeps exactly the last N bytes for any chunking")
     func matchesReference() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestRandom()
         for _ in 0..<200 {
             let capacity = Int.random(in: 1...64, using: &rng)
             var tail = Tail(capacity: capacity)
@@ -161,7 +162,7 @@ struct TailTests {
                 all += chunk
                 tail.append(chunk)
             }
-            #expect(tail.bytes == Array(all.suffix(capacity)))
+            #expect(tail.bytes == Array(all.suffix(capacity)), "\(rng)")
             #expect(tail.totalBytes == Int64(all.count))
             #expect(tail.truncated == (all.count > capacity))
         }
@@ -182,7 +183,7 @@ struct TailTests {
     }
 }
 
-@Suite("command line")
+@Suite("command line", .offPool)
 struct OptionsTests {
     @Test("options stop at -- or the first non-option")
     func stops() throws {
@@ -226,7 +227,7 @@ struct OptionsTests {
     }
 }
 
-@Suite("signals in Core")
+@Suite("signals in Core", .offPool)
 struct SignalNumberTests {
     /// Core spells Linux's signal numbers out (it does not import Glibc): they must be the kernel's.
     @Test("Core's signal numbers are Glibc's")
@@ -250,7 +251,7 @@ struct SignalNumberTests {
     func notConditions(text: String) { #expect(RetryCondition(text) == nil) }
 }
 
-@Suite("signal policy and teardown as data")
+@Suite("signal policy and teardown as data", .offPool)
 struct SignalPolicyTests {
     @Test("a terminal's Ctrl-C already reached the child in airun's group; a kill is passed on, and a second one insists")
     func termination() {

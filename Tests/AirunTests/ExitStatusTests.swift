@@ -3,7 +3,7 @@ import AirunSystem
 import Foundation
 import Testing
 
-@Suite("exit status and errors", .timeLimit(.minutes(2)))
+@Suite("exit status and errors", .timeLimit(.minutes(2)), .offPool)
 struct ExitStatusTests {
     @Test("127 for a missing command, with one airun line and records")
     func notFound() throws {

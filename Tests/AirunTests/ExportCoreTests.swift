@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The exporters' pure parts: metric counting, the state file, endpoints and the OTEL variables.
-@Suite("Export core")
+@Suite("Export core", .offPool)
 struct ExportCoreTests {
     static let trace = TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!
     static let run = SpanID("00f067aa0ba902b7")!

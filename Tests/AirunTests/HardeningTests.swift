@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// What an adversarial pass broke (issue 10), each case kept here so it stays fixed.
-@Suite("hostile input and hostile surroundings", .timeLimit(.minutes(2)))
+@Suite("hostile input and hostile surroundings", .timeLimit(.minutes(2)), .offPool)
 struct HardeningTests {
     static let hugePerfLine = "common_perf_print:        eval time =     100.00 ms / 99999999999999999999999 runs   (    0.00 ms per token, 1e400 tokens per second)\n"
 
@@ -258,7 +258,7 @@ struct HardeningTests {
     }
 }
 
-@Suite("where records go, and what a hostile log directory cannot do", .timeLimit(.minutes(1)))
+@Suite("where records go, and what a hostile log directory cannot do", .timeLimit(.minutes(1)), .offPool)
 struct LogLocationTests {
     @Test("without HOME, records go under the user's passwd home or a private /tmp/airun-UID, never a shared path")
     func noHome() {

@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite("profile patterns: a linear-time regular expression engine", .timeLimit(.minutes(1)))
+@Suite("profile patterns: a linear-time regular expression engine", .timeLimit(.minutes(1)), .offPool)
 struct LinearRegexTests {
     static let patterns = [
         "abc", "a.c", "a*", "a+b", "ab?c", "(ab)+", "(?:ab|cd)+e", "a|b|c", "x*y*z*", "[a-c]+", "[^a-c]+",

@@ -31,7 +31,7 @@ let errorContextFields = [
     "platform", "wsl_available", "gpu_memory_available_mb", "system_memory_available_mb", "hostname", "user", "cwd", "airun_version",
 ]
 
-@Suite("real llama.cpp", .serialized, .timeLimit(.minutes(5)))
+@Suite("real llama.cpp", .serialized, .timeLimit(.minutes(5)), .offPool)
 struct LlamaLiveTests {
     private func run(_ command: [String], scratch: Scratch = Scratch(), shellPrefix: String? = nil, retries: Int? = nil) throws -> AirunResult {
         let args = ["--timeout", "120s"] + (retries.map { ["--retries", String($0)] } ?? []) + ["--"] + command

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// End-to-end: the built binary's output, input and exit status are the child's.
-@Suite("pass-through", .timeLimit(.minutes(2)))
+@Suite("pass-through", .timeLimit(.minutes(2)), .offPool)
 struct PassThroughTests {
     @Test("stdout, stderr and exit status are the child's; the records share one trace")
     func basicRun() throws {
@@ -112,7 +112,7 @@ struct PassThroughTests {
     }
 }
 
-@Suite("examples", .timeLimit(.minutes(1)))
+@Suite("examples", .timeLimit(.minutes(1)), .offPool)
 struct ExampleTests {
     private var example: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Issue 11: what the profile, the records and the command line say is what airun does.
-@Suite("policy keeps its word", .serialized, .timeLimit(.minutes(2)))
+@Suite("policy keeps its word", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct PolicyTests {
     @Test("a profile's [[classify]] rule decides in a run and in airun classify alike")
     func profileRules() throws {
@@ -124,7 +124,7 @@ struct PolicyTests {
     }
 }
 
-@Suite("tags and the caller's model id", .timeLimit(.minutes(1)))
+@Suite("tags and the caller's model id", .timeLimit(.minutes(1)), .offPool)
 struct TagTests {
     @Test("profile [tags], AIRUN_TAGS and --tag, later replacing earlier, on run.start, attempt.end, error and run.end")
     func precedence() throws {

@@ -2,7 +2,7 @@ import AirunSystem
 import Foundation
 import Testing
 
-@Suite("which profile a run gets", .timeLimit(.minutes(2)))
+@Suite("which profile a run gets", .timeLimit(.minutes(2)), .offPool)
 struct ProfileChoiceTests {
     /// The first line of `--dry-run`: `profile:      NAME (WHERE)`.
     static func profileLine(_ r: AirunResult) -> String {

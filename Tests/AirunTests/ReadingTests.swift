@@ -112,7 +112,7 @@ enum Corpus {
     }
 }
 
-@Suite("reading records back", .serialized, .timeLimit(.minutes(4)))
+@Suite("reading records back", .serialized, .timeLimit(.minutes(4)), .offPool)
 struct ReadingTests {
     static let oracle = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tools/stats_oracle.py").path
@@ -172,7 +172,7 @@ struct ReadingTests {
     }
 }
 
-@Suite("logs and trace", .serialized, .timeLimit(.minutes(2)))
+@Suite("logs and trace", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct LogsAndTraceTests {
     /// A retried run whose attempts each run a nested airun, under the caller id `session-xyz`.
     func nestedRun(_ s: Scratch) throws -> AirunResult {
@@ -282,7 +282,7 @@ struct LogsAndTraceTests {
     }
 }
 
-@Suite("stats --watch", .timeLimit(.minutes(1)))
+@Suite("stats --watch", .timeLimit(.minutes(1)), .offPool)
 struct StatsWatchTests {
     @Test("stats --watch shows new runs as they arrive: appended states into a pipe, in-place redraws on a terminal")
     func watch() throws {
@@ -310,7 +310,7 @@ struct StatsWatchTests {
     }
 }
 
-@Suite("the HTML report", .serialized, .timeLimit(.minutes(3)))
+@Suite("the HTML report", .serialized, .timeLimit(.minutes(3)), .offPool)
 struct ReportTests {
     @Test("report --html over 2,000 runs: self-contained, escaped, and Chromium renders its charts and failures without console errors",
           Requirement.chromiumTrait)

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// docs/records.md is the contract for people who query the logs: a field missing there fails here.
-@Suite("records documentation", .timeLimit(.minutes(1)))
+@Suite("records documentation", .timeLimit(.minutes(1)), .offPool)
 struct RecordDocsTests {
     /// Fields per `## section` of docs/records.md, from the first column of its tables.
     static func documentedFields() throws -> [String: Set<String>] {

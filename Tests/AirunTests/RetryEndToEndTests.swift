@@ -2,7 +2,7 @@ import AirunCore
 import Foundation
 import Testing
 
-@Suite("retries end to end", .serialized, .timeLimit(.minutes(2)))
+@Suite("retries end to end", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct RetryEndToEndTests {
     @Test("--dry-run prints the plan and runs nothing")
     func dryRun() throws {

@@ -2,19 +2,7 @@ import AirunCore
 import Foundation
 import Testing
 
-/// A random generator with a fixed seed, so backoff tests are exact and never sleep.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-@Suite("retry planning")
+@Suite("retry planning", .offPool)
 struct RetryPlannerTests {
     var rng = SeededGenerator(state: 42)
 
@@ -187,7 +175,7 @@ struct RetryPlannerTests {
     }
 }
 
-@Suite("profiles")
+@Suite("profiles", .offPool)
 struct ProfileTests {
     @Test("every shipped profile decodes")
     func shipped() throws {

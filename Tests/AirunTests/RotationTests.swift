@@ -4,7 +4,7 @@ import Testing
 
 /// Record files: rotation by size under concurrent writers, retention by age and count, and the
 /// global configuration that sets them (docs/records.md, "Files, rotation and retention").
-@Suite("record files: rotation and retention", .serialized, .timeLimit(.minutes(4)))
+@Suite("record files: rotation and retention", .serialized, .timeLimit(.minutes(4)), .offPool)
 struct RotationTests {
     /// Every record in `directory`, decoded by the typed reader, and the files' sizes and longest lines.
     func readAll(_ directory: String) throws -> (records: [Record], files: [(name: String, size: Int, longestLine: Int)]) {

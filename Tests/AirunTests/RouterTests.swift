@@ -3,7 +3,7 @@ import Testing
 
 /// The router's side (examples/router, docs/integration.md): the command's JSON log lines as
 /// child.log records, the demo's one trace with the real llama.cpp, and the docs' DuckDB query.
-@Suite("Router integration")
+@Suite("Router integration", .offPool)
 struct RouterTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 

@@ -50,7 +50,7 @@ enum FakeNvidiaSmi {
     }
 }
 
-@Suite("resource sampling", .serialized, .timeLimit(.minutes(2)))
+@Suite("resource sampling", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct SamplingTests {
     @Test("a grandchild holding 300 MB shows in peak_rss_mb")
     func grandchildMemory() throws {

@@ -4,21 +4,31 @@ import Testing
 /// End to end: fake secrets of every kind planted in a failing child's arguments, environment,
 /// stdout, stderr and Python traceback never reach a file airun writes, nor airun's own lines;
 /// and an independent scanner (detect-secrets) agrees.
-@Suite("secrets never leak", .serialized, .timeLimit(.minutes(3)))
+@Suite("secrets never leak", .serialized, .timeLimit(.minutes(3)), .offPool)
 struct SecretLeakTests {
     struct Planted {
         let scratch = Scratch()
-        let secrets = FakeSecrets.all()
-        let openAI = FakeSecrets.openAI()
-        let github = FakeSecrets.githubPAT()
-        let envKey = FakeSecrets.anthropic()
-        let envToken = "plain-" + FakeSecrets.key(20)
-        let hfArg = FakeSecrets.huggingFace()
+        /// The draw's seed, for failure messages: AIRUN_TEST_SEED repeats it.
+        let rng: TestRandom
+        let secrets: [(name: String, secret: String, text: String)]
+        let openAI, github, envKey, envToken, hfArg, email: String
         /// What must stay readable.
         let ordinary = ["4bf92f3577b34da6a3ce929d0e0e4736", "123e4567-e89b-12d3-a456-426614174000",
                         "9fceb02d0ae598e95dc970b74767f19372d61af8",
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                         "qwen3-coder-30b-a3b-instruct-q4_k_m.gguf", "/srv/models/llama", "25600065536"]
+
+        init(_ rng: TestRandom = TestRandom()) {
+            self.rng = rng
+            let fake = FakeSecrets(rng)
+            secrets = fake.all()
+            openAI = fake.openAI()
+            github = fake.githubPAT()
+            envKey = fake.anthropic()
+            envToken = "plain-" + fake.key(20)
+            hfArg = fake.huggingFace()
+            email = fake.email()
+        }
 
         var allSecrets: [String] { secrets.map(\.secret) + [openAI, github, envKey, envToken, hfArg] }
 
@@ -35,7 +45,7 @@ struct SecretLeakTests {
                 print("ids:", \(pythonList(ordinary)))
                 for line in \(pythonList(err)): print(line, file=sys.stderr)
                 def connect(key):
-                    raise PermissionError("rejected key " + key + " for " + "\(FakeSecrets.email())")
+                    raise PermissionError("rejected key " + key + " for " + "\(email)")
                 connect("\(openAI)")
                 """
         }
@@ -75,7 +85,7 @@ struct SecretLeakTests {
         for f in files {
             let text = try String(contentsOfFile: f, encoding: .utf8)
             everything += text
-            for s in p.allSecrets { #expect(!text.contains(s), "\(f) leaks \(s.prefix(12))…") }
+            for s in p.allSecrets { #expect(!text.contains(s), "\(f) leaks \(s.prefix(12))…, \(p.rng)") }
             // Inside JSON the newlines of a key block are escaped; look for its body lines too.
             for line in p.secrets.first(where: { $0.name == "private-key" })!.secret.split(separator: "\n").dropFirst().dropLast() {
                 #expect(!text.contains(line), "\(f) leaks a private key line")
@@ -83,7 +93,7 @@ struct SecretLeakTests {
         }
         let airunLines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("airun:") }
         #expect(!airunLines.isEmpty)
-        for line in airunLines { for s in p.allSecrets { #expect(!line.contains(s)) } }
+        for line in airunLines { for s in p.allSecrets { #expect(!line.contains(s), "\(p.rng)") } }
         for id in p.ordinary { #expect(everything.contains(id), "\(id) was masked") }
         let error = try #require(r.records("error").first)
         #expect(error["exception_type"] as? String == "PermissionError")
@@ -113,7 +123,7 @@ struct SecretLeakTests {
         let scanner = try #require(Requirement.which("detect-secrets"), "detect-secrets is not installed (pip install detect-secrets)")
         let p = Planted()
         let r = try runPlanted(p)
-        #expect(try findings(scanner, in: r.logDirectory) == 0, "detect-secrets found secrets in airun's logs")
+        #expect(try findings(scanner, in: r.logDirectory) == 0, "detect-secrets found secrets in airun's logs, \(p.rng)")
         // The control: the child's raw output, written where airun would have written it.
         let raw = p.scratch.file("raw")
         try FileManager.default.createDirectory(atPath: raw, withIntermediateDirectories: true)

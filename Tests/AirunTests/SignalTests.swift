@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Real processes and real signals; serialized so timing is not shared with other heavy tests.
-@Suite("signals and timeouts", .serialized, .timeLimit(.minutes(2)))
+@Suite("signals and timeouts", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct SignalTests {
     /// Waits for the attempt.start record and returns the child's pid.
     private func childPID(_ p: AirunProcess) throws -> Int32 {

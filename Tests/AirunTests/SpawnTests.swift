@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The spawn primitive itself, on real processes, checked from inside the child via /proc.
-@Suite("spawn", .serialized, .timeLimit(.minutes(1)))
+@Suite("spawn", .serialized, .timeLimit(.minutes(1)), .offPool)
 struct SpawnTests {
     /// Runs `argv` directly (no shell in between, which could reset what we check) and returns stdout.
     private func output(of argv: [String], group: SpawnConfiguration.Group = .newGroup) throws -> (String, Int32) {

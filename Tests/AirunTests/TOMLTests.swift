@@ -80,7 +80,7 @@ enum TOMLCorpus {
     ]
 }
 
-@Suite("TOML")
+@Suite("TOML", .offPool)
 struct TOMLTests {
     /// Runs every document through Python's tomllib (Tests/tools/toml-oracle.py).
     static func oracle(_ docs: [String]) throws -> [[String: Any]] {

@@ -7,7 +7,7 @@ import Testing
 /// they run and fail.
 @Suite("on a real terminal, airun changes nothing",
        .enabled(if: TerminalSession.available || TerminalSession.required, "tmux is not installed (apt-get install tmux)"),
-       .serialized, .timeLimit(.minutes(3)))
+       .serialized, .timeLimit(.minutes(3)), .offPool)
 struct TerminalTests {
     /// The two ways of running a command that must look the same.
     static let prefixes = ["", "airun -q -- "]

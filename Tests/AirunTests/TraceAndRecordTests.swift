@@ -2,7 +2,7 @@ import AirunSystem
 import Foundation
 import Testing
 
-@Suite("trace and records", .timeLimit(.minutes(3)))
+@Suite("trace and records", .timeLimit(.minutes(3)), .offPool)
 struct TraceAndRecordTests {
     @Test("a nested airun joins the outer trace; its run's parent is the outer attempt's span")
     func nested() throws {

@@ -76,6 +76,7 @@ struct AirunProcess {
     }
 
     func wait() throws -> AirunResult {
+        OffPool.checkBlockingAllowed("waiting for airun")
         let usage = try waitForExit(pid)
         return AirunResult(status: usage.status, scratch: scratch)
     }
@@ -130,6 +131,7 @@ func processExists(_ pid: Int32) -> Bool {
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass.
 func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+    OffPool.checkBlockingAllowed("eventually(within:)")
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }

@@ -1,49 +1,54 @@
 import Foundation
 
-/// Format-valid fake secrets of every kind airun must mask, random on each call.
-enum FakeSecrets {
-    static let upper = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    static let lower = Array("abcdefghijklmnopqrstuvwxyz")
-    static let digits = Array("0123456789")
-    static let base62 = upper + lower + digits
+/// Format-valid fake secrets of every kind airun must mask, random on each call, drawn from a
+/// seeded generator whose seed failure messages print.
+struct FakeSecrets {
+    let rng: TestRandom
+    init(_ rng: TestRandom = TestRandom()) { self.rng = rng }
 
-    static func random(_ alphabet: [Character], _ count: Int) -> String {
-        String((0..<count).map { _ in alphabet.randomElement()! })
+    let upper = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    let lower = Array("abcdefghijklmnopqrstuvwxyz")
+    let digits = Array("0123456789")
+    var base62: [Character] { upper + lower + digits }
+
+    func random(_ alphabet: [Character], _ count: Int) -> String {
+        var rng = rng
+        return String((0..<count).map { _ in alphabet.randomElement(using: &rng)! })
     }
     /// Random base62 with at least one digit and one letter, as real keys have.
-    static func key(_ count: Int) -> String {
-        random(base62, count - 2) + String(digits.randomElement()!) + String(lower.randomElement()!)
+    func key(_ count: Int) -> String {
+        random(base62, count - 2) + random(digits, 1) + random(lower, 1)
     }
-    static func base64url(_ text: String) -> String {
+    func base64url(_ text: String) -> String {
         Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    static func openAI() -> String { "sk-" + key(48) }
-    static func openAIProject() -> String { "sk-proj-" + key(40) + "T3BlbkFJ" + key(40) }
-    static func openAIServiceAccount() -> String { "sk-svcacct-" + key(30) + "T3BlbkFJ" + key(30) }
-    static func anthropic() -> String { "sk-ant-api03-" + random(base62 + ["-", "_"], 91) + "1aAA" }
-    static func aws() -> String { "AKIA" + random(upper + Array("234567"), 16) }
-    static func githubPAT() -> String { "ghp_" + key(36) }
-    static func githubOAuth() -> String { "gho_" + key(36) }
-    static func githubFineGrained() -> String { "github_pat_" + key(22) + "_" + key(59) }
-    static func slack() -> String { "xoxb-" + random(digits, 12) + "-" + random(digits, 12) + "-" + key(24) }
-    static func huggingFace() -> String { "hf_" + random(upper + lower, 34) }
-    static func google() -> String { "AIza" + random(base62 + ["-", "_"], 34) + "7" }
-    static func jwt() -> String {
+    func openAI() -> String { "sk-" + key(48) }
+    func openAIProject() -> String { "sk-proj-" + key(40) + "T3BlbkFJ" + key(40) }
+    func openAIServiceAccount() -> String { "sk-svcacct-" + key(30) + "T3BlbkFJ" + key(30) }
+    func anthropic() -> String { "sk-ant-api03-" + random(base62 + ["-", "_"], 91) + "1aAA" }
+    func aws() -> String { "AKIA" + random(upper + Array("234567"), 16) }
+    func githubPAT() -> String { "ghp_" + key(36) }
+    func githubOAuth() -> String { "gho_" + key(36) }
+    func githubFineGrained() -> String { "github_pat_" + key(22) + "_" + key(59) }
+    func slack() -> String { "xoxb-" + random(digits, 12) + "-" + random(digits, 12) + "-" + key(24) }
+    func huggingFace() -> String { "hf_" + random(upper + lower, 34) }
+    func google() -> String { "AIza" + random(base62 + ["-", "_"], 34) + "7" }
+    func jwt() -> String {
         base64url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + base64url("{\"sub\":\"\(key(12))\",\"iat\":1516239022}") + "."
             + random(base62 + ["-", "_"], 43)
     }
-    static func privateKey() -> String {
+    func privateKey() -> String {
         "-----BEGIN RSA PRIVATE KEY-----\n" + (0..<5).map { _ in random(base62 + ["+", "/"], 64) }.joined(separator: "\n")
             + "\n-----END RSA PRIVATE KEY-----"
     }
-    static func password() -> String { "P@ss-" + key(14) }
-    static func email() -> String { random(lower, 8) + "." + random(lower, 5) + "@" + random(lower, 7) + ".com" }
-    static func phone() -> String { "+1 415 " + random(digits, 3) + " " + random(digits, 4) }
+    func password() -> String { "P@ss-" + key(14) }
+    func email() -> String { random(lower, 8) + "." + random(lower, 5) + "@" + random(lower, 7) + ".com" }
+    func phone() -> String { "+1 415 " + random(digits, 3) + " " + random(digits, 4) }
 
     /// Every kind once, with the way it is planted in text, and the bare secret to look for.
-    static func all() -> [(name: String, secret: String, text: String)] {
+    func all() -> [(name: String, secret: String, text: String)] {
         let pw = password(), tok = key(32), sec = key(20), api = key(32), basic = Data("alice:\(key(12))".utf8).base64EncodedString()
         let url = key(16)
         return [

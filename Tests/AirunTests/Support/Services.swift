@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 /// A server a test starts (node_exporter, a Pushgateway, Prometheus, the OTLP receiver) and
 /// stops when the value goes away.
@@ -63,6 +64,7 @@ final class SilentListener {
 
 /// `curl -s URL` (or with `--data-binary`), its output; nil when curl fails.
 func curl(_ arguments: [String]) -> String? {
+    OffPool.checkBlockingAllowed("curl")
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["curl", "-sf", "--max-time", "5"] + arguments
@@ -77,6 +79,7 @@ func curl(_ arguments: [String]) -> String? {
 
 /// Runs a tool to completion: its exit status and combined output.
 func runTool(_ arguments: [String], stdin: String? = nil) -> (status: Int32, output: String) {
+    OffPool.checkBlockingAllowed("running \(arguments.first ?? "a tool")")
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = arguments

@@ -80,6 +80,7 @@ final class TerminalSession {
 /// Runs a tool to completion and returns its stdout, which goes through a file: a tool that
 /// leaves a daemon behind (tmux starting its server) would keep a pipe open forever.
 func runTool(_ path: String, _ arguments: [String], scratch: Scratch) throws -> String {
+    OffPool.checkBlockingAllowed("running \(path)")
     let file = scratch.file("tool-output-" + UUID().uuidString.prefix(8))
     defer { try? FileManager.default.removeItem(atPath: file) }
     let out = try FileDescriptor.create(file)
