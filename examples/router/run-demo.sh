@@ -15,9 +15,18 @@ if ! command -v airun >/dev/null; then
   [ -n "$built" ] && PATH="$(dirname "$built"):$PATH"
 fi
 command -v airun >/dev/null || { echo "run-demo: no airun on PATH (swift build first)" >&2; exit 1; }
-llama=${AIRUN_LLAMA_DIR:-$(ls -d "$HOME"/.cache/airun/llama.cpp-* 2>/dev/null | tail -1)}
+# llama.cpp and the tiny model: $AIRUN_LLAMA_DIR, else the newest build the tests left in the cache.
+llama=${AIRUN_LLAMA_DIR:-}
+if [ -z "$llama" ]; then
+  for dir in "$HOME"/.cache/airun/llama.cpp-*; do [ -d "$dir" ] && llama=$dir; done
+fi
 if [ -z "$llama" ] || [ ! -x "$llama/bin/llama-completion" ] || [ ! -f "$llama/tiny.gguf" ]; then
-  echo "run-demo: no llama.cpp build with tiny.gguf (set AIRUN_LLAMA_DIR, or run .ci/run once)" >&2
+  {
+    echo "run-demo: no llama.cpp build with tiny.gguf in ${llama:-\$AIRUN_LLAMA_DIR or ~/.cache/airun/llama.cpp-*}."
+    echo "run-demo: build llama-completion and the tiny model once (about 7 minutes on 2 cores; needs"
+    echo "run-demo: cmake, g++, curl and pip install gguf numpy), then run this again:"
+    echo "    $root/Tests/tools/build-llama.sh"
+  } >&2
   exit 1
 fi
 PATH="$llama/bin:$PATH"

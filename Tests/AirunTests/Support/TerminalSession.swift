@@ -23,7 +23,9 @@ final class TerminalSession {
                    "AIRUN_LOG_DIR": scratch.file("logs")]
         for (k, v) in environment { env[k] = v }
         let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quote($0.value))" }.joined(separator: " ")
-        try tmux(read: false, ["-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "50",
+        // In the scratch directory: what a typed command writes (`stty -g > before`) stays out of the
+        // checkout (two such files once landed at the repository root).
+        try tmux(read: false, ["-f", "/dev/null", "new-session", "-d", "-c", scratch.path, "-x", "160", "-y", "50",
                   "env -i \(assignments) bash --norc --noprofile"])
         #expect(waitFor("$ "), "no prompt: \(screen)")
     }
@@ -63,6 +65,11 @@ final class TerminalSession {
 
     /// Waits until the screen contains `text`.
     func waitFor(_ text: String, within seconds: Double = 10) -> Bool { eventually(within: seconds) { screen.contains(text) } }
+
+    /// Waits until at least `count` lines on the screen contain `text`.
+    func waitFor(_ text: String, count: Int, within seconds: Double = 10) -> Bool {
+        eventually(within: seconds) { (screen + "\n").components(separatedBy: text).count - 1 >= count }
+    }
 
     /// Waits until a process called `command` runs on the terminal.
     func waitForProcess(_ command: String, within seconds: Double = 10) -> Bool {
