@@ -1,6 +1,15 @@
 import AirunCore
 import AirunSystem
 
+/// The most bytes a profile or config.toml may hold: real ones are a few hundred.
+let settingsFileLimit = 1 << 20
+
+/// The error for a settings file over the limit: refused whole, never cut (settings past a cut
+/// would be silently ignored while `check` says ok).
+func settingsFileTooLarge(_ kind: String) -> String {
+    "the \(kind) file is larger than 1 MiB, so airun reads none of it; remove what it does not need (real ones are a few KiB)"
+}
+
 /// The global configuration: `$XDG_CONFIG_HOME/airun/config.toml` (`~/.config/airun/config.toml`),
 /// its `[log]` table, then the `AIRUN_LOG_*` variables over it.
 enum GlobalConfig {
@@ -16,9 +25,12 @@ enum GlobalConfig {
         var config = ConfigFile()
         var fileError: ProfileError?
         if let path = path(environment), isRegularFile(path) {
-            if let bytes = readSmallFile(path, limit: 1 << 20) {
+            switch readWholeFile(path, limit: settingsFileLimit) {
+            case .contents(let bytes):
                 do { config = try ConfigFile.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
-            } else {
+            case .tooLarge:
+                fileError = ProfileError(file: path, position: nil, message: settingsFileTooLarge("configuration"))
+            case .unreadable:
                 fileError = ProfileError(file: path, position: nil, message: "cannot read the configuration file")
             }
         }

@@ -110,10 +110,11 @@ struct ProfileLocator {
         case .builtIn(let builtIn):
             bytes = ShippedProfiles.text(builtIn) ?? []
         case .file(let path):
-            guard let read = readSmallFile(path, limit: 1 << 20) else {
-                throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
+            switch readWholeFile(path, limit: settingsFileLimit) {
+            case .contents(let read): bytes = read
+            case .tooLarge: throw ProfileError(file: path, position: nil, message: settingsFileTooLarge("profile"))
+            case .unreadable: throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
             }
-            bytes = read
         }
         return try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
     }

@@ -79,6 +79,20 @@ public func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
     return out
 }
 
+/// A settings file (a profile, config.toml) read whole, or why not.
+public enum WholeFile: Equatable {
+    case contents([UInt8])
+    /// Larger than the limit: refused whole, since settings past a cut would be silently ignored.
+    case tooLarge(limit: Int)
+    case unreadable
+}
+
+/// Reads `path` whole when it holds at most `limit` bytes.
+public func readWholeFile(_ path: String, limit: Int) -> WholeFile {
+    guard let bytes = readSmallFile(path, limit: limit + 1) else { return .unreadable }
+    return bytes.count > limit ? .tooLarge(limit: limit) : .contents(bytes)
+}
+
 /// Why `path` is no place for airun's records, or nil when it is fit: it must belong to this user
 /// (or root) and be writable by nobody else, since whoever can write there can plant links or
 /// read what airun writes.

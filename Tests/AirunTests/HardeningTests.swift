@@ -209,6 +209,31 @@ struct HardeningTests {
         #expect(r.stderr.contains("late.toml:50001:3: "), "\(r.stderr)")
     }
 
+    @Test("a profile or config.toml over 1 MiB is refused with a clear error, never cut (settings past the cut were ignored)")
+    func oversizedSettings() throws {
+        let s = Scratch()
+        // A valid file whose last setting lies past 1 MiB: reading a cut copy would miss it and say ok.
+        let padding = Array(String(repeating: "# a comment line that pads the file out\n", count: 27_000).utf8)
+        #expect(padding.count > 1 << 20)
+        let profile = s.write("big.toml", padding + Array("[retry]\nattempts = 2\n".utf8))
+        let check = try airun(["profile", "check", profile], scratch: s)
+        #expect(check.exitCode == 125, "\(check.stderr)")
+        #expect(check.stderr.contains("big.toml: the profile file is larger than 1 MiB"), "\(check.stderr)")
+        #expect(check.stderr.split(separator: "\n").count == 1)
+        let run = try airun(["--profile", profile, "--", "true"], scratch: s)
+        #expect(run.exitCode == 125 && run.stderr.contains("larger than 1 MiB"), "\(run.stderr)")
+
+        try FileManager.default.createDirectory(atPath: s.file("config/airun"), withIntermediateDirectories: true)
+        _ = s.write("config/airun/config.toml", padding + Array("[log]\nretain_days = 3\n".utf8))
+        let config = try airun(["config", "check"], environment: ["XDG_CONFIG_HOME": s.file("config")], scratch: s)
+        #expect(config.exitCode == 125 && config.stderr.contains("config.toml: the configuration file is larger than 1 MiB"), "\(config.stderr)")
+        // Exactly at the limit is still read.
+        let setting = Array("[retry]\nattempts = 2\n".utf8)
+        let comment = Array(("#" + String(repeating: "x", count: (1 << 20) - setting.count - 2) + "\n").utf8)
+        let edge = s.write("edge.toml", comment + setting)
+        #expect(try airun(["profile", "check", edge], scratch: s).exitCode == 0)
+    }
+
     @Test("a command line that only airun's trace variables push over the kernel's limit says so; 126 as a shell gives")
     func argumentListTooLong() throws {
         let environment = Airun.environment(logDirectory: Scratch().path).map { "\($0.key)=\($0.value)" }

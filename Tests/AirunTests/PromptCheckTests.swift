@@ -39,6 +39,18 @@ struct PromptCheckTests {
         #expect(v.minimumTokens(Array("hello world".utf8)) == 2)
     }
 
+    @Test("a context near 2^63 with a chat template is no overflow, and no trap (the adversarial pass: SIGILL)")
+    func hugeContext() throws {
+        let v = try #require(GGUFVocabulary.read(header: Self.header(tokens: ["<unk>", "<s>", "▁a"], chatTemplate: true)))
+        for context in [Int64.max, Int64.max - 1, Int64.max - 255, Int64.max - 300, 1 << 62] {
+            let request = LlamaPromptRequest(source: .text("a a a"), contextSize: context, escape: true, noConversation: false)
+            #expect(PromptOverflow.check(request, prompt: Array("a a a".utf8), vocabulary: v) == nil, "-c \(context)")
+        }
+        // `-c 18446744073709551615` (2^64 - 1) is no Int64: the model's own context is used.
+        let parsed = try #require(LlamaPromptRequest.find(in: ["llama-completion", "-c", "18446744073709551615", "-p", "a"], environment: [:]))
+        #expect(PromptOverflow.check(parsed, prompt: Array("a".utf8), vocabulary: v) == nil)
+    }
+
     @Test("an unknown tokenizer or a cut header gives no vocabulary, never a guess")
     func unknown() {
         #expect(GGUFVocabulary.read(header: Self.header(model: "bert", tokens: ["a"])) == nil)

@@ -254,16 +254,21 @@ public struct PromptOverflow: Equatable, Sendable {
         guard let context = request.contextTokens(vocabulary: vocabulary) else { return nil }
         let limit = context - 4
         let margin = !request.noConversation && vocabulary.hasChatTemplate ? 32 : 0
+        // The most tokens a prompt may provably need without overflowing. A context near 2^63
+        // (from -c or the model's header, both outside input) leaves no room to add the margin:
+        // no prompt outgrows such a context.
+        let (allowed, overflowed) = limit.addingReportingOverflow(Int64(margin))
+        guard !overflowed else { return nil }
         // Every token covers at most the longest piece: for a prompt of megabytes, more bytes than
         // that many pieces cover is proof enough without the walk (a weaker figure, found at once).
         let longest = vocabulary.pieces.reduce(1) { max($0, $1.count) }
-        if prompt.count > 1 << 20, Int64(prompt.count / longest) > limit + Int64(margin) {
+        if prompt.count > 1 << 20, Int64(prompt.count / longest) > allowed {
             return PromptOverflow(minimumTokens: prompt.count / longest, contextTokens: context)
         }
         // A token per byte, the leading space and BOS: the most tokens there can be.
-        guard Int64(prompt.count) + 2 > limit + Int64(margin) else { return nil }
+        guard Int64(prompt.count) + 2 > allowed else { return nil }
         let tokens = vocabulary.minimumTokens(prompt)
-        guard Int64(tokens - margin) > limit else { return nil }
+        guard Int64(tokens) > allowed else { return nil }
         return PromptOverflow(minimumTokens: tokens - margin, contextTokens: context)
     }
 }
