@@ -85,7 +85,7 @@ struct ClassifyCommand {
             do {
                 rules = try ProfileLocator(environment: environment).resolve(explicit: profile, command: command.isEmpty ? ["classify"] : command).rules
             } catch {
-                try? FileDescriptor.standardError.writeAll("airun: classify: \(error.description)\n")
+                printError("airun: classify: \(error.description)")
                 return ExitCode.airunFailure
             }
         }
@@ -94,7 +94,7 @@ struct ClassifyCommand {
             guard let path else { texts.append(""); continue }
             // The tail a run keeps (64 KiB), not the whole file: a 50 MB log took 20 s.
             guard let bytes = readFileTail(path, count: 64 * 1024) else {
-                try? FileDescriptor.standardError.writeAll("airun: classify: cannot read \(path)\n")
+                printError("airun: classify: cannot read \(path)")
                 return ExitCode.airunFailure
             }
             texts.append(String(decoding: bytes, as: UTF8.self))

@@ -67,7 +67,7 @@ enum ConfigCommand {
         let (config, warnings, error) = GlobalConfig.load(environment)
         let settings = config.log
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
-        func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
+        func err(_ s: String) { printError("airun: " + s) }
         switch arguments {
         case ["check"]:
             if let error { err(error.description); return ExitCode.airunFailure }

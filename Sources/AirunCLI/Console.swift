@@ -95,3 +95,10 @@ final class SharedRedactor {
     var redactor: Redactor
     init(_ redactor: Redactor) { self.redactor = redactor }
 }
+
+/// Writes one of airun's own messages (an error, a usage line) to stderr, masked: a message may
+/// quote what the user typed, and a key pasted into the wrong place must not be printed back.
+/// Every line airun prints outside a run goes through here; a run's lines go through `Console`.
+func printError(_ message: String) {
+    try? FileDescriptor.standardError.writeAll(Redactor().redact(message) + "\n")
+}

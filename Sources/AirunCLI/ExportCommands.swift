@@ -22,11 +22,11 @@ enum MetricsCommand {
     static func run(_ arguments: [String]) -> Int32 {
         let options: ReadOptions
         do { options = try ReadOptions(arguments, command: "metrics", valueOptions: [], switches: ["--from-records"]) } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usage)\n")
+            printError("airun: \(error.message)\n\(usage)")
             return ExitCode.airunFailure
         }
         guard options.positional.isEmpty, !options.json, options.since == nil, options.until == nil else {
-            try? FileDescriptor.standardError.writeAll("airun: metrics takes no arguments but --from-records and --log-dir\n\(usage)\n")
+            printError("airun: metrics takes no arguments but --from-records and --log-dir\n\(usage)")
             return ExitCode.airunFailure
         }
         let directory = options.directory
@@ -61,7 +61,7 @@ enum ExportCommand {
 
     static func run(_ arguments: [String]) -> Int32 {
         func fail(_ message: String) -> Int32 {
-            try? FileDescriptor.standardError.writeAll("airun: export: \(message)\n\(usage)\n")
+            printError("airun: export: \(message)\n\(usage)")
             return ExitCode.airunFailure
         }
         let options: ReadOptions

@@ -19,7 +19,7 @@ enum GPUCommand {
     static func run(_ arguments: [String]) -> Int32 {
         let json = arguments == ["--json"]
         guard arguments.isEmpty || json else {
-            try? FileDescriptor.standardError.writeAll("airun: usage: airun gpu [--json]\n")
+            printError("airun: usage: airun gpu [--json]")
             return ExitCode.airunFailure
         }
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }

@@ -31,12 +31,12 @@ enum LogsCommand {
             options = try ReadOptions(arguments, command: "logs", valueOptions: ["--trace", "--level", "--event", "--code", "--model", "--command", "--tag"],
                                       switches: ["--follow"])
         } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usage)\n")
+            printError("airun: \(error.message)\n\(usage)")
             return ExitCode.airunFailure
         }
         let filter: RecordFilter
         do { filter = try RecordFilter(options) } catch {
-            try? FileDescriptor.standardError.writeAll("airun: logs: \(error.message)\n")
+            printError("airun: logs: \(error.message)")
             return ExitCode.airunFailure
         }
         let files = RecordFiles(directory: options.directory)

@@ -20,7 +20,7 @@ enum ProfileCommand {
     static func run(_ arguments: [String]) -> Int32 {
         let locator = ProfileLocator(environment: Environment.current().values)
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
-        func err(_ s: String) { try? FileDescriptor.standardError.writeAll("airun: " + s + "\n") }
+        func err(_ s: String) { printError("airun: " + s) }
         switch (arguments.first, arguments.count) {
         case ("list", 1):
             for (name, location, overrides) in locator.list() {

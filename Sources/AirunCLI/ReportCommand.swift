@@ -19,11 +19,11 @@ enum ReportCommand {
     static func run(_ arguments: [String]) -> Int32 {
         let options: ReadOptions
         do { options = try ReadOptions(arguments, command: "report", valueOptions: ["--html"], switches: []) } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usage)\n")
+            printError("airun: \(error.message)\n\(usage)")
             return ExitCode.airunFailure
         }
         guard let path = options.values["--html"]?.last else {
-            try? FileDescriptor.standardError.writeAll("airun: report: --html FILE is required\n\(usage)\n")
+            printError("airun: report: --html FILE is required\n\(usage)")
             return ExitCode.airunFailure
         }
         var data = ReportData(since: options.since, until: options.until)
@@ -35,7 +35,7 @@ enum ReportCommand {
             defer { file.close() }
             try file.writeAll(html)
         } catch {
-            try? FileDescriptor.standardError.writeAll("airun: report: cannot write \(path): \(error)\n")
+            printError("airun: report: cannot write \(path): \(error)")
             return ExitCode.airunFailure
         }
         try? FileDescriptor.standardOutput.writeAll("airun: wrote \(path) (\(data.stats.result().executions) executions)\n")

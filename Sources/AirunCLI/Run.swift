@@ -8,13 +8,14 @@ public func airunMain() -> Never { airunMain(commandLineArguments()) }
 /// status (or re-raises the signal that killed it).
 public func airunMain(_ arguments: [String]) -> Never {
     let inherited = Inherited.take()
+    ignoreFileSizeLimitSignal()  // after take(): the child must get what airun was started with
     // Subcommands are reserved first words; `airun -- classify` runs a program called classify.
     if let code = runSubcommand(arguments) { exitProcess(code) }
     let invocation: Invocation
     do {
         invocation = try parseInvocation(arguments)
     } catch {
-        try? FileDescriptor.standardError.writeAll("airun: \(Redactor().redact(error.message))\n\(usageLine)\n")
+        printError("airun: \(error.message)\n\(usageLine)")
         exitProcess(ExitCode.airunFailure)
     }
     switch invocation {

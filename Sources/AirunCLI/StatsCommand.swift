@@ -30,7 +30,7 @@ enum StatsCommand {
         var watch = false
         var logDir: String?
         func fail(_ message: String) -> Int32 {
-            try? FileDescriptor.standardError.writeAll("airun: stats: \(message)\n\(usage)\n")
+            printError("airun: stats: \(message)\n\(usage)")
             return ExitCode.airunFailure
         }
         var i = 0

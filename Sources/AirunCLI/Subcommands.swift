@@ -15,7 +15,7 @@ let subcommands: [Subcommand] = [
         do throws(UsageError) {
             return try ClassifyCommand(arguments).run()
         } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(ClassifyCommand.usage)\n")
+            printError("airun: \(error.message)\n\(ClassifyCommand.usage)")
             return ExitCode.airunFailure
         }
     },
@@ -50,7 +50,7 @@ func runSubcommand(_ arguments: [String]) -> Int32? {
         if topic == "run" && rest.count == 1 { return out(helpText) }
         let names = subcommands.map(\.name)
         let hint = nearestOption(topic, among: names).map { " (did you mean \($0)?)" } ?? ""
-        try? FileDescriptor.standardError.writeAll("airun: help: no command '\(escapingControlCharacters(topic))'\(hint); commands: \(names.joined(separator: ", "))\n")
+        printError("airun: help: no command '\(escapingControlCharacters(topic))'\(hint); commands: \(names.joined(separator: ", "))")
         return ExitCode.airunFailure
     }
     guard let command = subcommands.first(where: { $0.name == first }) else { return nil }

@@ -21,11 +21,11 @@ enum TraceCommand {
     static func run(_ arguments: [String]) -> Int32 {
         let options: ReadOptions
         do { options = try ReadOptions(arguments, command: "trace", valueOptions: [], switches: []) } catch {
-            try? FileDescriptor.standardError.writeAll("airun: \(error.message)\n\(usage)\n")
+            printError("airun: \(error.message)\n\(usage)")
             return ExitCode.airunFailure
         }
         guard options.positional.count == 1, let selector = TraceSelector(options.positional[0]) else {
-            try? FileDescriptor.standardError.writeAll("airun: trace: give one trace id, request id or caller id\n\(usage)\n")
+            printError("airun: trace: give one trace id, request id or caller id\n\(usage)")
             return ExitCode.airunFailure
         }
         // One pass collects the trace's records; a request id names its trace by the first match.
@@ -41,7 +41,7 @@ enum TraceCommand {
             if let traceID, r.identity.traceID == traceID { records.append(r) }
         }
         guard let traceID, !records.isEmpty else {
-            try? FileDescriptor.standardError.writeAll("airun: trace: no records of \(options.positional[0]) in \(options.directory)\n")
+            printError("airun: trace: no records of \(options.positional[0]) in \(options.directory)")
             return 1
         }
         let tree = TraceTree(traceID: traceID, records: records)

@@ -87,6 +87,11 @@ public func startRelay(_ pairs: [(source: FileDescriptor, destination: FileDescr
     return pid > 0 ? pid : nil
 }
 
+/// Ignores SIGXFSZ in airun: under `ulimit -f`, a record write past the limit then fails with
+/// EFBIG (a lost record and one warning) instead of killing airun before the command runs.
+/// The child gets the default disposition back at spawn, unless airun was started with it ignored.
+public func ignoreFileSizeLimitSignal() { signal(SIGXFSZ, SIG_IGN) }
+
 /// Ignores SIGPIPE in airun, so a closed stdout shows up as EPIPE instead of killing us.
 /// The child gets the default disposition back at spawn.
 public func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }

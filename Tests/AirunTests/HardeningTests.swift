@@ -306,6 +306,24 @@ struct LogLocationTests {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: shared)) ?? []).isEmpty)
     }
 
+    @Test("under ulimit -f below today's record file: one warning, the command runs, and its own SIGXFSZ is as without airun")
+    func fileSizeLimit() throws {
+        let s = Scratch()
+        let logs = s.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let day = utcDayStamp(microseconds: wallClockMicroseconds())
+        _ = s.write("logs/airun-\(day).jsonl", Array(String(repeating: "{\"padding\":1}\n", count: 1000).utf8))
+        var env = Airun.environment(logDirectory: logs)
+        env["PWD"] = nil
+        let command = "cd \(s.path) && ulimit -f 8 && "  // 4 KiB in 512-byte blocks, below the 14 KB file
+        let inner = "sh -c 'echo ran; head -c 9000 /dev/zero > big; echo status=$?'"
+        let bare = runTool(["env", "-i"] + env.map { "\($0.key)=\($0.value)" } + ["sh", "-c", command + inner])
+        let wrapped = runTool(["env", "-i"] + env.map { "\($0.key)=\($0.value)" } + ["sh", "-c", command + "airun -- " + inner + "; echo airun=$?"])
+        #expect(bare.output.contains("ran\n") && bare.output.contains("status=153"), "\(bare.output)")
+        #expect(wrapped.output.contains("ran\n") && wrapped.output.contains("status=153") && wrapped.output.contains("airun=0"), "\(wrapped.output)")
+        #expect(wrapped.output.components(separatedBy: "cannot write records").count == 2, "one warning: \(wrapped.output)")
+    }
+
     @Test("a record file planted as a symbolic link is not followed")
     func plantedLink() throws {
         let s = Scratch()

@@ -244,6 +244,12 @@ struct RedactionAdversarialTests {
         let log = s.write("err.txt", Array("cudaMalloc failed: out of memory token-\(key)\n".utf8))
         let text = try airun(["classify", "--stderr", log, "--exit-code", "1"], scratch: s)
         #expect(text.stdoutText.contains("GPU_OOM") && !text.stdoutText.contains(key), "\(text.stdoutText)")
+        // A key pasted where a file or a topic goes is not printed back (the adversarial pass's two).
+        let file = try airun(["classify", "--stderr", "/x/\(key)", "--exit-code", "1"], scratch: s)
+        #expect(file.exitCode != 0 && file.stderr.contains("cannot read") && !file.stderr.contains(key), "\(file.stderr)")
+        let project = "sk-proj-" + FakeSecrets().key(40)
+        let help = try airun(["help", project], scratch: s)
+        #expect(help.stderr.contains("no command") && !help.stderr.contains(project), "\(help.stderr)")
         let missing = try airun(["--", "no-such-tool-token-\(key)"])
         #expect(missing.exitCode == 127 && !missing.stderr.contains(key), "\(missing.stderr)")
     }
