@@ -108,7 +108,8 @@ struct ReportPage {
         var svg = "<svg viewBox=\"0 0 \(width) \(shown.count * rowHeight + 4)\" role=\"img\">"
         for (i, item) in shown.enumerated() {
             let y = i * rowHeight + 2
-            let w = top > 0 ? Int(Double(width - labelWidth - 60) * min(1, max(0, item.value / top))) : 0
+            let fraction = item.value / top
+            let w = top > 0 && fraction.isFinite ? Int(saturating: Double(width - labelWidth - 60) * min(1, max(0, fraction))) : 0
             svg += "<text x=\"0\" y=\"\(y + 15)\" font-size=\"12\">\(escape(String(item.key.prefix(22))))</text>"
             svg += "<rect class=\"bar\" x=\"\(labelWidth)\" y=\"\(y + 3)\" width=\"\(max(1, w))\" height=\"16\" fill=\"\(colours[item.key] ?? Self.palette[i % Self.palette.count])\"><title>\(escape(item.key)): \(escape(item.label))</title></rect>"
             svg += "<text x=\"\(labelWidth + w + 4)\" y=\"\(y + 15)\" font-size=\"12\">\(escape(item.label))</text>"
@@ -121,18 +122,20 @@ struct ReportPage {
         let points = data.points
         guard let t0 = points.map(\.time).min(), let t1 = points.map(\.time).max() else { return "<p class=\"none\">nothing recorded</p>" }
         let width = 400.0, height = 220.0, left = 40.0, bottom = 20.0, top = 8.0
-        let durations = points.map { max(0.1, $0.durationMs) }
+        // Record files are outside input: a duration of 1e21 or 1e308 ms is drawn at the top, never
+        // converted to an integer that cannot hold it.
+        let durations = points.map { $0.durationMs.isFinite ? min(max(0.1, $0.durationMs), 1e300) : 1e300 }
         let lo = log10(durations.min()!), hi = max(lo + 1, log10(durations.max()!))
         var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
         svg += "<line x1=\"\(left)\" y1=\"0\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"#999\"/><line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" stroke=\"#999\"/>"
-        for decade in Int(lo.rounded(.down))...Int(hi.rounded(.up)) {
+        for decade in Int(saturating: lo.rounded(.down))...Int(saturating: hi.rounded(.up)) {
             let y = top + (height - bottom - top) * (1 - (Double(decade) - lo) / (hi - lo))
             guard y >= top, y <= height - bottom else { continue }
-            let label = decade >= 3 ? "\(Int(pow10(decade - 3)))s" : "\(Int(pow10(decade)))ms"
+            let label = decade >= 21 ? "1e\(decade - 3)s" : decade >= 3 ? "\(Int(pow10(decade - 3)))s" : "\(Int(pow10(decade)))ms"
             svg += "<text x=\"0\" y=\"\(fmt(y + 4, 1))\" font-size=\"10\">\(label)</text>"
         }
         for (p, d) in zip(points, durations) {
-            let x = left + (width - left - 4) * (t1 > t0 ? Double(p.time - t0) / Double(t1 - t0) : 0.5)
+            let x = left + (width - left - 4) * (t1 > t0 ? (Double(p.time) - Double(t0)) / (Double(t1) - Double(t0)) : 0.5)
             let y = top + (height - bottom - top) * (1 - (log10(d) - lo) / (hi - lo))
             let c = colours[p.model] ?? "#999"
             svg += p.succeeded ? "<circle cx=\"\(fmt(x, 1))\" cy=\"\(fmt(y, 1))\" r=\"2\" fill=\"\(c)\"/>"

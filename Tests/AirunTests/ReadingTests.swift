@@ -312,6 +312,26 @@ struct StatsWatchTests {
 
 @Suite("the HTML report", .serialized, .timeLimit(.minutes(3)), .offPool)
 struct ReportTests {
+    @Test("report over hostile figures (durations of 1e21 and 1e308 ms, extreme times) writes a page and never traps")
+    func hostileFigures() throws {
+        let s = Scratch()
+        let logs = s.file("logs")
+        for code in ["0", "3"] { _ = try airun(["-q", "--", "sh", "-c", "exit \(code)"], environment: ["AIRUN_LOG_DIR": logs], scratch: s) }
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: logs).first { $0.hasSuffix(".jsonl") })
+        let text = try String(contentsOfFile: logs + "/" + file, encoding: .utf8)
+        var hostile = ""
+        for (i, figure) in ["1e21", "1e308", "-1e308", "1.7976931348623157e308", "0"].enumerated() {
+            hostile += text.replacingOccurrences(of: #""duration_ms":[0-9.]+"#, with: "\"duration_ms\":\(figure)", options: .regularExpression)
+                .replacingOccurrences(of: #""ts":"[^"]+""#, with: i % 2 == 0 ? #""ts":"0001-01-01T00:00:00Z""# : #""ts":"9999-12-31T23:59:59Z""#,
+                                      options: .regularExpression)
+        }
+        try hostile.write(toFile: logs + "/" + file, atomically: true, encoding: .utf8)
+        let page = s.file("report.html")
+        let r = try airun(["report", "--html", page, "--log-dir", logs], scratch: s)
+        #expect(r.exitCode == 0, "\(r.status) \(r.stderr)")
+        #expect(((try? String(contentsOfFile: page, encoding: .utf8)) ?? "").contains("<svg"))
+    }
+
     @Test("report --html over 2,000 runs: self-contained, escaped, and Chromium renders its charts and failures without console errors",
           Requirement.chromiumTrait)
     func chromium() throws {
