@@ -148,6 +148,7 @@ struct AttemptRunner {
         attempt.stderr = result.stderr
         attempt.resources = result.resources
         attempt.outputLost = result.outputLost
+        attempt.outputMerged = result.outputMerged
         return attempt
     }
 

@@ -48,6 +48,8 @@ struct FinishedAttempt {
     var resources: ResourceSummary?
     /// Why the output could not be passed on (`stdout: No space left on device`), if it could not.
     var outputLost: String?
+    /// stdout and stderr were one channel; `stderr` is its tail.
+    var outputMerged = false
     /// Set by `diagnose`: nil for a success.
     private(set) var verdict: Verdict?
     private(set) var facts = AttemptFacts(exitCode: nil)
@@ -146,7 +148,8 @@ struct FinishedAttempt {
                              maxRSSMegabytes: maxRSSMB, memoryLimitMegabytes: signal == .kill ? memoryLimitMegabytes() : nil,
                              outputLost: outputLost)
         verdict = diagnosis.verdict(for: &facts, command: command)
-        performance = LlamaPerformance.parse(stderr: facts.stderr, stdout: facts.stdout)
+        // One channel for both: llama-cli's rates line (stdout) is in the merged tail too.
+        performance = LlamaPerformance.parse(stderr: facts.stderr, stdout: outputMerged ? facts.stderr : facts.stdout)
     }
 
     /// The attempt.end event. A failed attempt's output tails go in its error record only.
@@ -169,6 +172,7 @@ struct FinishedAttempt {
         end.systemCPUMs = systemCPUMs
         end.maxRSSMB = maxRSSMB
         end.tty = tty
+        end.outputMerged = outputMerged
         end.stdoutBytes = stdout.totalBytes
         end.stderrBytes = stderr.totalBytes
         if !failed {

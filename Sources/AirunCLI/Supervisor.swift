@@ -44,6 +44,8 @@ struct AttemptResult {
     var resources: ResourceSummary?
     /// `stdout: No space left on device` when airun could not pass the output on.
     var outputLost: String?
+    /// stdout and stderr were one channel: `stderr` holds the tail of both, in order.
+    var outputMerged = false
 }
 
 /// One of the child's output streams on its way to airun's stdout or stderr.
@@ -59,6 +61,8 @@ private struct OutputStream {
     var destinationGone = false
     /// Why the destination refused the output (other than a reader that went away).
     var deliveryError: Errno?
+    /// The child's stdout and stderr both, on one channel (airun's were one destination).
+    var merged = false
 }
 
 /// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
@@ -174,12 +178,13 @@ private struct Watch {
     func result(usedTTY: Bool) -> AttemptResult {
         AttemptResult(
             pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended, firstOutputMonotonic: firstOutput,
-            stdout: streams.first(where: { $0.destination == .standardOutput })?.tail ?? Tail(capacity: 0),
-            stderr: streams.first(where: { $0.destination == .standardError })?.tail ?? Tail(capacity: 0),
+            stdout: streams.first(where: { $0.destination == .standardOutput && !$0.merged })?.tail ?? Tail(capacity: 0),
+            stderr: streams.first(where: { $0.destination == .standardError || $0.merged })?.tail ?? Tail(capacity: 0),
             timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usedTTY, resources: sampler?.summary,
             outputLost: streams.compactMap { s in
                 s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
-            }.first)
+            }.first,
+            outputMerged: streams.contains { $0.merged })
     }
 }
 
@@ -227,6 +232,9 @@ final class Supervisor {
         var outPipe: (read: FileDescriptor, write: FileDescriptor)?
         var errPipe: (read: FileDescriptor, write: FileDescriptor)?
         var usePTY = false
+        /// airun's stdout and stderr are one destination: the child gets one channel for both,
+        /// so their order is the bare command's (two pipes cannot keep it).
+        var merged = false
         /// Whether airun's own stdout and stderr are terminals, asked once per attempt.
         var outIsTTY = false
         var errIsTTY = false
@@ -247,6 +255,7 @@ final class Supervisor {
         let errClosed = inherited.closedStreams.contains(.standardError)
         c.outIsTTY = FileDescriptor.standardOutput.isTerminal
         c.errIsTTY = FileDescriptor.standardError.isTerminal
+        c.merged = !outClosed && !errClosed && FileDescriptor.standardOutput.sharesDestination(with: .standardError)
         let wantPTY: Bool = switch tty {
         case .always: true
         case .never: false
@@ -258,7 +267,9 @@ final class Supervisor {
                 let pty = try PseudoTerminal.open(sizeFrom: c.outIsTTY ? .standardOutput : .standardInput)
                 c.outPTY = pty
                 c.config.standardOutput = pty.slave
-                if c.errIsTTY {
+                if c.merged {
+                    c.config.standardError = pty.slave
+                } else if c.errIsTTY {
                     let e = try PseudoTerminal.open(sizeFrom: .standardError)
                     c.errPTY = e
                     c.config.standardError = e.slave
@@ -268,8 +279,9 @@ final class Supervisor {
                 p.write.setPipeSize(1 << 20)
                 c.outPipe = p
                 c.config.standardOutput = p.write
+                if c.merged { c.config.standardError = p.write }
             }
-            if c.errPTY == nil && !errClosed {
+            if c.errPTY == nil && !errClosed && !c.merged {
                 let p = try FileDescriptor.pipe()
                 c.errPipe = p
                 c.config.standardError = p.write
@@ -331,6 +343,14 @@ final class Supervisor {
     /// The child's stdout and stderr, each on its way to airun's.
     private func outputStreams(_ connection: Connection, _ plan: AttemptPlan) -> [OutputStream] {
         var streams: [OutputStream] = []
+        if let s = connection.outPTY?.master ?? connection.outPipe?.read, connection.merged {
+            // One channel for both: one tail (classification reads it as stderr), JSON log lines
+            // from either, and the capture in the .stderr file.
+            streams.append(OutputStream(source: s, destination: .standardOutput, destinationIsTerminal: connection.outIsTTY,
+                                        tail: Tail(capacity: plan.captureBytes), capture: plan.captureStderr, childLogs: plan.childLogs,
+                                        merged: true))
+            return streams
+        }
         if let s = connection.outPTY?.master ?? connection.outPipe?.read {
             streams.append(OutputStream(source: s, destination: .standardOutput, destinationIsTerminal: connection.outIsTTY,
                                         tail: Tail(capacity: plan.captureBytes), capture: plan.captureStdout))

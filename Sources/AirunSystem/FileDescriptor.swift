@@ -97,6 +97,11 @@ public struct FileDescriptor: Hashable, Sendable {
 
     public var isTerminal: Bool { isatty(rawValue) == 1 }
 
+    /// Whether this descriptor and `other` are one destination: the same open file description
+    /// (`2>&1`, `&>file`), or the same terminal. Two pipes, or one file opened twice (`>f 2>f`),
+    /// are not: their bytes already mix in no fixed order.
+    public func sharesDestination(with other: FileDescriptor) -> Bool { airun_same_destination(rawValue, other.rawValue) == 1 }
+
     /// Size and link count (0: the file was removed while open), or nil if fstat fails.
     public func sizeAndLinks() -> (size: Int64, links: Int)? {
         var st = stat()

@@ -5,6 +5,53 @@ import Testing
 /// End-to-end: the built binary's output, input and exit status are the child's.
 @Suite("pass-through", .timeLimit(.minutes(2)), .offPool)
 struct PassThroughTests {
+    /// A child that alternates stdout and stderr lines, flushing each: only one channel for both
+    /// keeps their order.
+    static let alternating = #"python3 -c 'import sys; [(print("out", i, flush=True), print("err", i, file=sys.stderr, flush=True)) for i in range(200)]; sys.exit(3)'"#
+
+    /// Runs `line` in sh, bare (PREFIX empty) and under airun, with airun's records in `logs`.
+    static func bareAndWrapped(_ line: (String) -> String, logs: String) -> (bare: String, wrapped: String) {
+        let env = Airun.environment(logDirectory: logs).map { "\($0.key)=\($0.value)" }
+        let bare = runTool(["env", "-i"] + env + ["sh", "-c", line("")]).output
+        let wrapped = runTool(["env", "-i"] + env + ["sh", "-c", line("airun -q -- ")]).output
+        return (bare, wrapped)
+    }
+
+    @Test("stdout and stderr on one destination keep the bare command's order: a pipe, a file opened once, a terminal",
+          Requirement.scriptTrait)
+    func sharedDestination() throws {
+        let s = Scratch()
+        let cases: [(name: String, line: (String) -> String)] = [
+            ("2>&1 into a pipe", { "\($0)\(Self.alternating) 2>&1 | cat" }),
+            (">> file 2>&1", { p in "f=\(s.file("once-\(p.isEmpty ? "bare" : "airun")")); : > $f; \(p)\(Self.alternating) >> $f 2>&1; cat $f" }),
+            ("a terminal (script)", { "script -qec \(TerminalSession.quote($0 + Self.alternating)) /dev/null | tr -d '\\r'" }),
+        ]
+        for (name, line) in cases {
+            let (bare, wrapped) = Self.bareAndWrapped(line, logs: s.file("logs"))
+            #expect(bare.contains("out 0\nerr 0\nout 1\nerr 1\n") && bare.contains("err 199\n"), "\(name): bare \(bare.prefix(200))")
+            #expect(wrapped == bare, "\(name): differs from the bare command: \(wrapped.prefix(300))")
+        }
+        // One merged tail, read for classification, and said so in the records.
+        let ends = readRecords(in: s.file("logs")).filter { $0["event"] as? String == "attempt.end" }
+        #expect(ends.count == 3 && ends.allSatisfy { $0["output_merged"] as? Bool == true && $0["stdout_bytes"] as? Int == 0 }, "\(ends)")
+        let errors = readRecords(in: s.file("logs")).filter { $0["event"] as? String == "error" }
+        #expect(errors.allSatisfy { ($0["stderr"] as? String ?? "").hasSuffix("out 199\nerr 199\n") }, "\(errors.map { $0["stderr"] ?? "" })")
+    }
+
+    @Test("one file opened twice (>f 2>f) stays two channels, and ends as the bare command's file")
+    func fileOpenedTwice() throws {
+        let s = Scratch()
+        // All of stdout, a pause, then all of stderr: the two descriptions overwrite the file's
+        // start in that order, with or without airun.
+        let child = #"sh -c 'echo one; echo two; sleep 0.3; echo ONE >&2; echo TWO >&2'"#
+        let (bare, wrapped) = Self.bareAndWrapped({ p in
+            "f=\(s.file("twice-\(p.isEmpty ? "bare" : "airun")")); \(p)\(child) >$f 2>$f; cat $f" }, logs: s.file("logs"))
+        #expect(bare == "ONE\nTWO\n")
+        #expect(wrapped == bare)
+        let end = try #require(readRecords(in: s.file("logs")).first { $0["event"] as? String == "attempt.end" })
+        #expect(end["output_merged"] as? Bool == false && end["stdout_bytes"] as? Int == 8 && end["stderr_bytes"] as? Int == 8, "\(end)")
+    }
+
     @Test("stdout, stderr and exit status are the child's; the records share one trace")
     func basicRun() throws {
         let r = try airun(["--", "sh", "-c", "printf out; printf err >&2; exit 3"])

@@ -52,7 +52,7 @@ struct EventGenerator {
             e.signal = maybe { $0.text() }; e.coreDumped = bool(); e.timedOut = bool(); e.receivedSignal = maybe { $0.text() }
             e.startedMicroseconds = micros(); e.endedMicroseconds = micros(); e.durationMs = number()
             e.timeToFirstOutputMs = maybe { $0.number() }; e.userCPUMs = maybe { $0.number() }; e.systemCPUMs = maybe { $0.number() }
-            e.maxRSSMB = maybe { $0.number(1) }; e.tty = bool(); e.stdoutBytes = int(); e.stderrBytes = int()
+            e.maxRSSMB = maybe { $0.number(1) }; e.tty = bool(); e.outputMerged = bool(); e.stdoutBytes = int(); e.stderrBytes = int()
             e.stdoutTail = maybe { OutputText($0.text(40)) }; e.stderrTail = maybe { OutputText($0.text(40)) }
             e.outputLost = maybe { $0.text() }; e.stdoutFile = maybe { $0.text() }; e.stderrFile = maybe { $0.text() }
             e.spawnError = maybe { $0.text() }; e.modelID = maybe { $0.text() }; e.modelPath = maybe { $0.text() }

@@ -158,6 +158,9 @@ public struct AttemptEnd: Equatable, Sendable {
     public var systemCPUMs: Double?
     public var maxRSSMB: Double?
     public var tty = false
+    /// The command's stdout and stderr were one destination (`2>&1`): it got one channel for both,
+    /// whose tail is `stderr_tail` (and the error record's `stderr`).
+    public var outputMerged = false
     public var stdoutBytes: Int64 = 0
     public var stderrBytes: Int64 = 0
     /// Only for an attempt that succeeded: a failed one's tails are in its error record.
@@ -203,6 +206,7 @@ public struct AttemptEnd: Equatable, Sendable {
         r.add("system_cpu_ms", systemCPUMs)
         r.add("max_rss_mb", maxRSSMB, decimals: 1)
         r.add("tty", tty)
+        r.add("output_merged", outputMerged)
         r.add("stdout_bytes", stdoutBytes)
         r.add("stderr_bytes", stderrBytes)
         if let stdoutTail { r.add("stdout_tail", output: stdoutTail) }
@@ -249,6 +253,7 @@ public struct AttemptEnd: Equatable, Sendable {
         systemCPUMs = o.double("system_cpu_ms")
         maxRSSMB = o.double("max_rss_mb")
         tty = o.bool("tty") ?? false
+        outputMerged = o.bool("output_merged") ?? false
         stdoutBytes = o.int("stdout_bytes") ?? 0
         stderrBytes = o.int("stderr_bytes") ?? 0
         stdoutTail = o.string("stdout_tail").map { OutputText($0) }

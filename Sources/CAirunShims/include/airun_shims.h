@@ -39,6 +39,9 @@ int airun_signalfd(const sigset_t *mask);
 /// Reads one signalfd_siginfo; returns 1 and fills the fields, 0 when none is pending, -1 on error.
 int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid);
 int airun_pipe_cloexec(int fds[2]);
+/// 1 when descriptors `a` and `b` are one destination: one open file description (`2>&1`), or the
+/// same terminal; 0 otherwise (`>f 2>f`, two pipes).
+int airun_same_destination(int a, int b);
 int airun_set_pipe_size(int fd, int bytes);
 /// Opens a pseudo-terminal pair with both ends close-on-exec, the slave not our controlling tty.
 int airun_openpty(int *master, int *slave);
