@@ -205,6 +205,17 @@ struct RedactionAdversarialTests {
                     "--passphrase=***PASSWORD_REDACTED***", "--token-count", "5"])
     }
 
+    @Test("secret-named keys of structured data, however they are written")
+    func secretKeys() {
+        for (key, kind) in [("password", "PASSWORD"), ("api_key", "API_KEY"), ("X-Api-Key", "API_KEY"), ("apiKey", "API_KEY"),
+                            ("token", "TOKEN"), ("client_secret", "SECRET"), ("auth", "TOKEN"), ("db.pass", "PASSWORD")] {
+            #expect(secretKeyKind(key) == kind, "\(key)")
+        }
+        for key in ["token_count", "tokenizer_name", "model", "keyboard", "hf_token_path", "n_tokens", "message", ""] {
+            #expect(secretKeyKind(key) == nil, "\(key)")
+        }
+    }
+
     @Test("glued keys, Stripe keys, a decimal that is no phone")
     func gluedKeys() {
         let r = Redactor()

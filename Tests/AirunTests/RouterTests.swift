@@ -44,6 +44,28 @@ struct RouterTests {
         #expect(plain.records("child.log").isEmpty, "only a profile that says so reads stderr as logs")
     }
 
+    @Test("values under secret-named keys of JSON log lines are masked in records and trace; what names sizes stays")
+    func secretKeys() throws {
+        let s = Scratch()
+        let profile = s.write("router.toml", Array("[child_logs]\nformat = \"json\"\n".utf8))
+        let secrets = ["Tr0ub4dor-horse-battery", "zq8Hk2LmN4pR7sT1vW3x", "tok-Aa1Bb2Cc3Dd4", "s3cr3t-value-9", "cs-77ab-99cd",
+                       "xak-Qw3Er5Ty7", "nested-Pw-4242", "numeric"]
+        let line = #"{"message":"login","password":"\#(secrets[0])","api_key":"\#(secrets[1])","token":"\#(secrets[2])","#
+            + #""secret":"\#(secrets[3])","client_secret":"\#(secrets[4])","X-Api-Key":"\#(secrets[5])","#
+            + #""auth":{"user":"ana","password":"\#(secrets[6])"},"apiKey":123456789,"token_count":42,"model":"m1","tokenizer_name":"gpt2"}"#
+        let r = try airun(["-q", "--profile", profile, "--", "sh", "-c", "printf '%s\\n' '\(line)' >&2"], scratch: s)
+        #expect(r.exitCode == 0 && r.stderr.contains(secrets[0]), "stderr passes through unchanged")
+        let raw = try FileManager.default.contentsOfDirectory(atPath: r.logDirectory).filter { $0.hasSuffix(".jsonl") }
+            .map { try String(contentsOfFile: r.logDirectory + "/" + $0, encoding: .utf8) }.joined()
+        for secret in secrets.dropLast() { #expect(!raw.contains(secret), "\(secret) reached a record") }
+        let fields = try #require(r.records("child.log").first?["fields"] as? [String: Any])
+        #expect(fields["password"] as? String == "***PASSWORD_REDACTED***" && fields["X-Api-Key"] as? String == "***API_KEY_REDACTED***")
+        #expect(fields["apiKey"] as? String == "***API_KEY_REDACTED***", "a number under a secret-named key")
+        #expect(fields["token_count"] as? Int == 42 && fields["model"] as? String == "m1" && fields["tokenizer_name"] as? String == "gpt2")
+        let trace = try airun(["trace", try #require(r.records.first?["trace_id"] as? String), "--log-dir", r.logDirectory], scratch: s)
+        for secret in secrets.dropLast() { #expect(!trace.stdoutText.contains(secret), "\(secret) in airun trace") }
+    }
+
     @Test("The demo: one trace from the router's request to the fallback's tokens", Requirement.llamaTrait)
     func demo() throws {
         let s = Scratch()

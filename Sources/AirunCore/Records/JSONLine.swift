@@ -103,7 +103,8 @@ public struct JSONLine: Sendable {
     }
 
     /// Adds any JSON value read from outside (a child's log fields), every string and key
-    /// through the redactor. Depth is bounded by the parser that made the value.
+    /// through the redactor, and every value under a secret-named key masked whole (the words of
+    /// `secretKeyKind`). Depth is bounded by the parser that made the value.
     public mutating func add(_ name: String, value: JSONValue) {
         key(name)
         appendValue(value)
@@ -129,7 +130,18 @@ public struct JSONLine: Sendable {
                 if i > 0 { bytes.append(UInt8(ascii: ",")) }
                 JSONLine.appendString(redactor.redact(member.key).utf8, to: &bytes)
                 bytes.append(UInt8(ascii: ":"))
-                appendValue(member.value)
+                // A value under a secret-named key is masked whole, whatever it looks like
+                // ("password": "Tr0ub4dor-horse-battery" matches no key pattern); null and
+                // booleans hold no secret.
+                switch member.value {
+                case .null, .bool: appendValue(member.value)
+                default:
+                    if let kind = secretKeyKind(member.key) {
+                        JSONLine.appendString(mask(kind).utf8, to: &bytes)
+                    } else {
+                        appendValue(member.value)
+                    }
+                }
             }
             bytes.append(UInt8(ascii: "}"))
         }

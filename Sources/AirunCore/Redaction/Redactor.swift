@@ -107,6 +107,22 @@ public func secretOptionKind(_ option: String) -> String? {
     }
 }
 
+/// The mask kind for the value under a key of structured data (a child's JSON log fields) whose
+/// name says it is a secret, or nil: the environment variables' word rules, on the key's words
+/// however they are written (`password`, `api_key`, `X-Api-Key`, `apiKey`, `client.secret`).
+public func secretKeyKind(_ key: String) -> String? {
+    var upper: [UInt8] = []
+    var previousLower = false
+    for b in key.utf8.prefix(256) {
+        let isUpper = b >= 0x41 && b <= 0x5A, isLower = b >= 0x61 && b <= 0x7A, isDigit = b >= 0x30 && b <= 0x39
+        if isUpper && previousLower { upper.append(0x5F) }  // apiKey: a word boundary
+        upper.append(isLower ? b - 0x20 : isUpper || isDigit ? b : 0x5F)
+        previousLower = isLower || isDigit
+    }
+    guard nameSuggestsSecret(upper) else { return nil }
+    return secretOptionKind("--" + String(decoding: upper, as: UTF8.self)) ?? "SECRET"
+}
+
 /// Whether an environment variable's upper-cased name says its value is a secret, judged by its
 /// `_`-separated words: `HF_TOKEN`, `OPENAI_API_KEY`, `DB_PASS`, `MYSQL_PWD`, `AUTH`,
 /// `GOOGLE_CREDENTIALS`, `APIKEY` are; `TOKENIZER_NAME` and `KEYBOARD` are not, and a name whose
