@@ -167,7 +167,7 @@ struct AttemptRunner {
             attempt.captureFiles = names
             return [files.0, files.1]
         } catch {
-            context.console.warn("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")
+            context.console.lost("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")
             return []
         }
     }

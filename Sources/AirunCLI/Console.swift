@@ -2,7 +2,8 @@ import AirunCore
 import AirunSystem
 
 /// airun's own lines on stderr, each prefixed `airun:`, redacted like everything airun writes.
-/// `-q` silences everything but errors.
+/// `-q` silences the summary, the status line and ordinary warnings; errors, and warnings that
+/// something will be missing later (records, captures, exports), still print, once per run.
 final class Console {
     let quiet: Bool
     /// The run's redactor, shared: a profile adopted after start-up changes it for every writer.
@@ -26,6 +27,15 @@ final class Console {
             warned.insert(key)
         }
         if !quiet { emit("warning: " + text) }
+    }
+
+    /// A warning that something the user will look for later is lost (records, capture files,
+    /// exported metrics or traces): printed even with -q, at most once per `key`, since `-q` is
+    /// what cron jobs use, and there a silent loss is found only when the records are needed.
+    func lost(_ text: String, once key: String) {
+        guard !warned.contains(key) else { return }
+        warned.insert(key)
+        emit("warning: " + text)
     }
 
     /// Errors are printed even with -q: they replace what the shell would have said.

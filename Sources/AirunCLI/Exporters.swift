@@ -49,7 +49,7 @@ final class RunExporter: RecordSink {
             do {
                 try MetricsStore(logDirectory: logDirectory).add(metrics.state, textfileDirectory: directory)
             } catch {
-                console.warn("cannot update \(directory)/airun.prom (\(error)); metrics of this run are not counted", once: "textfile")
+                console.lost("cannot update \(directory)/airun.prom (\(error)); metrics of this run are not counted", once: "textfile")
             }
         }
         let redactor = redaction.redactor
@@ -75,11 +75,11 @@ final class RunExporter: RecordSink {
                 console.warn("could not push to \(what): \(reason); the next run's push replaces it", once: "push")
             } else if outcome.retryable {
                 do { try spool.add(signal: signals[i], body: requests[i].body); spooled += 1 } catch {
-                    console.warn("could not spool the \(signals[i]) for \(what) (\(error)); they are lost", once: "spool")
+                    console.lost("could not spool the \(signals[i]) for \(what) (\(error)); they are lost", once: "spool")
                 }
                 failure = "\(what): \(reason)"
             } else {
-                console.warn("\(what) refused the \(signals[i]) (\(reason)); they are dropped", once: "otlp-refused")
+                console.lost("\(what) refused the \(signals[i]) (\(reason)); they are dropped", once: "otlp-refused")
             }
         }
         if let failure, spooled > 0 {

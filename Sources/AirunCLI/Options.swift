@@ -141,7 +141,7 @@ let runOptions: [OptionSpec] = [
         guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
         o.gpuBackend = v
     },
-    OptionSpec(["-q", "--quiet"], nil, "no airun lines on stderr except errors") { o, _ in o.quiet = true },
+    OptionSpec(["-q", "--quiet"], nil, "no summary, status line or warnings; errors, and warnings that records, captures or exports are lost, still print (once)") { o, _ in o.quiet = true },
     OptionSpec(["--no-status"], nil, "no live status line on the terminal (also AIRUN_STATUS=0)") { o, _ in o.noStatus = true },
 ]
 

@@ -46,7 +46,7 @@ final class LogFileSink: RecordSink {
             }
         } catch {
             broken = true
-            console.warn("cannot write records (\(error)); the command runs without them", once: "log")
+            console.lost("cannot write records (\(error)); the command runs without them", once: "log")
         }
     }
 
@@ -73,7 +73,7 @@ final class LogFileSink: RecordSink {
         try makeDirectories(directory, mode: 0o700)
         if let reason = unsafeDirectoryReason(directory) {
             broken = true
-            console.warn("not writing records to \(directory): \(reason); the command runs without them", once: "log")
+            console.lost("not writing records to \(directory): \(reason); the command runs without them", once: "log")
             return false
         }
         var index = 0

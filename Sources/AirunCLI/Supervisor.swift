@@ -404,7 +404,7 @@ final class Supervisor {
             if s.open { s.source.close() }
             s.childLogs?.finish()
             do { try s.capture?.finish() } catch {
-                console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
+                console.lost("cannot write the capture file (\(error)); capture stopped", once: "capture")
             }
         }
     }
@@ -438,7 +438,7 @@ final class Supervisor {
                     stream.destinationGone = true
                     stream.deliveryError = error.errno
                     let name = stream.destination == .standardOutput ? "stdout" : "stderr"
-                    console.warn("cannot write the command's \(name) (\(error.errno)); its output is lost", once: "deliver-" + name)
+                    console.lost("cannot write the command's \(name) (\(error.errno)); its output is lost", once: "deliver-" + name)
                 }
             }
             stream.tail.append(chunk)
@@ -446,7 +446,7 @@ final class Supervisor {
             if let capture = stream.capture {
                 do { try capture.write(chunk) } catch {
                     stream.capture = nil
-                    console.warn("cannot write the capture file (\(error)); capture stopped", once: "capture")
+                    console.lost("cannot write the capture file (\(error)); capture stopped", once: "capture")
                 }
             }
         }

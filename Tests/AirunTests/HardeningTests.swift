@@ -304,6 +304,11 @@ struct LogLocationTests {
         #expect(r.exitCode == 4 && r.stdoutText == "ran\n")
         #expect(r.stderr.contains("not writing records to \(shared): others can write to it"), "\(r.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: shared)) ?? []).isEmpty)
+        // -q (cron's choice) silences the summary, not the one warning that the records are lost.
+        let quiet = try airun(["-q", "--log-dir", shared, "--", "sh", "-c", "echo ran; exit 4"], scratch: s)
+        #expect(quiet.exitCode == 4 && quiet.stdoutText == "ran\n")
+        #expect(quiet.stderr.hasPrefix("airun: warning: not writing records to \(shared): others can write to it") && quiet.stderr.split(separator: "\n").count == 1,
+                "\(quiet.stderr)")
     }
 
     @Test("under ulimit -f below today's record file: one warning, the command runs, and its own SIGXFSZ is as without airun")
