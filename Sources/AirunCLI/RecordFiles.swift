@@ -6,7 +6,16 @@ import AirunSystem
 struct RecordFiles {
     let directory: String
 
-    var files: [LogFileName] { directoryEntries(directory).compactMap(LogFileName.init).sorted() }
+    /// The record files, oldest first. A FIFO, device or directory named like one is skipped, with
+    /// a warning when `warn` (a reader that opened it would wait forever).
+    func files(warn: Bool = false) -> [LogFileName] {
+        directoryEntries(directory).compactMap(LogFileName.init).filter { file in
+            let path = "\(directory)/\(file.name)"
+            if isRegularFile(path) { return true }
+            if warn { printError("airun: warning: skipping \(path): not a regular file") }
+            return false
+        }.sorted()
+    }
 
     /// Calls `body` with every record of every file, in order; returns the reader's counts of
     /// lines it skipped (torn, foreign) and events it did not know.
@@ -24,7 +33,7 @@ extension RecordFiles {
     func follow(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void, idle: () -> Void = {}) -> Never {
         let bytes = needles.map { Array($0.utf8) }
         func newStream() -> RecordStream { RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) }) }
-        var current = files.last
+        var current = files(warn: true).last
         var offset = current.map { fileSize("\(directory)/\($0.name)") } ?? 0
         var stream = newStream()
         func readCurrent() {
@@ -37,7 +46,7 @@ extension RecordFiles {
         }
         while true {
             readCurrent()
-            let list = files
+            let list = files()
             if let next = current.map({ c in list.first { $0 > c } }) ?? list.first {
                 readCurrent()
                 stream.finish(body)
@@ -58,7 +67,7 @@ extension RecordFiles {
     func forEachLine(onlyLinesWith needles: [String] = [], _ line: (UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
         var skipped = 0, unknown = 0
         let bytes = needles.map { Array($0.utf8) }
-        for file in files {
+        for file in files(warn: true) {
             var stream = RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) })
             forEachChunk(ofFile: "\(directory)/\(file.name)") { stream.feedLines($0, line) }
             stream.finishLines(line)

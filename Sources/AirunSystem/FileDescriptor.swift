@@ -20,10 +20,18 @@ public struct FileDescriptor: Hashable, Sendable {
     /// `endsWithNewline`): every write(2) lands at the end,
     /// atomically with respect to other appenders. Never through a symbolic link (O_NOFOLLOW):
     /// someone who can plant one would have airun's records written into any file.
+    /// A FIFO or device named like a record file is refused: records written into it would be
+    /// lost (a FIFO's buffer) or go who knows where.
     public static func openForAppend(_ path: String) throws(SystemError) -> FileDescriptor {
-        do { return try open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600) } catch {
+        let fd: FileDescriptor
+        do { fd = try open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600) } catch {
             throw SystemError("open", path: path, errno: error.errno)
         }
+        guard fd.isRegularFile else {
+            fd.close()
+            throw SystemError("open", path: path, errno: Errno(EINVAL), reason: "not a regular file")
+        }
+        return fd
     }
 
     /// /dev/null for reading and writing: the standard streams of helper processes.
@@ -101,6 +109,12 @@ public struct FileDescriptor: Hashable, Sendable {
     /// (`2>&1`, `&>file`), or the same terminal. Two pipes, or one file opened twice (`>f 2>f`),
     /// are not: their bytes already mix in no fixed order.
     public func sharesDestination(with other: FileDescriptor) -> Bool { airun_same_destination(rawValue, other.rawValue) == 1 }
+
+    /// Whether the descriptor is a regular file (not a FIFO, socket, device or directory).
+    public var isRegularFile: Bool {
+        var st = stat()
+        return fstat(rawValue, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
 
     /// Size and link count (0: the file was removed while open), or nil if fstat fails.
     public func sizeAndLinks() -> (size: Int64, links: Int)? {

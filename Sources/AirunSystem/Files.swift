@@ -166,9 +166,12 @@ public func touchFile(_ path: String) {
 @discardableResult
 public func forEachChunk(ofFile path: String, from offset: Int64 = 0, size: Int = 1 << 20,
                          _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
-    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+    // O_NONBLOCK: opening a FIFO named like a record file must not wait for a writer; a file
+    // that is not regular is not read at all (a FIFO or a device would never end).
+    let fd = withOSBytes(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
     guard fd >= 0 else { return false }
     defer { Glibc.close(fd) }
+    guard FileDescriptor(fd).isRegularFile else { return false }
     if offset > 0 { lseek(fd, off_t(offset), SEEK_SET) }
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
     defer { buffer.deallocate() }

@@ -28,16 +28,20 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
     public let operation: String
     public let path: String?
     public let errno: Errno
+    /// What to say instead of errno's text, where no errno fits ("not a regular file").
+    public var reason: String?
 
-    public init(_ operation: String, path: String? = nil, errno: Errno = .current) {
+    public init(_ operation: String, path: String? = nil, errno: Errno = .current, reason: String? = nil) {
         self.operation = operation
         self.path = path
         self.errno = errno
+        self.reason = reason
     }
 
     public var description: String {
-        if let path { return "\(operation) \(path): \(errno)" }
-        return "\(operation): \(errno)"
+        let why = reason ?? errno.description
+        if let path { return "\(operation) \(path): \(why)" }
+        return "\(operation): \(why)"
     }
 }
 

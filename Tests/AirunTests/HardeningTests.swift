@@ -329,6 +329,28 @@ struct LogLocationTests {
         #expect(wrapped.output.components(separatedBy: "cannot write records").count == 2, "one warning: \(wrapped.output)")
     }
 
+    @Test("a FIFO named like a record file: the writer says the records are lost, every reader skips it with a warning")
+    func fifoRecordFile() throws {
+        let s = Scratch()
+        let logs = s.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        _ = try airun(["-q", "--", "true"], environment: ["AIRUN_LOG_DIR": logs], scratch: s)  // yesterday's stand-in, readable
+        let old = try #require(try FileManager.default.contentsOfDirectory(atPath: logs).first { $0.hasSuffix(".jsonl") })
+        try FileManager.default.moveItem(atPath: logs + "/" + old, toPath: logs + "/airun-20000101.jsonl")
+        let day = utcDayStamp(microseconds: wallClockMicroseconds())
+        #expect(mkfifo("\(logs)/airun-\(day).jsonl", 0o600) == 0)
+        let run = try airun(["-q", "--", "sh", "-c", "echo ran"], environment: ["AIRUN_LOG_DIR": logs], scratch: s)
+        #expect(run.exitCode == 0 && run.stdoutText == "ran\n")
+        #expect(run.stderr.contains("cannot write records") && run.stderr.contains("not a regular file"), "\(run.stderr)")
+        for reader in [["logs"], ["stats"], ["trace", "0123456789abcdef0123456789abcdef"], ["report", "--html", s.file("r.html")],
+                       ["metrics", "--from-records"]] {
+            let r = try AirunProcess.start(reader + ["--log-dir", logs], scratch: Scratch()).wait()
+            #expect(r.stderr.contains("skipping \(logs)/airun-\(day).jsonl: not a regular file"), "\(reader): \(r.status) \(r.stderr)")
+        }
+        let stats = try airun(["stats", "--log-dir", logs, "--json"], scratch: Scratch())
+        #expect(stats.exitCode == 0 && stats.stdoutText.contains("\"executions\":1,"), "the readable file is read: \(stats.stdoutText.prefix(300))")
+    }
+
     @Test("a record file planted as a symbolic link is not followed")
     func plantedLink() throws {
         let s = Scratch()
