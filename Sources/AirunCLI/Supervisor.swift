@@ -206,7 +206,7 @@ final class Supervisor {
     /// Signals airun takes over for the duration of the run, less those it was started with
     /// ignored: those stay ignored, by airun and its child. SIGCHLD tells it the child stopped.
     static func handledSignals(ignoring ignored: Set<Signal>) -> [Signal] {
-        [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .windowChange,
+        [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
          .terminalStop, .terminalInput, .terminalOutput, .continue].filter { !ignored.contains($0) } + [.child]
     }
 
@@ -366,6 +366,9 @@ final class Supervisor {
     /// stopped (Ctrl-Z, SIGTTIN), stops airun the same way, as one job.
     private func handleSignals(_ watch: inout Watch) {
         while let event = signals.next() {
+            // airun's own write to a reader that went away raises SIGPIPE in airun (the write then
+            // fails with EPIPE, which the relay handles): that one is not the child's to receive.
+            if event.signal == .pipe && event.sender == processID() { continue }
             for action in watch.policy.actions(for: event.signal, fromProcess: event.fromProcess, childRunning: watch.isRunning) {
                 switch action {
                 case .deliver(let s): watch.deliver(s)
@@ -454,8 +457,8 @@ final class Supervisor {
     }
 }
 
-/// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP or SIGQUIT arrives
-/// first, which it returns: the run then stops at once.
+/// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP, SIGQUIT, or a SIGPIPE
+/// that another process sent, arrives first, which it returns: the run then stops at once.
 func waitForTermination(nanoseconds: Int64, ignoring ignored: Set<Signal>) -> Signal? {
     guard let channel = try? SignalChannel(Supervisor.handledSignals(ignoring: ignored)) else {
         sleepNanoseconds(nanoseconds)
@@ -468,6 +471,7 @@ func waitForTermination(nanoseconds: Int64, ignoring ignored: Set<Signal>) -> Si
         _ = pollReadable([channel.descriptor], timeoutMilliseconds: Int32(clamping: (left + 999_999) / 1_000_000))
         while let event = channel.next() {
             if [.interrupt, .terminate, .hangup, .quit].contains(event.signal) { return event.signal }
+            if event.signal == .pipe && event.sender != processID() { return event.signal }
         }
     }
 }

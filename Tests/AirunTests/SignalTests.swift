@@ -77,6 +77,23 @@ struct SignalTests {
         #expect(r.exitCode == 7)
     }
 
+    @Test("SIGPIPE sent to airun reaches the child, which dies of it as the bare command would (was swallowed: exit 0)")
+    func forwardPipe() throws {
+        let p = try AirunProcess.start(["-q", "--", "sleep", "5"])
+        _ = try childPID(p)
+        kill(p.pid, SIGPIPE)
+        let r = try p.wait()
+        #expect(r.status == .signaled(.pipe, coreDumped: false), "\(r.status) \(r.stderr)")
+        #expect(r.records("attempt.end").first?["signal"] as? String == "SIGPIPE")
+        // A child that handles it goes on, as without airun.
+        let q = try AirunProcess.start(["-q", "--", "sh", "-c", "trap 'echo pipe' PIPE; sleep 0.5; sleep 0.5; echo done"])
+        _ = try childPID(q)
+        usleep(200_000)
+        kill(q.pid, SIGPIPE)
+        let handled = try q.wait()
+        #expect(handled.exitCode == 0 && handled.stdoutText == "pipe\ndone\n", "\(handled.stdoutText)")
+    }
+
     @Test("SIGKILL to airun: the child dies within a second; attempt.start is on disk")
     func parentDeath() throws {
         let p = try AirunProcess.start(["--", "sleep", "30"])
