@@ -15,7 +15,7 @@ swift test "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Swift Testing's lines: ✔ Test "name" passed…, ✘ Test "name" failed…, ➜ Test "name" skipped: "why".
-passed=$(grep -cE '^✔ Test "' "$log")
+passed=$(grep -cE '^(✔ Test "|━ Test "[^"]*" passed)' "$log")
 failed=$(grep -cE '^✘ Test "[^"]*"( with [0-9]+ arguments?.*)? failed' "$log")
 skips=$(grep -E '^➜ Test "[^"]*" skipped' "$log" | sed -E 's/^➜ Test "([^"]*)" skipped(: "(.*)")?$/\3|\1/')
 skipped=$(printf '%s' "$skips" | grep -c . || true)

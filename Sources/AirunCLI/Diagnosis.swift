@@ -18,16 +18,22 @@ struct Diagnosis {
             if let model = ModelArgument.find(in: command) { facts.modelFile = inspectModelFile(model.path) }
         }
         guard var verdict = Classifier(extraRules: rules).classify(facts) else { return nil }
-        if verdict.evidenceLost, verdict.code == .nonzeroExit, let command, let overflow = promptOverflow(command) {
-            verdict = Verdict(code: .promptTooLong, retryable: ErrorCode.promptTooLong.retryableByDefault,
-                              evidence: overflow.evidence, rule: "prompt-check", evidenceLost: true)
+        if verdict.evidenceLost, verdict.code == .nonzeroExit, let command {
+            switch promptCheck(command) {
+            case .overflow(let overflow):
+                verdict = Verdict(code: .promptTooLong, retryable: ErrorCode.promptTooLong.retryableByDefault,
+                                  evidence: overflow.evidence, rule: "prompt-check", evidenceLost: true)
+            case .gaveUp(let why):
+                verdict.evidence += verdict.evidence.isEmpty ? "prompt check gave up: \(why)" : " (prompt check gave up: \(why))"
+            case .fits, nil: break
+            }
         }
         return verdict
     }
 
     /// Whether the command's prompt provably needs more tokens than its context holds, from the
     /// model's vocabulary and context length in its GGUF header.
-    func promptOverflow(_ command: [String]) -> PromptOverflow? {
+    func promptCheck(_ command: [String]) -> PromptOverflow.Outcome? {
         guard let request = LlamaPromptRequest.find(in: command, environment: environment),
               let model = ModelArgument.find(in: command) else { return nil }
         // The vocabulary sits early in the header: 4 MiB hold most (Llama 3's is 2 MB), 32 MiB any.
@@ -41,6 +47,6 @@ struct Diagnosis {
         var contents: [UInt8]?
         if case .file(let path) = request.source { contents = (try? readFileHeader(path, count: 64 << 20))??.bytes }
         guard let prompt = request.promptBytes(fileContents: contents) else { return nil }
-        return PromptOverflow.check(request, prompt: prompt, vocabulary: vocabulary)
+        return PromptOverflow.evaluate(request, prompt: prompt, vocabulary: vocabulary)
     }
 }

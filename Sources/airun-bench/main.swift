@@ -91,7 +91,7 @@ case "prompt-check":
     let copy = median(20) { header.reduce(0) { $0 &+ Int($1) } &+ prompt.reduce(0) { $0 &+ Int($1) } }
     let read = median(5) { GGUFVocabulary.read(header: header)?.pieces.count ?? 0 }
     let vocabulary = GGUFVocabulary.read(header: header)!
-    let bound = median(5) { vocabulary.minimumTokens(prompt) }
+    let bound = median(5) { vocabulary.minimumTokens(prompt) ?? -1 }
     print("baseline (one pass over the \(header.count / 1024) KiB header and the prompt): \(JSONLine.format(copy, decimals: 1)) us")
     print("read 128k pieces from the header:        \(JSONLine.format(read / 1000, decimals: 1)) ms (ratio \(JSONLine.format(read / copy, decimals: 0)))")
     print("lower bound of a 100 KB prompt:          \(JSONLine.format(bound / 1000, decimals: 1)) ms (ratio \(JSONLine.format(bound / copy, decimals: 0)))")

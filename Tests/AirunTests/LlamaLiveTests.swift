@@ -180,7 +180,8 @@ struct LlamaLiveTests {
         let header = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
         let vocabulary = try #require(GGUFVocabulary.read(header: header))
         let request = try #require(LlamaPromptRequest.find(in: command, environment: [:]))
-        let bound = vocabulary.minimumTokens(try #require(request.promptBytes(fileContents: Array(String(repeating: "hello world ", count: 400).utf8))))
+        let promptBytes = try #require(request.promptBytes(fileContents: Array(String(repeating: "hello world ", count: 400).utf8)))
+        let bound = try #require(vocabulary.minimumTokens(promptBytes))
         var lost = 0
         for _ in 0..<10 {
             let r = try airun(["--"] + command)

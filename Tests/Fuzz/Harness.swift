@@ -115,8 +115,65 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             }
         }
         lines.finish { _, _ in }
+    case "promptcheck":
+        promptCheck(bytes)
+    case "readers":
+        // The record readers behind `airun trace` and `airun report`: the input as a log file, the
+        // trace of its first record's id (and of a made-up one), the report's figures.
+        var records: [Record] = []
+        var stream = RecordStream()
+        stream.feed(bytes) { if records.count < 256 { records.append($0) } }
+        stream.finish { if records.count < 256 { records.append($0) } }
+        let id = records.first?.identity.traceID ?? TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!
+        _ = TraceTree(traceID: id, records: records).roots.count
+        var report = ReportData()
+        for r in records { report.add(r) }
+        _ = report.latestFailures
+        _ = report.points.count
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records or export")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck or readers")
     }
     return 0
+}
+
+/// The prompt check over hostile vocabularies made from the input: its first bytes choose how
+/// pieces are generated (nested runs of one byte, random bytes, repeats of the input), the rest is
+/// the prompt, repeated to up to 1 MiB. The check must stay within its budget: the harness fails
+/// when one input takes more than 5 s (libFuzzer's -rss_limit_mb caps its memory).
+private func promptCheck(_ bytes: [UInt8]) {
+    guard bytes.count >= 4 else { return }
+    let shape = bytes[0] % 3, count = Int(bytes[1]) * 16 + 1, length = Int(bytes[2]) + 1
+    let body = Array(bytes.dropFirst(3))
+    var pieces: [[UInt8]] = []
+    for i in 0..<count {
+        switch shape {
+        case 0: pieces.append([UInt8](repeating: body[0], count: (i % length) + 1))
+        case 1: pieces.append((0..<length).map { body[($0 &* 31 &+ i &* 7) % body.count] })
+        default: pieces.append(Array(body.prefix((i % body.count) + 1)))
+        }
+    }
+    func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    func string(_ s: [UInt8]) -> [UInt8] { le(UInt64(s.count)) + s }
+    let kv: [[UInt8]] = [
+        string(Array("general.architecture".utf8)) + le(UInt32(8)) + string(Array("llama".utf8)),
+        string(Array("llama.context_length".utf8)) + le(UInt32(4)) + le(UInt32(bytes[3]) * 16),
+        string(Array("tokenizer.ggml.model".utf8)) + le(UInt32(8)) + string(Array((bytes[3] & 1 == 0 ? "gpt2" : "llama").utf8)),
+        string(Array("tokenizer.ggml.tokens".utf8)) + le(UInt32(9)) + le(UInt32(8)) + le(UInt64(pieces.count)) + pieces.flatMap(string),
+        string(Array("tokenizer.chat_template".utf8)) + le(UInt32(8)) + string(Array("{{ m }}".utf8)),
+    ]
+    let header = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(1)) + le(UInt64(kv.count)) + kv.flatMap { $0 }
+    guard let vocabulary = GGUFVocabulary.read(header: header) else { return }
+    var prompt: [UInt8] = []
+    while prompt.count < 1 << 20 { prompt += body }
+    // One context per input (its fourth byte chooses), each evaluation timed on its own: the
+    // budget bounds one check (about 0.3 s at full budget in a release build; ASan is ~10× slower).
+    let contexts = ["0", "1", "9223372036854775807", "18446744073709551615"]
+    guard let request = LlamaPromptRequest.find(in: ["llama-completion", "-c", contexts[Int(bytes[3]) % 4], "-p", "x"], environment: [:])
+    else { return }
+    for text in [prompt, Array(prompt.prefix(4096))] {
+        let started = clock()
+        _ = PromptOverflow.evaluate(request, prompt: text, vocabulary: vocabulary)
+        let seconds = Double(clock() - started) / Double(CLOCKS_PER_SEC)
+        if seconds > 5 { fatalError("one prompt check took \(seconds) s of CPU: its budget does not bound it") }
+    }
 }

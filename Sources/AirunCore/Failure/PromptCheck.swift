@@ -42,7 +42,7 @@ public struct GGUFVocabulary: Sendable {
                 chatTemplate = true
                 return r.skipValue(type)
             case "tokenizer.ggml.tokens" where type == GGUFReader.arrayType:
-                guard r.u32() == GGUFReader.stringType, let count = r.u64(), count < 1 << 22 else { return false }
+                guard r.u32() == GGUFReader.stringType, let count = r.u64(), count < 1 << 20 else { return false }  // real ones: 262,144 at most
                 var pieces: [ArraySlice<UInt8>] = []
                 pieces.reserveCapacity(Int(count))
                 for _ in 0..<count {
@@ -66,21 +66,33 @@ public struct GGUFVocabulary: Sendable {
                               addSpacePrefix: addSpacePrefix ?? (tokenizer == "llama"), hasChatTemplate: chatTemplate)
     }
 
+    /// What the check may spend, since the header and the prompt are outside input: trie nodes
+    /// (memory; the largest real vocabularies need about 1.5 million) and trie steps (time; real
+    /// ones take a few per prompt byte). A vocabulary of pieces `a`, `aa`, … `a`×2000 and a prompt
+    /// of a million `a`s would otherwise take 2·10⁹ steps (the budget: about 0.2 s), and 30 MB of random pieces 450 MB.
+    public struct Budget: Sendable {
+        public var trieNodes = 3_000_000
+        public var steps = 20_000_000
+        public init() {}
+    }
+
     /// The fewest tokens any tokenization of `text` into this vocabulary's pieces (or single
     /// bytes, which every piece set here can fall back to) can have: a lower bound on what
     /// llama.cpp's tokenizer produces, whose tokens are always such pieces. Linear in the text
-    /// times the longest piece that matches at a position.
-    public func minimumTokens(_ text: [UInt8]) -> Int {
-        let trie = PieceTrie(pieces)
+    /// times the longest piece that matches at a position; nil when that would exceed `budget`.
+    public func minimumTokens(_ text: [UInt8], budget: Budget = Budget()) -> Int? {
+        guard let trie = PieceTrie(pieces, maximumNodes: budget.trieNodes) else { return nil }
         let input = tokenizer == "llama" && addSpacePrefix ? [0x20] + text : text
         var best = [Int](repeating: Int.max, count: input.count + 1)
         best[0] = 0
+        var stepsLeft = budget.steps
         for i in 0..<input.count where best[i] != Int.max {
             let next = best[i] + 1
             if next < best[i + 1] { best[i + 1] = next }
-            trie.forEachMatch(in: input, from: i) { end in
+            let complete = trie.forEachMatch(in: input, from: i, steps: &stepsLeft) { end in
                 if next < best[end] { best[end] = next }
             }
+            if !complete { return nil }
         }
         return best[input.count] + (addBOS ? 1 : 0)
     }
@@ -91,7 +103,8 @@ private struct PieceTrie {
     var children: [Int: Int32] = [:]
     var terminal: [Bool] = [false]
 
-    init(_ pieces: [[UInt8]]) {
+    /// nil when the pieces need more than `maximumNodes` nodes.
+    init?(_ pieces: [[UInt8]], maximumNodes: Int) {
         for piece in pieces where piece.count > 1 {
             var node = 0
             for byte in piece {
@@ -99,6 +112,7 @@ private struct PieceTrie {
                 if let child = children[key] {
                     node = Int(child)
                 } else {
+                    guard terminal.count < maximumNodes, terminal.count < Int(Int32.max) else { return nil }
                     children[key] = Int32(terminal.count)
                     node = terminal.count
                     terminal.append(false)
@@ -108,15 +122,19 @@ private struct PieceTrie {
         }
     }
 
-    /// Calls `found` with the end index of every piece that starts at `start`.
-    func forEachMatch(in text: [UInt8], from start: Int, _ found: (Int) -> Void) {
+    /// Calls `found` with the end index of every piece that starts at `start`, taking one of
+    /// `steps` per byte walked; false when they ran out first.
+    func forEachMatch(in text: [UInt8], from start: Int, steps: inout Int, _ found: (Int) -> Void) -> Bool {
         var node = 0
         var i = start
         while i < text.count, let child = children[node << 8 | Int(text[i])] {
+            steps -= 1
+            if steps < 0 { return false }
             node = Int(child)
             i += 1
             if terminal[node] { found(i) }
         }
+        return true
     }
 }
 
@@ -251,25 +269,41 @@ public struct PromptOverflow: Equatable, Sendable {
     /// n_ctx - 4 tokens. Inside a chat template the pieces at the prompt's edges can merge with
     /// the template's, so a margin is kept there.
     public static func check(_ request: LlamaPromptRequest, prompt: [UInt8], vocabulary: GGUFVocabulary) -> PromptOverflow? {
-        guard let context = request.contextTokens(vocabulary: vocabulary) else { return nil }
+        if case .overflow(let overflow) = evaluate(request, prompt: prompt, vocabulary: vocabulary) { return overflow }
+        return nil
+    }
+
+    /// What the prompt check found: an overflow, nothing provable, or that it gave up within its
+    /// budget (`GGUFVocabulary.Budget`), which the record says.
+    public enum Outcome: Equatable, Sendable {
+        case overflow(PromptOverflow)
+        case fits
+        case gaveUp(String)
+    }
+
+    public static func evaluate(_ request: LlamaPromptRequest, prompt: [UInt8], vocabulary: GGUFVocabulary,
+                                budget: GGUFVocabulary.Budget = .init()) -> Outcome {
+        guard let context = request.contextTokens(vocabulary: vocabulary) else { return .fits }
         let limit = context - 4
         let margin = !request.noConversation && vocabulary.hasChatTemplate ? 32 : 0
         // The most tokens a prompt may provably need without overflowing. A context near 2^63
         // (from -c or the model's header, both outside input) leaves no room to add the margin:
         // no prompt outgrows such a context.
         let (allowed, overflowed) = limit.addingReportingOverflow(Int64(margin))
-        guard !overflowed else { return nil }
+        guard !overflowed else { return .fits }
         // Every token covers at most the longest piece: for a prompt of megabytes, more bytes than
         // that many pieces cover is proof enough without the walk (a weaker figure, found at once).
         let longest = vocabulary.pieces.reduce(1) { max($0, $1.count) }
         if prompt.count > 1 << 20, Int64(prompt.count / longest) > allowed {
-            return PromptOverflow(minimumTokens: prompt.count / longest, contextTokens: context)
+            return .overflow(PromptOverflow(minimumTokens: prompt.count / longest, contextTokens: context))
         }
         // A token per byte, the leading space and BOS: the most tokens there can be.
-        guard Int64(prompt.count) + 2 > allowed else { return nil }
-        let tokens = vocabulary.minimumTokens(prompt)
-        guard Int64(tokens) > allowed else { return nil }
-        return PromptOverflow(minimumTokens: tokens - margin, contextTokens: context)
+        guard Int64(prompt.count) + 2 > allowed else { return .fits }
+        guard let tokens = vocabulary.minimumTokens(prompt, budget: budget) else {
+            return .gaveUp("the model's vocabulary is too large or its pieces too long to check the prompt within the check's budget")
+        }
+        guard Int64(tokens) > allowed else { return .fits }
+        return .overflow(PromptOverflow(minimumTokens: tokens - margin, contextTokens: context))
     }
 }
 
