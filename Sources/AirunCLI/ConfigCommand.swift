@@ -27,7 +27,11 @@ enum GlobalConfig {
         if let path = path(environment), isRegularFile(path) {
             switch readWholeFile(path, limit: settingsFileLimit) {
             case .contents(let bytes):
-                do { config = try ConfigFile.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
+                if let position = SourcePosition.firstInvalidUTF8(in: bytes) {
+                    fileError = ProfileError(file: path, position: position, message: "this byte is not UTF-8; TOML files are UTF-8 text")
+                } else {
+                    do { config = try ConfigFile.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
+                }
             case .tooLarge:
                 fileError = ProfileError(file: path, position: nil, message: settingsFileTooLarge("configuration"))
             case .unreadable:

@@ -116,6 +116,9 @@ struct ProfileLocator {
             case .unreadable: throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
             }
         }
+        if let position = SourcePosition.firstInvalidUTF8(in: bytes) {
+            throw ProfileError(file: location.description, position: position, message: "this byte is not UTF-8; TOML files are UTF-8 text")
+        }
         return try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
     }
 

@@ -110,6 +110,8 @@ final class LogFileSink: RecordSink {
 /// The log directory: `--log-dir`, else `$AIRUN_LOG_DIR`, else `$XDG_STATE_HOME/airun/logs`, else
 /// `~/.local/state/airun/logs` with `~` from `$HOME` or, without one, from /etc/passwd; with no
 /// home at all, `/tmp/airun-<uid>/logs`, private to the user. Never a directory shared by users.
+/// The default's base ($XDG_STATE_HOME, the home) must already exist: airun creates only the
+/// last components below it (`HOME=/nonexistent/x` once made it create `/nonexistent`).
 func resolveLogDirectory(flag: String?, settings: LogSettings = LogSettings(), environment: [String: String]) -> String {
     if let flag, !flag.isEmpty { return flag }
     if let dir = settings.directory ?? environment["AIRUN_LOG_DIR"], !dir.isEmpty {
@@ -119,8 +121,9 @@ func resolveLogDirectory(flag: String?, settings: LogSettings = LogSettings(), e
         }
         return dir
     }
-    if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/airun/logs" }
-    if let home = environment["HOME"].flatMap({ $0.hasPrefix("/") && $0 != "/" ? $0 : nil }) ?? passwdHomeDirectory() {
+    if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/"), isDirectory(state) { return state + "/airun/logs" }
+    let usable = { (home: String) in home.hasPrefix("/") && home != "/" && isDirectory(home) }
+    if let home = environment["HOME"].flatMap({ usable($0) ? $0 : nil }) ?? passwdHomeDirectory().flatMap({ usable($0) ? $0 : nil }) {
         return home + "/.local/state/airun/logs"
     }
     return "/tmp/airun-\(effectiveUserID())/logs"

@@ -127,6 +127,12 @@ public func isRegularFile(_ path: String) -> Bool {
     return withOSBytes(path, { stat($0, &st) }) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
+/// Whether `path` is a directory (following a symbolic link).
+public func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return withOSBytes(path, { stat($0, &st) }) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
 /// The names in a directory (no `.` or `..`), or empty if it cannot be read.
 public func directoryEntries(_ path: String) -> [String] {
     guard let dir = withOSBytes(path, { opendir($0) }) else { return [] }

@@ -146,6 +146,16 @@ struct FormatTests {
     func numbers(value: Double, text: String) {
         if value < 9e15 { #expect(JSONLine.format(value, decimals: 3) == text) }
     }
+
+    @Test("huge finite figures stay numbers (stats --json printed null for 1.797e308); only NaN and infinity are null")
+    func hugeNumbers() throws {
+        for value in [1.7976931348623157e308, -1.7976931348623157e308, 1e300, 9.1e15, 1e21] {
+            let text = JSONLine.format(value, decimals: 3)
+            #expect(Double(text) == value, "\(value) → \(text)")
+            #expect(try JSONSerialization.jsonObject(with: Data("[\(text)]".utf8)) is [Any])
+        }
+        #expect(JSONLine.format(.infinity, decimals: 1) == "null" && JSONLine.format(.nan, decimals: 1) == "null")
+    }
 }
 
 @Suite("tail ring buffer", .offPool)

@@ -203,6 +203,14 @@ struct HardeningTests {
             #expect(!r.stderr.contains("\u{1B}"), "a raw escape reached the terminal")
             #expect(r.stderr.split(separator: "\n").count == 1)
         }
+        // Invalid UTF-8 in a comment or a string is named, not turned into U+FFFD without a word.
+        for (name, bytes, place) in [("comment.toml", Array("# caf".utf8) + [0xE9] + Array("\n[retry]\nattempts = 2\n".utf8), "comment.toml:1:6: "),
+                                     ("string.toml", Array("[retry]\nbackoff = \"fix".utf8) + [0xC0, 0xAF] + Array("ed\"\n".utf8), "string.toml:2:15: "),
+                                     ("surrogate.toml", Array("# ".utf8) + [0xED, 0xA0, 0x80] + [0x0A], "surrogate.toml:1:3: ")] {
+            let r = try airun(["profile", "check", s.write(name, bytes)], scratch: s)
+            #expect(r.exitCode == 125 && r.stderr.contains(place) && r.stderr.contains("not UTF-8"), "\(name): \(r.stderr)")
+        }
+        #expect(try airun(["profile", "check", s.write("ok.toml", Array("# café ✓ 🚀\n[retry]\nattempts = 2\n".utf8))], scratch: s).exitCode == 0)
         // A bad byte at the end of a large file is found and named by line, in linear time.
         let late = s.write("late.toml", Array(String(repeating: "# comment\n", count: 50_000).utf8) + [0x61, 0x3D, 0xFF, 0x0A])
         let r = try airun(["profile", "check", late], scratch: s)
@@ -290,8 +298,21 @@ struct LogLocationTests {
         let dir = resolveLogDirectory(flag: nil, environment: [:])
         #expect(!dir.hasPrefix("/tmp/.local"))
         #expect(dir.hasSuffix("/.local/state/airun/logs") || dir == "/tmp/airun-\(getuid())/logs", "\(dir)")
-        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": "", "XDG_STATE_HOME": "/s"]) == "/s/airun/logs")
-        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": "/h"]) == "/h/.local/state/airun/logs")
+        let s = Scratch()
+        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": "", "XDG_STATE_HOME": s.path]) == s.path + "/airun/logs")
+        #expect(resolveLogDirectory(flag: nil, environment: ["HOME": s.path]) == s.path + "/.local/state/airun/logs")
+    }
+
+    @Test("a HOME (or XDG_STATE_HOME) that does not exist is not created: records go to the passwd home or /tmp/airun-UID")
+    func missingHome() {
+        let s = Scratch()
+        let missing = s.file("nonexistent") + "/x"
+        for env in [["HOME": missing], ["HOME": missing, "XDG_STATE_HOME": missing + "/state"]] {
+            let dir = resolveLogDirectory(flag: nil, environment: env)
+            #expect(!dir.hasPrefix(missing), "\(dir)")
+        }
+        // (Not run end to end: the records would land in this machine's real passwd home.)
+        #expect(!FileManager.default.fileExists(atPath: s.file("nonexistent")))
     }
 
     @Test("a log directory others can write to is refused with one warning; the command runs unchanged")

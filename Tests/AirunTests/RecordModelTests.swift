@@ -133,13 +133,19 @@ struct RecordModelTests {
     }
 
     @Test("RFC 3339 times read back to the microsecond, before and after 1970")
-    func times() {
+    func times() throws {
         for micros: Int64 in [0, 1, -1, 1_795_000_000_123_456, 4_102_444_799_999_999, -62_135_596_800_000_000] {
             #expect(parseRFC3339(rfc3339(microseconds: micros)) == micros)
         }
         #expect(parseRFC3339("2026-11-26T11:40:23Z") == 1_795_693_223_000_000)
         #expect(parseRFC3339("2026-11-26T11:40:23.5Z") == 1_795_693_223_500_000)
         #expect(parseRFC3339("2026-13-26T11:40:23Z") == nil && parseRFC3339("yesterday") == nil)
+        // Calendar days only; a leap second is the minute's last microsecond, never the next year.
+        #expect(parseRFC3339("1970-02-31T00:00:00Z") == nil && parseRFC3339("2023-02-29T00:00:00Z") == nil)
+        #expect(parseRFC3339("2024-02-29T00:00:00Z") != nil && parseRFC3339("2000-02-29T00:00:00Z") != nil && parseRFC3339("1900-02-29T00:00:00Z") == nil)
+        let leap = try #require(parseRFC3339("9999-12-31T23:59:60.999999Z"))
+        #expect(rfc3339(microseconds: leap) == "9999-12-31T23:59:59.999999Z")
+        #expect(parseRFC3339("2016-12-31T23:59:60Z") == parseRFC3339("2016-12-31T23:59:59.999999Z"))
     }
 
     @Test("the stream skips and counts torn, foreign and unknown lines, in chunks of any size")

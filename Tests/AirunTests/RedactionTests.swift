@@ -216,6 +216,15 @@ struct RedactionAdversarialTests {
         }
     }
 
+    @Test("an SSH remote is no email; an address before a colon and a space still is")
+    func sshRemote() {
+        let r = Redactor()
+        for remote in ["git@github.com:org/repo.git", "clone git@gitlab.example.com:group/sub/repo.git done", "ana@host.example.org:~/models"] {
+            #expect(r.redact(remote) == remote)
+        }
+        #expect(r.redact("mail bob@example.com: thanks") == "mail ***EMAIL_REDACTED***: thanks")
+    }
+
     @Test("glued keys, Stripe keys, a decimal that is no phone")
     func gluedKeys() {
         let r = Redactor()

@@ -156,8 +156,9 @@ public struct JSONLine: Sendable {
     public static func format(_ value: Double, decimals: Int) -> String {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        guard rounded.isFinite else { return "null" }  // JSON has no NaN or infinity
+        guard value.isFinite else { return "null" }  // JSON has no NaN or infinity
+        // Beyond 2^53 a double has no fraction to round; scaling 1.797e308 would overflow.
+        let rounded = abs(value) >= 9_007_199_254_740_992 ? value : (value * scale).rounded() / scale
         if rounded == rounded.rounded(.towardZero), abs(rounded) < 9e15 { return String(Int64(rounded)) }
         var s = String(rounded)
         if s.contains("e") { return s }  // 1e+30, 1e-05: valid JSON, and never a trap

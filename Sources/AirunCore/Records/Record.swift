@@ -160,8 +160,12 @@ public func parseRFC3339(_ text: String) -> Int64? {
         return n
     }
     guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-          let mi = number(14..<16), let s = number(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+          let mi = number(14..<16), var s = number(17..<19), (1...12).contains(mo), h < 24, mi < 60, s < 61
     else { return nil }
+    // A real calendar day: 1970-02-31 is no date (it would read as March 3rd).
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    let monthDays: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    guard d >= 1, d <= monthDays[Int(mo) - 1] else { return nil }
     var micros: Int64 = 0
     if b.count > 20 {
         guard b[19] == UInt8(ascii: "."), b.count - 21 <= 9, b.count - 21 >= 1, let f = number(20..<(b.count - 1)) else { return nil }
@@ -172,6 +176,12 @@ public func parseRFC3339(_ text: String) -> Int64? {
         micros = scaled
     } else if b[19] != UInt8(ascii: "Z") {
         return nil
+    }
+    // A leap second (:60) is the minute's last microsecond: 9999-12-31T23:59:60.999999Z must not
+    // roll over into a year 10000 that no four-digit time can show.
+    if s == 60 {
+        s = 59
+        micros = 999_999
     }
     // Days from civil (Howard Hinnant), the inverse of civilDate.
     let yy = mo <= 2 ? y - 1 : y

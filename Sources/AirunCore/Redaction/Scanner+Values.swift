@@ -96,6 +96,9 @@ extension Scanner {
         while k > j + 1, input[k - 1] == UInt8(ascii: ".") { k -= 1 }
         if lastDot >= k { lastDot = input[(j + 1)..<k].lastIndex(of: UInt8(ascii: ".")) ?? -1 }
         guard lastDot > j + 1, k - lastDot - 1 >= 2, input[(lastDot + 1)..<k].allSatisfy(isLetter) else { return nil }
+        // `git@github.com:org/repo.git`: an SSH remote (user@host:path), not an address.
+        if k + 1 < input.count, input[k] == UInt8(ascii: ":"), isAlnum(input[k + 1]) || input[k + 1] == UInt8(ascii: "/")
+            || input[k + 1] == UInt8(ascii: "~") { return nil }
         return replace(i, k, kind: "EMAIL")
     }
 
