@@ -32,6 +32,7 @@ struct AttemptRunner {
                                       requestID: "\(context.runSpan.hex)-\(number)")
         var attempt = runAttempt(identity: identity)
         attempt.diagnose(Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values))
+        if let rule = attempt.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
         context.sink.write(Record(.attemptEnd(attempt.endEvent(context.labels)), level: attempt.exitCode == 0 ? .info : .warning,
                                   message: attempt.message, identity: identity, timestampMicroseconds: attempt.endedWall))
         return attempt

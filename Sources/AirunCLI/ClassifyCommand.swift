@@ -101,6 +101,7 @@ struct ClassifyCommand {
         }
         var facts = AttemptFacts(exitCode: exitCode, signal: signal, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
         let verdict = Diagnosis(rules: rules, environment: environment).verdict(for: &facts, command: command.isEmpty ? nil : command)
+        if let rule = verdict?.patternBudgetSpentBy { printError("airun: warning: " + patternBudgetWarning(rule)) }
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""
         // The environment's secrets too: the saved output may echo them.

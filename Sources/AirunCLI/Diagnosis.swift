@@ -1,6 +1,11 @@
 import AirunCore
 import AirunSystem
 
+/// The warning when profile patterns spent their shared budget, naming the rule that spent it.
+func patternBudgetWarning(_ rule: String) -> String {
+    "profile rule '\(rule)': its patterns used up the time all [[classify]] patterns share (about 0.2 s); the patterns after it were skipped (make them shorter, or match phrases)"
+}
+
 /// How a failed attempt is diagnosed, the same way for a run and for `airun classify`: a look at
 /// the model file's header, the profile's `[[classify]]` rules before the built-in ones, and, when
 /// llama.cpp's log stopped before its error line, the prompt check (docs/errors.md).

@@ -82,4 +82,22 @@ struct LinearRegexTests {
         #expect(refused.exitCode == 125)
         #expect(refused.stderr.contains("bad.toml:3:1: classify[1].patterns: '(a)\\1': '\\1' is not supported"), "\(refused.stderr)")
     }
+    @Test("200 large [[classify]] patterns over a 64 KB tail share one budget: the run ends promptly, warning with the rule's name")
+    func manyLargePatterns() throws {
+        let s = Scratch()
+        var toml = ""
+        for i in 1...200 { toml += "[[classify]]\nname = \"huge-\(i)\"\ncode = \"GPU_OOM\"\npatterns = ['(.{1000}){19}Qn']\n" }
+        // A phrase rule after them still decides: the budget stops patterns, not classification.
+        toml += "[[classify]]\nname = \"phrase\"\ncode = \"HOST_OOM\"\nphrases = [\"the end\"]\n"
+        let profile = s.write("many.toml", Array(toml.utf8))
+        let r = try airun(["--profile", profile, "--", "sh", "-c", "head -c 65000 /dev/zero | tr '\\0' x >&2; echo ' the end' >&2; exit 3"], scratch: s)
+        #expect(r.exitCode == 3)
+        #expect(r.stderr.contains("profile rule 'huge-") && r.stderr.contains("patterns after it were skipped"), "\(r.stderr.suffix(400))")
+        #expect(r.stderr.components(separatedBy: "used up the time").count == 2, "one warning")
+        #expect(r.records("error").first?["error_code"] as? String == "HOST_OOM")
+        // airun classify says the same.
+        let tail = s.write("tail.txt", Array((String(repeating: "x", count: 65000) + " the end\n").utf8))
+        let c = try airun(["classify", "--stderr", tail, "--exit-code", "3", "--profile", profile], scratch: s)
+        #expect(c.stdoutText.contains("HOST_OOM") && c.stderr.contains("used up the time"), "\(c.stdoutText) \(c.stderr)")
+    }
 }
