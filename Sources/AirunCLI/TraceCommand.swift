@@ -59,10 +59,12 @@ enum TraceCommand {
             let level = log.log.childLevel ?? log.level.rawValue
             out += "\(indent)   log \(offset(log.time)) \(escapingControlCharacters(level)) \(escapingControlCharacters(String(log.message.prefix(160))))\n"
         }
-        func render(_ run: TraceTree.Run, _ indent: String) {
+        func render(_ run: TraceTree.Run, _ indent: String, under attempt: SpanID? = nil) {
             let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"
+            // Shown above its real depth (deeper than TraceTree.maximumDepth): say whose it is.
+            let deeper = attempt != nil && run.parentSpanID != attempt ? " (nested deeper, in attempt \(run.parentSpanID?.hex.prefix(8) ?? "?"))" : ""
             let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + seconds($0.durationMs) } ?? "(no run.end: running, or airun was killed)"
-            out += "\(indent)run \(run.spanID.hex.prefix(8)) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n"
+            out += "\(indent)run \(run.spanID.hex.prefix(8))\(deeper) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n"
             for (i, attempt) in run.attempts.enumerated() {
                 let last = i == run.attempts.count - 1 && run.retries.count <= i
                 let branch = indent + (last ? "└─ " : "├─ ")
@@ -76,7 +78,7 @@ enum TraceCommand {
                 var logs = attempt.logs[...]
                 for nested in attempt.runs {
                     while let log = logs.first, log.time <= (nested.startTime ?? .max) { renderLog(logs.removeFirst(), inner) }
-                    render(nested, inner)
+                    render(nested, inner, under: attempt.spanID)
                 }
                 for log in logs { renderLog(log, inner) }
                 if i < run.retries.count {

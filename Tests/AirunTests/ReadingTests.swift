@@ -174,6 +174,62 @@ struct ReadingTests {
 
 @Suite("logs and trace", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct LogsAndTraceTests {
+    /// A chain of `count` runs, each started by the previous run's attempt, in one trace.
+    static func nestedChain(_ count: Int, to directory: String) throws -> TraceID {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let trace = TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!
+        var bytes: [UInt8] = []
+        var parent: SpanID?
+        var rng = SeededGenerator(state: 3)
+        let redactor = Redactor()
+        for n in 0..<count {
+            let runSpan = SpanID.random(using: &rng), attemptSpan = SpanID.random(using: &rng)
+            let t = 1_795_000_000_000_000 + Int64(n) * 1000
+            var start = RunStart()
+            start.command = ["airun", "--", "level-\(n)"]
+            bytes += Record(.runStart(start), level: .info, message: "run started",
+                            identity: RecordIdentity(traceID: trace, spanID: runSpan, parentSpanID: parent, requestID: runSpan.hex), timestampMicroseconds: t).line(redactor: redactor)
+            var a = AttemptStart()
+            a.attempt = 1
+            bytes += Record(.attemptStart(a), level: .info, message: "started",
+                            identity: RecordIdentity(traceID: trace, spanID: attemptSpan, parentSpanID: runSpan, requestID: "\(runSpan.hex)-1"), timestampMicroseconds: t + 1).line(redactor: redactor)
+            parent = attemptSpan
+        }
+        let day = utcDayStamp(microseconds: 1_795_000_000_000_000)
+        _ = FileManager.default.createFile(atPath: "\(directory)/airun-\(day).jsonl", contents: Data(bytes))
+        return trace
+    }
+
+    @Test("5,000 runs nested in each other: trace builds and shows them all without deep recursion, the deep ones flagged")
+    func deepNesting() throws {
+        let s = Scratch()
+        let trace = try Self.nestedChain(5000, to: s.file("logs"))
+        // The tree itself: one root, nesting no deeper than its limit, every run present.
+        var records: [Record] = []
+        var stream = RecordStream()
+        for file in try FileManager.default.contentsOfDirectory(atPath: s.file("logs")) {
+            stream.feed([UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("logs/" + file))))) { records.append($0) }
+        }
+        stream.finish { records.append($0) }
+        let tree = TraceTree(traceID: trace, records: records)
+        #expect(tree.roots.count == 1)
+        var count = 0, deepest = 0
+        var stack: [(TraceTree.Run, Int)] = tree.roots.map { ($0, 0) }
+        while let (run, depth) = stack.popLast() {
+            count += 1
+            deepest = max(deepest, depth)
+            for attempt in run.attempts { stack += attempt.runs.map { ($0, depth + 1) } }
+        }
+        #expect(count == 5000 && deepest <= TraceTree.maximumDepth, "\(count) runs, \(deepest) deep")
+        let r = try airun(["trace", trace.hex, "--log-dir", s.file("logs")], scratch: s)
+        #expect(r.exitCode == 0, "\(r.status) \(r.stderr.suffix(300))")
+        let lines = r.stdoutText.split(separator: "\n")
+        #expect(lines.filter { $0.contains("run ") && $0.contains("level-") }.count == 5000)
+        #expect(lines.contains { $0.contains("level-4999") && $0.contains("(nested deeper, in attempt") })
+        let json = try airun(["trace", trace.hex, "--json", "--log-dir", s.file("logs")], scratch: s)
+        #expect(json.exitCode == 0 && (try? JSONSerialization.jsonObject(with: Data(json.stdoutText.utf8))) != nil)
+    }
+
     /// A retried run whose attempts each run a nested airun, under the caller id `session-xyz`.
     func nestedRun(_ s: Scratch) throws -> AirunResult {
         try airun(["-q", "--retries", "2", "--tag", "project=demo", "--", "sh", "-c", "airun -q -- sh -c 'echo nested; exit 4'"],
