@@ -229,11 +229,15 @@ struct OptionsTests {
     }
 
     @Test("log directory: flag, AIRUN_LOG_DIR, XDG_STATE_HOME, HOME")
-    func logDirectory() {
+    func logDirectory() throws {
+        // The defaults' bases must exist (airun creates only what is below them).
+        let s = Scratch()
+        let state = s.file("state"), home = s.file("home")
+        for dir in [state, home] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         #expect(resolveLogDirectory(flag: "/a", environment: ["AIRUN_LOG_DIR": "/b"]) == "/a")
-        #expect(resolveLogDirectory(flag: nil, environment: ["AIRUN_LOG_DIR": "/b", "XDG_STATE_HOME": "/c"]) == "/b")
-        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "/c", "HOME": "/h"]) == "/c/airun/logs")
-        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "rel", "HOME": "/h"]) == "/h/.local/state/airun/logs")
+        #expect(resolveLogDirectory(flag: nil, environment: ["AIRUN_LOG_DIR": "/b", "XDG_STATE_HOME": state]) == "/b")
+        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": state, "HOME": home]) == state + "/airun/logs")
+        #expect(resolveLogDirectory(flag: nil, environment: ["XDG_STATE_HOME": "rel", "HOME": home]) == home + "/.local/state/airun/logs")
     }
 }
 
