@@ -169,7 +169,7 @@ struct RedactionPropertyTests {
             // A PEM block's secret is its body, not the BEGIN and END lines around it.
             let s = Array(name == "private-key" ? secret.split(separator: "\n").dropFirst().dropLast().joined(separator: "\n") : secret)
             if s.count >= 12, let leak = (0...(s.count - 12)).lazy.map({ String(s[$0..<($0 + 12)]) }).first(where: { out.contains($0) }) {
-                failures.append("\(name) cut at \(cut): '\(leak)' survives in \(out.debugDescription)")
+                failures.append("\(name) cut at \(cut): '\(leak)' survives in \(out.debugDescription) (from \(kept.debugDescription))")
             }
         }
         return failures
@@ -249,8 +249,21 @@ struct RedactionAdversarialTests {
         #expect(r.redact(String(key.dropFirst(10)) + " rest", cutAtStart: true) == "***KEY_FRAGMENT_REDACTED*** rest")
         // A Hugging Face token's letters-only end (found by the property test: three case changes).
         #expect(r.redact("mbmkrzEfapaD\"/home/ada/models/q.gguf", cutAtStart: true) == "***KEY_FRAGMENT_REDACTED***\"/home/ada/models/q.gguf")
+        // A value after a cut keyword that runs into the next secret's key (the property test,
+        // seeds 78 and 91): the key's own value is masked too.
+        for (text, secret) in [("RD=us%3Dpasswd: P@ss-s0tefdsXoKmR3ex\nloss +12.3456789", "P@ss-s0tefdsXoKmR3ex"),
+                               ("d=4bf92f3577b34da6a3ce929d0e0e4736(passwd: P@ss-hhqwSstdkBEW7xx\"exit=143 (SIGTERM)", "P@ss-hhqwSstdkBEW7xx"),
+                               ("token=x1y2z3w4v5%3Dapi_key=zq8Hk2LmN4pR7sT1 rest", "zq8Hk2LmN4pR7sT1")] {
+            let out = r.redact(text, cutAtStart: true)
+            #expect(!out.contains(String(secret.prefix(8))), "\(out)")
+        }
+        // Letters-only ends of a Hugging Face token or a Basic credential with two case changes
+        // around a run of capitals (the property test, seeds 78, 131 and 158).
+        for fragment in ["oiajgcAWELXr\n", "tuhozkKXiepiys&--n-gpu-layers 99", "oSDBIZXVYVDJm 123e4567-e89b-12d3-a456-426614174000"] {
+            #expect(r.redact(fragment, cutAtStart: true).hasPrefix("***KEY_FRAGMENT_REDACTED***"), "\(fragment)")
+        }
         // Words and two-word names at the start of a cut tail stay.
-        for word in ["configuration", "ModelLoader ok", "Instructions", "strengthening x"] {
+        for word in ["configuration", "ModelLoader ok", "Instructions", "strengthening x", "reconfiguredModel"] {
             #expect(r.redact(word, cutAtStart: true) == word)
         }
         // Not cut: the same word is left alone (a hash at the start of a whole text is fine).

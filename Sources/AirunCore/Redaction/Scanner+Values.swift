@@ -57,8 +57,31 @@ extension Scanner {
         if kind != "PASSWORD", value.allSatisfy(isDigit) { return nil }
         let lower = String(decoding: value, as: UTF8.self).lowercased()
         if ["null", "none", "true", "false", "undefined"].contains(lower) { return nil }
-        _ = replace(start, end, kind: kind)
-        return end
+        return maskValue(start, end, kind: kind)
+    }
+
+    /// Masks the value input[start..<end], unless its end is the key of another secret
+    /// (`us%3Dpasswd:`, `…4736(passwd:`): a value read up to the next space would swallow that key
+    /// and leave its own value readable. Then the value stops before the key, and the key's value
+    /// is masked too. Returns where scanning goes on.
+    mutating func maskValue(_ start: Int, _ end: Int, kind: String) -> Int {
+        if end - start > 1, input[end - 1] == UInt8(ascii: ":") || input[end - 1] == UInt8(ascii: "=") {
+            var keyStart = end - 1
+            while keyStart > start, isWordByte(input[keyStart - 1]) || isKeyPunctuation(input[keyStart - 1]) { keyStart -= 1 }
+            // `%3D` before the key is the URL-encoded `=` that ended the value; its `3D` reads as
+            // word bytes of the key.
+            var valueEnd = keyStart
+            if keyStart > start, input[keyStart - 1] == UInt8(ascii: "%"), keyStart + 2 < end,
+               input[keyStart] == UInt8(ascii: "3"), lowercased(input[keyStart + 1]) == UInt8(ascii: "d") {
+                valueEnd = keyStart - 1
+                keyStart += 2
+            }
+            if secretKey(input[keyStart..<(end - 1)]) != nil {
+                if valueEnd > start { _ = replace(start, valueEnd, kind: kind) }
+                return keyValue(keyStart, keyEnd: end - 1) ?? end
+            }
+        }
+        return replace(start, end, kind: kind)
     }
 
     /// The mask kind and shortest value length for a key that names a secret.

@@ -307,12 +307,13 @@ struct Scanner {
         // `n:` may end `token` or anything else: only a value that looks like a secret goes
         // (`n: Bearer …` is left to the Bearer rule).
         guard end - start >= 6, looksRandom(start, end) else { return nil }
-        return replace(start, end, kind: "SECRET")
+        return maskValue(start, end, kind: "SECRET")
     }
 
     /// Digits and letters, upper case and digits, or letters only (Hugging Face tokens are) whose
-    /// case changes three times, or twice around five consonants in a row: camel-case names of two
-    /// words and words of any language rarely do (the first word of a cut tail only).
+    /// case changes three times, or twice around five consonants in a row, or twice around two or
+    /// more capitals: camel-case names of two words and words of any language rarely do (the first
+    /// word of a cut tail only).
     func looksRandom(_ start: Int, _ end: Int) -> Bool {
         if hasDigitAndLetter(start, end) { return true }
         if input[start..<end].allSatisfy({ isUpper($0) || isDigit($0) }) { return true }
@@ -325,7 +326,15 @@ struct Scanner {
             consonants = "aeiouyAEIOUY".utf8.contains(b) ? 0 : consonants + 1
             longestConsonantRun = max(longestConsonantRun, consonants)
         }
-        return changes >= 3 || (changes >= 2 && longestConsonantRun >= 5)
+        if changes >= 3 || (changes >= 2 && longestConsonantRun >= 5) { return true }
+        // Lower case, a run of two or more capitals, lower case again (`oiajgcAWELXr`,
+        // `tuhozkKXiepiys`: the end of a Hugging Face token in 3% of cuts): a word never, and a
+        // camel-case name only with one capital per word.
+        let letters = input[start..<end].filter(isLetter)
+        if changes == 2, let first = letters.first, let last = letters.last, !isUpper(first), !isUpper(last) {
+            return letters.filter(isUpper).count >= 2
+        }
+        return false
     }
 
     /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
