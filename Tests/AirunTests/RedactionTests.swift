@@ -259,7 +259,8 @@ struct RedactionAdversarialTests {
         }
         // Letters-only ends of a Hugging Face token or a Basic credential with two case changes
         // around a run of capitals (the property test, seeds 78, 131 and 158).
-        for fragment in ["oiajgcAWELXr\n", "tuhozkKXiepiys&--n-gpu-layers 99", "oSDBIZXVYVDJm 123e4567-e89b-12d3-a456-426614174000"] {
+        for fragment in ["oiajgcAWELXr\n", "tuhozkKXiepiys&--n-gpu-layers 99", "oSDBIZXVYVDJm 123e4567-e89b-12d3-a456-426614174000",
+                         "PUWQYe_wteqwup&", "KOPCLgugNETNB ", "PDKOPCLgugNETNB KEYBOARD=us"] {  // seeds 199, 247 too
             #expect(r.redact(fragment, cutAtStart: true).hasPrefix("***KEY_FRAGMENT_REDACTED***"), "\(fragment)")
         }
         // Words and two-word names at the start of a cut tail stay.

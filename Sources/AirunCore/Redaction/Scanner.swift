@@ -311,9 +311,9 @@ struct Scanner {
     }
 
     /// Digits and letters, upper case and digits, or letters only (Hugging Face tokens are) whose
-    /// case changes three times, or twice around five consonants in a row, or twice around two or
-    /// more capitals: camel-case names of two words and words of any language rarely do (the first
-    /// word of a cut tail only).
+    /// case changes three times, or twice around five consonants in a row, or that mix case with two
+    /// capitals in a row: camel-case names of two words and words of any language rarely do (the
+    /// first word of a cut tail only).
     func looksRandom(_ start: Int, _ end: Int) -> Bool {
         if hasDigitAndLetter(start, end) { return true }
         if input[start..<end].allSatisfy({ isUpper($0) || isDigit($0) }) { return true }
@@ -327,13 +327,13 @@ struct Scanner {
             longestConsonantRun = max(longestConsonantRun, consonants)
         }
         if changes >= 3 || (changes >= 2 && longestConsonantRun >= 5) { return true }
-        // Lower case, a run of two or more capitals, lower case again (`oiajgcAWELXr`,
-        // `tuhozkKXiepiys`: the end of a Hugging Face token in 3% of cuts): a word never, and a
-        // camel-case name only with one capital per word.
+        // Mixed case with two capitals in a row (`oiajgcAWELXr`, `KOPCLgugNETNB`, `PUWQYe_wteqwup`:
+        // ends of Hugging Face tokens, JWTs, Basic credentials, 2% of cuts): words never are, and
+        // camel-case names only with an acronym (`HTTPServerURL`), which a cut fragment loses
+        // little by.
         let letters = input[start..<end].filter(isLetter)
-        if changes == 2, let first = letters.first, let last = letters.last, !isUpper(first), !isUpper(last) {
-            return letters.filter(isUpper).count >= 2
-        }
+        let capitalRun = zip(letters, letters.dropFirst()).contains { isUpper($0) && isUpper($1) }
+        if capitalRun, letters.count(where: { !isUpper($0) }) >= 2 { return true }
         return false
     }
 
