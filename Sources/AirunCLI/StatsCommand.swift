@@ -14,7 +14,8 @@ enum StatsCommand {
           --by G                  group by model, command or tag:KEY (repeatable; default model and command)
           --json                  one JSON object (docs/reading.md)
           --watch                 keep the dashboard up to date as records arrive (redrawn in place
-                                  on a terminal, appended otherwise; Ctrl-C stops)
+                                  on a terminal; appended otherwise, each block after a "-- TIME" line;
+                                  Ctrl-C stops)
           --log-dir DIR           read DIR instead of the log directory
 
         example:
@@ -76,6 +77,9 @@ enum StatsCommand {
         // A live dashboard: redrawn at most once a second when records arrived. On a terminal in
         // place; into a pipe or file, each new state is appended (a blank line between).
         let onTerminal = FileDescriptor.standardOutput.isTerminal
+        if !onTerminal && !json {
+            try? FileDescriptor.standardOutput.writeAll(Array("-- \(rfc3339(microseconds: wallClockMicroseconds()).prefix(19))Z\n".utf8))
+        }
         draw(clear: onTerminal)
         var changed = false
         var lastDraw = monotonicNanoseconds()
@@ -84,7 +88,10 @@ enum StatsCommand {
             changed = true
         }, idle: {
             guard changed, monotonicNanoseconds() - lastDraw >= 1_000_000_000 else { return }
-            if !onTerminal { try? FileDescriptor.standardOutput.writeAll(Array("\n".utf8)) }
+            // Into a pipe each block starts with its time, so appended states tell themselves apart.
+            if !onTerminal && !json {
+                try? FileDescriptor.standardOutput.writeAll(Array("\n-- \(rfc3339(microseconds: wallClockMicroseconds()).prefix(19))Z\n".utf8))
+            }
             draw(clear: onTerminal)
             changed = false
             lastDraw = monotonicNanoseconds()
