@@ -43,6 +43,12 @@ enum GlobalConfig {
     }
 }
 
+/// `otlp_endpoint`'s value in `config show`: the URLs the traces and the logs go to.
+func otlpValue(_ export: ExportSettings) -> String {
+    guard export.traces != nil || export.logs != nil else { return "none" }
+    return "traces " + (export.traces?.description ?? "none") + ", logs " + (export.logs?.description ?? "none")
+}
+
 /// `airun config show | check`: the effective settings and where each came from.
 enum ConfigCommand {
     static let usage = "usage: airun config show | check"
@@ -64,6 +70,7 @@ enum ConfigCommand {
           textfile_dir = "/var/lib/prometheus/node-exporter"   # AIRUN_TEXTFILE_DIR
           pushgateway = "http://localhost:9091"                # AIRUN_PUSHGATEWAY_URL
           otlp_endpoint = "http://localhost:4318"              # OTEL_EXPORTER_OTLP_ENDPOINT, --otlp
+          spool_max = "16M"                                    # what unsent exports may keep (AIRUN_SPOOL_MAX)
         """
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -90,8 +97,8 @@ enum ConfigCommand {
                 ("log.retain_files", settings.retainFiles.map(String.init) ?? "none", settings.source("retain_files")),
                 ("export.textfile_dir", config.export.textfileDirectory ?? "none", config.export.sources["textfile_dir"] ?? "default"),
                 ("export.pushgateway", config.export.pushgateway?.description ?? "none", config.export.sources["pushgateway"] ?? "default"),
-                ("export.otlp_traces", config.export.traces?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
-                ("export.otlp_logs", config.export.logs?.description ?? "none", config.export.sources["otlp_endpoint"] ?? "default"),
+                // One setting, as the file and --help name it; the URL each signal goes to follows.
+                ("export.otlp_endpoint", otlpValue(config.export), config.export.sources["otlp_endpoint"] ?? "default"),
                 ("export.spool_max", byteCountText(config.export.spoolMaxBytes), config.export.sources["spool_max"] ?? "default"),
             ]
             for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }

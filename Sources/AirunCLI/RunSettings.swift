@@ -73,7 +73,9 @@ struct RunSettings {
             lines.append(("redaction", "\(profile.redactionPatterns.count) extra pattern(s), \(profile.redactionAllowList.count) allowed value(s)"
                           + (profile.maskPersonalData == false ? ", emails and phone numbers kept" : "")))
         }
-        return lines.map { $0.0.isEmpty ? "             \($0.1)" : "\($0.0):" + String(repeating: " ", count: max(1, 13 - $0.0.count)) + $0.1 }
+        // Every value starts in one column: `key:` padded to it, a line without a key indented to it.
+        let column = 14
+        return lines.map { ($0.0.isEmpty ? "" : "\($0.0):").padding(to: column) + $0.1 }
             .joined(separator: "\n") + "\n"
     }
 }

@@ -90,6 +90,29 @@ struct CLITests {
     }
 }
 
+@Suite("config: one set of names", .offPool)
+struct ConfigNamesTests {
+    @Test("config --help and config show name the same settings")
+    func sameNames() throws {
+        let help = try airun(["config", "--help"]).stdoutText
+        var table = ""
+        var helpKeys: Set<String> = []
+        for line in help.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("[") && t.contains("]") { table = String(t.dropFirst().prefix { $0 != "]" }) }
+            if !table.isEmpty, let eq = t.firstIndex(of: "="), !t.hasPrefix("#") {
+                helpKeys.insert(table + "." + t[..<eq].trimmingCharacters(in: .whitespaces))
+            }
+        }
+        let show = try airun(["config", "show"], environment: ["XDG_CONFIG_HOME": Scratch().path]).stdoutText
+        let showKeys = Set(show.split(separator: "\n").compactMap { line -> String? in
+            let key = line.split(separator: " ").first.map(String.init) ?? ""
+            return key.hasPrefix("log.") || key.hasPrefix("export.") ? key : nil
+        })
+        #expect(!helpKeys.isEmpty && helpKeys == showKeys, "help \(helpKeys.sorted()) vs show \(showKeys.sorted())")
+    }
+}
+
 @Suite("README", .offPool)
 struct ReadmeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

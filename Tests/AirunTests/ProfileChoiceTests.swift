@@ -4,6 +4,19 @@ import Testing
 
 @Suite("which profile a run gets", .timeLimit(.minutes(2)), .offPool)
 struct ProfileChoiceTests {
+    @Test("profile show and --dry-run start every value in one column, the description line too")
+    func oneColumn() throws {
+        for args in [["profile", "show", "llama-completion"], ["--dry-run", "--", "llama-completion", "-m", "/m/x.gguf"]] {
+            let lines = try airun(args).stdoutText.split(separator: "\n").prefix(4).map(String.init)
+            // The value's column: after `key:` and its padding, or after the description's indent.
+            let starts = lines.map { line -> Int in
+                let afterKey = line.hasPrefix(" ") ? line.startIndex : line.index(after: line.firstIndex(of: ":") ?? line.startIndex)
+                return line.distance(from: line.startIndex, to: line[afterKey...].firstIndex { $0 != " " } ?? line.endIndex)
+            }
+            #expect(Set(starts).count == 1, "\(args): \(lines)")
+        }
+    }
+
     /// The first line of `--dry-run`: `profile:      NAME (WHERE)`.
     static func profileLine(_ r: AirunResult) -> String {
         r.stdoutText.split(separator: "\n").first { $0.hasPrefix("profile:") }.map(String.init) ?? "none in: \(r.stdoutText)"
