@@ -95,6 +95,10 @@ struct RouterTests {
         let routerAttempt = try #require((router["attempts"] as? [[String: Any]])?.first)
         let logs = (routerAttempt["logs"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
         #expect(logs.contains("request received") && logs.contains("running model") && logs.contains("answer ready"), "\(logs)")
+        // The answer's log line names the model that answered (the fallback), not the one asked for.
+        let ready = (routerAttempt["logs"] as? [[String: Any]] ?? []).first { $0["message"] as? String == "answer ready" }
+        let readyFields = ready?["fields"] as? [String: Any]
+        #expect(readyFields?["model"] as? String == "tiny" && readyFields?["asked"] as? String == "big", "\(ready ?? [:])")
         let nested = try #require((routerAttempt["runs"] as? [[String: Any]])?.first)
         #expect((nested["command_args"] as? [String])?.first == "llama-completion")
         let attempts = nested["attempts"] as? [[String: Any]] ?? []

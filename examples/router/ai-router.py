@@ -10,6 +10,7 @@ the model's id, a session tag and the model's fallback. Standard library only.
 The models table: id -> GGUF file (under $MODELS_DIR, default ~/models), fallback id, context size.
 """
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -52,6 +53,28 @@ def run_model(model_id, prompt, session, tokens):
     return done.returncode, done.stdout
 
 
+def answering_model(asked):
+    """The model that answered: the last successful llama.cpp attempt in this trace names it (the
+    fallback's id when the asked-for model failed). Without airun's records, the one asked for."""
+    trace = os.environ.get("TRACE_ID")
+    if not trace:
+        return asked
+    try:
+        found = subprocess.run(["airun", "logs", "--trace", trace, "--event", "attempt.end", "--json"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return asked
+    answered = asked
+    for line in found.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("exit_code") == 0 and record.get("model_id") in MODELS:
+            answered = record["model_id"]
+    return answered
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prompt")
@@ -71,7 +94,7 @@ def main():
     if status != 0:
         log.error("model run failed", extra={"model": model_id, "exit_status": status})
         return status
-    log.info("answer ready", extra={"model": model_id, "answer_chars": len(answer)})
+    log.info("answer ready", extra={"model": answering_model(model_id), "asked": model_id, "answer_chars": len(answer)})
     print(answer.strip())
     return 0
 
