@@ -308,17 +308,24 @@ struct LogsAndTraceTests {
         _ = try airun(["-q", "--", "true"], scratch: s)
         // Its own scratch for its stdout (the runs below write theirs in s), the same log directory.
         let watcher = Scratch()
+        let earlier = try #require(readRecords(in: s.file("logs")).first?["trace_id"] as? String)
         let follower = try AirunProcess.start(["logs", "--follow", "--event", "run.end"], scratch: watcher,
                                               environment: ["AIRUN_LOG_DIR": s.file("logs")])
-        Thread.sleep(forTimeInterval: 0.5)
+        func output() -> String { (try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "" }
+        // Runs go on until the follower shows one (it starts at the end of what exists whenever it
+        // starts: a fixed sleep could lose the run below on a busy machine).
+        var probes = 0
+        repeat {
+            _ = try airun(["-q", "--", "sh", "-c", "exit 4"], scratch: s)
+            probes += 1
+        } while !eventually(within: 2, { output().contains("exit=4") }) && probes < 30
         _ = try airun(["-q", "--", "sh", "-c", "exit 5"], scratch: s)
-        #expect(eventually(within: 5) {
-            ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("exit=5 NONZERO_EXIT")
-        })
+        #expect(eventually(within: 10) { output().contains("exit=5 NONZERO_EXIT") })
         kill(follower.pid, SIGTERM)
         _ = try follower.wait()
-        let out = try String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)
-        #expect(out.split(separator: "\n").count == 2, "\(out)")
+        let out = output()
+        #expect(out.components(separatedBy: "exit=5 NONZERO_EXIT").count == 2, "\(out)")
+        #expect(!out.contains(String(earlier.prefix(12))), "a record written before it started: \(out)")
     }
 
     @Test("logs --follow keeps up across rotation: every run.end of 20 runs at a 4K file size arrives")
@@ -327,11 +334,21 @@ struct LogsAndTraceTests {
         let watcher = Scratch()
         let follower = try AirunProcess.start(["logs", "--follow", "--event", "run.end", "--json"], scratch: watcher,
                                               environment: ["AIRUN_LOG_DIR": s.file("logs")])
-        Thread.sleep(forTimeInterval: 0.3)
-        for _ in 0..<20 { _ = try airun(["-q", "--", "true"], environment: ["AIRUN_LOG_MAX_FILE_SIZE": "4K"], scratch: s) }
-        #expect(eventually(within: 5) {
-            ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").split(separator: "\n").count == 20
-        })
+        func output() -> String { (try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "" }
+        // The follower starts at the end of what exists when it starts, whenever that is on a busy
+        // machine (a fixed sleep once lost the first runs): probe runs go on until one of them
+        // arrives, which shows it is following; only then do the 20 tagged runs start.
+        var probes = 0
+        repeat {
+            _ = try airun(["-q", "--", "true"], scratch: s)
+            probes += 1
+        } while !eventually(within: 2, { !output().isEmpty }) && probes < 30
+        #expect(!output().isEmpty, "the follower never showed a run")
+        for _ in 0..<20 {
+            _ = try airun(["-q", "--tag", "batch=rotation", "--", "true"], environment: ["AIRUN_LOG_MAX_FILE_SIZE": "4K"], scratch: s)
+        }
+        func tagged() -> Int { output().split(separator: "\n").filter { $0.contains("\"batch\":\"rotation\"") }.count }
+        #expect(eventually(within: 10) { tagged() == 20 }, "\(tagged()) of 20 arrived")
         kill(follower.pid, SIGTERM)
         _ = try follower.wait()
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.file("logs")).filter { $0.hasSuffix(".jsonl") }.count >= 4)

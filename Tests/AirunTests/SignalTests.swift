@@ -7,6 +7,12 @@ import Testing
 @Suite("signals and timeouts", .serialized, .timeLimit(.minutes(2)), .offPool)
 struct SignalTests {
     /// Waits for the attempt.start record and returns the child's pid.
+    /// Waits until the child printed `text` on stdout: a trap is set only once the shell ran it,
+    /// which a fixed sleep cannot promise on a busy machine.
+    private func waitForOutput(_ p: AirunProcess, _ text: String) -> Bool {
+        eventually(within: 10) { ((try? String(contentsOfFile: p.scratch.file("stdout"), encoding: .utf8)) ?? "").contains(text) }
+    }
+
     private func childPID(_ p: AirunProcess) throws -> Int32 {
         var pid: Int32?
         _ = eventually(within: 5) {
@@ -55,11 +61,10 @@ struct SignalTests {
 
     @Test("a second SIGINT escalates to SIGKILL of a child that traps INT")
     func secondInterrupt() throws {
-        let p = try AirunProcess.start(["--", "sh", "-c", "trap 'echo got-int' INT; while :; do sleep 0.05; done"])
-        _ = try childPID(p)
-        usleep(200_000)
+        let p = try AirunProcess.start(["--", "sh", "-c", "trap 'echo got-int' INT; echo ready; while :; do sleep 0.05; done"])
+        #expect(waitForOutput(p, "ready\n"))
         kill(p.pid, SIGINT)
-        usleep(300_000)
+        #expect(waitForOutput(p, "got-int"))
         kill(p.pid, SIGINT)
         let r = try p.wait()
         #expect(r.status == .signaled(.kill, coreDumped: false))
@@ -68,12 +73,11 @@ struct SignalTests {
 
     @Test("USR1 is forwarded to the child")
     func forwardUser1() throws {
-        let p = try AirunProcess.start(["-q", "--", "sh", "-c", "trap 'echo usr1; exit 7' USR1; while :; do sleep 0.05; done"])
-        _ = try childPID(p)
-        usleep(200_000)
+        let p = try AirunProcess.start(["-q", "--", "sh", "-c", "trap 'echo usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done"])
+        #expect(waitForOutput(p, "ready\n"))
         kill(p.pid, SIGUSR1)
         let r = try p.wait()
-        #expect(r.stdoutText == "usr1\n")
+        #expect(r.stdoutText == "ready\nusr1\n")
         #expect(r.exitCode == 7)
     }
 
@@ -86,12 +90,11 @@ struct SignalTests {
         #expect(r.status == .signaled(.pipe, coreDumped: false), "\(r.status) \(r.stderr)")
         #expect(r.records("attempt.end").first?["signal"] as? String == "SIGPIPE")
         // A child that handles it goes on, as without airun.
-        let q = try AirunProcess.start(["-q", "--", "sh", "-c", "trap 'echo pipe' PIPE; sleep 0.5; sleep 0.5; echo done"])
-        _ = try childPID(q)
-        usleep(200_000)
+        let q = try AirunProcess.start(["-q", "--", "sh", "-c", "trap 'echo pipe; exit 0' PIPE; echo ready; while :; do sleep 0.05; done"])
+        #expect(waitForOutput(q, "ready\n"))
         kill(q.pid, SIGPIPE)
         let handled = try q.wait()
-        #expect(handled.exitCode == 0 && handled.stdoutText == "pipe\ndone\n", "\(handled.stdoutText)")
+        #expect(handled.exitCode == 0 && handled.stdoutText == "ready\npipe\n", "\(handled.stdoutText)")
     }
 
     @Test("SIGKILL to airun: the child dies within a second; attempt.start is on disk")
