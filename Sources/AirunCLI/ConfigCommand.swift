@@ -1,13 +1,23 @@
 import AirunCore
 import AirunSystem
 
-/// The most bytes a profile or config.toml may hold: real ones are a few hundred.
-let settingsFileLimit = 1 << 20
-
-/// The error for a settings file over the limit: refused whole, never cut (settings past a cut
-/// would be silently ignored while `check` says ok).
-func settingsFileTooLarge(_ kind: String) -> String {
-    "the \(kind) file is larger than 1 MiB, so airun reads none of it; remove what it does not need (real ones are a few KiB)"
+/// Reads a settings file (a profile, config.toml; `kind` names it in errors) as text. Refused
+/// whole over 1 MiB (real ones are a few hundred bytes): settings past a cut would be silently
+/// ignored while `check` says ok. Refused where a byte is not UTF-8: a decoder would turn it into
+/// U+FFFD without a word, and a setting would silently change.
+func readSettingsFile(_ path: String, kind: String) throws(ProfileError) -> String {
+    switch readWholeFile(path, limit: 1 << 20) {
+    case .tooLarge:
+        throw ProfileError(file: path, position: nil,
+                           message: "the \(kind) file is larger than 1 MiB, so airun reads none of it; remove what it does not need (real ones are a few KiB)")
+    case .unreadable:
+        throw ProfileError(file: path, position: nil, message: "cannot read the \(kind) file")
+    case .contents(let bytes):
+        if let position = SourcePosition.firstInvalidUTF8(in: bytes) {
+            throw ProfileError(file: path, position: position, message: "this byte is not UTF-8; TOML files are UTF-8 text")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 /// The global configuration: `$XDG_CONFIG_HOME/airun/config.toml` (`~/.config/airun/config.toml`),
@@ -25,18 +35,7 @@ enum GlobalConfig {
         var config = ConfigFile()
         var fileError: ProfileError?
         if let path = path(environment), isRegularFile(path) {
-            switch readWholeFile(path, limit: settingsFileLimit) {
-            case .contents(let bytes):
-                if let position = SourcePosition.firstInvalidUTF8(in: bytes) {
-                    fileError = ProfileError(file: path, position: position, message: "this byte is not UTF-8; TOML files are UTF-8 text")
-                } else {
-                    do { config = try ConfigFile.decode(String(decoding: bytes, as: UTF8.self), file: path) } catch { fileError = error }
-                }
-            case .tooLarge:
-                fileError = ProfileError(file: path, position: nil, message: settingsFileTooLarge("configuration"))
-            case .unreadable:
-                fileError = ProfileError(file: path, position: nil, message: "cannot read the configuration file")
-            }
+            do { config = try ConfigFile.decode(try readSettingsFile(path, kind: "configuration"), file: path) } catch { fileError = error }
         }
         let warnings = config.log.applyEnvironment(environment) + config.export.applyEnvironment(environment)
         return (config, warnings, fileError)

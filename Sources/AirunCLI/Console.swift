@@ -22,10 +22,7 @@ final class Console {
 
     /// A warning, printed at most once per `key` (fail-open paths warn once, not per record).
     func warn(_ text: String, once key: String? = nil) {
-        if let key {
-            guard !warned.contains(key) else { return }
-            warned.insert(key)
-        }
+        if let key, !warned.insert(key).inserted { return }
         if !quiet { emit("warning: " + text) }
     }
 
@@ -33,9 +30,7 @@ final class Console {
     /// exported metrics or traces): printed even with -q, at most once per `key`, since `-q` is
     /// what cron jobs use, and there a silent loss is found only when the records are needed.
     func lost(_ text: String, once key: String) {
-        guard !warned.contains(key) else { return }
-        warned.insert(key)
-        emit("warning: " + text)
+        if warned.insert(key).inserted { emit("warning: " + text) }
     }
 
     /// Errors are printed even with -q: they replace what the shell would have said.

@@ -105,21 +105,11 @@ struct ProfileLocator {
     }
 
     func load(_ location: ProfileLocation, name: String) throws(ProfileError) -> Profile {
-        let bytes: [UInt8]
-        switch location {
-        case .builtIn(let builtIn):
-            bytes = ShippedProfiles.text(builtIn) ?? []
-        case .file(let path):
-            switch readWholeFile(path, limit: settingsFileLimit) {
-            case .contents(let read): bytes = read
-            case .tooLarge: throw ProfileError(file: path, position: nil, message: settingsFileTooLarge("profile"))
-            case .unreadable: throw ProfileError(file: path, position: nil, message: "cannot read the profile file")
-            }
+        let text = switch location {
+        case .builtIn(let builtIn): String(decoding: ShippedProfiles.text(builtIn) ?? [], as: UTF8.self)
+        case .file(let path): try readSettingsFile(path, kind: "profile")
         }
-        if let position = SourcePosition.firstInvalidUTF8(in: bytes) {
-            throw ProfileError(file: location.description, position: position, message: "this byte is not UTF-8; TOML files are UTF-8 text")
-        }
-        return try Profile.decode(String(decoding: bytes, as: UTF8.self), name: name, file: location.description)
+        return try Profile.decode(text, name: name, file: location.description)
     }
 
     /// Every profile found, first occurrence of each name winning, with what it overrides.

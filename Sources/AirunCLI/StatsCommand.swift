@@ -75,11 +75,15 @@ enum StatsCommand {
             return 0
         }
         // A live dashboard: redrawn at most once a second when records arrived. On a terminal in
-        // place; into a pipe or file, each new state is appended (a blank line between).
+        // place; into a pipe or file each new state is appended, after a line with its time (the
+        // blocks were otherwise indistinguishable), and a blank line before all but the first.
         let onTerminal = FileDescriptor.standardOutput.isTerminal
-        if !onTerminal && !json {
-            try? FileDescriptor.standardOutput.writeAll(Array("-- \(rfc3339(microseconds: wallClockMicroseconds()).prefix(19))Z\n".utf8))
+        func stamp(first: Bool) {
+            guard !onTerminal else { return }
+            let time = json ? "" : "-- \(rfc3339(microseconds: wallClockMicroseconds()).prefix(19))Z\n"  // JSON stays JSON lines
+            try? FileDescriptor.standardOutput.writeAll(Array(((first ? "" : "\n") + time).utf8))
         }
+        stamp(first: true)
         draw(clear: onTerminal)
         var changed = false
         var lastDraw = monotonicNanoseconds()
@@ -88,10 +92,7 @@ enum StatsCommand {
             changed = true
         }, idle: {
             guard changed, monotonicNanoseconds() - lastDraw >= 1_000_000_000 else { return }
-            // Into a pipe each block starts with its time, so appended states tell themselves apart.
-            if !onTerminal && !json {
-                try? FileDescriptor.standardOutput.writeAll(Array("\n-- \(rfc3339(microseconds: wallClockMicroseconds()).prefix(19))Z\n".utf8))
-            }
+            stamp(first: false)
             draw(clear: onTerminal)
             changed = false
             lastDraw = monotonicNanoseconds()

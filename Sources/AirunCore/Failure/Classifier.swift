@@ -218,12 +218,11 @@ private struct CapturedText {
             // all of them share one budget, so many large patterns cannot stall the run.
             let regexes = patterns.compactMap { try? LinearRegex($0) }
             search: for (n, line) in lines.enumerated() where n < (best ?? Int.max) {
+                let scalars = Array(line.unicodeScalars)  // once per line, not once per pattern
                 for regex in regexes {
-                    switch regex.matches(String(line), budget: &budget.steps) {
-                    case true?: best = n; break search
-                    case false?: continue
-                    case nil: budget.spentBy = rule; break search
-                    }
+                    let found = regex.firstMatch(in: scalars, from: 0, budget: &budget.steps) != nil
+                    if budget.steps < 0 { budget.spentBy = rule; break search }
+                    if found { best = n; break search }
                 }
             }
         }

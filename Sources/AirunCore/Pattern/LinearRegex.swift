@@ -45,13 +45,6 @@ public struct LinearRegex: Sendable {
         return firstMatch(in: Array(text.unicodeScalars), from: 0, budget: &unlimited) != nil
     }
 
-    /// Whether the pattern matches anywhere in `text`, spending `budget` (one unit per thread
-    /// stepped over a character); nil when the budget ran out first. Linear time is still time:
-    /// 200 patterns of 19,000 instructions over a 64 KB line are 2·10¹¹ steps.
-    public func matches(_ text: String, budget: inout Int) -> Bool? {
-        let found = firstMatch(in: Array(text.unicodeScalars), from: 0, budget: &budget)
-        return budget < 0 ? nil : found != nil
-    }
 
     /// `text` with every non-overlapping match replaced by `replacement(matched text)`.
     public func replacingMatches(in text: String, with replacement: (String) -> String) -> String {
@@ -80,6 +73,9 @@ public struct LinearRegex: Sendable {
         return firstMatch(in: text, from: from, budget: &unlimited)
     }
 
+    /// The same, spending `budget` (one unit per thread stepped over a character); nil with the
+    /// budget below zero when it ran out first. Linear time is still time: 200 patterns of 19,000
+    /// instructions over a 64 KB line are 2·10¹¹ steps.
     func firstMatch(in text: [Unicode.Scalar], from: Int, budget: inout Int) -> (Int, Int)? {
         var current = ThreadList(capacity: program.count)
         var next = ThreadList(capacity: program.count)
