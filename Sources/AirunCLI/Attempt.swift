@@ -27,23 +27,24 @@ struct AttemptRunner {
 
     /// Runs the attempt, writes attempt.start and attempt.end, and returns it diagnosed. The
     /// error record is the run's to write (`writeError`): its level depends on what follows.
-    func execute() -> FinishedAttempt {
+    func execute() -> AttemptOutcome {
         let identity = RecordIdentity(traceID: context.trace.traceID, spanID: span, parentSpanID: context.runSpan,
                                       requestID: "\(context.runSpan.hex)-\(number)")
-        var attempt = runAttempt(identity: identity)
-        attempt.diagnose(Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values))
-        if let rule = attempt.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
-        context.sink.write(Record(.attemptEnd(attempt.endEvent(context.labels)), level: attempt.exitCode == 0 ? .info : .warning,
-                                  message: attempt.message, identity: identity, timestampMicroseconds: attempt.endedWall))
-        return attempt
+        let measurement = runAttempt(identity: identity)
+        let findings = Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values).findings(for: measurement)
+        let outcome = AttemptOutcome(measurement, findings)
+        if let rule = outcome.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
+        context.sink.write(Record(.attemptEnd(AttemptEnd(outcome, labels: context.labels)), level: outcome.exitCode == 0 ? .info : .warning,
+                                  message: measurement.message, identity: identity, timestampMicroseconds: measurement.endedWall))
+        return outcome
     }
 
     /// The error record of a failed attempt: `.warning` when another attempt follows, `.error`
     /// when this failure ends the run.
-    func writeError(_ attempt: FinishedAttempt, level: RecordLevel) {
-        guard let event = attempt.errorEvent(context.labels, context: failureContext()) else { return }
-        context.sink.write(Record(.error(event), level: level, message: attempt.errorMessage(context.labels),
-                                  identity: attempt.identity, timestampMicroseconds: wallClockMicroseconds()))
+    func writeError(_ outcome: AttemptOutcome, level: RecordLevel) {
+        guard let event = AttemptError(outcome, labels: context.labels, context: failureContext()) else { return }
+        context.sink.write(Record(.error(event), level: level, message: outcome.errorMessage(context.labels),
+                                  identity: outcome.identity, timestampMicroseconds: wallClockMicroseconds()))
     }
 
     /// The variables the child gets on top of airun's environment.
@@ -67,11 +68,14 @@ struct AttemptRunner {
 
     /// Starts the child and watches it to the end; or, if it cannot be started, says why as a
     /// shell would and returns an attempt that never ran.
-    private func runAttempt(identity: RecordIdentity) -> FinishedAttempt {
+    private func runAttempt(identity: RecordIdentity) -> AttemptMeasurement {
         let exports = exports(identity: identity)
         let name = command[0]
         let startWall = wallClockMicroseconds()
-        var attempt = FinishedAttempt(number: number, command: command, identity: identity, startedWall: startWall, endedWall: startWall)
+        func measurement(_ process: AttemptMeasurement.Process) -> AttemptMeasurement {
+            AttemptMeasurement(number: number, command: command, identity: identity, startedWall: startWall,
+                               endedWall: wallClockMicroseconds(), process: process)
+        }
         func startRecord(pid: Int32?, executable: String?) {
             var start = AttemptStart()
             start.attempt = Int64(number)
@@ -81,21 +85,19 @@ struct AttemptRunner {
             context.sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) started" + (pid.map { " (pid \($0))" } ?? ""),
                                       identity: identity, timestampMicroseconds: startWall))
         }
-        func notStarted(_ executable: String?, code: Int32, status: String, reason: String) -> FinishedAttempt {
-            context.console.error(reason)
+        func notStarted(_ executable: String?, _ failure: StartFailure) -> AttemptMeasurement {
+            context.console.error(failure.reason)
             startRecord(pid: nil, executable: executable)
-            attempt.notStarted = (status, code, reason)
-            attempt.endedWall = wallClockMicroseconds()
-            return attempt
+            return measurement(.notStarted(failure))
         }
 
         let executable: String
         switch resolveExecutable(name, path: context.environment["PATH"]) {
         case .found(let path): executable = path
         case .notFound:
-            return notStarted(nil, code: ExitCode.notFound, status: "not_found", reason: "\(name): command not found")
+            return notStarted(nil, StartFailure(.notFound, reason: "\(name): command not found"))
         case .notExecutable(let path, let err):
-            return notStarted(path, code: ExitCode.notExecutable, status: "not_executable", reason: "\(path): \(err)")
+            return notStarted(path, StartFailure(.notExecutable, reason: "\(path): \(err)"))
         }
 
         var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports),
@@ -110,20 +112,19 @@ struct AttemptRunner {
                                   identity: identity, timestampMicroseconds: wallClockMicroseconds()))
             }
         }
-        let captureDescriptors = openCaptureFiles(&plan, &attempt)
-        defer { for fd in captureDescriptors { fd.close() } }
+        let capture = openCaptureFiles(&plan, requestID: identity.requestID)
+        defer { for fd in capture.descriptors { fd.close() } }
 
-        let result: AttemptResult
+        let run: ProcessRun
         do {
             let supervisor = try Supervisor(console: context.console, inherited: context.inherited)
-            result = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
+            run = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
                                         sampler: { pid, start in makeSampler(pid: pid, start: start, identity: identity) })
         } catch {
-            let (code, status): (Int32, String) = switch error.errno {
-            case .notFound: (ExitCode.notFound, "not_found")
-            case .permissionDenied, .execFormat, .isDirectory, .argumentListTooLong, Errno(1), Errno(26), Errno(40):
-                (ExitCode.notExecutable, "not_executable")
-            default: (ExitCode.airunFailure, "airun_error")
+            let kind: StartFailure.Kind = switch error.errno {
+            case .notFound: .notFound
+            case .permissionDenied, .execFormat, .isDirectory, .argumentListTooLong, Errno(1), Errno(26), Errno(40): .notExecutable
+            default: .airunError
             }
             var reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
             if error.errno == .argumentListTooLong {
@@ -131,45 +132,31 @@ struct AttemptRunner {
                 let addedBytes = exports.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 }
                 reason += " (the arguments and environment exceed the kernel's limit; airun's trace variables add \(addedBytes) bytes)"
             }
-            return notStarted(executable, code: code, status: status, reason: reason)
+            return notStarted(executable, StartFailure(kind, reason: reason))
         }
 
-        attempt.pid = result.pid
-        attempt.termination = result.usage.status
-        attempt.timedOut = result.timedOut
-        attempt.receivedSignal = result.receivedSignal
-        attempt.endedWall = wallClockMicroseconds()
-        attempt.durationMs = Double(result.endedMonotonic - result.startedMonotonic) / 1e6
-        attempt.firstOutputMs = result.firstOutputMonotonic.map { Double($0 - result.startedMonotonic) / 1e6 }
-        attempt.userCPUMs = Double(result.usage.userCPUMicroseconds) / 1000
-        attempt.systemCPUMs = Double(result.usage.systemCPUMicroseconds) / 1000
-        attempt.maxRSSMB = Double(result.usage.maxRSSKilobytes) / 1024
-        attempt.tty = result.usedTTY
-        attempt.stdout = result.stdout
-        attempt.stderr = result.stderr
-        attempt.resources = result.resources
-        attempt.outputLost = result.outputLost
-        attempt.outputMerged = result.outputMerged
-        return attempt
+        var ended = measurement(.ran(run))
+        ended.captureFiles = capture.names
+        return ended
     }
 
     /// With `--capture-dir`, full copies of stdout and stderr (redacted unless `--capture-raw`).
-    /// Returns the descriptors to close after the attempt; a directory that cannot be written
-    /// skips capture with one warning.
-    private func openCaptureFiles(_ plan: inout AttemptPlan, _ attempt: inout FinishedAttempt) -> [FileDescriptor] {
-        guard let dir = context.options.captureDirectory else { return [] }
+    /// Returns the files' names and the descriptors to close after the attempt; a directory that
+    /// cannot be written skips capture with one warning.
+    private func openCaptureFiles(_ plan: inout AttemptPlan, requestID: String)
+        -> (names: (stdout: String, stderr: String)?, descriptors: [FileDescriptor]) {
+        guard let dir = context.options.captureDirectory else { return (nil, []) }
         do {
             try makeDirectories(dir, mode: 0o700)
-            let names = ("\(dir)/\(attempt.identity.requestID).stdout", "\(dir)/\(attempt.identity.requestID).stderr")
+            let names = ("\(dir)/\(requestID).stdout", "\(dir)/\(requestID).stderr")
             let files = (try FileDescriptor.create(names.0), try FileDescriptor.create(names.1))
             let redactor = context.options.captureRaw ? nil : context.redaction.redactor
             plan.captureStdout = CaptureFile(file: files.0, redactor: redactor)
             plan.captureStderr = CaptureFile(file: files.1, redactor: redactor)
-            attempt.captureFiles = names
-            return [files.0, files.1]
+            return (names, [files.0, files.1])
         } catch {
             context.console.lost("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")
-            return []
+            return (nil, [])
         }
     }
 

@@ -99,8 +99,8 @@ struct ClassifyCommand {
             }
             texts.append(String(decoding: bytes, as: UTF8.self))
         }
-        var facts = AttemptFacts(exitCode: exitCode, signal: signal, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
-        let verdict = Diagnosis(rules: rules, environment: environment).verdict(for: &facts, command: command.isEmpty ? nil : command)
+        let facts = AttemptFacts(exitCode: exitCode, signal: signal, timedOut: timedOut, stdout: texts[1], stderr: texts[0])
+        let verdict = Diagnosis(rules: rules, environment: environment).findings(for: facts, command: command.isEmpty ? nil : command).verdict
         if let rule = verdict?.patternBudgetSpentBy { printError("airun: warning: " + patternBudgetWarning(rule)) }
         let perf = LlamaPerformance.parse(stderr: texts[0], stdout: texts[1])
         var out = ""

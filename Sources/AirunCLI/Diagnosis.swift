@@ -13,15 +13,32 @@ struct Diagnosis {
     let rules: [ClassificationRule]
     let environment: [String: String]
 
-    /// The verdict for `facts` of an attempt that ran `command` (when known); nil for a success.
-    /// Fills in what it looked at (`program`, `modelFile`) so the records can show it.
-    func verdict(for facts: inout AttemptFacts, command: [String]?) -> Verdict? {
-        guard !facts.succeeded else { return nil }
+    /// The findings for a measured attempt: a failure's verdict, model file and exception, and
+    /// llama.cpp's figures for any attempt. The memory limit is read only for a SIGKILL.
+    func findings(for measurement: AttemptMeasurement) -> AttemptFindings {
+        let facts = measurement.facts(memoryLimitMegabytes: measurement.signal == .kill ? memoryLimitMegabytes() : nil)
+        var findings = findings(for: facts, command: measurement.command)
+        // One channel for both: llama-cli's rates line (stdout) is in the merged tail too.
+        let merged = measurement.run?.outputMerged ?? false
+        findings.performance = LlamaPerformance.parse(stderr: facts.stderr, stdout: merged ? facts.stderr : facts.stdout)
+        return findings
+    }
+
+    /// What is wrong with an attempt described by `facts` that ran `command` (when known):
+    /// nothing for a success.
+    func findings(for facts: AttemptFacts, command: [String]?) -> AttemptFindings {
+        guard !facts.succeeded else { return AttemptFindings() }
+        var facts = facts
         // The model file is looked at only for a failure: a success should not pay for it.
-        if let command {
-            facts.program = command[0]
+        if let command, let program = command.first {
+            facts.program = program
             if let model = ModelArgument.find(in: command) { facts.modelFile = inspectModelFile(model.path) }
         }
+        return AttemptFindings(verdict: verdict(for: facts, command: command), modelFile: facts.modelFile,
+                               exception: PythonException.parse(facts.stderr))
+    }
+
+    private func verdict(for facts: AttemptFacts, command: [String]?) -> Verdict? {
         guard var verdict = Classifier(extraRules: rules).classify(facts) else { return nil }
         if verdict.evidenceLost, verdict.code == .nonzeroExit, let command {
             switch promptCheck(command) {

@@ -30,7 +30,7 @@ public func airunMain(_ arguments: [String]) -> Never {
         case .code(let code): exitProcess(code)
         case .signal(let s):
             reraise(s)
-            exitProcess(128 + s.rawValue)
+            exitProcess(ExitCode.signaled(s))
         }
     }
 }
@@ -45,29 +45,6 @@ struct Inherited {
     /// would become the record log), and the ignored signals read before airun changes any.
     static func take() -> Inherited {
         Inherited(closedStreams: FileDescriptor.occupyClosedStandardStreams(), ignoredSignals: takeIgnoredSignals())
-    }
-}
-
-/// airun's exit codes of its own (GNU timeout's conventions).
-public enum ExitCode {
-    public static let timedOut: Int32 = 124
-    public static let airunFailure: Int32 = 125
-    public static let notExecutable: Int32 = 126
-    public static let notFound: Int32 = 127
-}
-
-/// How airun ends: with a code, or by the signal that ended the child.
-enum ExitDisposition: Equatable {
-    case code(Int32)
-    case signal(Signal)
-}
-
-/// The exit status policy of docs/process-model.md: timeout wins, then the child's own status.
-func exitDisposition(status: TerminationStatus, timedOut: Bool) -> ExitDisposition {
-    if timedOut { return .code(ExitCode.timedOut) }
-    switch status {
-    case .exited(let code): return .code(code)
-    case .signaled(let s, _): return .signal(s)
     }
 }
 
@@ -206,7 +183,7 @@ final class Run {
         var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
         var command = options.command
         var number = 1
-        var attempt: FinishedAttempt
+        var attempt: AttemptOutcome
         var interruptedBy: Signal?
         while true {
             let runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
@@ -246,28 +223,21 @@ final class Run {
         let endWall = wallClockMicroseconds()
         let durationMs = Double(monotonicNanoseconds() - runStartMono) / 1e6
         let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? attempt.disposition
-        let exitCode = interruptedBy.map { 128 + $0.rawValue } ?? attempt.exitCode
-        let summary = interruptedBy.map { "exit=\(128 + $0.rawValue) (\($0.name) during backoff)" } ?? attempt.summary
+        let exitCode = disposition.exitCode
+        let summary = interruptedBy.map { "exit=\(exitCode) (\($0.name) during backoff)" } ?? attempt.summary
         var end = RunEnd()
         end.exitCode = Int64(exitCode)
-        end.status = interruptedBy == nil ? attempt.status : "interrupted"
+        end.status = interruptedBy == nil ? attempt.status : .interrupted
         end.errorCode = attempt.ending.code?.rawValue
         end.attempts = Int64(number)
         end.durationMs = durationMs
         end.callerTraceID = labels.callerTraceID
         end.tags = labels.tags
-        sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error, message: "run finished: \(summary) after \(seconds(durationMs))",
+        sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error, message: "run finished: \(summary) after \(formatSeconds(milliseconds: durationMs))",
                           identity: runIdentity, timestampMicroseconds: endWall))
 
-        console.info("trace=\(trace.traceID.hex) \(summary) \(seconds(durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
+        console.info("trace=\(trace.traceID.hex) \(summary) \(formatSeconds(milliseconds: durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
         exporter?.finish()
         return disposition
     }
-}
-
-/// "2.15s"
-func seconds(_ milliseconds: Double) -> String {
-    let hundredths = Int64(saturating: (milliseconds / 10).rounded())
-    let fraction = hundredths % 100
-    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
 }

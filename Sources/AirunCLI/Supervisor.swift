@@ -27,27 +27,6 @@ final class ChildLogFeed {
     func finish() { lines.finish(emit) }
 }
 
-/// What happened to one attempt, from spawn to reap.
-struct AttemptResult {
-    var pid: Int32
-    var usage: ProcessUsage
-    var startedMonotonic: Int64
-    var endedMonotonic: Int64
-    var firstOutputMonotonic: Int64?
-    var stdout: Tail
-    var stderr: Tail
-    var timedOut: Bool
-    /// The last INT/TERM/HUP/QUIT airun received and passed on, if any.
-    var receivedSignal: Signal?
-    var usedTTY: Bool
-    /// Peaks and means of the resource samples taken while it ran.
-    var resources: ResourceSummary?
-    /// `stdout: No space left on device` when airun could not pass the output on.
-    var outputLost: String?
-    /// stdout and stderr were one channel: `stderr` holds the tail of both, in order.
-    var outputMerged = false
-}
-
 /// One of the child's output streams on its way to airun's stdout or stderr.
 private struct OutputStream {
     var source: FileDescriptor
@@ -175,16 +154,26 @@ private struct Watch {
         pidFD?.close()
     }
 
-    func result(usedTTY: Bool) -> AttemptResult {
-        AttemptResult(
-            pid: pid, usage: usage!, startedMonotonic: start, endedMonotonic: ended, firstOutputMonotonic: firstOutput,
-            stdout: streams.first(where: { $0.destination == .standardOutput && !$0.merged })?.tail ?? Tail(capacity: 0),
-            stderr: streams.first(where: { $0.destination == .standardError || $0.merged })?.tail ?? Tail(capacity: 0),
-            timedOut: timedOut, receivedSignal: receivedSignal, usedTTY: usedTTY, resources: sampler?.summary,
-            outputLost: streams.compactMap { s in
-                s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
-            }.first,
-            outputMerged: streams.contains { $0.merged })
+    /// What the supervisor saw, from spawn to reap.
+    func result(usedTTY: Bool) -> ProcessRun {
+        let usage = usage!
+        var run = ProcessRun(pid: pid, status: usage.status)
+        run.timedOut = timedOut
+        run.receivedSignal = receivedSignal
+        run.durationNanoseconds = ended - start
+        run.firstOutputNanoseconds = firstOutput.map { $0 - start }
+        run.userCPUMicroseconds = usage.userCPUMicroseconds
+        run.systemCPUMicroseconds = usage.systemCPUMicroseconds
+        run.maxRSSKilobytes = usage.maxRSSKilobytes
+        run.usedTTY = usedTTY
+        run.stdout = streams.first(where: { $0.destination == .standardOutput && !$0.merged })?.tail ?? Tail(capacity: 0)
+        run.stderr = streams.first(where: { $0.destination == .standardError || $0.merged })?.tail ?? Tail(capacity: 0)
+        run.resources = sampler?.summary
+        run.outputLost = streams.compactMap { s in
+            s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
+        }.first
+        run.outputMerged = streams.contains { $0.merged }
+        return run
     }
 }
 
@@ -298,7 +287,7 @@ final class Supervisor {
     /// Starts the attempt, calls `started` with its pid (the attempt.start record), and returns
     /// once the child is reaped and its output drained.
     func run(_ plan: AttemptPlan, started: (Int32) -> Void,
-             sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> AttemptResult {
+             sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> ProcessRun {
         let connection = try connect(tty: plan.tty)
         let start = monotonicNanoseconds()
         let pid: Int32

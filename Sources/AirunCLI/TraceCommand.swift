@@ -51,7 +51,7 @@ enum TraceCommand {
 
     static func text(_ tree: TraceTree) -> String {
         let origin = tree.startTime ?? 0
-        func offset(_ t: Int64?) -> String { t.map { "+" + seconds(Double($0 - origin) / 1000) } ?? "+?" }
+        func offset(_ t: Int64?) -> String { t.map { "+" + formatSeconds(milliseconds: Double($0 - origin) / 1000) } ?? "+?" }
         var out = "trace \(tree.traceID.hex)"
         if let caller = tree.roots.first?.start?.callerTraceID { out += " (caller id \(caller))" }
         out += ", \(tree.recordCount) records\n"
@@ -63,12 +63,12 @@ enum TraceCommand {
             let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"
             // Shown above its real depth (deeper than TraceTree.maximumDepth): say whose it is.
             let deeper = attempt != nil && run.parentSpanID != attempt ? " (nested deeper, in attempt \(run.parentSpanID?.hex.prefix(8) ?? "?"))" : ""
-            let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + seconds($0.durationMs) } ?? "(no run.end: running, or airun was killed)"
+            let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + formatSeconds(milliseconds: $0.durationMs) } ?? "(no run.end: running, or airun was killed)"
             out += "\(indent)run \(run.spanID.hex.prefix(8))\(deeper) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n"
             for (i, attempt) in run.attempts.enumerated() {
                 let last = i == run.attempts.count - 1 && run.retries.count <= i
                 let branch = indent + (last ? "└─ " : "├─ ")
-                let status = attempt.end.map { "\($0.status) \(seconds($0.durationMs))" } ?? "(no attempt.end)"
+                let status = attempt.end.map { "\($0.status) \(formatSeconds(milliseconds: $0.durationMs))" } ?? "(no attempt.end)"
                 out += "\(branch)attempt \(attempt.number) \(offset(attempt.start)) \(status)"
                 if let e = attempt.error { out += "  \(e.errorCode)" }
                 out += "\n"
@@ -83,7 +83,7 @@ enum TraceCommand {
                 for log in logs { renderLog(log, inner) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
-                    out += "\(indent)├─ retry \(offset(run.retries[i].time)) in \(seconds(r.delayMs)) with \(r.change)\n"
+                    out += "\(indent)├─ retry \(offset(run.retries[i].time)) in \(formatSeconds(milliseconds: r.delayMs)) with \(r.change)\n"
                 }
             }
         }
@@ -100,7 +100,7 @@ enum TraceCommand {
             o.add("started_at", run.startTime.map(rfc3339))
             o.add("command_args", strings: run.start?.command ?? [])
             o.add("exit_code", run.end?.exitCode)
-            o.add("status", run.end?.status)
+            o.add("status", run.end?.status.rawValue)
             o.add("error_code", run.end?.errorCode)
             o.add("duration_ms", run.end?.durationMs)
             var attempts = JSONArrayBuilder()
@@ -109,7 +109,7 @@ enum TraceCommand {
                 x.add("attempt", a.number)
                 x.add("span_id", a.spanID.hex)
                 x.add("started_at", a.start.map(rfc3339))
-                x.add("status", a.end?.status)
+                x.add("status", a.end?.status.rawValue)
                 x.add("duration_ms", a.end?.durationMs)
                 x.add("error_code", a.error?.errorCode)
                 x.add("evidence", a.error?.evidence)

@@ -71,3 +71,10 @@ func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
     return era * 146_097 + doe - 719_468
 }
+
+/// "2.15s": a duration as the console and `airun trace` show it, to the hundredth.
+public func formatSeconds(milliseconds: Double) -> String {
+    let hundredths = Int64(saturating: (milliseconds / 10).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
+}

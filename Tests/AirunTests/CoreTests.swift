@@ -215,9 +215,9 @@ struct OptionsTests {
 
     @Test("exit policy: timeout wins, then exit code, then the signal")
     func exitPolicy() {
-        #expect(exitDisposition(status: .exited(3), timedOut: false) == .code(3))
-        #expect(exitDisposition(status: .signaled(.terminate, coreDumped: false), timedOut: true) == .code(124))
-        #expect(exitDisposition(status: .signaled(.kill, coreDumped: false), timedOut: false) == .signal(.kill))
+        #expect(ExitDisposition(status: .exited(3), timedOut: false) == .code(3))
+        #expect(ExitDisposition(status: .signaled(.terminate, coreDumped: false), timedOut: true) == .code(124))
+        #expect(ExitDisposition(status: .signaled(.kill, coreDumped: false), timedOut: false) == .signal(.kill))
     }
 
     @Test("wait status decoding")

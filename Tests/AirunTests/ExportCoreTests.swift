@@ -21,7 +21,7 @@ struct ExportCoreTests {
             let span = SpanID(String(format: "%016x", i + 1))!
             var end = AttemptEnd()
             end.attempt = Int64(i + 1)
-            end.status = status
+            end.status = AttemptStatus(rawValue: status)
             end.exitCode = status == "succeeded" ? 0 : 1
             end.durationMs = 1500
             end.modelID = model
@@ -39,7 +39,7 @@ struct ExportCoreTests {
             }
         }
         var end = RunEnd()
-        end.status = statuses.last ?? "succeeded"
+        end.status = AttemptStatus(rawValue: statuses.last ?? "succeeded")
         end.exitCode = end.status == "succeeded" ? 0 : 1
         end.errorCode = end.exitCode == 0 ? nil : "OUT_OF_MEMORY"
         end.attempts = Int64(statuses.count)

@@ -48,7 +48,7 @@ struct EventGenerator {
             return .sample(e)
         case 3:
             var e = AttemptEnd()
-            e.attempt = int(); e.pid = maybe { $0.int() }; e.status = text(); e.exitCode = int(0...255); e.returnCode = maybe { $0.int(0...255) }
+            e.attempt = int(); e.pid = maybe { $0.int() }; e.status = AttemptStatus(rawValue: text()); e.exitCode = int(0...255); e.returnCode = maybe { $0.int(0...255) }
             e.signal = maybe { $0.text() }; e.coreDumped = bool(); e.timedOut = bool(); e.receivedSignal = maybe { $0.text() }
             e.startedMicroseconds = micros(); e.endedMicroseconds = micros(); e.durationMs = number()
             e.timeToFirstOutputMs = maybe { $0.number() }; e.userCPUMs = maybe { $0.number() }; e.systemCPUMs = maybe { $0.number() }
@@ -103,7 +103,7 @@ struct EventGenerator {
             return .childLog(e)
         default:
             var e = RunEnd()
-            e.exitCode = int(0...255); e.status = text(); e.errorCode = maybe { $0.text() }; e.attempts = int(1...100)
+            e.exitCode = int(0...255); e.status = AttemptStatus(rawValue: text()); e.errorCode = maybe { $0.text() }; e.attempts = int(1...100)
             e.durationMs = number(); e.callerTraceID = maybe { $0.text() }; e.tags = tags()
             return .runEnd(e)
         }

@@ -29,10 +29,10 @@ public struct MetricsAccumulator: Sendable {
             let model = label(end.modelID ?? "")
             run.model = model
             let labels = [run.command, model]
-            if end.status == "succeeded" {
-                state.increment(Metrics.attempts, labels + [end.status, ""])
+            if end.status == .succeeded {
+                state.increment(Metrics.attempts, labels + [end.status.rawValue, ""])
             } else {
-                run.uncounted = (labels, end.status)
+                run.uncounted = (labels, end.status.rawValue)
             }
             runs[parent] = run
             state.observe(Metrics.duration, labels, end.durationMs / 1000)
@@ -53,7 +53,7 @@ public struct MetricsAccumulator: Sendable {
             guard var run = runs.removeValue(forKey: id.spanID) else { return }
             countUncounted(&run)
             let labels = [run.command, run.model]
-            state.increment(Metrics.runs, labels + [end.status, end.errorCode ?? ""])
+            state.increment(Metrics.runs, labels + [end.status.rawValue, end.errorCode ?? ""])
             let seconds = Double(record.timestampMicroseconds) / 1e6
             state.set(Metrics.lastRun, labels, to: seconds)
             if end.exitCode == 0 { state.set(Metrics.lastSuccess, labels, to: seconds) }

@@ -137,7 +137,7 @@ public struct OTLPPayloads: Sendable {
         a.add("process.owner", start.user)
         if end.exitCode != 0 { a.add("error.type", end.errorCode ?? "NONZERO_EXIT") }
         a.add("airun.command", commandName(start.command))
-        a.add("airun.status", end.status)
+        a.add("airun.status", end.status.rawValue)
         a.add("airun.attempts", end.attempts)
         a.add("airun.profile", start.profile)
         a.add("airun.request_id", startRecord.identity.requestID)
@@ -178,7 +178,7 @@ public struct OTLPPayloads: Sendable {
         if let signal = end.signal { a.add("airun.process.signal", signal) }
         if let (_, e) = failure { a.add("error.type", e.errorCode) }
         a.add("airun.attempt", end.attempt)
-        a.add("airun.status", end.status)
+        a.add("airun.status", end.status.rawValue)
         if let model = end.modelID { a.add("gen_ai.request.model", model) }
         if let n = end.performance.promptTokens { a.add("gen_ai.usage.input_tokens", Int64(n)) }
         if let n = end.performance.tokensGenerated { a.add("gen_ai.usage.output_tokens", Int64(n)) }

@@ -7,8 +7,8 @@ public struct AttemptFacts: Sendable {
     public var timedOut: Bool
     /// A termination signal (INT, TERM, HUP, QUIT) airun received and passed on during the attempt.
     public var receivedSignal: Signal?
-    /// `not_found` or `not_executable` when the command could not be started.
-    public var spawnFailure: String?
+    /// `notFound` or `notExecutable` when the command could not be started.
+    public var spawnFailure: AttemptStatus?
     public var stdout: String
     public var stderr: String
     /// The attempt's peak resident memory and the memory it could have had, for telling the OOM
@@ -24,7 +24,7 @@ public struct AttemptFacts: Sendable {
     public var program = ""
 
     public init(exitCode: Int32?, signal: Signal? = nil, timedOut: Bool = false, receivedSignal: Signal? = nil,
-                spawnFailure: String? = nil, stdout: String = "", stderr: String = "",
+                spawnFailure: AttemptStatus? = nil, stdout: String = "", stderr: String = "",
                 maxRSSMegabytes: Double? = nil, memoryLimitMegabytes: Double? = nil, modelFile: GGUFCheck? = nil,
                 outputLost: String? = nil) {
         self.modelFile = modelFile
@@ -110,8 +110,8 @@ public struct Classifier: Sendable {
             return v
         }
         switch facts.spawnFailure {
-        case "not_found": return verdict(.commandNotFound, "command not found", "spawn")
-        case "not_executable": return verdict(.permissionDenied, "command not executable", "spawn")
+        case .notFound?: return verdict(.commandNotFound, "command not found", "spawn")
+        case .notExecutable?: return verdict(.permissionDenied, "command not executable", "spawn")
         default: break
         }
         if facts.timedOut { return verdict(.timeout, "airun's --timeout expired", "timeout") }

@@ -40,7 +40,7 @@ public struct ReportData {
             seen += 1
             guard seen % stride == 0 else { return }
             points.append(Point(time: record.timestampMicroseconds, model: e.modelID ?? "(none)", durationMs: e.durationMs,
-                                succeeded: e.status == "succeeded"))
+                                succeeded: e.status == .succeeded))
             if points.count >= Self.maximumPoints {
                 points = points.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
                 stride *= 2

@@ -99,7 +99,7 @@ public struct StatsAggregator {
         case "attempt.start":
             apply(.attemptStart(requestID: request, program: o.strings("command_args")?.first ?? ""))
         case "attempt.end":
-            apply(.attemptEnd(requestID: request, time: t, status: o.string("status") ?? "", durationMs: o.double("duration_ms") ?? 0,
+            apply(.attemptEnd(requestID: request, time: t, status: AttemptStatus(rawValue: o.string("status") ?? ""), durationMs: o.double("duration_ms") ?? 0,
                               modelID: o.string("model_id"), tokensPerSecond: o.double("tokens_per_second"),
                               rssMB: o.double("peak_rss_mb") ?? o.double("max_rss_mb"), gpuMB: o.double("peak_gpu_memory_used_mb"),
                               tags: Tags(o.object("tags"))))
@@ -116,7 +116,7 @@ public struct StatsAggregator {
     /// What stats takes from a record, however it was read.
     private enum Input {
         case attemptStart(requestID: String, program: String)
-        case attemptEnd(requestID: String, time: Int64, status: String, durationMs: Double, modelID: String?, tokensPerSecond: Double?,
+        case attemptEnd(requestID: String, time: Int64, status: AttemptStatus, durationMs: Double, modelID: String?, tokensPerSecond: Double?,
                         rssMB: Double?, gpuMB: Double?, tags: Tags)
         case error(time: Int64, code: String, category: String, modelID: String?)
     }
@@ -132,7 +132,7 @@ public struct StatsAggregator {
             first = min(first ?? t, t)
             last = max(last ?? t, t)
             executions += 1
-            let succeeded = status == "succeeded"
+            let succeeded = status == .succeeded
             if !succeeded { failures += 1 }
             for (i, grouping) in groupings.enumerated() {
                 let key: String = switch grouping {

@@ -141,7 +141,7 @@ public struct AttemptEnd: Equatable, Sendable {
     public var attempt: Int64 = 1
     public var pid: Int64?
     /// `succeeded`, `failed`, `signaled`, `timed_out`, `not_found`, `not_executable`, `airun_error`.
-    public var status = "succeeded"
+    public var status = AttemptStatus.succeeded
     /// What airun exits with for this attempt (128+N for signal N, 124 after a timeout).
     public var exitCode: Int64 = 0
     /// The child's own exit code; nil if a signal killed it.
@@ -191,7 +191,7 @@ public struct AttemptEnd: Equatable, Sendable {
     func encode(into r: inout JSONLine) {
         r.add("attempt", attempt)
         r.add("pid", pid)
-        r.add("status", status)
+        r.add("status", status.rawValue)
         r.add("exit_code", exitCode)
         r.add("return_code", returnCode)
         r.add("signal", signal)
@@ -238,7 +238,7 @@ public struct AttemptEnd: Equatable, Sendable {
     init(_ o: JSONObject) {
         attempt = o.int("attempt") ?? 1
         pid = o.int("pid")
-        status = o.string("status") ?? ""
+        status = AttemptStatus(rawValue: o.string("status") ?? "")
         exitCode = o.int("exit_code") ?? 0
         returnCode = o.int("return_code")
         signal = o.string("signal")

@@ -95,7 +95,7 @@ public struct RunEnd: Equatable, Sendable {
     /// airun's exit status: the last attempt's, or 128+N after a signal in a backoff wait.
     public var exitCode: Int64 = 0
     /// The last attempt's status, or `interrupted`.
-    public var status = "succeeded"
+    public var status = AttemptStatus.succeeded
     public var errorCode: String?
     public var attempts: Int64 = 1
     public var durationMs: Double = 0
@@ -106,7 +106,7 @@ public struct RunEnd: Equatable, Sendable {
 
     func encode(into r: inout JSONLine) {
         r.add("exit_code", exitCode)
-        r.add("status", status)
+        r.add("status", status.rawValue)
         r.add("error_code", errorCode)
         r.add("attempts", attempts)
         r.add("retry_count", attempts - 1)
@@ -117,7 +117,7 @@ public struct RunEnd: Equatable, Sendable {
 
     init(_ o: JSONObject) {
         exitCode = o.int("exit_code") ?? 0
-        status = o.string("status") ?? ""
+        status = AttemptStatus(rawValue: o.string("status") ?? "")
         errorCode = o.string("error_code")
         attempts = o.int("attempts") ?? 1
         durationMs = o.double("duration_ms") ?? 0

@@ -1,0 +1,242 @@
+/// Why an attempt's command never ran, as a shell would say it, and the exit code that implies.
+public struct StartFailure: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        /// Not on PATH (127).
+        case notFound
+        /// Found but not executable, or too long to exec (126).
+        case notExecutable
+        /// Something of airun's own failed: a pipe, a terminal (125).
+        case airunError
+    }
+
+    public var kind: Kind
+    /// "llama-cli: command not found".
+    public var reason: String
+
+    public init(_ kind: Kind, reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public var exitCode: Int32 {
+        switch kind {
+        case .notFound: ExitCode.notFound
+        case .notExecutable: ExitCode.notExecutable
+        case .airunError: ExitCode.airunFailure
+        }
+    }
+
+    public var status: AttemptStatus {
+        switch kind {
+        case .notFound: .notFound
+        case .notExecutable: .notExecutable
+        case .airunError: .airunError
+        }
+    }
+}
+
+/// What the supervisor saw of a child from spawn to reap. Produced once, by the supervisor.
+public struct ProcessRun: Sendable {
+    public var pid: Int32
+    public var status: TerminationStatus
+    /// airun's `--timeout` expired and began the teardown.
+    public var timedOut = false
+    /// The last INT/TERM/HUP/QUIT airun received and passed on.
+    public var receivedSignal: Signal?
+    public var durationNanoseconds: Int64 = 0
+    /// From spawn to the first byte on stdout.
+    public var firstOutputNanoseconds: Int64?
+    public var userCPUMicroseconds: Int64 = 0
+    public var systemCPUMicroseconds: Int64 = 0
+    public var maxRSSKilobytes: Int64 = 0
+    public var usedTTY = false
+    public var stdout = Tail(capacity: 0)
+    /// The tail of stderr, or of both streams when they were one channel (`outputMerged`).
+    public var stderr = Tail(capacity: 0)
+    /// Peaks and means of the resource samples taken while it ran.
+    public var resources: ResourceSummary?
+    /// `stdout: No space left on device` when airun could not pass the output on.
+    public var outputLost: String?
+    /// stdout and stderr were one channel (airun's were one destination, as under `2>&1`).
+    public var outputMerged = false
+
+    public init(pid: Int32, status: TerminationStatus) {
+        self.pid = pid
+        self.status = status
+    }
+}
+
+/// One attempt as measured: its identity and times, and what became of its process.
+public struct AttemptMeasurement: Sendable {
+    public enum Process: Sendable {
+        case ran(ProcessRun)
+        case notStarted(StartFailure)
+    }
+
+    public var number: Int
+    public var command: [String]
+    public var identity: RecordIdentity
+    public var startedWall: Int64
+    public var endedWall: Int64
+    public var process: Process
+    /// With `--capture-dir`: the files holding the full output.
+    public var captureFiles: (stdout: String, stderr: String)?
+
+    public init(number: Int, command: [String], identity: RecordIdentity, startedWall: Int64, endedWall: Int64, process: Process) {
+        self.number = number
+        self.command = command
+        self.identity = identity
+        self.startedWall = startedWall
+        self.endedWall = endedWall
+        self.process = process
+    }
+
+    public var run: ProcessRun? {
+        if case .ran(let r) = process { return r }
+        return nil
+    }
+
+    public var startFailure: StartFailure? {
+        if case .notStarted(let f) = process { return f }
+        return nil
+    }
+
+    /// The child's own exit code (or the shell's code for a command that never started); nil
+    /// when a signal ended it.
+    public var returnCode: Int32? {
+        switch process {
+        case .notStarted(let f): return f.exitCode
+        case .ran(let r):
+            if case .exited(let c) = r.status { return c }
+            return nil
+        }
+    }
+
+    public var signal: Signal? {
+        if case .signaled(let s, _)? = run?.status { return s }
+        return nil
+    }
+
+    public var coreDumped: Bool {
+        if case .signaled(_, let core)? = run?.status { return core }
+        return false
+    }
+
+    public var timedOut: Bool { run?.timedOut ?? false }
+    public var durationMs: Double { Double(run?.durationNanoseconds ?? 0) / 1e6 }
+
+    /// How airun ends if this is the last attempt: the timeout's 124, the child's code (1 when
+    /// its output was lost, as the command itself would have exited had it met the write error),
+    /// or the signal that killed it.
+    public var disposition: ExitDisposition {
+        switch process {
+        case .notStarted(let f): return .code(f.exitCode)
+        case .ran(let r):
+            let d = ExitDisposition(status: r.status, timedOut: r.timedOut)
+            return r.outputLost != nil && d == .code(0) ? .code(1) : d
+        }
+    }
+
+    /// airun's exit code for this attempt (128+N for signal N).
+    public var exitCode: Int32 { disposition.exitCode }
+
+    public var status: AttemptStatus {
+        if let f = startFailure { return f.status }
+        if timedOut { return .timedOut }
+        if case .signal = disposition { return .signaled }
+        return exitCode == 0 ? .succeeded : .failed
+    }
+
+    /// "attempt 2 exited with 3 after 1.20s"
+    public var message: String {
+        if let f = startFailure { return "attempt \(number) did not start: \(f.reason)" }
+        let what: String = if timedOut {
+            "timed out" + (signal.map { ", killed by \($0.name)" } ?? "")
+        } else if let signal {
+            "killed by \(signal.name)" + (coreDumped ? " (core dumped)" : "")
+        } else {
+            "exited with \(returnCode ?? 0)"
+        }
+        return "attempt \(number) \(what) after \(formatSeconds(milliseconds: durationMs))"
+    }
+
+    /// What the classifier reads. `memoryLimitMegabytes` only matters for a SIGKILL (the OOM
+    /// killer's or someone else's), so the caller reads it only then.
+    public func facts(memoryLimitMegabytes: Double? = nil) -> AttemptFacts {
+        var facts = AttemptFacts(exitCode: returnCode, signal: signal, timedOut: timedOut, receivedSignal: run?.receivedSignal,
+                                 spawnFailure: startFailure?.status,
+                                 stdout: String(decoding: run?.stdout.bytes ?? [], as: UTF8.self),
+                                 stderr: String(decoding: run?.stderr.bytes ?? [], as: UTF8.self),
+                                 maxRSSMegabytes: run.map { Double($0.maxRSSKilobytes) / 1024 },
+                                 memoryLimitMegabytes: memoryLimitMegabytes, outputLost: run?.outputLost)
+        facts.program = command.first ?? ""
+        return facts
+    }
+}
+
+/// What the diagnosis concluded about a measured attempt. Produced once, from the measurement.
+public struct AttemptFindings: Sendable {
+    /// nil for a success.
+    public var verdict: Verdict?
+    /// What a look at the `-m` model file found (only for a failure).
+    public var modelFile: GGUFCheck?
+    /// llama.cpp's figures, when it printed them.
+    public var performance = LlamaPerformance()
+    /// The Python exception in stderr, when there is one (only for a failure).
+    public var exception: PythonException?
+
+    public init(verdict: Verdict? = nil, modelFile: GGUFCheck? = nil, performance: LlamaPerformance = LlamaPerformance(),
+                exception: PythonException? = nil) {
+        self.verdict = verdict
+        self.modelFile = modelFile
+        self.performance = performance
+        self.exception = exception
+    }
+}
+
+/// One finished attempt: what was measured and what was concluded, and everything derived from
+/// both (summary, what the retry planner sees, the records), derived here and nowhere else.
+public struct AttemptOutcome: Sendable {
+    public let measurement: AttemptMeasurement
+    public let findings: AttemptFindings
+
+    public init(_ measurement: AttemptMeasurement, _ findings: AttemptFindings) {
+        self.measurement = measurement
+        self.findings = findings
+    }
+
+    public var number: Int { measurement.number }
+    public var command: [String] { measurement.command }
+    public var identity: RecordIdentity { measurement.identity }
+    public var verdict: Verdict? { findings.verdict }
+    public var failed: Bool { findings.verdict != nil }
+    public var disposition: ExitDisposition { measurement.disposition }
+    public var exitCode: Int32 { measurement.exitCode }
+    public var status: AttemptStatus { measurement.status }
+
+    /// "exit=3 NONZERO_EXIT", "exit=124 TIMEOUT (timed out)", "exit=0 64 tok 20.1 tok/s".
+    public var summary: String {
+        let code = verdict.map { " \($0.code.rawValue)" } ?? ""
+        var text: String = switch disposition {
+        case .code(let c) where measurement.timedOut: "exit=\(c)\(code) (timed out)"
+        case .code(let c): "exit=\(c)\(code)"
+        case .signal(let s): "exit=\(ExitCode.signaled(s)) (\(s.name))\(code)"
+        }
+        // A generation's figures, as llama.cpp printed them: what a person checks first.
+        if verdict == nil, let tokens = findings.performance.tokensGenerated {
+            text += " \(tokens) tok" + (findings.performance.tokensPerSecond.map { " \(JSONLine.format($0, decimals: 1)) tok/s" } ?? "")
+        }
+        return text
+    }
+
+    /// What the retry planner needs.
+    public var ending: AttemptEnding {
+        AttemptEnding(code: verdict?.code, retryable: verdict?.retryable ?? true, exitCode: measurement.returnCode, signal: measurement.signal)
+    }
+
+    /// "llama-completion with model tiny failed: MODEL_NOT_FOUND (…)"
+    public func errorMessage(_ labels: RunLabels) -> String {
+        let model = labels.modelID(for: command).map { " with model \($0)" } ?? ""
+        return "\(command.first ?? "")\(model) failed: \(verdict?.code.rawValue ?? "") (\(verdict?.evidence ?? ""))"
+    }
+}
