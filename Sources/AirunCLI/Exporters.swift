@@ -90,17 +90,9 @@ final class RunExporter: RecordSink {
         }
     }
 
-    /// `…/metrics/job/airun/instance/HOST`, or the job the URL names with this host as instance.
+    /// The group this run replaces (the settings checked the URL's shape when they read it).
     private func pushgatewayGroup(_ base: HTTPEndpoint) -> HTTPEndpoint {
-        var e = base
-        let host = hostName()
-        let instance = host.isEmpty || host.contains("/") ? "" : "/instance/\(host)"
-        if e.path.contains("/metrics/job/") {
-            if !e.path.contains("/instance/") { e.path = (e.path.hasSuffix("/") ? String(e.path.dropLast()) : e.path) + instance }
-        } else {
-            e.path = (e.path.hasSuffix("/") ? String(e.path.dropLast()) : e.path) + "/metrics/job/airun" + instance
-        }
-        return e
+        (try? base.pushgatewayGroup(instance: hostName()).get()) ?? base
     }
 }
 

@@ -117,6 +117,38 @@ struct ExportCoreTests {
         }
     }
 
+    @Test("Pushgateway groups: job airun by default, a job the URL names kept, the instance added unless named", arguments: [
+        ("http://g:9091", "box1", "/metrics/job/airun/instance/box1"),
+        ("http://g:9091/", "", "/metrics/job/airun"),
+        ("http://g:9091/gw/", "box1", "/gw/metrics/job/airun/instance/box1"),
+        ("http://g:9091/metrics/job/nightly", "box1", "/metrics/job/nightly/instance/box1"),
+        ("http://g:9091/metrics/job/nightly/", "box1", "/metrics/job/nightly/instance/box1"),
+        ("http://g:9091/gw/metrics/job/nightly/team/ml", "box1", "/gw/metrics/job/nightly/team/ml/instance/box1"),
+        ("http://g:9091/metrics/job/nightly/instance/rack7", "box1", "/metrics/job/nightly/instance/rack7"),
+        ("http://g:9091/metrics/job/instance", "box1", "/metrics/job/instance/instance/box1"),
+        ("http://g:9091/metrics/job/nightly/instance@base64/cmFjay83", "box1", "/metrics/job/nightly/instance@base64/cmFjay83"),
+        ("http://g:9091/metrics/job/nightly", "a/b", "/metrics/job/nightly"),
+    ])
+    func pushgatewayGroups(url: String, host: String, path: String) throws {
+        let base = try HTTPEndpoint.parse(url, defaultPort: 9091).get()
+        #expect(try base.pushgatewayGroup(instance: host).get().path == path)
+    }
+
+    @Test("a Pushgateway URL with an empty job or a label without a value is refused where it is read", arguments: [
+        ("http://g:9091/metrics/job/", "job after /metrics/job/ is empty"),
+        ("http://g:9091/metrics/job//instance/x", "job after /metrics/job/ is empty"),
+        ("http://g:9091/metrics/job/nightly/team", "label 'team' after the job has no value"),
+        ("http://g:9091/metrics/job/nightly//x/y", "an empty label name or value"),
+    ])
+    func pushgatewayBadGroups(url: String, problem: String) throws {
+        var settings = ExportSettings()
+        let warnings = settings.applyEnvironment(["AIRUN_PUSHGATEWAY_URL": url])
+        #expect(settings.pushgateway == nil)
+        #expect(warnings.count == 1 && warnings[0].contains(problem), "\(warnings)")
+        let toml = try parseTOML("pushgateway = \"\(url)\"\n")
+        #expect(throws: ProfileError.self) { try ExportSettings.decode(toml, file: "config.toml") }
+    }
+
     @Test("OTEL variables: per-signal endpoints, headers, resource attributes, SDK disabled")
     func otelEnvironment() {
         var s = ExportSettings()

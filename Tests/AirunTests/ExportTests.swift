@@ -73,6 +73,14 @@ struct ExportTests {
         #expect(!failed.stderr.contains("could not push"), "\(failed.stderr)")
         let pushed = curl(["\(url)/metrics"]) ?? ""
         #expect(pushed.contains("airun_last_run_exit_code{command=\"sh\""), "\(pushed)")
+        // A URL that names its job keeps it; the gateway groups the push by that job and this host.
+        let nightly = try airun(["--", "sh", "-c", "exit 4"], environment: ["AIRUN_PUSHGATEWAY_URL": url + "/metrics/job/nightly/team/ml"], scratch: s)
+        #expect(nightly.exitCode == 4 && !nightly.stderr.contains("could not push"), "\(nightly.stderr)")
+        let grouped = (curl(["\(url)/metrics"]) ?? "").split(separator: "\n").filter { $0.hasPrefix("airun_last_run_exit_code{") }
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        #expect(grouped.contains { $0.contains("job=\"nightly\"") && $0.contains("team=\"ml\"") && $0.contains("instance=") && $0.hasSuffix(" 4") },
+                "\(grouped) (host \(host))")
+        #expect(grouped.contains { $0.contains("job=\"airun\"") && $0.hasSuffix(" 3") }, "the first group stays: \(grouped)")
 
         let promPort = freePort()
         let config = s.write("prometheus.yml", Array("""

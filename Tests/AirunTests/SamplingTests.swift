@@ -116,15 +116,21 @@ struct SamplingTests {
         #expect((noGPU.records("error").first?["context"] as? [String: Any])?["gpu_memory_available_mb"] is NSNull)
     }
 
-    @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen", Requirement.compilerTrait)
-    func nvml() throws {
-        let s = Scratch()
+    /// Builds Tests/tools/fake-nvml.c into a shared library in the scratch directory.
+    static func fakeNVML(in s: Scratch) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/fake-nvml.c").path
         let library = s.file("libfake-nvml.so")
         let cc = try AirunProcess.start(["-q", "--log-dir", s.file("cc-logs"), "--", "cc", "-shared", "-fPIC", "-o", library, source],
                                         scratch: Scratch()).wait()
         try #require(cc.exitCode == 0, "cannot build the fake NVML: \(cc.stderr.prefix(200))")
+        return library
+    }
+
+    @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen", Requirement.compilerTrait)
+    func nvml() throws {
+        let s = Scratch()
+        let library = try Self.fakeNVML(in: s)
         let bin = try FakeNvidiaSmi.install(in: s)  // present too: NVML must win over it
         let pidfile = s.file("child.pid")
         let r = try airun(["-q", "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.2"],
@@ -137,6 +143,38 @@ struct SamplingTests {
         // Energy from the counter: about 690 W over the second between the first and last samples.
         let energy = try #require(end["gpu_energy_joules"] as? Double)
         #expect(energy > 400 && energy < 900, "\(energy)")
+    }
+
+    /// `--gpu-backend`, with the fake NVML present or not and the fake nvidia-smi always on PATH:
+    /// which backend's figures the attempt carries, and whether airun warns.
+    @Test("--gpu-backend forces a backend: NVML's figures, nvidia-smi's, or none with one warning", Requirement.compilerTrait,
+          arguments: [("auto", true, "nvml"), ("nvml", true, "nvml"), ("nvidia-smi", true, "nvidia-smi"),
+                      ("auto", false, "nvidia-smi"), ("nvml", false, "none"), ("nvidia-smi", false, "nvidia-smi")])
+    func forcedBackend(backend: String, nvmlPresent: Bool, expected: String) throws {
+        let s = Scratch()
+        let library = nvmlPresent ? try Self.fakeNVML(in: s) : s.file("no-such-libnvidia-ml.so.1")
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let pidfile = s.file("child.pid")
+        let r = try airun(["--gpu-backend", backend, "--sample-interval", "200ms", "--", "sh", "-c", "echo $$ > \(pidfile); sleep 1.2; echo done"],
+                          environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_PIDFILE": pidfile, "FAKE_SMI_PIDFILE": pidfile,
+                                        "PATH": bin + ":/usr/bin:/bin"], scratch: s)
+        #expect(r.exitCode == 0 && r.stdoutText == "done\n")
+        let end = try #require(r.records("attempt.end").first)
+        let utilization = end["mean_gpu_utilization_percent"] as? Double
+        let smiMean = FakeNvidiaSmi.captured().map(\.1).reduce(0, +) / Double(FakeNvidiaSmi.captured().count)
+        try #require(smiMean != 98, "the two fakes must differ to tell the backends apart")
+        switch expected {
+        case "nvml":
+            #expect(utilization == 98, "NVML's figure, not nvidia-smi's: \(String(describing: utilization))")
+            #expect(!r.stderr.contains("warning"), "\(r.stderr)")
+        case "nvidia-smi":
+            #expect(utilization == smiMean, "nvidia-smi's figure: \(String(describing: utilization))")
+            #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
+            #expect(!r.stderr.contains("warning"), "\(r.stderr)")
+        default:
+            #expect(end["peak_gpu_memory_used_mb"] is NSNull && end["mean_gpu_utilization_percent"] is NSNull)
+            #expect(r.stderr.components(separatedBy: "warning: GPU sampling unavailable: NVML").count == 2, "one warning: \(r.stderr)")
+        }
     }
 
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])

@@ -64,6 +64,40 @@ public struct HTTPEndpoint: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension HTTPEndpoint {
+    /// The Pushgateway group a run's push replaces: `…/metrics/job/airun/instance/HOST`, or, when
+    /// the URL already names a job (`…/metrics/job/NAME[/LABEL/VALUE]…`), that group with this
+    /// host as its instance unless the URL names one. A URL naming a job must name it whole: an
+    /// empty job or a label without its value is an error here, not a 400 from the gateway later.
+    /// - Parameter instance: the host name; empty (or one the URL cannot carry) adds no instance.
+    public func pushgatewayGroup(instance: String) -> Result<HTTPEndpoint, EndpointError> {
+        var trimmed = Substring(path)
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let usable = !instance.isEmpty && !instance.contains("/")
+        var e = self
+        let slashed = trimmed + "/"
+        guard let jobStart = slashed.firstRange(of: "/metrics/job/") else {
+            e.path = trimmed + "/metrics/job/airun" + (usable ? "/instance/\(instance)" : "")
+            return .success(e)
+        }
+        let grouping = slashed[jobStart.upperBound...].dropLast()
+        let segments = grouping.split(separator: "/", omittingEmptySubsequences: false)
+        guard let job = segments.first, !job.isEmpty else {
+            return .failure(EndpointError(description, "the job after /metrics/job/ is empty; name it (…/metrics/job/NAME) or leave the path out"))
+        }
+        guard !segments.contains(where: { $0.isEmpty }) else {
+            return .failure(EndpointError(description, "an empty label name or value after the job (…/metrics/job/NAME/LABEL/VALUE)"))
+        }
+        guard segments.count % 2 == 1 else {
+            return .failure(EndpointError(description, "the label '\(segments.last!)' after the job has no value (…/metrics/job/NAME/LABEL/VALUE)"))
+        }
+        let labels = stride(from: 1, to: segments.count, by: 2).map { segments[$0] }
+        let named = labels.contains { $0 == "instance" || $0 == "instance@base64" }
+        e.path = String(trimmed) + (usable && !named ? "/instance/\(instance)" : "")
+        return .success(e)
+    }
+}
+
 public struct EndpointError: Error, Equatable, Sendable {
     public var url: String
     public var reason: String
@@ -118,7 +152,11 @@ public struct ExportSettings: Sendable {
         }
         for (key, example, port) in [("pushgateway", "\"http://localhost:9091\"", 9091), ("otlp_endpoint", "\"http://localhost:4318\"", 4318)] {
             guard let text = try string(key, example) else { continue }
-            switch HTTPEndpoint.parse(text, defaultPort: port) {
+            var parsed = HTTPEndpoint.parse(text, defaultPort: port)
+            if key == "pushgateway", case .success(let e) = parsed, case .failure(let problem) = e.pushgatewayGroup(instance: "") {
+                parsed = .failure(problem)
+            }
+            switch parsed {
             case .failure(let e): throw fail(key, "export.\(key): \(e.reason)", "e.g. \(example)")
             case .success(let endpoint):
                 if key == "pushgateway" { settings.pushgateway = endpoint } else {
@@ -148,7 +186,11 @@ public struct ExportSettings: Sendable {
         }
         func endpoint(_ name: String, _ port: Int) -> HTTPEndpoint? {
             guard let text = env[name], !text.isEmpty else { return nil }
-            switch HTTPEndpoint.parse(text, defaultPort: port) {
+            var parsed = HTTPEndpoint.parse(text, defaultPort: port)
+            if name == "AIRUN_PUSHGATEWAY_URL", case .success(let e) = parsed, case .failure(let problem) = e.pushgatewayGroup(instance: "") {
+                parsed = .failure(problem)
+            }
+            switch parsed {
             case .success(let e): return e
             case .failure(let e):
                 warnings.append("ignoring \(name)='\(e.url)': \(e.reason)")
