@@ -197,7 +197,7 @@ struct AttemptRunner {
         var c = FailureContext()
         c.platform = platformName()
         c.wslAvailable = wslInteropAvailable()
-        c.systemMemoryAvailableMB = memInfoMegabytes("MemAvailable")
+        c.systemMemoryAvailableMB = systemMemory()?.availableMB
         c.hostname = hostName()
         c.user = userName(context.environment.values)
         c.cwd = currentDirectory()

@@ -56,9 +56,8 @@ final class ResourceSampler {
             cpu = Double(ticks - last.ticks) / ticksPerSecond / (Double(now - last.time) / 1e9) * 100
         }
         lastCPU = (now, ticks)
-        let system = readSmallFile("/proc/meminfo").map { SystemMemory.parse(meminfo: String(decoding: $0, as: UTF8.self)) }
-            ?? SystemMemory()
-        let load = readSmallFile("/proc/loadavg").flatMap { parseLoadAverage(String(decoding: $0, as: UTF8.self)) }
+        let system = systemMemory() ?? SystemMemory()
+        let load = loadAverage()
         gpu?.tick(now: now, elapsed: Double(now - started) / 1e9, summary: &summary, tree: treePIDs)
         let sample = ResourceSample(
             elapsed: Double(now - started) / 1e9, treeRSSMB: Double(tree.reduce(0) { $0 + $1.residentPages }) * pageMB,
@@ -80,16 +79,9 @@ func processTree(_ root: Int32) -> [ProcessStat] {
     var queue = [root]
     var seen: Set<Int32> = []
     while let pid = queue.popLast(), out.count < 4096 {
-        guard seen.insert(pid).inserted,
-              let text = readSmallFile("/proc/\(pid)/stat").map({ String(decoding: $0, as: UTF8.self) }),
-              let stat = ProcessStat.parse(text) else { continue }
+        guard seen.insert(pid).inserted, let stat = processStat(pid) else { continue }
         if stat.state != "Z" { out.append(stat) }
-        for task in directoryEntries("/proc/\(pid)/task") {
-            guard let children = readSmallFile("/proc/\(pid)/task/\(task)/children") else { continue }
-            for c in String(decoding: children, as: UTF8.self).split(whereSeparator: \.isWhitespace) {
-                if let child = Int32(c) { queue.append(child) }
-            }
-        }
+        queue += childProcesses(pid)
     }
     return out
 }

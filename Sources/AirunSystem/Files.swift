@@ -50,15 +50,8 @@ public func userName(_ environment: [String: String]) -> String {
 /// The effective user's /etc/passwd line, split at `:` (name, password, uid, gid, gecos, home,
 /// shell). Read directly: see `userName`.
 func passwdEntry() -> [String]? {
-    let uid = String(geteuid())
     guard let passwd = readSmallFile("/etc/passwd") else { return nil }
-    for line in passwd.split(separator: UInt8(ascii: "\n")) {
-        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-        if fields.count > 2, String(decoding: fields[2], as: UTF8.self) == uid {
-            return fields.map { OSBytes.decode($0) }
-        }
-    }
-    return nil
+    return passwdFields(uid: geteuid(), in: passwd)?.map { OSBytes.decode($0) }
 }
 
 public func processID() -> ProcessID { getpid() }

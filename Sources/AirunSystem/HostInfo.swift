@@ -1,28 +1,41 @@
 @preconcurrency import Glibc
+public import AirunCore
 
-/// A field of /proc/meminfo in MiB (`MemAvailable`, `MemTotal`), nil if unreadable.
-public func memInfoMegabytes(_ field: String) -> Double? {
-    guard let bytes = readSmallFile("/proc/meminfo") else { return nil }
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix(field + ":") {
-        let kb = line.dropFirst(field.count + 1).split(separator: " ").first.flatMap { Double($0) }
-        return kb.map { $0 / 1024 }
-    }
-    return nil
+/// The text of a small file under /proc or /sys; nil if it cannot be read.
+func readText(_ path: String, limit: Int = 1 << 20) -> String? {
+    readSmallFile(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The machine's memory figures from /proc/meminfo; nil if unreadable.
+public func systemMemory() -> SystemMemory? {
+    readText("/proc/meminfo").map(SystemMemory.parse(meminfo:))
+}
+
+/// The one-minute load average from /proc/loadavg.
+public func loadAverage() -> Double? {
+    readText("/proc/loadavg").flatMap(parseLoadAverage)
 }
 
 /// The memory this process tree may use, in MiB: its cgroup v2 `memory.max` when set, else the
 /// machine's `MemTotal`.
 public func memoryLimitMegabytes() -> Double? {
-    if let cg = readSmallFile("/proc/self/cgroup") {
-        for line in String(decoding: cg, as: UTF8.self).split(separator: "\n") where line.hasPrefix("0::") {
-            let path = "/sys/fs/cgroup" + line.dropFirst(3) + "/memory.max"
-            if let max = readSmallFile(path).map({ String(decoding: $0, as: UTF8.self).trimmingCharacters() }),
-               let bytes = Double(max) {
-                return bytes / 1_048_576
-            }
-        }
+    if let file = readText("/proc/self/cgroup").flatMap(CgroupMemory.limitFile(procSelfCgroup:)),
+       let limit = readText(file).flatMap(CgroupMemory.limitMegabytes(memoryMax:)) {
+        return limit
     }
-    return memInfoMegabytes("MemTotal")
+    return systemMemory()?.totalMB
+}
+
+/// `/proc/<pid>/stat`; nil once the process is gone.
+public func processStat(_ pid: ProcessID) -> ProcessStat? {
+    readText("/proc/\(pid)/stat").flatMap(ProcessStat.parse)
+}
+
+/// The children of every thread of `pid` (/proc/<pid>/task/<tid>/children).
+public func childProcesses(_ pid: ProcessID) -> [ProcessID] {
+    directoryEntries("/proc/\(pid)/task").flatMap { task in
+        readText("/proc/\(pid)/task/\(task)/children").map(parseChildren) ?? []
+    }
 }
 
 /// `linux`, or `wsl` when /proc/version names Microsoft's kernel.
@@ -61,11 +74,6 @@ public func readFileHeader(_ path: String, count: Int) throws(SystemError) -> (b
     return (Array(buffer.prefix(filled)), Int64(st.st_size))
 }
 
-extension String {
-    func trimmingCharacters() -> String {
-        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-}
 
 /// Clock ticks per second for /proc CPU times (`sysconf(_SC_CLK_TCK)`).
 public func clockTicksPerSecond() -> Double { Double(sysconf(Int32(_SC_CLK_TCK))) }

@@ -59,22 +59,15 @@ public func hasExited(_ pid: ProcessID) -> Bool {
 public func takeIgnoredSignals() -> Set<Signal> {
     // The kernel's own list, in one read of /proc/self/status, rather than 63 sigaction calls
     // (each a system call, and start-up cost matters); the calls where /proc is not mounted.
-    let mask = ignoredSignalsFromProc() ?? airun_ignored_signals()
-    var ignored: Set<Signal> = []
-    for s: Int32 in 1..<64 where mask & (1 << UInt64(s)) != 0 { ignored.insert(Signal(s)) }
+    var ignored: Set<Signal>
+    if let listed = readText("/proc/self/status", limit: 16384).flatMap(parseIgnoredSignals(procStatus:)) {
+        ignored = listed
+    } else {
+        let mask = airun_ignored_signals()
+        ignored = Set((Int32(1)..<64).filter { mask & (1 << UInt64($0)) != 0 }.map(Signal.init))
+    }
     if ignored.contains(.child) { signal(SIGCHLD, SIG_DFL) }
     return ignored
-}
-
-/// `SigIgn:` of /proc/self/status (bit N-1 for signal N) as a mask with bit N for signal N.
-func ignoredSignalsFromProc() -> UInt64? {
-    guard let status = readSmallFile("/proc/self/status", limit: 16384) else { return nil }
-    for line in status.split(separator: UInt8(ascii: "\n")) where line.starts(with: "SigIgn:".utf8) {
-        let hex = String(decoding: line.dropFirst(7).filter { $0 != 0x20 && $0 != 0x09 }, as: UTF8.self)
-        guard let kernelMask = UInt64(hex, radix: 16) else { return nil }
-        return kernelMask << 1
-    }
-    return nil
 }
 
 /// Copies each source to its destination in a forked process until the source's end of file,

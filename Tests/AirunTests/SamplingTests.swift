@@ -79,6 +79,34 @@ struct SamplingTests {
                 == GPUReading(index: 0, memoryUsedMB: 25677, memoryTotalMB: 143771))
     }
 
+    @Test("what airun reads from the system, parsed in Core: the machine's own files and hostile ones")
+    func systemParsers() throws {
+        // This machine's files, read the way airun reads them, agree with what the kernel says.
+        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let mem = SystemMemory.parse(meminfo: meminfo)
+        let total = try #require(mem.totalMB)
+        #expect(total > 100 && (mem.availableMB ?? -1) > 0 && (mem.availableMB ?? .infinity) <= total)
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        #expect(parseIgnoredSignals(procStatus: status) != nil)
+        #expect(parseIgnoredSignals(procStatus: "SigIgn:\t0000000000001001\n") == [.hangup, .pipe])
+        #expect(parseIgnoredSignals(procStatus: "SigIgn:\t8000000000000000\n") == [Signal(64)])
+        for bad in ["SigIgn:\tzz\n", "SigIgn:\n", "SigIgn: 00000000000000000\n", "Name: x\n", ""] {
+            #expect(parseIgnoredSignals(procStatus: bad) == nil, "\(bad)")
+        }
+        #expect(CgroupMemory.limitFile(procSelfCgroup: "12:cpu:/x\n0::/user.slice/s.scope\n") == "/sys/fs/cgroup/user.slice/s.scope/memory.max")
+        #expect(CgroupMemory.limitFile(procSelfCgroup: "0::/\n") == "/sys/fs/cgroup/memory.max")
+        #expect(CgroupMemory.limitFile(procSelfCgroup: "0::/../../etc\n") == nil)
+        #expect(CgroupMemory.limitFile(procSelfCgroup: "3:memory:/docker/x\n") == nil)
+        #expect(CgroupMemory.limitMegabytes(memoryMax: "17179869184\n") == 16384)
+        for bad in ["max\n", "", "-1", "1e400", "99999999999999999999999"] { #expect(CgroupMemory.limitMegabytes(memoryMax: bad) == nil) }
+        let passwd = Array("root:x:0:0:root:/root:/bin/bash\nbroken\nana:x:1000:1000::/home/ana:/bin/sh\nodd:x:1000\u{FF}:0::/h:\n".utf8)
+        #expect(passwdFields(uid: 1000, in: passwd).map { $0.map { String(decoding: $0, as: UTF8.self) } }
+                == ["ana", "x", "1000", "1000", "", "/home/ana", "/bin/sh"])
+        #expect(passwdFields(uid: 7, in: passwd) == nil && passwdFields(uid: 0, in: Array("::\n:::\n".utf8)) == nil)
+        #expect(parseChildren("412 413 \n9000 x -5 99999999999") == [412, 413, 9000])
+        #expect(SystemMemory.parse(meminfo: "MemTotal: nan kB\nMemAvailable: inf kB\n") == SystemMemory())
+    }
+
     @Test("GPU figures from a fake nvidia-smi replaying the H200 capture match it")
     func fakeSmi() throws {
         let s = Scratch()

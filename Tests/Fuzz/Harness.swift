@@ -130,8 +130,22 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         for r in records { report.add(r) }
         _ = report.latestFailures
         _ = report.points.count
+    case "proc":
+        // What airun reads from /proc, /sys, /etc/passwd and nvidia-smi, each parser over the input.
+        _ = ProcessStat.parse(text)
+        _ = SystemMemory.parse(meminfo: text)
+        _ = parseLoadAverage(text)
+        _ = parseIgnoredSignals(procStatus: text)
+        _ = parseChildren(text)
+        _ = CgroupMemory.limitFile(procSelfCgroup: text)
+        _ = CgroupMemory.limitMegabytes(memoryMax: text)
+        _ = passwdFields(uid: UInt32(bytes.first ?? 0), in: bytes)
+        for line in text.split(separator: "\n").prefix(64) {
+            _ = NvidiaSmi.parseGPULine(line)
+            _ = NvidiaSmi.parseAppLine(line)
+        }
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck or readers")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck, readers or proc")
     }
     return 0
 }

@@ -29,10 +29,13 @@ public struct ProcessStat: Equatable, Sendable {
 public struct SystemMemory: Equatable, Sendable {
     public var availableMB: Double?
     public var swapUsedMB: Double?
+    /// `MemTotal`: the machine's memory, the OOM killer's limit when no cgroup sets one.
+    public var totalMB: Double?
 
-    public init(availableMB: Double? = nil, swapUsedMB: Double? = nil) {
+    public init(availableMB: Double? = nil, swapUsedMB: Double? = nil, totalMB: Double? = nil) {
         self.availableMB = availableMB
         self.swapUsedMB = swapUsedMB
+        self.totalMB = totalMB
     }
 
     public static func parse(meminfo text: String) -> SystemMemory {
@@ -40,12 +43,60 @@ public struct SystemMemory: Equatable, Sendable {
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon]
-            guard key == "MemAvailable" || key == "SwapTotal" || key == "SwapFree" else { continue }
-            values[key] = line[line.index(after: colon)...].split(separator: " ").first.flatMap { Double($0) }
+            guard key == "MemAvailable" || key == "MemTotal" || key == "SwapTotal" || key == "SwapFree" else { continue }
+            values[key] = line[line.index(after: colon)...].split(separator: " ").first.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil }
         }
         let swap = values["SwapTotal"].flatMap { total in values["SwapFree"].map { (total - $0) / 1024 } }
-        return SystemMemory(availableMB: values["MemAvailable"].map { $0 / 1024 }, swapUsedMB: swap)
+        return SystemMemory(availableMB: values["MemAvailable"].map { $0 / 1024 }, swapUsedMB: swap, totalMB: values["MemTotal"].map { $0 / 1024 })
     }
+}
+
+/// The cgroup v2 memory limit of a process: where it is and what it says.
+public enum CgroupMemory {
+    /// `/sys/fs/cgroup/<path>/memory.max` from `/proc/self/cgroup`'s unified (`0::`) line; nil
+    /// on a cgroup v1 machine or a path that climbs out (`..`).
+    public static func limitFile(procSelfCgroup text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+            let path = line.dropFirst(3)
+            guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return nil }
+            return "/sys/fs/cgroup" + (path == "/" ? "" : path) + "/memory.max"
+        }
+        return nil
+    }
+
+    /// A `memory.max` value in MiB; nil for `max` (no limit) or anything else unreadable.
+    public static func limitMegabytes(memoryMax text: String) -> Double? {
+        let trimmed = text.split(whereSeparator: \.isWhitespace).first ?? ""
+        guard let bytes = UInt64(trimmed) else { return nil }
+        return Double(bytes) / 1_048_576
+    }
+}
+
+/// The signals `/proc/self/status` lists as ignored (`SigIgn:`, a hex mask with bit N-1 for
+/// signal N); nil when there is no such line or it is not hex.
+public func parseIgnoredSignals(procStatus text: String) -> Set<Signal>? {
+    for line in text.split(separator: "\n") where line.hasPrefix("SigIgn:") {
+        let hex = line.dropFirst(7).filter { $0 != " " && $0 != "\t" }
+        guard !hex.isEmpty, hex.count <= 16, let mask = UInt64(hex, radix: 16) else { return nil }
+        return Set((1...64).filter { mask & (1 << UInt64($0 - 1)) != 0 }.map { Signal(Int32($0)) })
+    }
+    return nil
+}
+
+/// The fields of the `/etc/passwd` line whose uid (third field) is `uid`: name, password, uid,
+/// gid, gecos, home, shell. Bytes, not text: a name or home directory need not be UTF-8.
+public func passwdFields(uid: UInt32, in passwd: [UInt8]) -> [ArraySlice<UInt8>]? {
+    let wanted = Array(String(uid).utf8)
+    for line in passwd.split(separator: UInt8(ascii: "\n")) {
+        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        if fields.count > 2, fields[2].elementsEqual(wanted) { return fields }
+    }
+    return nil
+}
+
+/// The pids in a `/proc/<pid>/task/<tid>/children` file.
+public func parseChildren(_ text: String) -> [Int32] {
+    text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }.filter { $0 > 0 }
 }
 
 /// The one-minute load average from `/proc/loadavg`.
