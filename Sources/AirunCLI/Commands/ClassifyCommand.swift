@@ -3,30 +3,42 @@ import AirunSystem
 
 /// `airun classify`: the classifier's verdict for captured output, for people writing rules and
 /// for tests. Reads files, runs nothing.
-struct ClassifyCommand {
-    static let usage = "usage: airun classify --stderr FILE [--stdout FILE] (--exit-code N | --signal NAME) [--timed-out] [--profile NAME|PATH] [--json] [-- COMMAND...]"
+struct ClassifyCommand: Sendable {
+    static var description: CommandDescription<ClassifyCommand> {
+        CommandDescription(
+            name: "classify",
+            summary: "the verdict for saved output",
+            about: """
+                the verdict a run would give, for output saved from a command.
 
-    static let help = """
-        airun classify: the verdict a run would give, for output saved from a command.
+                Reads files, runs nothing. The same diagnosis as a run: with the command after --, its
+                model file is looked at (MODEL_INVALID for a git-lfs pointer), its profile's [[classify]]
+                rules come first, and a llama.cpp log cut before its error line gets the prompt check.
+                """,
+            options: [
+                Option(["--stderr"], "FILE", "the saved stderr (the last 64 KiB are read)", kind: .file) { c, v in c.stderrPath = v },
+                Option(["--stdout"], "FILE", "the saved stdout", kind: .file) { c, v in c.stdoutPath = v },
+                Option(["--exit-code"], "N", "the command's exit status (0 to 255)") { c, v throws(UsageError) in
+                    guard let n = Int32(v), (0...255).contains(n) else { throw UsageError("--exit-code '\(v)' must be 0 to 255") }
+                    c.exitCode = n
+                },
+                Option(["--signal"], "NAME", "or the signal that killed it (KILL, SIGTERM, 9)",
+                       kind: .choices(["KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", "SEGV", "BUS", "PIPE"])) { c, v throws(UsageError) in
+                    guard let s = Signal(name: v) else { throw UsageError("--signal '\(v)' is not a signal name (e.g. KILL, SIGTERM, 9)") }
+                    c.signal = s
+                },
+                Option(["--timed-out"], nil, "airun's --timeout stopped it") { c, _ in c.timedOut = true },
+                Option(["--profile"], "NAME|PATH", "use this profile's rules (default: the command's own profile)") { c, v in c.profile = v },
+                Option(["--json"], nil, "one JSON object instead of lines") { c, _ in c.json = true },
+            ],
+            afterDashes: (synopsis: "COMMAND...", help: "the command that ran", apply: { c, command in c.command = command }),
+            examples: ["airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf -p hi"])
+    }
 
-        \(usage)
-
-        Reads files, runs nothing. The same diagnosis as a run: with the command after --, its
-        model file is looked at (MODEL_INVALID for a git-lfs pointer), its profile's [[classify]]
-        rules come first, and a llama.cpp log cut before its error line gets the prompt check.
-
-          --stderr FILE           the saved stderr (the last 64 KiB are read)
-          --stdout FILE           the saved stdout
-          --exit-code N           the command's exit status (0 to 255)
-          --signal NAME           or the signal that killed it (KILL, SIGTERM, 9)
-          --timed-out             airun's --timeout stopped it
-          --profile NAME|PATH     use this profile's rules (default: the command's own profile)
-          --json                  one JSON object instead of lines
-          -- COMMAND...           the command that ran
-
-        example:
-          airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf -p hi
-        """
+    static let command = Subcommand(description, values: { ClassifyCommand() }) { c throws(UsageError) in
+        try c.validate()
+        return c.run()
+    }
 
     var stderrPath: String?
     var stdoutPath: String?
@@ -37,47 +49,17 @@ struct ClassifyCommand {
     var profile: String?
     /// The command that produced the output, after `--`: its model file and its profile are
     /// looked at as in a run.
-    var command: [String] = []
+    var command: [String]?
 
-    init(_ arguments: [String]) throws(UsageError) {
-        var i = 0
-        func value(_ name: String) throws(UsageError) -> String {
-            i += 1
-            guard i < arguments.count else { throw UsageError("option \(name) needs a value") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            let a = arguments[i]
-            if a == "--" {
-                command = Array(arguments[(i + 1)...])
-                guard !command.isEmpty else { throw UsageError("classify: no command after --") }
-                break
-            }
-            switch a {
-            case "--stderr": stderrPath = try value(a)
-            case "--stdout": stdoutPath = try value(a)
-            case "--exit-code":
-                let v = try value(a)
-                guard let n = Int32(v), (0...255).contains(n) else { throw UsageError("--exit-code '\(v)' must be 0 to 255") }
-                exitCode = n
-            case "--signal":
-                let v = try value(a)
-                guard let s = Signal(name: v) else { throw UsageError("--signal '\(v)' is not a signal name (e.g. KILL, SIGTERM, 9)") }
-                signal = s
-            case "--timed-out": timedOut = true
-            case "--json": json = true
-            case "--profile": profile = try value(a)
-            default:
-                throw unknownOption(a, names: ["--stderr", "--stdout", "--exit-code", "--signal", "--timed-out", "--json", "--profile"])
-            }
-            i += 1
-        }
+    func validate() throws(UsageError) {
+        if command?.isEmpty == true { throw UsageError("no command after --") }
         guard stderrPath != nil || stdoutPath != nil else { throw UsageError("classify needs --stderr FILE or --stdout FILE") }
         guard (exitCode == nil) != (signal == nil) else { throw UsageError("classify needs exactly one of --exit-code N and --signal NAME") }
     }
 
     /// Prints the verdict; returns the exit code (0, or 125 when a file or profile cannot be read).
     func run() -> Int32 {
+        let command = self.command ?? []
         let environment = Environment.current().values
         // The profile a run of the command would use: its [[classify]] rules come first.
         var rules: [ClassificationRule] = []

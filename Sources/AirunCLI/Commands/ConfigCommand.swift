@@ -50,29 +50,36 @@ func otlpValue(_ export: ExportSettings) -> String {
 
 /// `airun config show | check`: the effective settings and where each came from.
 enum ConfigCommand {
-    static let usage = "usage: airun config show | check"
-    static let help = """
-        airun config: the global settings (docs/records.md, "Files, rotation and retention"; docs/metrics.md).
+    static var description: CommandDescription<[String]> {
+        CommandDescription(
+            name: "config",
+            summary: "the global settings: log directory, rotation, retention, export",
+            about: "the global settings (docs/records.md, \"Files, rotation and retention\"; docs/metrics.md).",
+            positionals: Positionals(
+                synopsis: "show | check",
+                help: [("show", "each setting, its value, and where it came from"),
+                       ("check", "validate the configuration file; errors name the file, line and fix")],
+                words: ["show", "check"], completesFiles: false) { words, word in words.append(word) },
+            options: [],
+            notes: """
+                The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):
+                  [log]
+                  dir = "~/logs/airun"     # else $AIRUN_LOG_DIR, else ~/.local/state/airun/logs
+                  max_file_size = "64M"    # then airun-YYYYMMDD.1.jsonl, .2, … (AIRUN_LOG_MAX_FILE_SIZE)
+                  retain_days = 30         # files of older days are removed (AIRUN_LOG_RETAIN_DAYS)
+                  retain_files = 100       # at most this many files (AIRUN_LOG_RETAIN_FILES; default: no limit)
+                  [export]                 # docs/metrics.md
+                  textfile_dir = "/var/lib/prometheus/node-exporter"   # AIRUN_TEXTFILE_DIR
+                  pushgateway = "http://localhost:9091"                # AIRUN_PUSHGATEWAY_URL
+                  otlp_endpoint = "http://localhost:4318"              # OTEL_EXPORTER_OTLP_ENDPOINT, --otlp
+                  spool_max = "16M"                                    # what unsent exports may keep (AIRUN_SPOOL_MAX)
+                """,
+            examples: ["airun config show"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { [] }, run: run)
 
-          show                    each setting, its value, and where it came from
-          check                   validate the configuration file; errors name the file, line and fix
-
-        The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):
-          [log]
-          dir = "~/logs/airun"     # else $AIRUN_LOG_DIR, else ~/.local/state/airun/logs
-          max_file_size = "64M"    # then airun-YYYYMMDD.1.jsonl, .2, … (AIRUN_LOG_MAX_FILE_SIZE)
-          retain_days = 30         # files of older days are removed (AIRUN_LOG_RETAIN_DAYS)
-          retain_files = 100       # at most this many files (AIRUN_LOG_RETAIN_FILES; default: no limit)
-          [export]                 # docs/metrics.md
-          textfile_dir = "/var/lib/prometheus/node-exporter"   # AIRUN_TEXTFILE_DIR
-          pushgateway = "http://localhost:9091"                # AIRUN_PUSHGATEWAY_URL
-          otlp_endpoint = "http://localhost:4318"              # OTEL_EXPORTER_OTLP_ENDPOINT, --otlp
-          spool_max = "16M"                                    # what unsent exports may keep (AIRUN_SPOOL_MAX)
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
+    static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
         let environment = Environment.current().values
         let (config, warnings, error) = GlobalConfig.load(environment)
         let settings = config.log
@@ -103,8 +110,7 @@ enum ConfigCommand {
             for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }
             return error == nil ? 0 : ExitCode.airunFailure
         default:
-            err(usage)
-            return ExitCode.airunFailure
+            throw UsageError("say show or check")
         }
     }
 

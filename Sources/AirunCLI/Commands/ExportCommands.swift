@@ -1,36 +1,34 @@
 import AirunCore
 import AirunSystem
 
+struct MetricsOptions: Sendable {
+    var selection = RecordSelection()
+    var fromRecords = false
+}
+
 /// `airun metrics`: the Prometheus exposition of docs/metrics.md on stdout.
 enum MetricsCommand {
-    static let usage = "usage: airun metrics [--from-records] [--log-dir DIR]"
-    static let help = """
-        airun metrics: the runs' Prometheus metrics (text format 0.0.4), as the textfile exporter
-        writes them to $AIRUN_TEXTFILE_DIR/airun.prom (docs/metrics.md lists each metric).
+    static var description: CommandDescription<MetricsOptions> {
+        CommandDescription(
+            name: "metrics",
+            summary: "the Prometheus metrics of the runs (as the textfile exporter writes them)",
+            about: """
+                the runs' Prometheus metrics (text format 0.0.4), as the textfile exporter
+                writes them to $AIRUN_TEXTFILE_DIR/airun.prom (docs/metrics.md lists each metric).
+                """,
+            options: [
+                Option(["--from-records"], nil, "count the records in the log directory, not the exporter's state") { o, _ in o.fromRecords = true },
+                Option(["--log-dir"], "DIR", "the log directory (its airun-metrics.state, or its records)", kind: .directory) { o, v in o.selection.logDir = v },
+            ],
+            notes: "Without a state file (no textfile exporter has run), the metrics are counted from the records.",
+            examples: ["airun metrics | promtool check metrics"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { MetricsOptions() }, run: run)
 
-          --from-records          count the records in the log directory, not the exporter's state
-          --log-dir DIR           the log directory (its airun-metrics.state, or its records)
-
-        Without a state file (no textfile exporter has run), the metrics are counted from the records.
-
-        example:
-          airun metrics | promtool check metrics
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        let options: ReadOptions
-        do { options = try ReadOptions(arguments, command: "metrics", valueOptions: [], switches: ["--from-records"]) } catch {
-            printError("airun: \(error.message)\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        guard options.positional.isEmpty, !options.json, options.since == nil, options.until == nil else {
-            printError("airun: metrics takes no arguments but --from-records and --log-dir\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        let directory = options.directory
-        let stored = options.flags.contains("--from-records") ? nil : MetricsStore(logDirectory: directory).load()
+    static func run(_ options: MetricsOptions) -> Int32 {
+        let directory = options.selection.directory
+        let stored = options.fromRecords ? nil : MetricsStore(logDirectory: directory).load()
         let state = stored ?? {
             var accumulator = MetricsAccumulator()
             RecordFiles(directory: directory).forEachRecord { accumulator.add($0) }
@@ -41,43 +39,48 @@ enum MetricsCommand {
     }
 }
 
+struct ExportOptions: Sendable {
+    var selection = RecordSelection()
+    var flush = false
+    var otlp: String?
+}
+
 /// `airun export --flush`: sends the spooled OTLP payloads now.
 enum ExportCommand {
-    static let usage = "usage: airun export --flush [--otlp URL] [--log-dir DIR]"
-    static let help = """
-        airun export: what the OpenTelemetry exporter could not deliver (a collector down or slow)
-        waits in the spool beside the records; the next run resends it, or this command does.
+    static var description: CommandDescription<ExportOptions> {
+        CommandDescription(
+            name: "export",
+            summary: "resend what a collector could not take (--flush)",
+            about: """
+                what the OpenTelemetry exporter could not deliver (a collector down or slow)
+                waits in the spool beside the records; the next run resends it, or this command does.
+                """,
+            options: [
+                Option(["--flush"], nil, "send every spooled payload to the configured collector") { o, _ in o.flush = true },
+                Option(["--otlp"], "URL", "the collector (default: $OTEL_EXPORTER_OTLP_ENDPOINT or config.toml)") { o, v in o.otlp = v },
+                Option(["--log-dir"], "DIR", "the log directory whose spool/ to send", kind: .directory) { o, v in o.selection.logDir = v },
+            ],
+            notes: """
+                Each payload is sent once: it leaves the spool when the collector takes it (HTTP 2xx) or
+                refuses it for good (4xx other than 429); otherwise it stays for the next try.
+                Exit status: 0 when the spool is empty, 1 when payloads remain, 125 on a usage error.
+                """,
+            examples: ["airun export --flush --otlp http://localhost:4318"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { ExportOptions() }, run: run)
 
-          --flush                 send every spooled payload to the configured collector
-          --otlp URL              the collector (default: $OTEL_EXPORTER_OTLP_ENDPOINT or config.toml)
-          --log-dir DIR           the log directory whose spool/ to send
-
-        Each payload is sent once: it leaves the spool when the collector takes it (HTTP 2xx) or
-        refuses it for good (4xx other than 429); otherwise it stays for the next try.
-        Exit status: 0 when the spool is empty, 1 when payloads remain, 125 on a usage error.
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        func fail(_ message: String) -> Int32 {
-            printError("airun: export: \(message)\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        let options: ReadOptions
-        do { options = try ReadOptions(arguments, command: "export", valueOptions: ["--otlp"], switches: ["--flush"]) } catch {
-            return fail(error.message)
-        }
-        guard options.flags.contains("--flush"), options.positional.isEmpty else { return fail("nothing to do: say --flush") }
+    static func run(_ options: ExportOptions) throws(UsageError) -> Int32 {
+        guard options.flush else { throw UsageError("nothing to do: say --flush") }
         let environment = Environment.current().values
         var settings = GlobalConfig.load(environment).config.export
-        if let url = options.values["--otlp"]?.last {
-            do throws(EndpointError) { try settings.applyFlag(otlp: url) } catch { return fail("--otlp '\(error.url)': \(error.reason)") }
+        if let url = options.otlp {
+            do throws(EndpointError) { try settings.applyFlag(otlp: url) } catch { throw UsageError("--otlp '\(error.url)': \(error.reason)") }
         }
         guard settings.otlpEnabled else {
-            return fail("no collector: set OTEL_EXPORTER_OTLP_ENDPOINT, [export] otlp_endpoint in config.toml, or --otlp URL")
+            throw UsageError("no collector: set OTEL_EXPORTER_OTLP_ENDPOINT, [export] otlp_endpoint in config.toml, or --otlp URL")
         }
-        let spool = Spool(logDirectory: options.directory, maxBytes: settings.spoolMaxBytes)
+        let spool = Spool(logDirectory: options.selection.directory, maxBytes: settings.spoolMaxBytes)
         var total = FlushResult()
         while true {
             let batch = flushSpool(spool, settings: settings, timeoutNanoseconds: 10_000_000_000, limit: 16)

@@ -8,20 +8,17 @@ enum GPUCommand {
     static let fields = "index,uuid,name,pci.bus_id,driver_version,utilization.gpu,utilization.memory,memory.total,memory.used,"
         + "memory.free,temperature.gpu,power.draw,power.limit,clocks.sm,clocks.mem"
 
-    static let help = """
-        airun gpu: a snapshot of the NVIDIA GPUs and the processes using them, from nvidia-smi.
+    static var description: CommandDescription<Bool> {
+        CommandDescription(
+            name: "gpu",
+            summary: "a snapshot of the GPUs",
+            about: "a snapshot of the NVIDIA GPUs and the processes using them, from nvidia-smi.",
+            options: [Option(["--json"], nil, "one JSON object instead of a table") { json, _ in json = true }])
+    }
 
-        usage: airun gpu [--json]
+    static let command = Subcommand(description, values: { false }, run: run)
 
-          --json                  one JSON object instead of a table
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        let json = arguments == ["--json"]
-        guard arguments.isEmpty || json else {
-            printError("airun: usage: airun gpu [--json]")
-            return ExitCode.airunFailure
-        }
+    static func run(json: Bool) -> Int32 {
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         guard case .found(let smi) = resolveExecutable("nvidia-smi", path: Environment.current()["PATH"]) else {
             out(json ? "{\"gpus\":[],\"processes\":[],\"note\":\"nvidia-smi not found\"}\n" : "no NVIDIA GPU: nvidia-smi is not on PATH\n")

@@ -3,51 +3,52 @@ import AirunSystem
 
 /// `airun logs`: the records, filtered, one line each or as JSON lines.
 enum LogsCommand {
-    static let usage = "usage: airun logs [--trace ID] [--level L] [--event E]... [--code C] [--model M] [--command C] [--tag K=V] [--since T] [--until T] [--json] [--follow]"
-    static let help = """
-        airun logs: the records of the log directory, oldest first, filtered.
+    static var description: CommandDescription<RecordFilter> {
+        CommandDescription(
+            name: "logs",
+            summary: "the records, filtered by trace, level, event, code, model, tag, time",
+            about: "the records of the log directory, oldest first, filtered.",
+            options: [
+                Option(["--trace"], "ID", "one trace: its 32-hex id, a request id, or the caller's own id (session-abc)") { f, v throws(UsageError) in
+                    guard let selector = TraceSelector(v) else { throw UsageError("--trace '\(v)' is not a trace id, request id or caller id") }
+                    f.trace = selector
+                },
+                Option(["--level"], "L", "INFO, WARN or ERROR and above", kind: .choices(["INFO", "WARN", "ERROR"])) { f, v throws(UsageError) in
+                    guard let level = RecordLevel(rawValue: v.uppercased()) else { throw UsageError("--level '\(v)' must be INFO, WARN or ERROR") }
+                    f.level = level
+                },
+                Option(["--event"], "E", "run.start, attempt.start, sample, attempt.end, error, retry, run.end (repeatable)",
+                       kind: .choices(["run.start", "attempt.start", "sample", "child.log", "attempt.end", "error", "retry", "run.end"])) { f, v in
+                    f.events.append(v)
+                },
+                Option(["--code"], "C", "records with this error_code (error, retry, run.end)",
+                       kind: .choices(ErrorCode.allCases.map(\.rawValue))) { f, v in f.code = v },
+                Option(["--model"], "M", "records naming this model id") { f, v in f.model = v },
+                Option(["--command"], "C", "records naming this program") { f, v in f.command = v },
+                Option(["--tag"], "K=V", "records carrying this tag (repeatable: all must match)") { f, v throws(UsageError) in
+                    guard let (key, value) = Tags.split(v) else { throw UsageError("--tag '\(v)' must be KEY=VALUE") }
+                    f.tags.append((key, value))
+                },
+            ] + RecordSelection.window(\RecordFilter.selection, now: wallClockMicroseconds()) + [
+                Option(["--json"], nil, "the records themselves, one per line") { f, _ in f.json = true },
+                Option(["--follow"], nil, "keep printing records as they are written (Ctrl-C stops)") { f, _ in f.follow = true },
+                RecordSelection.logDirectory(\RecordFilter.selection),
+            ],
+            examples: ["airun logs --level WARN --since 1h", "airun logs --trace session-abc --json"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { RecordFilter() }, run: run)
 
-          --trace ID              one trace: its 32-hex id, a request id, or the caller's own id (session-abc)
-          --level L               INFO, WARN or ERROR and above
-          --event E               run.start, attempt.start, sample, attempt.end, error, retry, run.end (repeatable)
-          --code C                records with this error_code (error, retry, run.end)
-          --model M, --command C  records naming this model id / program
-          --tag K=V               records carrying this tag
-          --since T, --until T    2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back
-          --json                  the records themselves, one per line
-          --follow                keep printing records as they are written (Ctrl-C stops)
-          --log-dir DIR           read DIR instead of the log directory
-
-        example:
-          airun logs --level WARN --since 1h
-          airun logs --trace session-abc --json
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        let options: ReadOptions
-        do {
-            options = try ReadOptions(arguments, command: "logs", valueOptions: ["--trace", "--level", "--event", "--code", "--model", "--command", "--tag"],
-                                      switches: ["--follow"])
-        } catch {
-            printError("airun: \(error.message)\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        let filter: RecordFilter
-        do { filter = try RecordFilter(options) } catch {
-            printError("airun: logs: \(error.message)")
-            return ExitCode.airunFailure
-        }
-        let files = RecordFiles(directory: options.directory)
+    static func run(_ filter: RecordFilter) -> Int32 {
+        let files = RecordFiles(directory: filter.selection.directory)
         let redactor = Redactor()
         func show(_ record: Record) {
             guard filter.matches(record) else { return }
-            let out = options.json ? record.line(redactor: redactor) : Array((humanLine(record) + "\n").utf8)
+            let out = filter.json ? record.line(redactor: redactor) : Array((humanLine(record) + "\n").utf8)
             try? FileDescriptor.standardOutput.writeAll(out)
         }
         files.forEachRecord(show)
-        if options.flags.contains("--follow") { files.follow(show) }
+        if filter.follow { files.follow(show) }
         return 0
     }
 
@@ -62,36 +63,28 @@ enum LogsCommand {
     }
 }
 
-/// The filters of `airun logs`.
-struct RecordFilter {
-    var options: ReadOptions
+/// The filters of `airun logs`, and how it shows what passes them.
+struct RecordFilter: Sendable {
+    var selection = RecordSelection()
     var trace: TraceSelector?
     var level: RecordLevel?
-
-    init(_ options: ReadOptions) throws(UsageError) {
-        self.options = options
-        if let t = options.values["--trace"]?.last {
-            guard let selector = TraceSelector(t) else { throw UsageError("--trace '\(t)' is not a trace id, request id or caller id") }
-            trace = selector
-        }
-        if let l = options.values["--level"]?.last {
-            guard let level = RecordLevel(rawValue: l.uppercased()) else { throw UsageError("--level '\(l)' must be INFO, WARN or ERROR") }
-            self.level = level
-        }
-        for tag in options.values["--tag"] ?? [] where Tags.split(tag) == nil { throw UsageError("--tag '\(tag)' must be KEY=VALUE") }
-    }
+    var events: [String] = []
+    var code: String?
+    var model: String?
+    var command: String?
+    var tags: [(key: String, value: String)] = []
+    var json = false
+    var follow = false
 
     func matches(_ r: Record) -> Bool {
-        guard options.inWindow(r) else { return false }
+        guard selection.inWindow(r) else { return false }
         if let trace, !trace.matches(r) { return false }
         if let level, rank(r.level) < rank(level) { return false }
-        if let events = options.values["--event"], !events.contains(r.event.name) { return false }
-        if let code = options.values["--code"]?.last, fields(r).code != code { return false }
-        if let model = options.values["--model"]?.last, fields(r).model != model { return false }
-        if let command = options.values["--command"]?.last, fields(r).command.map(fileName) != command { return false }
-        for tag in options.values["--tag"] ?? [] {
-            guard let (key, value) = Tags.split(tag), fields(r).tags?.values[key] == value else { return false }
-        }
+        if !events.isEmpty, !events.contains(r.event.name) { return false }
+        if let code, fields(r).code != code { return false }
+        if let model, fields(r).model != model { return false }
+        if let command, fields(r).command.map(fileName) != command { return false }
+        for (key, value) in tags where fields(r).tags?.values[key] != value { return false }
         return true
     }
 

@@ -3,21 +3,28 @@ import AirunSystem
 
 /// `airun profile list | show NAME|PATH | check FILE...`
 enum ProfileCommand {
-    static let usage = "usage: airun profile list | show NAME|PATH | check FILE..."
-    static let help = """
-        airun profile: the profiles that set retries, fallbacks, timeouts and rules (docs/profiles.md).
+    static var description: CommandDescription<[String]> {
+        CommandDescription(
+            name: "profile",
+            summary: "list, show and check profiles",
+            about: "the profiles that set retries, fallbacks, timeouts and rules (docs/profiles.md).",
+            positionals: Positionals(
+                synopsis: "list | show NAME|PATH | check FILE...",
+                help: [("list", "every profile found, and where (files override the built-in ones)"),
+                       ("show NAME|PATH", "what a profile makes a run do"),
+                       ("check FILE...", "validate profile files; errors name the file, line and fix")],
+                words: ["list", "show", "check"], completesFiles: true) { words, word in words.append(word) },
+            options: [],
+            notes: """
+                A run picks --profile, else $AIRUN_PROFILE, else the command's own (llama-completion,
+                python3 router.py → router), else default. airun --dry-run -- COMMAND shows the choice.
+                """,
+            examples: ["airun profile show llama-completion", "airun profile check ~/.config/airun/profiles/*.toml"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { [] }, run: run)
 
-          list                    every profile found, and where (files override the built-in ones)
-          show NAME|PATH          what a profile makes a run do
-          check FILE...           validate profile files; errors name the file, line and fix
-
-        A run picks --profile, else $AIRUN_PROFILE, else the command's own (llama-completion,
-        python3 router.py → router), else default. airun --dry-run -- COMMAND shows the choice.
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
+    static func run(_ arguments: [String]) throws(UsageError) -> Int32 {
         let locator = ProfileLocator(environment: Environment.current().values)
         func out(_ s: String) { try? FileDescriptor.standardOutput.writeAll(s) }
         func err(_ s: String) { printError("airun: " + s) }
@@ -49,8 +56,7 @@ enum ProfileCommand {
             }
             return failed ? ExitCode.airunFailure : 0
         default:
-            err(usage)
-            return ExitCode.airunFailure
+            throw UsageError("say list, show NAME|PATH or check FILE...")
         }
     }
 }

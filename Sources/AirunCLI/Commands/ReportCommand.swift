@@ -3,33 +3,36 @@ import AirunSystem
 
 /// `airun report --html FILE`: one self-contained page of charts (inline SVG) and the latest
 /// failures. No network, no scripts, no fonts: it opens anywhere, JavaScript off included.
+struct ReportOptions: Sendable {
+    var selection = RecordSelection()
+    var html: String?
+}
+
 enum ReportCommand {
-    static let usage = "usage: airun report --html FILE [--since T] [--until T] [--log-dir DIR]"
-    static let help = """
-        airun report: an HTML page of the records: duration over time per model, success rate per
-        model, errors by code and by model, peak memory and GPU memory, tokens/s, and the latest
-        failures with their evidence and trace ids. Self-contained: no network, no scripts.
+    static var description: CommandDescription<ReportOptions> {
+        CommandDescription(
+            name: "report",
+            summary: "an HTML page of charts and the latest failures (--html FILE)",
+            about: """
+                an HTML page of the records: duration over time per model, success rate per
+                model, errors by code and by model, peak memory and GPU memory, tokens/s, and the latest
+                failures with their evidence and trace ids. Self-contained: no network, no scripts.
+                """,
+            options: [Option(["--html"], "FILE", "write the page to FILE (required)", kind: .file) { o, v in o.html = v }]
+                + RecordSelection.window(\ReportOptions.selection, now: wallClockMicroseconds())
+                + [RecordSelection.logDirectory(\ReportOptions.selection)],
+            examples: ["airun report --html report.html --since 7d"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { ReportOptions() }, run: run)
 
-        example:
-          airun report --html report.html --since 7d
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        let options: ReadOptions
-        do { options = try ReadOptions(arguments, command: "report", valueOptions: ["--html"], switches: []) } catch {
-            printError("airun: \(error.message)\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        guard let path = options.values["--html"]?.last else {
-            printError("airun: report: --html FILE is required\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        var data = ReportData(since: options.since, until: options.until)
+    static func run(_ options: ReportOptions) throws(UsageError) -> Int32 {
+        guard let path = options.html else { throw UsageError("--html FILE is required") }
+        let directory = options.selection.directory
+        var data = ReportData(since: options.selection.since, until: options.selection.until)
         let wanted = [#""event":"attempt.start""#, #""event":"attempt.end""#, #""event":"error""#]
-        RecordFiles(directory: options.directory).forEachRecord(onlyLinesWith: wanted) { data.add($0) }
-        let html = ReportPage(data: data, generated: wallClockMicroseconds(), directory: options.directory).html()
+        RecordFiles(directory: directory).forEachRecord(onlyLinesWith: wanted) { data.add($0) }
+        let html = ReportPage(data: data, generated: wallClockMicroseconds(), directory: directory).html()
         do {
             let file = try FileDescriptor.create(path)
             defer { file.close() }

@@ -1,60 +1,46 @@
 import AirunCore
 import AirunSystem
 
+/// What `airun stats` was asked for.
+struct StatsOptions: Sendable {
+    var selection = RecordSelection()
+    var groupings: [StatsAggregator.Grouping] = []
+    var json = false
+    var watch = false
+}
+
 /// `airun stats`: the dashboard of docs/reading.md over the log directory.
 enum StatsCommand {
-    static let usage = "usage: airun stats [--since T] [--until T] [--by model|command|tag:KEY]... [--json] [--watch] [--log-dir DIR]"
-    static let help = """
-        airun stats: per model and per command (or tag): executions, success %, p50/p95/max duration,
-        tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
+    static var description: CommandDescription<StatsOptions> {
+        CommandDescription(
+            name: "stats",
+            summary: "per model and command: runs, success, durations, tokens/s, errors",
+            about: """
+                per model and per command (or tag): executions, success %, p50/p95/max duration,
+                tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
+                """,
+            options: RecordSelection.window(\StatsOptions.selection, now: wallClockMicroseconds()) + [
+                Option(["--by"], "G", "group by model, command or tag:KEY (repeatable; default model and command)",
+                       kind: .choices(["model", "command", "tag:"])) { o, v throws(UsageError) in
+                    guard let g = StatsAggregator.Grouping(v) else { throw UsageError("--by '\(v)' must be model, command or tag:KEY") }
+                    o.groupings.append(g)
+                },
+                Option(["--json"], nil, "one JSON object (docs/reading.md)") { o, _ in o.json = true },
+                Option(["--watch"], nil, """
+                    keep the dashboard up to date as records arrive (redrawn in place on a terminal; appended \
+                    otherwise, each block after a "-- TIME" line; Ctrl-C stops)
+                    """) { o, _ in o.watch = true },
+                RecordSelection.logDirectory(\StatsOptions.selection),
+            ],
+            examples: ["airun stats --since 24h --by model"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { StatsOptions() }, run: run)
 
-          --since T, --until T    only records in [T, T'): 2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back
-          --by G                  group by model, command or tag:KEY (repeatable; default model and command)
-          --json                  one JSON object (docs/reading.md)
-          --watch                 keep the dashboard up to date as records arrive (redrawn in place
-                                  on a terminal; appended otherwise, each block after a "-- TIME" line;
-                                  Ctrl-C stops)
-          --log-dir DIR           read DIR instead of the log directory
-
-        example:
-          airun stats --since 24h --by model
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
+    static func run(_ options: StatsOptions) -> Int32 {
         let environment = Environment.current()
-        let now = wallClockMicroseconds()
-        var groupings: [StatsAggregator.Grouping] = []
-        var since: Int64?, until: Int64?
-        var json = false
-        var watch = false
-        var logDir: String?
-        func fail(_ message: String) -> Int32 {
-            printError("airun: stats: \(message)\n\(usage)")
-            return ExitCode.airunFailure
-        }
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            let needsValue = ["--since", "--until", "--by", "--log-dir"].contains(a)
-            if needsValue && i + 1 >= arguments.count { return fail("option \(a) needs a value") }
-            let value = needsValue ? arguments[i + 1] : ""
-            switch a {
-            case "--since", "--until":
-                guard let t = parseTimeBound(value, now: now) else { return fail("\(a) '\(value)' is not a time (2026-11-01, 1h, 7d)") }
-                if a == "--since" { since = t } else { until = t }
-            case "--by":
-                guard let g = StatsAggregator.Grouping(value) else { return fail("--by '\(value)' must be model, command or tag:KEY") }
-                groupings.append(g)
-            case "--log-dir": logDir = value
-            case "--json": json = true
-            case "--watch": watch = true
-            default:
-                return fail("unknown option '\(a)'" + (nearestOption(a, among: ["--since", "--until", "--by", "--json", "--watch", "--log-dir"]).map { " (did you mean \($0)?)" } ?? ""))
-            }
-            i += needsValue ? 2 : 1
-        }
+        let (groupings, since, until, json, watch) = (options.groupings, options.selection.since, options.selection.until, options.json, options.watch)
+        let logDir = options.selection.logDir
         let settings = GlobalConfig.load(environment.values).config.log
         let directory = resolveLogDirectory(flag: logDir, settings: settings, environment: environment.values)
         var stats = StatsAggregator(groupings: groupings.isEmpty ? [.model, .command] : groupings, since: since, until: until)

@@ -1,33 +1,39 @@
 import AirunCore
 import AirunSystem
 
+/// What `airun trace` was asked for.
+struct TraceOptions: Sendable {
+    var selection = RecordSelection()
+    var ids: [String] = []
+    var json = false
+}
+
 /// `airun trace ID`: the whole trace as a tree.
 enum TraceCommand {
-    static let usage = "usage: airun trace ID [--json] [--log-dir DIR]"
-    static let help = """
-        airun trace: a trace as a tree: runs, their attempts, retries and errors, and runs nested in
-        attempts, with start offsets and durations, and the failing attempts' evidence.
+    static var description: CommandDescription<TraceOptions> {
+        CommandDescription(
+            name: "trace",
+            summary: "one trace as a tree: runs, attempts, retries, errors, nested runs",
+            about: """
+                a trace as a tree: runs, their attempts, retries and errors, and runs nested in
+                attempts, with start offsets and durations, and the failing attempts' evidence.
+                """,
+            positionals: Positionals(synopsis: "ID", help: [("ID", "the 32-hex trace id, a request id, or the caller's own id (session-abc)")],
+                                     words: [], completesFiles: false) { o, id in o.ids.append(id) },
+            options: [
+                Option(["--json"], nil, "the tree as one JSON object (docs/reading.md)") { o, _ in o.json = true },
+                RecordSelection.logDirectory(\TraceOptions.selection),
+            ],
+            examples: ["airun trace 4bf92f3577b34da6a3ce929d0e0e4736"])
+    }
 
-        \(usage)
+    static let command = Subcommand(description, values: { TraceOptions() }, run: run)
 
-          ID                      the 32-hex trace id, a request id, or the caller's own id (session-abc)
-          --json                  the tree as one JSON object (docs/reading.md)
-          --log-dir DIR           read DIR instead of the log directory
-
-        example:
-          airun trace 4bf92f3577b34da6a3ce929d0e0e4736
-        """
-
-    static func run(_ arguments: [String]) -> Int32 {
-        let options: ReadOptions
-        do { options = try ReadOptions(arguments, command: "trace", valueOptions: [], switches: []) } catch {
-            printError("airun: \(error.message)\n\(usage)")
-            return ExitCode.airunFailure
+    static func run(_ options: TraceOptions) throws(UsageError) -> Int32 {
+        guard options.ids.count == 1, let selector = TraceSelector(options.ids[0]) else {
+            throw UsageError("give one trace id, request id or caller id")
         }
-        guard options.positional.count == 1, let selector = TraceSelector(options.positional[0]) else {
-            printError("airun: trace: give one trace id, request id or caller id\n\(usage)")
-            return ExitCode.airunFailure
-        }
+        let directory = options.selection.directory
         // One pass collects the trace's records; a request id names its trace by the first match.
         var records: [Record] = []
         var traceID: TraceID?
@@ -36,12 +42,12 @@ enum TraceCommand {
             traceID = id
             needles = [id.hex]  // lines of other traces are passed over without parsing
         }
-        RecordFiles(directory: options.directory).forEachRecord(onlyLinesWith: needles) { r in
+        RecordFiles(directory: directory).forEachRecord(onlyLinesWith: needles) { r in
             if traceID == nil, selector.matches(r) { traceID = r.identity.traceID }
             if let traceID, r.identity.traceID == traceID { records.append(r) }
         }
         guard let traceID, !records.isEmpty else {
-            printError("airun: trace: no records of \(options.positional[0]) in \(options.directory)")
+            printError("airun: trace: no records of \(options.ids[0]) in \(directory)")
             return 1
         }
         let tree = TraceTree(traceID: traceID, records: records)

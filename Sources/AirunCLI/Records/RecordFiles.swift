@@ -89,7 +89,7 @@ func parseTimeBound(_ text: String, now: Int64) -> Int64? {
 /// Which trace an id names: 32 hex digits are the W3C id itself; a request id (`<run span>` or
 /// `<run span>-N`) is matched as such; anything else is a caller's id (`session-abc`, a UUID),
 /// whose trace is derived from it the same way a run derives it.
-enum TraceSelector {
+enum TraceSelector: Sendable {
     case trace(TraceID)
     case request(String)
 
@@ -111,58 +111,5 @@ enum TraceSelector {
         case .trace(let id): record.identity.traceID == id
         case .request(let r): record.identity.requestID == r || record.identity.requestID.hasPrefix(r + "-")
         }
-    }
-}
-
-/// Options shared by the reading commands: `--log-dir`, `--since`, `--until`, `--json`.
-struct ReadOptions {
-    var logDir: String?
-    var since: Int64?
-    var until: Int64?
-    var json = false
-    var values: [String: [String]] = [:]
-    var flags: Set<String> = []
-    var positional: [String] = []
-
-    /// Parses `arguments` given the command's own value options and switches.
-    init(_ arguments: [String], command: String, valueOptions: [String], switches: [String]) throws(UsageError) {
-        let now = wallClockMicroseconds()
-        let allValues = valueOptions + ["--log-dir", "--since", "--until"]
-        let allSwitches = switches + ["--json"]
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            if allSwitches.contains(a) {
-                if a == "--json" { json = true } else { flags.insert(a) }
-                i += 1
-                continue
-            }
-            guard allValues.contains(a) else {
-                guard !a.hasPrefix("-") else { throw unknownOption(a, names: allValues + allSwitches) }
-                positional.append(a)
-                i += 1
-                continue
-            }
-            guard i + 1 < arguments.count else { throw UsageError("\(command): option \(a) needs a value") }
-            let v = arguments[i + 1]
-            switch a {
-            case "--log-dir": logDir = v
-            case "--since", "--until":
-                guard let t = parseTimeBound(v, now: now) else { throw UsageError("\(command): \(a) '\(v)' is not a time (2026-11-01, 1h, 7d)") }
-                if a == "--since" { since = t } else { until = t }
-            default: values[a, default: []].append(v)
-            }
-            i += 2
-        }
-    }
-
-    func inWindow(_ record: Record) -> Bool {
-        (since.map { record.timestampMicroseconds >= $0 } ?? true) && (until.map { record.timestampMicroseconds < $0 } ?? true)
-    }
-
-    var directory: String {
-        let environment = Environment.current().values
-        let settings = GlobalConfig.load(environment).config.log
-        return resolveLogDirectory(flag: logDir, settings: settings, environment: environment)
     }
 }

@@ -64,85 +64,72 @@ public struct UsageError: Error, Sendable, Equatable {
 
 public let usageLine = "usage: airun [options] [--] COMMAND [ARGS...]   (airun --help for options)"
 
-/// One option of `airun [options] -- COMMAND`: its names, its value's name (nil for a switch),
-/// its help, and what it does to the options. Parsing and `--help` both come from `runOptions`.
-struct OptionSpec: Sendable {
-    var names: [String]
-    var value: String?
-    var help: String
-    var apply: @Sendable (inout RunOptions, String) throws(UsageError) -> Void
-
-    init(_ names: [String], _ value: String? = nil, _ help: String,
-         _ apply: @escaping @Sendable (inout RunOptions, String) throws(UsageError) -> Void) {
-        self.names = names
-        self.value = value
-        self.help = help
-        self.apply = apply
-    }
-}
-
 private func duration(_ name: String, _ text: String) throws(UsageError) -> Duration {
     guard let d = Duration(parsing: text) else { throw UsageError("\(name) '\(text)' is not a duration (use e.g. 90s, 10m, 1h, 500ms)") }
     return d
 }
 
-let runOptions: [OptionSpec] = [
-    OptionSpec(["--trace-id"], "ID", "join trace ID: 32 hex digits, a UUID, a traceparent header, or your own id (kept as TRACE_ID, the trace derived from it)") { o, v in o.traceID = v },
-    OptionSpec(["--tag"], "KEY=VALUE", "put KEY=VALUE on the run's records (repeatable; also AIRUN_TAGS=k=v,k=v and a profile's [tags])") { o, v throws(UsageError) in
+/// The options of `airun [options] -- COMMAND`: parsing, `--help` and completion come from here.
+let runOptions: [Option<RunOptions>] = [
+    Option(["--trace-id"], "ID", "join trace ID: 32 hex digits, a UUID, a traceparent header, or your own id (kept as TRACE_ID, the trace derived from it)") { o, v in o.traceID = v },
+    Option(["--tag"], "KEY=VALUE", "put KEY=VALUE on the run's records (repeatable; also AIRUN_TAGS=k=v,k=v and a profile's [tags])") { o, v throws(UsageError) in
         guard let (key, value) = Tags.split(v) else { throw UsageError("--tag '\(v)' must be KEY=VALUE") }
         if let problem = Tags.problem(key: key, value: value) { throw UsageError("--tag: \(problem)") }
         o.tags.append((key, value))
     },
-    OptionSpec(["--model-id"], "NAME", "your name for the model (records' model_id; also AIRUN_MODEL_ID), instead of the -m file's name") { o, v throws(UsageError) in
+    Option(["--model-id"], "NAME", "your name for the model (records' model_id; also AIRUN_MODEL_ID), instead of the -m file's name") { o, v throws(UsageError) in
         guard !v.isEmpty, v.utf8.count <= 256 else { throw UsageError("--model-id must be 1 to 256 characters") }
         o.modelID = v
     },
-    OptionSpec(["--timeout"], "DURATION", "send SIGTERM after DURATION (90s, 10m, 1h, 500ms; 0: none); exit 124") { o, v throws(UsageError) in
+    Option(["--timeout"], "DURATION", "send SIGTERM after DURATION (90s, 10m, 1h, 500ms; 0: none); exit 124") { o, v throws(UsageError) in
         let d = try duration("--timeout", v)
         o.timeout = d.nanoseconds > 0 ? d : nil  // 0 disables, as in GNU timeout
     },
-    OptionSpec(["--kill-after"], "DURATION", "send SIGKILL this long after the timeout's SIGTERM (default 10s)") { o, v throws(UsageError) in
+    Option(["--kill-after"], "DURATION", "send SIGKILL this long after the timeout's SIGTERM (default 10s)") { o, v throws(UsageError) in
         o.killAfter = try duration("--kill-after", v)
     },
-    OptionSpec(["--tty"], "auto|always|never", "run the command on a pseudo-terminal (auto: when stdout is one)") { o, v throws(UsageError) in
+    Option(["--tty"], "auto|always|never", "run the command on a pseudo-terminal (auto: when stdout is one)",
+           kind: .choices(["auto", "always", "never"])) { o, v throws(UsageError) in
         guard let mode = TTYMode(rawValue: v) else { throw UsageError("--tty '\(v)' must be auto, always or never") }
         o.tty = mode
     },
-    OptionSpec(["--capture-bytes"], "N", "keep the last N bytes of stdout and stderr in records (default 64K)") { o, v throws(UsageError) in
+    Option(["--capture-bytes"], "N", "keep the last N bytes of stdout and stderr in records (default 64K)") { o, v throws(UsageError) in
         guard let n = parseByteCount(v) else { throw UsageError("--capture-bytes '\(v)' is not a byte count (e.g. 65536, 64K, 1M)") }
         guard n <= Tail.maximumCapacity else {
             throw UsageError("--capture-bytes '\(v)' is more than the 16M a record can hold; use --capture-dir for whole output")
         }
         o.captureBytes = n
     },
-    OptionSpec(["--capture-dir"], "DIR", "also write full copies of stdout and stderr to DIR (redacted)") { o, v in o.captureDirectory = v },
-    OptionSpec(["--capture-raw"], nil, "write the capture files unredacted") { o, _ in o.captureRaw = true },
-    OptionSpec(["--log-dir"], "DIR", "where records go (default $AIRUN_LOG_DIR, else $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)") { o, v in o.logDirectory = v },
-    OptionSpec(["--otlp"], "URL", "send spans and logs over OTLP/HTTP JSON to this collector (http://HOST:4318; over $OTEL_EXPORTER_OTLP_ENDPOINT)") { o, v throws(UsageError) in
+    Option(["--capture-dir"], "DIR", "also write full copies of stdout and stderr to DIR (redacted)", kind: .directory) { o, v in o.captureDirectory = v },
+    Option(["--capture-raw"], nil, "write the capture files unredacted") { o, _ in o.captureRaw = true },
+    Option(["--log-dir"], "DIR", "where records go (default $AIRUN_LOG_DIR, else $XDG_STATE_HOME/airun/logs, else ~/.local/state/airun/logs)",
+           kind: .directory) { o, v in o.logDirectory = v },
+    Option(["--otlp"], "URL", "send spans and logs over OTLP/HTTP JSON to this collector (http://HOST:4318; over $OTEL_EXPORTER_OTLP_ENDPOINT)") { o, v throws(UsageError) in
         var check = ExportSettings()
         do throws(EndpointError) { try check.applyFlag(otlp: v) } catch { throw UsageError("--otlp '\(error.url)': \(error.reason)") }
         o.otlp = v
     },
-    OptionSpec(["--profile"], "NAME|PATH", "retry/fallback/timeout policy (default: $AIRUN_PROFILE, the command's own profile, else `default`); see airun profile list") { o, v in o.profile = v },
-    OptionSpec(["--retries"], "N", "total attempts, overriding the profile (1 to 100)") { o, v throws(UsageError) in
+    Option(["--profile"], "NAME|PATH", "retry/fallback/timeout policy (default: $AIRUN_PROFILE, the command's own profile, else `default`); see airun profile list") { o, v in o.profile = v },
+    Option(["--retries"], "N", "total attempts, overriding the profile (1 to 100)") { o, v throws(UsageError) in
         guard let n = Int(v), (1...100).contains(n) else { throw UsageError("--retries '\(v)' must be a number of attempts from 1 to 100") }
         o.retries = n
     },
-    OptionSpec(["--fallback-model"], "PATH", "a model to try instead of -m/--model after a model or memory failure (repeatable; replaces the profile's list; each gets an attempt)") { o, v in o.fallbackModels.append(v) },
-    OptionSpec(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
-    OptionSpec(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
+    Option(["--fallback-model"], "PATH", "a model to try instead of -m/--model after a model or memory failure (repeatable; replaces the profile's list; each gets an attempt)",
+           kind: .file) { o, v in o.fallbackModels.append(v) },
+    Option(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
+    Option(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
         let d = try duration("--sample-interval", v)
         guard d.nanoseconds >= 10_000_000 else { throw UsageError("--sample-interval must be at least 10ms") }
         o.sampleInterval = d
     },
-    OptionSpec(["--samples"], nil, "also write every sample as a `sample` record") { o, _ in o.samples = true },
-    OptionSpec(["--no-gpu"], nil, "do not sample the GPU") { o, _ in o.noGPU = true },
-    OptionSpec(["--gpu-backend"], "B", "auto (NVML, else nvidia-smi), nvml or nvidia-smi") { o, v throws(UsageError) in
+    Option(["--samples"], nil, "also write every sample as a `sample` record") { o, _ in o.samples = true },
+    Option(["--no-gpu"], nil, "do not sample the GPU") { o, _ in o.noGPU = true },
+    Option(["--gpu-backend"], "B", "auto (NVML, else nvidia-smi), nvml or nvidia-smi", kind: .choices(["auto", "nvml", "nvidia-smi"])) { o, v throws(UsageError) in
         guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
         o.gpuBackend = v
     },
-    OptionSpec(["-q", "--quiet"], nil, "no summary, status line or warnings; errors, and warnings that records, captures or exports are lost, still print (once)") { o, _ in o.quiet = true },
-    OptionSpec(["--no-status"], nil, "no live status line on the terminal (also AIRUN_STATUS=0)") { o, _ in o.noStatus = true },
+    Option(["-q", "--quiet"], nil, "no summary, status line or warnings; errors, and warnings that records, captures or exports are lost, still print (once)") { o, _ in o.quiet = true },
+    Option(["--no-status"], nil, "no live status line on the terminal (also AIRUN_STATUS=0)") { o, _ in o.noStatus = true },
 ]
 
 /// The names `--help` and `--version` besides the run options, for suggestions.
@@ -184,52 +171,15 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
         let arg = arguments[i]
         if arg == "--" { i += 1; break }
         guard arg.hasPrefix("-"), arg != "-" else { break }
-        var name = arg
-        var inline: String?
-        if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
-            name = String(arg[..<eq])
-            inline = String(arg[arg.index(after: eq)...])
-        }
-        switch name {
+        switch arg {
         case "-h", "--help": return .help
         case "--version": return .version
-        default: break
+        default: try applyOption(runOptions, arguments, at: &i, to: &options, names: runOptions.flatMap(\.names) + otherNames)
         }
-        guard let spec = runOptions.first(where: { $0.names.contains(name) }) else {
-            throw unknownOption(arg, names: runOptions.flatMap(\.names) + otherNames)
-        }
-        if spec.value == nil {
-            guard inline == nil else { throw UsageError("option \(name) takes no value (remove '=\(inline!)')") }
-            try spec.apply(&options, "")
-        } else if let inline {
-            try spec.apply(&options, inline)
-        } else {
-            i += 1
-            guard i < arguments.count else { throw UsageError("option \(name) needs a value") }
-            try spec.apply(&options, arguments[i])
-        }
-        i += 1
     }
     options.command = Array(arguments[i...])
     guard !options.command.isEmpty else { throw UsageError("no command given") }
     return .run(options)
-}
-
-/// The help of a list of options, one per line, help text wrapped at 100 columns.
-func optionsHelp(_ specs: [OptionSpec]) -> String {
-    let width = 26
-    return specs.map { spec in
-        let left = "  " + spec.names.joined(separator: ", ") + (spec.value.map { " " + $0 } ?? "")
-        var lines: [String] = []
-        var line = ""
-        for word in spec.help.split(separator: " ") {
-            if !line.isEmpty, line.count + word.count + 1 > 100 - width { lines.append(line); line = "" }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        lines.append(line)
-        let first = left.count < width ? left.padding(to: width) + lines[0] : left + "\n" + String(repeating: " ", count: width) + lines[0]
-        return ([first] + lines.dropFirst().map { String(repeating: " ", count: width) + $0 }).joined(separator: "\n")
-    }.joined(separator: "\n")
 }
 
 public let helpText = """
@@ -242,19 +192,10 @@ public let helpText = """
     JSON lines (run.start, attempt.start, attempt.end, error, retry, run.end) to the log directory.
 
     other commands (airun help COMMAND, or COMMAND --help):
-      airun classify   the verdict for saved output
-      airun profile    list, show and check profiles
-      airun gpu        a snapshot of the GPUs
-      airun config     the global settings: log directory, rotation, retention
-      airun stats      per model and command: runs, success, durations, tokens/s, errors
-      airun logs       the records, filtered by trace, level, event, code, model, tag, time
-      airun trace ID   one trace as a tree: runs, attempts, retries, errors, nested runs
-      airun report     an HTML page of charts and the latest failures (--html FILE)
-      airun metrics    the Prometheus metrics of the runs (as the textfile exporter writes them)
-      airun export     resend what a collector could not take (--flush)
+    \(commandList())
 
     options:
-    \(optionsHelp(runOptions))
+    \(helpLines(runOptions.map { HelpLine(left: $0.names.joined(separator: ", ") + ($0.value.map { " " + $0 } ?? ""), help: $0.help) }))
       -h, --help              this text
       --version               print airun's version and the commit it was built from
 

@@ -23,6 +23,11 @@ enum Requirement {
                  "script(1) is not installed (apt-get install bsdutils)")
     }
 
+    /// A shell for the completion tests (fish, zsh); required with AIRUN_REQUIRE_TERMINAL=1.
+    static func shellTrait(_ name: String) -> ConditionTrait {
+        .enabled(if: which(name) != nil || required("AIRUN_REQUIRE_TERMINAL"), "\(name) is not installed (apt-get install \(name))")
+    }
+
     /// A C compiler, for the fake NVML library; required with AIRUN_REQUIRE_LLAMA=1 (CI builds llama.cpp with it).
     static var compilerTrait: ConditionTrait {
         .enabled(if: which("cc") != nil || required("AIRUN_REQUIRE_LLAMA"), "no C compiler (apt-get install gcc)")
