@@ -92,6 +92,35 @@ struct CLITests {
 
 @Suite("config: one set of names", .offPool)
 struct ConfigNamesTests {
+    @Test("docs/records.md's settings table is the one airun is built from")
+    func docsTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("docs/records.md"), encoding: .utf8)
+        let table = settingsTableMarkdown()
+        #expect(page.contains(table), "docs/records.md should hold, verbatim:\n\(table)")
+        try? table.write(toFile: NSTemporaryDirectory() + "airun-settings-table.md", atomically: true, encoding: .utf8)
+    }
+
+    @Test("each setting is read from config.toml and from its variable by one reader, with the same judgement")
+    func fileAndVariableAgree() throws {
+        for setting in Setting.inFile {
+            let (table, key) = try #require(setting.tableAndName)
+            // The example value is accepted both ways, and a value of the wrong kind refused both ways.
+            let fromFile = try ConfigFile.decode("[\(table)]\n\(key) = \(setting.example)\n", file: "c.toml")
+            var fromVariable = ConfigFile()
+            let warnings = fromVariable.applyEnvironment([setting.variable: setting.example.replacingOccurrences(of: "\"", with: "")])
+            #expect(warnings.isEmpty, "\(setting.variable): \(warnings)")
+            #expect(setting.show?(fromFile) == setting.show?(fromVariable), "\(key)")
+            #expect(setting.show?(fromFile) != setting.show?(ConfigFile()) || setting.example == setting.defaultText, "\(key): the example changes nothing")
+            #expect(fromFile.source(of: setting) == "c.toml:2" && fromVariable.source(of: setting) == setting.variable)
+            if key != "dir" && key != "textfile_dir" {
+                #expect(throws: ProfileError.self, "\(key)") { try ConfigFile.decode("[\(table)]\n\(key) = \"x\"\n", file: "c.toml") }
+                var bad = ConfigFile()
+                #expect(bad.applyEnvironment([setting.variable: "x"]).count == 1, "\(setting.variable)")
+            }
+        }
+    }
+
     @Test("config --help and config show name the same settings")
     func sameNames() throws {
         let help = try airun(["config", "--help"]).stdoutText

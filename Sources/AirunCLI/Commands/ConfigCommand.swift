@@ -42,11 +42,6 @@ enum GlobalConfig {
     }
 }
 
-/// `otlp_endpoint`'s value in `config show`: the URLs the traces and the logs go to.
-func otlpValue(_ export: ExportSettings) -> String {
-    guard export.traces != nil || export.logs != nil else { return "none" }
-    return "traces " + (export.traces?.description ?? "none") + ", logs " + (export.logs?.description ?? "none")
-}
 
 /// `airun config show | check`: the effective settings and where each came from.
 enum ConfigCommand {
@@ -61,19 +56,7 @@ enum ConfigCommand {
                        ("check", "validate the configuration file; errors name the file, line and fix")],
                 words: ["show", "check"], completesFiles: false) { words, word in words.append(word) },
             options: [],
-            notes: """
-                The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):
-                  [log]
-                  dir = "~/logs/airun"     # else $AIRUN_LOG_DIR, else ~/.local/state/airun/logs
-                  max_file_size = "64M"    # then airun-YYYYMMDD.1.jsonl, .2, … (AIRUN_LOG_MAX_FILE_SIZE)
-                  retain_days = 30         # files of older days are removed (AIRUN_LOG_RETAIN_DAYS)
-                  retain_files = 100       # at most this many files (AIRUN_LOG_RETAIN_FILES; default: no limit)
-                  [export]                 # docs/metrics.md
-                  textfile_dir = "/var/lib/prometheus/node-exporter"   # AIRUN_TEXTFILE_DIR
-                  pushgateway = "http://localhost:9091"                # AIRUN_PUSHGATEWAY_URL
-                  otlp_endpoint = "http://localhost:4318"              # OTEL_EXPORTER_OTLP_ENDPOINT, --otlp
-                  spool_max = "16M"                                    # what unsent exports may keep (AIRUN_SPOOL_MAX)
-                """,
+            notes: "The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):\n" + configSample(),
             examples: ["airun config show"])
     }
 
@@ -95,30 +78,45 @@ enum ConfigCommand {
             for w in warnings { err("warning: " + w) }
             let file = GlobalConfig.path(environment) ?? "none"
             out("config file:        \(file)\(isRegularFile(file) ? "" : " (absent)")\n")
-            let dir = resolveLogDirectory(flag: nil, settings: settings, environment: environment)
-            let rows: [(String, String, String)] = [
-                ("log.dir", dir, settings.sources["dir"] ?? "default"),
-                ("log.max_file_size", byteCountText(settings.maxFileSize), settings.source("max_file_size")),
-                ("log.retain_days", settings.retainDays.map(String.init) ?? "none", settings.source("retain_days")),
-                ("log.retain_files", settings.retainFiles.map(String.init) ?? "none", settings.source("retain_files")),
-                ("export.textfile_dir", config.export.textfileDirectory ?? "none", config.export.sources["textfile_dir"] ?? "default"),
-                ("export.pushgateway", config.export.pushgateway?.description ?? "none", config.export.sources["pushgateway"] ?? "default"),
-                // One setting, as the file and --help name it; the URL each signal goes to follows.
-                ("export.otlp_endpoint", otlpValue(config.export), config.export.sources["otlp_endpoint"] ?? "default"),
-                ("export.spool_max", byteCountText(config.export.spoolMaxBytes), config.export.sources["spool_max"] ?? "default"),
-            ]
-            for (key, value, source) in rows { out(key.padding(to: 20) + value.padding(to: 34) + "(" + source + ")\n") }
+            var shown = config
+            // The directory records go to now, the default worked out, not just what was set.
+            shown.log.directory = resolveLogDirectory(flag: nil, settings: settings, environment: environment)
+            for setting in Setting.inFile {
+                guard let key = setting.key, let value = setting.show?(shown) else { continue }
+                out(key.padding(to: 20) + value.padding(to: 34) + "(" + config.source(of: setting) + ")\n")
+            }
             return error == nil ? 0 : ExitCode.airunFailure
         default:
             throw UsageError("say show or check")
         }
     }
+}
 
-    /// 67108864 → "64M"
-    static func byteCountText(_ n: Int64) -> String {
-        for (unit, scale) in [("G", Int64(1) << 30), ("M", Int64(1) << 20), ("K", Int64(1) << 10)] where n % scale == 0 && n >= scale {
-            return "\(n / scale)\(unit)"
+/// config.toml as `config --help` shows it: each setting of the table with an example value and
+/// the variable that overrides it.
+func configSample() -> String {
+    var lines: [String] = []
+    var table = ""
+    for setting in Setting.inFile {
+        guard let (name, key) = setting.tableAndName else { continue }
+        if name != table {
+            lines.append("  [\(name)]")
+            table = name
         }
-        return String(n)
+        let overrides = [setting.variable] + (setting.flag.map { [$0] } ?? [])
+        lines.append("  # \(setting.help) (default \(setting.defaultText); \(overrides.joined(separator: ", ")))")
+        lines.append("  \(key) = \(setting.example)")
     }
+    return lines.joined(separator: "\n")
+}
+
+/// The settings table of docs/records.md, made from `Setting.all` (a test holds the page to it).
+func settingsTableMarkdown() -> String {
+    var lines = ["| config.toml | variable | flag | default | meaning |", "| --- | --- | --- | --- | --- |"]
+    for setting in Setting.all {
+        let cells = [setting.key.map { "`\($0)`" } ?? "", "`\(setting.variable)`", setting.flag.map { "`\($0)`" } ?? "",
+                     setting.defaultText, setting.help.replacing("|", with: "\\|")]
+        lines.append("| " + cells.joined(separator: " | ") + " |")
+    }
+    return lines.joined(separator: "\n") + "\n"
 }

@@ -95,7 +95,7 @@ enum ExportCommand {
         let dropped = spool.takeDropped()
         var line = "sent \(total.sent), \(total.remaining) remaining"
         if total.refused > 0 { line += ", \(total.refused) refused by the collector" }
-        if dropped > 0 { line += ", \(dropped) dropped earlier to keep the spool under \(ConfigCommand.byteCountText(spool.maxBytes))" }
+        if dropped > 0 { line += ", \(dropped) dropped earlier to keep the spool under \(byteCountText(spool.maxBytes))" }
         if let problem = total.lastProblem, total.remaining > 0 || total.refused > 0 { line += " (\(problem))" }
         try? FileDescriptor.standardOutput.writeAll("airun: export: \(line)\n")
         return total.remaining == 0 ? 0 : 1

@@ -38,11 +38,8 @@ enum StatsCommand {
     static let command = Subcommand(description, values: { StatsOptions() }, run: run)
 
     static func run(_ options: StatsOptions) -> Int32 {
-        let environment = Environment.current()
         let (groupings, since, until, json, watch) = (options.groupings, options.selection.since, options.selection.until, options.json, options.watch)
-        let logDir = options.selection.logDir
-        let settings = GlobalConfig.load(environment.values).config.log
-        let directory = resolveLogDirectory(flag: logDir, settings: settings, environment: environment.values)
+        let directory = options.selection.directory
         var stats = StatsAggregator(groupings: groupings.isEmpty ? [.model, .command] : groupings, since: since, until: until)
         // Only the events the figures come from are parsed; the rest are passed over by a byte search.
         let wanted = [#""event":"attempt.start""#, #""event":"attempt.end""#, #""event":"error""#]

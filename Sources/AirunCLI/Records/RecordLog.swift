@@ -112,9 +112,17 @@ final class LogFileSink: RecordSink {
 /// home at all, `/tmp/airun-<uid>/logs`, private to the user. Never a directory shared by users.
 /// The default's base ($XDG_STATE_HOME, the home) must already exist: airun creates only the
 /// last components below it (`HOME=/nonexistent/x` once made it create `/nonexistent`).
-func resolveLogDirectory(flag: String?, settings: LogSettings = LogSettings(), environment: [String: String]) -> String {
+///
+/// `settings` are the configuration's with the variables applied (`GlobalConfig.load`); without
+/// them, the variables alone (`AIRUN_LOG_DIR`), read through the settings table as everywhere.
+func resolveLogDirectory(flag: String?, settings: LogSettings? = nil, environment: [String: String]) -> String {
     if let flag, !flag.isEmpty { return flag }
-    if let dir = settings.directory ?? environment["AIRUN_LOG_DIR"], !dir.isEmpty {
+    let settings = settings ?? {
+        var fromEnvironment = LogSettings()
+        _ = fromEnvironment.applyEnvironment(environment)
+        return fromEnvironment
+    }()
+    if let dir = settings.directory, !dir.isEmpty {
         // A configuration file is shared between machines: `~/` means this user's home.
         if dir.hasPrefix("~/"), let home = environment["HOME"].flatMap({ $0.hasPrefix("/") ? $0 : nil }) ?? passwdHomeDirectory() {
             return home + dir.dropFirst(1)

@@ -89,7 +89,7 @@ final class Console {
 /// Whether the environment allows a status line: `AIRUN_STATUS=0` turns it off, and so does a
 /// terminal that cannot erase a line (`TERM` unset, empty, `dumb` or `unknown`).
 func statusLineAllowed(environment: [String: String]) -> Bool {
-    if let s = environment["AIRUN_STATUS"], ["0", "off", "no", "false"].contains(s.lowercased()) { return false }
+    if let s = environment[Setting.status.variable], ["0", "off", "no", "false"].contains(s.lowercased()) { return false }
     guard let term = environment["TERM"], !term.isEmpty else { return false }
     return term != "dumb" && term != "unknown"
 }

@@ -199,21 +199,10 @@ public let helpText = """
       -h, --help              this text
       --version               print airun's version and the commit it was built from
 
-    environment:
-      AIRUN_LOG_DIR           where records go (under --log-dir)
-      AIRUN_LOG_MAX_FILE_SIZE rotation: a new file past this size (over ~/.config/airun/config.toml)
-      AIRUN_LOG_RETAIN_DAYS, AIRUN_LOG_RETAIN_FILES
-                              retention (over ~/.config/airun/config.toml)
-      AIRUN_PROFILE           the profile to use (under --profile)
-      AIRUN_PROFILE_PATH      more directories of NAME.toml profiles, colon-separated
-      AIRUN_TAGS              tags for every run: KEY=VALUE,KEY=VALUE (under --tag)
-      AIRUN_MODEL_ID          the name for the model in records (under --model-id)
-      AIRUN_STATUS=0          no live status line
-      AIRUN_TEXTFILE_DIR      write DIR/airun.prom after each run (node_exporter's textfile collector)
-      AIRUN_PUSHGATEWAY_URL   push each run's figures to a Prometheus Pushgateway
-      OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, …
-                              OpenTelemetry export (under --otlp); see docs/metrics.md
-      TRACEPARENT, TRACE_ID   the trace to join (under --trace-id)
+    environment (each over ~/.config/airun/config.toml where it has a key there; the flag wins):
+    \(environmentHelp())
+      OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED, …
+                              OpenTelemetry's own; see docs/metrics.md
       TERM                    the status line is drawn only on a capable terminal
 
     examples:
@@ -227,3 +216,13 @@ public let helpText = """
     --timeout; 125 airun's own error; 126 command not executable; 127 command not found.
     See docs/ for records, profiles, error codes and examples.
     """
+
+/// `--help`'s environment list, from the settings table.
+func environmentHelp() -> String {
+    helpLines(Setting.all.map { setting in
+        var help = setting.help
+        if let flag = setting.flag { help += " (under \(flag))" }
+        if let key = setting.key { help += "; config.toml \(key)" }
+        return HelpLine(left: setting.variable, help: help)
+    })
+}

@@ -101,13 +101,13 @@ final class Run {
         redaction.redactor.allowList = Set(profile.redactionAllowList)
         if let pii = profile.maskPersonalData { redaction.redactor.maskPersonalData = pii }
         labels.tags = profile.tags
-        contextWarnings = labels.tags.add(environmentValue: environmentValues["AIRUN_TAGS"] ?? "")
+        contextWarnings = labels.tags.add(environmentValue: environmentValues[Setting.tags.variable] ?? "")
         for (key, value) in options.tags {
             if let problem = labels.tags.set(key, value) { contextWarnings.append("ignoring --tag \(key): \(problem)") }
         }
         labels.callerModelID = options.modelID
         labels.askedModelPath = ModelArgument.find(in: options.command)?.path
-        if labels.callerModelID == nil, let id = environmentValues["AIRUN_MODEL_ID"], !id.isEmpty {
+        if labels.callerModelID == nil, let id = environmentValues[Setting.modelID.variable], !id.isEmpty {
             if id.utf8.count <= 256, !id.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 labels.callerModelID = id
             } else {

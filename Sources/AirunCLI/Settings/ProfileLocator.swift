@@ -32,7 +32,7 @@ struct ProfileLocator {
 
     static func searchDirectories(_ environment: [String: String]) -> [String] {
         var dirs: [String] = []
-        if let path = environment["AIRUN_PROFILE_PATH"] { dirs += path.split(separator: ":").map(String.init) }
+        if let path = environment[Setting.profilePath.variable] { dirs += path.split(separator: ":").map(String.init) }
         if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
             dirs.append(xdg + "/airun/profiles")
         } else if let home = environment["HOME"], home.hasPrefix("/") {
@@ -51,7 +51,7 @@ struct ProfileLocator {
     /// picks its own by its own command. A value that differs from the exported one was set by
     /// someone on purpose (`AIRUN_PROFILE=x airun -- ...` inside the router) and is honoured.
     var environmentChoice: String? {
-        guard let chosen = environment["AIRUN_PROFILE"], !chosen.isEmpty else { return nil }
+        guard let chosen = environment[Setting.profile.variable], !chosen.isEmpty else { return nil }
         return chosen == environment["AIRUN_PROFILE_EXPORTED"] ? nil : chosen
     }
 

@@ -123,88 +123,34 @@ public struct ExportSettings: Sendable {
     public var spoolMaxBytes: Int64 = 16 << 20
     public var sources: [String: String] = [:]
 
-    public static let keys = ["textfile_dir", "pushgateway", "otlp_endpoint", "spool_max"]
-
     public init() {}
 
     public var isEmpty: Bool { textfileDirectory == nil && pushgateway == nil && traces == nil && logs == nil }
     public var otlpEnabled: Bool { traces != nil || logs != nil }
 
-    /// The `[export]` table of the configuration file.
+    /// The `[export]` table of the configuration file (its settings are in `Setting.all`).
     public static func decode(_ table: TOMLTable, file: String) throws(ProfileError) -> ExportSettings {
-        var settings = ExportSettings()
-        func fail(_ key: String, _ message: String, _ hint: String) -> ProfileError {
-            ProfileError(file: file, position: table.positions[key], message: message, hint: hint)
-        }
-        for key in table.keys where !keys.contains(key) {
-            throw fail(key, "unknown key 'export.\(key)'", "known here: \(keys.joined(separator: ", "))")
-        }
-        func string(_ key: String, _ example: String) throws(ProfileError) -> String? {
-            guard let v = table[key] else { return nil }
-            guard case .string(let s) = v, !s.isEmpty else { throw fail(key, "export.\(key) must be a string", "e.g. \(example)") }
-            settings.sources[key] = "\(file):\(table.positions[key]?.line ?? 0)"
-            return s
-        }
-        settings.textfileDirectory = try string("textfile_dir", "\"/var/lib/prometheus/node-exporter\"")
-        if let text = try string("spool_max", "\"16M\"") {
-            guard let n = parseByteCount(text), n >= 1024 else { throw fail("spool_max", "export.spool_max must be a byte count of at least 1K", "e.g. \"16M\"") }
-            settings.spoolMaxBytes = Int64(n)
-        }
-        for (key, example, port) in [("pushgateway", "\"http://localhost:9091\"", 9091), ("otlp_endpoint", "\"http://localhost:4318\"", 4318)] {
-            guard let text = try string(key, example) else { continue }
-            var parsed = HTTPEndpoint.parse(text, defaultPort: port)
-            if key == "pushgateway", case .success(let e) = parsed, case .failure(let problem) = e.pushgatewayGroup(instance: "") {
-                parsed = .failure(problem)
-            }
-            switch parsed {
-            case .failure(let e): throw fail(key, "export.\(key): \(e.reason)", "e.g. \(example)")
-            case .success(let endpoint):
-                if key == "pushgateway" { settings.pushgateway = endpoint } else {
-                    settings.traces = endpoint.appending("v1/traces")
-                    settings.logs = endpoint.appending("v1/logs")
-                }
-            }
-        }
-        return settings
+        var config = ConfigFile()
+        try config.decode(table: table, named: "export", file: file)
+        return config.export
     }
 
     /// Applies the environment over the file. Returns a warning per unusable value, which is
     /// ignored: a bad variable degrades export, never the run.
     public mutating func applyEnvironment(_ env: [String: String]) -> [String] {
-        var warnings: [String] = []
-        if let dir = env["AIRUN_TEXTFILE_DIR"], !dir.isEmpty {
-            textfileDirectory = dir
-            sources["textfile_dir"] = "AIRUN_TEXTFILE_DIR"
-        }
-        if let text = env["AIRUN_SPOOL_MAX"], !text.isEmpty {
-            if let n = parseByteCount(text), n >= 1024 {
-                spoolMaxBytes = Int64(n)
-                sources["spool_max"] = "AIRUN_SPOOL_MAX"
-            } else {
-                warnings.append("ignoring AIRUN_SPOOL_MAX='\(text.prefix(40))': a byte count of at least 1K, e.g. 16M")
-            }
-        }
+        var config = ConfigFile()
+        config.export = self
+        var warnings = config.applySettingVariables(env, table: "export")
+        self = config.export
+        // OpenTelemetry's own variables beyond the endpoint: per signal, headers, resource, off.
         func endpoint(_ name: String, _ port: Int) -> HTTPEndpoint? {
             guard let text = env[name], !text.isEmpty else { return nil }
-            var parsed = HTTPEndpoint.parse(text, defaultPort: port)
-            if name == "AIRUN_PUSHGATEWAY_URL", case .success(let e) = parsed, case .failure(let problem) = e.pushgatewayGroup(instance: "") {
-                parsed = .failure(problem)
-            }
-            switch parsed {
+            switch HTTPEndpoint.parse(text, defaultPort: port) {
             case .success(let e): return e
             case .failure(let e):
                 warnings.append("ignoring \(name)='\(e.url)': \(e.reason)")
                 return nil
             }
-        }
-        if let e = endpoint("AIRUN_PUSHGATEWAY_URL", 9091) {
-            pushgateway = e
-            sources["pushgateway"] = "AIRUN_PUSHGATEWAY_URL"
-        }
-        if let e = endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", 4318) {
-            traces = e.appending("v1/traces")
-            logs = e.appending("v1/logs")
-            sources["otlp_endpoint"] = "OTEL_EXPORTER_OTLP_ENDPOINT"
         }
         if let e = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", 4318) { traces = e }
         if let e = endpoint("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", 4318) { logs = e }
@@ -280,32 +226,5 @@ public struct ExportSettings: Sendable {
         case 0x61...0x66: b - 0x57
         default: nil
         }
-    }
-}
-
-/// The global configuration file's tables: `[log]` and `[export]`; anything else is an error.
-public struct ConfigFile: Sendable {
-    public var log = LogSettings()
-    public var export = ExportSettings()
-
-    public init() {}
-
-    public static func decode(_ text: String, file: String) throws(ProfileError) -> ConfigFile {
-        let root: TOMLTable
-        do { root = try parseTOML(text) } catch {
-            throw ProfileError(file: file, position: error.position, message: error.message, hint: error.hint)
-        }
-        for key in root.keys where key != "log" && key != "export" {
-            throw ProfileError(file: file, position: root.positions[key], message: "unknown key '\(key)'", hint: "known here: log, export")
-        }
-        var config = ConfigFile()
-        config.log = try LogSettings.decode(root: root, file: file)
-        if let value = root["export"] {
-            guard case .table(let table) = value else {
-                throw ProfileError(file: file, position: root.positions["export"], message: "export must be a table ([export])")
-            }
-            config.export = try ExportSettings.decode(table, file: file)
-        }
-        return config
     }
 }

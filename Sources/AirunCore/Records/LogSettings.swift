@@ -12,81 +12,18 @@ public struct LogSettings: Equatable, Sendable {
     /// Where each setting came from, by key (`max_file_size`): `default`, `FILE:LINE`, `VARIABLE`, `--log-dir`.
     public var sources: [String: String] = [:]
 
-    public static let keys = ["dir", "max_file_size", "retain_days", "retain_files"]
-
     public init() {}
 
     public func source(_ key: String) -> String { sources[key] ?? "default" }
-
-    /// The `[log]` table of a parsed configuration file (`ConfigFile.decode` checks the rest).
-    /// Unknown keys, wrong types and bad values are errors naming the line, as in profiles.
-    public static func decode(root: TOMLTable, file: String) throws(ProfileError) -> LogSettings {
-        var settings = LogSettings()
-        guard let value = root["log"] else { return settings }
-        guard case .table(let log) = value else {
-            throw ProfileError(file: file, position: root.positions["log"], message: "log must be a table ([log])")
-        }
-        func at(_ key: String) -> String { "\(file):\(log.positions[key]?.line ?? 0)" }
-        func fail(_ key: String, _ message: String, _ hint: String) -> ProfileError {
-            ProfileError(file: file, position: log.positions[key], message: message, hint: hint)
-        }
-        for key in log.keys where !keys.contains(key) {
-            throw fail(key, "unknown key 'log.\(key)'", "known here: \(keys.joined(separator: ", "))")
-        }
-        if let v = log["dir"] {
-            guard case .string(let dir) = v, !dir.isEmpty else { throw fail("dir", "log.dir must be a directory path", "e.g. \"~/logs/airun\"") }
-            settings.directory = dir
-            settings.sources["dir"] = at("dir")
-        }
-        if let v = log["max_file_size"] {
-            let size: Int64? = switch v {
-            case .integer(let n): n
-            case .string(let s): parseByteCount(s).map(Int64.init)
-            default: nil
-            }
-            guard let size, size >= 4096 else { throw fail("max_file_size", "log.max_file_size must be a byte count of at least 4K", "e.g. \"64M\"") }
-            settings.maxFileSize = size
-            settings.sources["max_file_size"] = at("max_file_size")
-        }
-        for key in ["retain_days", "retain_files"] {
-            guard let v = log[key] else { continue }
-            guard case .integer(let n) = v, n >= 1, n <= 1_000_000 else {
-                throw fail(key, "log.\(key) must be a whole number from 1 to 1000000", "leave it out to keep everything")
-            }
-            if key == "retain_days" { settings.retainDays = n } else { settings.retainFiles = n }
-            settings.sources[key] = at(key)
-        }
-        return settings
-    }
 
     /// Applies `AIRUN_LOG_DIR`, `AIRUN_LOG_MAX_FILE_SIZE`, `AIRUN_LOG_RETAIN_DAYS` and
     /// `AIRUN_LOG_RETAIN_FILES` (`0` or `none`: no limit). Returns a warning per unusable value,
     /// which is ignored: a bad variable must not stop the command.
     public mutating func applyEnvironment(_ environment: [String: String]) -> [String] {
-        var warnings: [String] = []
-        if let dir = environment["AIRUN_LOG_DIR"], !dir.isEmpty {
-            directory = dir
-            sources["dir"] = "AIRUN_LOG_DIR"
-        }
-        if let text = environment["AIRUN_LOG_MAX_FILE_SIZE"], !text.isEmpty {
-            if let n = parseByteCount(text), n >= 4096 {
-                maxFileSize = Int64(n)
-                sources["max_file_size"] = "AIRUN_LOG_MAX_FILE_SIZE"
-            } else {
-                warnings.append("ignoring AIRUN_LOG_MAX_FILE_SIZE='\(text.prefix(40))': a byte count of at least 4K, e.g. 64M")
-            }
-        }
-        for (name, key) in [("AIRUN_LOG_RETAIN_DAYS", "retain_days"), ("AIRUN_LOG_RETAIN_FILES", "retain_files")] {
-            guard let text = environment[name], !text.isEmpty else { continue }
-            let limit: Int64??
-            if text == "none" || text == "0" { limit = .some(nil) } else if let n = Int64(text), n >= 1, n <= 1_000_000 { limit = .some(n) } else { limit = nil }
-            guard let limit else {
-                warnings.append("ignoring \(name)='\(text.prefix(40))': a whole number from 1 to 1000000, or none")
-                continue
-            }
-            if key == "retain_days" { retainDays = limit } else { retainFiles = limit }
-            sources[key] = name
-        }
+        var config = ConfigFile()
+        config.log = self
+        let warnings = config.applySettingVariables(environment, table: "log")
+        self = config.log
         return warnings
     }
 }
