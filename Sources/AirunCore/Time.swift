@@ -35,12 +35,13 @@ func pad(_ value: Int64, _ width: Int) -> String {
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }
 
-/// A length of time given on the command line: `90s`, `10m`, `1h`, `500ms`, `1.5s`, or bare
-/// seconds (`30`), as GNU timeout accepts them (plus `ms`).
-public struct Duration: Equatable, Sendable, CustomStringConvertible {
+/// A length of time given on the command line or in a profile: `90s`, `10m`, `1h`, `500ms`,
+/// `1.5s`, or bare seconds (`30`), as GNU timeout accepts them (plus `ms`). Named so as not to
+/// shadow the standard library's `Duration`: its text form (`90s`) is what airun prints.
+public struct TimeSpan: Equatable, Sendable, CustomStringConvertible {
     public let nanoseconds: Int64
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-    public static func seconds(_ s: Double) -> Duration { Duration(nanoseconds: Int64(saturating: s * 1e9)) }
+    public static func seconds(_ s: Double) -> TimeSpan { TimeSpan(nanoseconds: Int64(saturating: s * 1e9)) }
 
     public init?(parsing text: String) {
         let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86400e9)]
@@ -77,4 +78,46 @@ public func formatSeconds(milliseconds: Double) -> String {
     let hundredths = Int64(saturating: (milliseconds / 10).rounded())
     let fraction = hundredths % 100
     return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
+}
+
+/// Unix microseconds of an RFC 3339 UTC time as airun writes it (`2026-11-26T11:40:23.123456Z`;
+/// fewer fraction digits are accepted), or nil.
+public func parseRFC3339(_ text: String) -> Int64? {
+    let b = Array(text.utf8)
+    guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == 0x2D, b[7] == 0x2D, b[10] == UInt8(ascii: "T"),
+          b[13] == 0x3A, b[16] == 0x3A else { return nil }
+    func number(_ r: Range<Int>) -> Int64? {
+        var n: Int64 = 0
+        for i in r {
+            guard (0x30...0x39).contains(b[i]) else { return nil }
+            n = n * 10 + Int64(b[i] - 0x30)
+        }
+        return n
+    }
+    guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+          let mi = number(14..<16), var s = number(17..<19), (1...12).contains(mo), h < 24, mi < 60, s < 61
+    else { return nil }
+    // A real calendar day: 1970-02-31 is no date (it would read as March 3rd).
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    let monthDays: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    guard d >= 1, d <= monthDays[Int(mo) - 1] else { return nil }
+    var micros: Int64 = 0
+    if b.count > 20 {
+        guard b[19] == UInt8(ascii: "."), b.count - 21 <= 9, b.count - 21 >= 1, let f = number(20..<(b.count - 1)) else { return nil }
+        var scaled = f
+        var digits = b.count - 21
+        while digits < 6 { scaled *= 10; digits += 1 }
+        while digits > 6 { scaled /= 10; digits -= 1 }
+        micros = scaled
+    } else if b[19] != UInt8(ascii: "Z") {
+        return nil
+    }
+    // A leap second (:60) is the minute's last microsecond: 9999-12-31T23:59:60.999999Z must not
+    // roll over into a year 10000 that no four-digit time can show.
+    if s == 60 {
+        s = 59
+        micros = 999_999
+    }
+    let days = daysFromCivil(y, mo, d)
+    return ((days * 86400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros
 }

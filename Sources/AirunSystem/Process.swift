@@ -104,6 +104,3 @@ public func stopSignal(of pid: ProcessID) -> Signal? {
 
 /// Ends airun with `code`. Wraps exit(3).
 public func exitProcess(_ code: Int32) -> Never { exit(code) }
-
-/// A process id (pid_t); a negative value names a process group in `sendSignal`.
-public typealias ProcessID = Int32

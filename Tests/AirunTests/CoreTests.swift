@@ -86,10 +86,10 @@ struct FormatTests {
         ("90s", Int64(90_000_000_000)), ("10m", 600_000_000_000), ("1h", 3_600_000_000_000), ("500ms", 500_000_000),
         ("1.5s", 1_500_000_000), ("30", 30_000_000_000), ("0", 0), ("2d", 172_800_000_000_000),
     ])
-    func duration(text: String, ns: Int64) { #expect(Duration(parsing: text)?.nanoseconds == ns) }
+    func duration(text: String, ns: Int64) { #expect(TimeSpan(parsing: text)?.nanoseconds == ns) }
 
     @Test("bad durations", arguments: ["", "s", "-1s", "1x", "soon", "1e3", "nan"])
-    func badDuration(text: String) { #expect(Duration(parsing: text) == nil) }
+    func badDuration(text: String) { #expect(TimeSpan(parsing: text) == nil) }
 
     @Test("byte counts")
     func bytes() {
@@ -297,7 +297,7 @@ struct SignalPolicyTests {
 
     @Test("the timeout's teardown: SIGTERM at the deadline, SIGKILL kill-after later, each once")
     func teardown() {
-        var t = Teardown(timeoutAt: 1_000, timeout: .seconds(1), killAfter: Duration(nanoseconds: 500))
+        var t = Teardown(timeoutAt: 1_000, timeout: .seconds(1), killAfter: TimeSpan(nanoseconds: 500))
         #expect(t.nextDeadline == 1_000 && t.due(at: 999).isEmpty && !t.started)
         #expect(t.due(at: 1_000) == [.signal(.terminate, announce: "timed out after 1s; sending SIGTERM")])
         #expect(t.started && t.nextDeadline == 1_500)

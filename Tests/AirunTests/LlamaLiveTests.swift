@@ -61,10 +61,14 @@ struct LlamaLiveTests {
     func success() throws {
         // llama.cpp logs from a worker thread that is not flushed at exit, so a short run sometimes
         // ends before its perf block is written (seen: 0 of 5 runs at -n 16, 5 of 5 at -n 64 on an
-        // idle machine, and 8 misses in a row on a loaded one). Run until one run printed it; every
-        // run must succeed, and a printed block must be parsed.
+        // idle machine, 8 misses in a row on a loaded one, 24 in a row during a full suite on 2
+        // cores: an upstream race, llama.cpp#22142). Run until one run printed it, for up to 150 s
+        // (the suite's load passes); every run must succeed, and a printed block must be parsed.
         var parsed = false
-        for _ in 0..<24 where !parsed {
+        let deadline = Date().addingTimeInterval(150)
+        var runs = 0
+        while !parsed, runs < 24 || Date() < deadline {
+            runs += 1
             let r = try run(completion(Llama.model, ["-n", "64", "--ignore-eos"]))
             #expect(r.exitCode == 0, "\(r.stderr.suffix(800))")
             #expect(r.records("error").isEmpty)
@@ -76,7 +80,7 @@ struct LlamaLiveTests {
             #expect((end["load_time_ms"] as? Double ?? -1) >= 0)
             parsed = true
         }
-        #expect(parsed, "llama-completion never printed its perf block in 24 runs")
+        #expect(parsed, "llama-completion never printed its perf block in \(runs) runs")
     }
 
     @Test("missing model → MODEL_NOT_FOUND", Requirement.llamaTrait)

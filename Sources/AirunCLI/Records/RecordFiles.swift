@@ -81,7 +81,7 @@ extension RecordFiles {
 /// `--since`/`--until`: a time like `2026-11-01`, `2026-11-01T12:00:00Z`, or a duration back from
 /// now (`1h`, `30m`, `7d`). Unix microseconds.
 func parseTimeBound(_ text: String, now: Int64) -> Int64? {
-    if let d = Duration(parsing: text) { return now - d.nanoseconds / 1000 }
+    if let d = TimeSpan(parsing: text) { return now - d.nanoseconds / 1000 }
     if text.count == 10 { return parseRFC3339(text + "T00:00:00Z") }
     return parseRFC3339(text)
 }

@@ -58,7 +58,7 @@ struct Spool {
         return (try? withLockFile(lock) { () throws(SystemError) -> [Entry] in
             for name in directoryEntries(directory) {
                 let parts = name.split(separator: ".")
-                guard parts.count == 5, parts[3] == "sending", let pid = Int32(parts[4]), !processExists(pid) else { continue }
+                guard parts.count == 5, parts[3] == "sending", let pid = ProcessID(parts[4]), !processExists(pid) else { continue }
                 _ = renameFile("\(directory)/\(name)", to: "\(directory)/\(parts[0...2].joined(separator: "."))")
             }
             var claimed: [Entry] = []

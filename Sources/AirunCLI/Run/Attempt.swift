@@ -76,7 +76,7 @@ struct AttemptRunner {
             AttemptMeasurement(number: number, command: command, identity: identity, startedWall: startWall,
                                endedWall: wallClockMicroseconds(), process: process)
         }
-        func startRecord(pid: Int32?, executable: String?) {
+        func startRecord(pid: ProcessID?, executable: String?) {
             var start = AttemptStart()
             start.attempt = Int64(number)
             start.pid = pid.map(Int64.init)
@@ -100,6 +100,27 @@ struct AttemptRunner {
             return notStarted(path, StartFailure(.notExecutable, reason: "\(path): \(err)"))
         }
 
+        var plan = makePlan(executable: executable, exports: exports, identity: identity)
+        let capture = openCaptureFiles(&plan, requestID: identity.requestID)
+        defer { for fd in capture.descriptors { fd.close() } }
+
+        let run: ProcessRun
+        do {
+            let supervisor = try Supervisor(console: context.console, inherited: context.inherited)
+            run = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
+                                        sampler: { pid, start in makeSampler(pid: pid, start: start, identity: identity) })
+        } catch {
+            return notStarted(executable, startFailure(error, exports: exports))
+        }
+
+        var ended = measurement(.ran(run))
+        ended.captureFiles = capture.names
+        return ended
+    }
+
+    /// What to start and how to watch it; with `[child_logs] format = "json"`, the feed that
+    /// turns the child's JSON log lines into child.log records.
+    private func makePlan(executable: String, exports: [(String, String)], identity: RecordIdentity) -> AttemptPlan {
         var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports),
                                tty: context.options.tty, captureBytes: context.settings.captureBytes,
                                timeout: context.settings.timeout, killAfter: context.settings.killAfter)
@@ -112,32 +133,24 @@ struct AttemptRunner {
                                   identity: identity, timestampMicroseconds: wallClockMicroseconds()))
             }
         }
-        let capture = openCaptureFiles(&plan, requestID: identity.requestID)
-        defer { for fd in capture.descriptors { fd.close() } }
+        return plan
+    }
 
-        let run: ProcessRun
-        do {
-            let supervisor = try Supervisor(console: context.console, inherited: context.inherited)
-            run = try supervisor.run(plan, started: { pid in startRecord(pid: pid, executable: executable) },
-                                        sampler: { pid, start in makeSampler(pid: pid, start: start, identity: identity) })
-        } catch {
-            let kind: StartFailure.Kind = switch error.errno {
-            case .notFound: .notFound
-            case .permissionDenied, .execFormat, .isDirectory, .argumentListTooLong, Errno(1), Errno(26), Errno(40): .notExecutable
-            default: .airunError
-            }
-            var reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
-            if error.errno == .argumentListTooLong {
-                // Say whose bytes tipped it over: ours may be what made a long command line too long.
-                let addedBytes = exports.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 }
-                reason += " (the arguments and environment exceed the kernel's limit; airun's trace variables add \(addedBytes) bytes)"
-            }
-            return notStarted(executable, StartFailure(kind, reason: reason))
+    /// Why the spawn failed, as a shell would say it, with the exit code that implies.
+    private func startFailure(_ error: SystemError, exports: [(String, String)]) -> StartFailure {
+        let name = command[0]
+        let kind: StartFailure.Kind = switch error.errno {
+        case .notFound: .notFound
+        case .permissionDenied, .execFormat, .isDirectory, .argumentListTooLong, Errno(1), Errno(26), Errno(40): .notExecutable
+        default: .airunError
         }
-
-        var ended = measurement(.ran(run))
-        ended.captureFiles = capture.names
-        return ended
+        var reason = error.operation == "spawn" ? "\(name): \(error.errno)" : "cannot start \(name): \(error)"
+        if error.errno == .argumentListTooLong {
+            // Say whose bytes tipped it over: ours may be what made a long command line too long.
+            let addedBytes = exports.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 }
+            reason += " (the arguments and environment exceed the kernel's limit; airun's trace variables add \(addedBytes) bytes)"
+        }
+        return StartFailure(kind, reason: reason)
     }
 
     /// With `--capture-dir`, full copies of stdout and stderr (redacted unless `--capture-raw`).
@@ -161,7 +174,7 @@ struct AttemptRunner {
     }
 
     /// The sampler for this attempt: /proc always, the GPU through NVML or nvidia-smi unless --no-gpu.
-    private func makeSampler(pid: Int32, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
+    private func makeSampler(pid: ProcessID, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
         let interval = context.settings.sampleInterval
         let (environment, console, options) = (context.environment, context.console, context.options)
         let gpu: (() -> (any GPUSampler)?)? = options.noGPU ? nil : {

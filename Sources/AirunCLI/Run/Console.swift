@@ -107,3 +107,15 @@ final class SharedRedactor {
 func printError(_ message: String) {
     try? FileDescriptor.standardError.writeAll(Redactor().redact(message) + "\n")
 }
+
+/// The live status line: elapsed time, the tree's memory and CPU, and the GPU.
+func statusText(_ s: ResourceSample) -> String {
+    func mb(_ v: Double) -> String { v >= 1024 ? "\(JSONLine.format(v / 1024, decimals: 1)) GiB" : "\(Int(saturating: v)) MiB" }
+    var parts = ["\(Int(saturating: s.elapsed))s", "rss \(mb(s.treeRSSMB))"]
+    if let c = s.cpuPercent { parts.append("cpu \(Int(saturating: c.rounded()))%") }
+    if let g = s.gpus.first {
+        if let u = g.utilizationPercent { parts.append("gpu \(Int(saturating: u))%") }
+        if let m = g.memoryUsedMB { parts.append("vram \(mb(m))") }
+    }
+    return parts.joined(separator: "  ")
+}

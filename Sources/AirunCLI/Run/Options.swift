@@ -11,9 +11,9 @@ public enum TTYMode: String, Sendable {
 /// Everything given on the command line before the wrapped command.
 public struct RunOptions: Sendable {
     public var traceID: String?
-    public var timeout: Duration?
+    public var timeout: TimeSpan?
     /// nil: the profile's, else 10 s.
-    public var killAfter: Duration?
+    public var killAfter: TimeSpan?
     public var tty = TTYMode.auto
     /// nil: the profile's, else 64 KiB.
     public var captureBytes: Int?
@@ -28,7 +28,7 @@ public struct RunOptions: Sendable {
     /// `auto` (NVML, else nvidia-smi), `nvml` or `nvidia-smi`.
     public var gpuBackend = "auto"
     /// nil: the profile's, else 1 s.
-    public var sampleInterval: Duration?
+    public var sampleInterval: TimeSpan?
     /// Write every sample as a `sample` record.
     public var samples = false
     public var captureDirectory: String?
@@ -64,8 +64,8 @@ public struct UsageError: Error, Sendable, Equatable {
 
 public let usageLine = "usage: airun [options] [--] COMMAND [ARGS...]   (airun --help for options)"
 
-private func duration(_ name: String, _ text: String) throws(UsageError) -> Duration {
-    guard let d = Duration(parsing: text) else { throw UsageError("\(name) '\(text)' is not a duration (use e.g. 90s, 10m, 1h, 500ms)") }
+private func duration(_ name: String, _ text: String) throws(UsageError) -> TimeSpan {
+    guard let d = TimeSpan(parsing: text) else { throw UsageError("\(name) '\(text)' is not a duration (use e.g. 90s, 10m, 1h, 500ms)") }
     return d
 }
 

@@ -116,6 +116,8 @@ final class Run {
         }
     }
 
+    /// The run: the trace and profile, the sinks, run.start, the attempts and their retries,
+    /// run.end and the summary line. Returns how airun exits.
     func execute() -> ExitDisposition {
         let trace: TraceResolution
         do {
@@ -136,108 +138,131 @@ final class Run {
         }
         labels.callerTraceID = trace.callerID
         for w in trace.warnings + contextWarnings { console.warn(w) }
+        let (sink, exporter) = openSinks()
+        let run = RunIdentity(trace: trace, span: SpanID.random(using: &rng), startWall: wallClockMicroseconds(),
+                              startMonotonic: monotonicNanoseconds())
+        sink.write(runStartRecord(run))
+        let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
+                                     redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
+                                     runSpan: run.span, maxAttempts: settings.policy.attempts)
+        let (last, attempts, interruptedBy) = runAttempts(context, run: run)
+        finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, sink: sink)
+        exporter?.finish()
+        return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
+    }
 
-        // The global configuration: a broken file degrades the records' settings, never the run.
+    /// The run's span and start, as its records need them.
+    private struct RunIdentity {
+        let trace: TraceResolution
+        let span: SpanID
+        let startWall: Int64
+        let startMonotonic: Int64
+        var record: RecordIdentity {
+            RecordIdentity(traceID: trace.traceID, spanID: span, parentSpanID: trace.parentSpanID, requestID: span.hex)
+        }
+    }
+
+    /// Every record goes to each sink: the log file, and the exporters when one is set (a run
+    /// without them pays nothing for them); each fails open alone. A broken configuration file
+    /// degrades the records' settings, never the run.
+    private func openSinks() -> (RecordFanOut, RunExporter?) {
         let (config, configWarnings, configError) = GlobalConfig.load(environmentValues)
         if let configError { console.warn(configError.description + "; using the default settings") }
         for w in configWarnings { console.warn(w) }
-        let logSettings = config.log
-        // Every record goes to each sink: the log file now, exporters later; each fails open alone.
-        let file = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: logSettings, environment: environmentValues),
-                               console: console, redaction: redaction, settings: logSettings)
+        let file = LogFileSink(directory: resolveLogDirectory(flag: options.logDirectory, settings: config.log, environment: environmentValues),
+                               console: console, redaction: redaction, settings: config.log)
         let sink = RecordFanOut([file])
         var exportSettings = config.export
         if let url = options.otlp { try? exportSettings.applyFlag(otlp: url) }
-        // Exporters only when one is set: a run without them pays nothing for them.
         let exporter = exportSettings.isEmpty ? nil
             : RunExporter(settings: exportSettings, logDirectory: file.directory, console: console, redaction: redaction)
         if let exporter { sink.add(exporter) }
-        let runSpan = SpanID.random(using: &rng)
-        let runIdentity = RecordIdentity(traceID: trace.traceID, spanID: runSpan, parentSpanID: trace.parentSpanID,
-                                         requestID: runSpan.hex)
-        let runStartWall = wallClockMicroseconds()
-        let runStartMono = monotonicNanoseconds()
-        let commandLine = options.command.joined(separator: " ")
-        let maxAttempts = settings.policy.attempts
+        return (sink, exporter)
+    }
 
+    private func runStartRecord(_ run: RunIdentity) -> Record {
         var start = RunStart()
         start.command = options.command
-        start.traceSource = trace.source
+        start.traceSource = run.trace.source
         start.callerTraceID = labels.callerTraceID
         start.tags = labels.tags
         start.modelID = labels.modelID(for: options.command)
         start.profile = settings.profile.name
         start.profileSource = settings.profile.source
-        start.maxAttempts = Int64(maxAttempts)
+        start.maxAttempts = Int64(settings.policy.attempts)
         start.timeoutMs = settings.timeout.map { $0.nanoseconds / 1_000_000 }
         start.cwd = currentDirectory()
         start.hostname = hostName()
         start.user = userName(environmentValues)
         start.pid = Int64(processID())
-        sink.write(Record(.runStart(start), level: .info, message: "run started: \(commandLine.prefix(200))",
-                          identity: runIdentity, timestampMicroseconds: runStartWall))
+        return Record(.runStart(start), level: .info, message: "run started: \(options.command.joined(separator: " ").prefix(200))",
+                      identity: run.record, timestampMicroseconds: run.startWall)
+    }
 
-        let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
-                                     redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
-                                     runSpan: runSpan, maxAttempts: maxAttempts)
+    /// Attempts until one succeeds or the planner stops; between them the retry record and the
+    /// backoff wait, which a signal may end. Returns the last attempt, how many ran, and the
+    /// signal that ended a wait.
+    private func runAttempts(_ context: AttemptContext, run: RunIdentity) -> (AttemptOutcome, Int, Signal?) {
         var planner = RetryPlanner(policy: settings.policy, fallback: settings.fallback)
         var command = options.command
         var number = 1
-        var attempt: AttemptOutcome
-        var interruptedBy: Signal?
         while true {
             let runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
-            attempt = runner.execute()
-            if !attempt.failed { break }
-            let elapsed = Duration(nanoseconds: monotonicNanoseconds() - runStartMono)
+            let attempt = runner.execute()
+            guard attempt.failed else { return (attempt, number, nil) }
+            let elapsed = TimeSpan(nanoseconds: monotonicNanoseconds() - run.startMonotonic)
             let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed, using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.
             guard case .retry(let delay, let next, let change, let reason) = decision else {
                 runner.writeError(attempt, level: .error)
-                break
+                return (attempt, number, nil)
             }
             runner.writeError(attempt, level: .warning)
-            let now = wallClockMicroseconds()
-            let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
-            let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(number + 1) of \(maxAttempts))"
-            var retry = Retry()
-            retry.attempt = Int64(number)
-            retry.reason = reason
-            retry.errorCode = attempt.ending.code?.rawValue
-            retry.delayMs = Double(delay.nanoseconds) / 1e6
-            retry.change = change
-            if let model = ModelArgument.find(in: next), ModelArgument.find(in: command)?.path != model.path {
-                retry.fallbackModel = model.path
-            }
-            retry.command = next
-            sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: runIdentity, timestampMicroseconds: now))
-            console.info(sentence)
+            announceRetry(after: attempt, delay: delay, next: next, change: change, reason: reason, run: run, sink: context.sink)
             if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
-                interruptedBy = s
-                break
+                return (attempt, number, s)
             }
             command = next
             number += 1
         }
+    }
 
-        let endWall = wallClockMicroseconds()
-        let durationMs = Double(monotonicNanoseconds() - runStartMono) / 1e6
-        let disposition = interruptedBy.map { ExitDisposition.signal($0) } ?? attempt.disposition
-        let exitCode = disposition.exitCode
-        let summary = interruptedBy.map { "exit=\(exitCode) (\($0.name) during backoff)" } ?? attempt.summary
+    /// The retry record and its console line: "retrying in 2.0 s with … after GPU_OOM (attempt 2 of 3)".
+    private func announceRetry(after attempt: AttemptOutcome, delay: TimeSpan, next: [String], change: String, reason: String,
+                               run: RunIdentity, sink: any RecordSink) {
+        let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
+        let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(attempt.number + 1) of \(settings.policy.attempts))"
+        var retry = Retry()
+        retry.attempt = Int64(attempt.number)
+        retry.reason = reason
+        retry.errorCode = attempt.verdict?.code.rawValue
+        retry.delayMs = Double(delay.nanoseconds) / 1e6
+        retry.change = change
+        if let model = ModelArgument.find(in: next), ModelArgument.find(in: attempt.command)?.path != model.path {
+            retry.fallbackModel = model.path
+        }
+        retry.command = next
+        sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
+        console.info(sentence)
+    }
+
+    /// run.end and the summary line.
+    private func finish(_ run: RunIdentity, last: AttemptOutcome, attempts: Int, interruptedBy: Signal?, sink: any RecordSink) {
+        let durationMs = Double(monotonicNanoseconds() - run.startMonotonic) / 1e6
+        let exitCode = interruptedBy.map(ExitCode.signaled) ?? last.exitCode
+        let summary = interruptedBy.map { "exit=\(exitCode) (\($0.name) during backoff)" } ?? last.summary
         var end = RunEnd()
         end.exitCode = Int64(exitCode)
-        end.status = interruptedBy == nil ? attempt.status : .interrupted
-        end.errorCode = attempt.ending.code?.rawValue
-        end.attempts = Int64(number)
+        end.status = interruptedBy == nil ? last.status : .interrupted
+        end.errorCode = last.verdict?.code.rawValue
+        end.attempts = Int64(attempts)
         end.durationMs = durationMs
         end.callerTraceID = labels.callerTraceID
         end.tags = labels.tags
-        sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error, message: "run finished: \(summary) after \(formatSeconds(milliseconds: durationMs))",
-                          identity: runIdentity, timestampMicroseconds: endWall))
-
-        console.info("trace=\(trace.traceID.hex) \(summary) \(formatSeconds(milliseconds: durationMs))" + (number > 1 ? " after \(number) attempts" : ""))
-        exporter?.finish()
-        return disposition
+        sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error,
+                          message: "run finished: \(summary) after \(formatSeconds(milliseconds: durationMs))",
+                          identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
+        console.info("trace=\(run.trace.traceID.hex) \(summary) \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) attempts" : ""))
     }
+
 }

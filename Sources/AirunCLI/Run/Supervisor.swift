@@ -1,182 +1,6 @@
 import AirunCore
 import AirunSystem
 
-/// One attempt to run the command: what to start and how to watch it.
-struct AttemptPlan {
-    var executable: String
-    var arguments: [String]
-    var environment: [String]
-    var tty: TTYMode
-    var captureBytes: Int
-    var captureStdout: CaptureFile?
-    var captureStderr: CaptureFile?
-    var timeout: Duration?
-    var killAfter: Duration
-    /// `[child_logs] format = "json"`: the stderr lines that are the command's own log records.
-    var childLogs: ChildLogFeed?
-}
-
-/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines.
-/// A class: the poll loop's stream and the attempt share the one reader.
-final class ChildLogFeed {
-    private var lines = ChildLogLines()
-    private let emit: (ChildLog, String) -> Void
-
-    init(_ emit: @escaping (ChildLog, String) -> Void) { self.emit = emit }
-    func feed(_ chunk: UnsafeRawBufferPointer) { lines.feed(chunk, emit) }
-    func finish() { lines.finish(emit) }
-}
-
-/// One of the child's output streams on its way to airun's stdout or stderr.
-private struct OutputStream {
-    var source: FileDescriptor
-    let destination: FileDescriptor
-    /// The destination is a terminal: the status line must know where its cursor is.
-    let destinationIsTerminal: Bool
-    var tail: Tail
-    var capture: CaptureFile?
-    var childLogs: ChildLogFeed?
-    var open = true
-    var destinationGone = false
-    /// Why the destination refused the output (other than a reader that went away).
-    var deliveryError: Errno?
-    /// The child's stdout and stderr both, on one channel (airun's were one destination).
-    var merged = false
-}
-
-/// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
-/// than "is index 1 ready?".
-private enum Registration: Equatable {
-    case signals
-    case childExit
-    case output(Int)
-    case sampler(FileDescriptor)
-}
-
-/// poll(2) over `registrations`; the ones that are readable, hung up or in error. A short array,
-/// not a Set: a handful of entries, and no hashing in a loop that runs once per read.
-private func poll(_ registrations: [(Registration, FileDescriptor)], timeoutMilliseconds: Int32) -> [Registration] {
-    let ready = pollReadable(registrations.map(\.1), timeoutMilliseconds: timeoutMilliseconds)
-    return zip(registrations, ready).compactMap { $1 ? $0.0 : nil }
-}
-
-/// How long to keep reading after the child exits: until the pipes are quiet this long…
-private let drainIdleNanoseconds: Int64 = 100_000_000
-/// …and never longer than this, since a background grandchild may hold them open forever.
-private let drainMaxNanoseconds: Int64 = 2_000_000_000
-private let readBufferSize = 256 * 1024
-
-/// One attempt in flight: the child, its streams, its sampler, the signal policy and the timeout's
-/// teardown, and what has happened so far. The supervisor's loop asks it what to wait for and
-/// tells it what happened.
-private struct Watch {
-    typealias Connection = Supervisor.Connection
-    let pid: Int32
-    let start: Int64
-    let plan: AttemptPlan
-    let connection: Connection
-    var streams: [OutputStream]
-    let sampler: ResourceSampler?
-    let pidFD: FileDescriptor?
-    var policy: SignalPolicy
-    var teardown: Teardown?
-    var usage: ProcessUsage?
-    var ended: Int64 = 0
-    var firstOutput: Int64?
-    var lastData: Int64
-    var timedOut = false
-    var receivedSignal: Signal?
-
-    init(pid: Int32, start: Int64, plan: AttemptPlan, connection: Connection, streams: [OutputStream], sampler: ResourceSampler?) {
-        self.pid = pid
-        self.start = start
-        self.plan = plan
-        self.connection = connection
-        self.streams = streams
-        self.sampler = sampler
-        pidFD = try? openPidFD(pid)
-        policy = SignalPolicy(childSharesGroup: connection.sharesGroup, childOnPTY: connection.usePTY)
-        teardown = plan.timeout.map { Teardown(timeoutAt: start + $0.nanoseconds, timeout: $0, killAfter: plan.killAfter) }
-        lastData = start
-    }
-
-    var isRunning: Bool { usage == nil }
-
-    /// Done once the child is reaped and its output drained: every stream closed, or quiet for
-    /// `drainIdleNanoseconds`, or `drainMaxNanoseconds` after the exit whatever a grandchild does.
-    func isFinished(now: Int64) -> Bool {
-        guard !isRunning else { return false }
-        return !streams.contains(where: \.open) || now - ended >= drainMaxNanoseconds || now - lastData >= drainIdleNanoseconds
-    }
-
-    /// What to poll: signals, the child's exit, its open streams and, while it runs, the sampler.
-    func registrations(signals: FileDescriptor) -> [(Registration, FileDescriptor)] {
-        var r: [(Registration, FileDescriptor)] = [(.signals, signals)]
-        if isRunning, let pidFD { r.append((.childExit, pidFD)) }
-        for i in streams.indices where streams[i].open { r.append((.output(i), streams[i].source)) }
-        if isRunning { for fd in sampler?.descriptors ?? [] { r.append((.sampler(fd), fd)) } }
-        return r
-    }
-
-    /// Milliseconds until the next thing due: a sample, a teardown step, the end of draining.
-    func wait(now: Int64) -> Int32 {
-        var deadlines: [Int64] = []
-        if isRunning {
-            if let sampler { deadlines.append(sampler.nextDeadline) }
-            if let t = teardown?.nextDeadline { deadlines.append(t) }
-            if pidFD == nil { deadlines.append(now + 50_000_000) }  // no pidfd: check by polling
-        } else {
-            deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
-        }
-        return deadlines.min().map { Int32(clamping: max(0, ($0 &- now &+ 999_999) / 1_000_000)) } ?? -1
-    }
-
-    mutating func received(on stream: Int, at now: Int64) {
-        lastData = now
-        if streams[stream].destination == .standardOutput && firstOutput == nil { firstOutput = now }
-    }
-
-    /// Signals go to the child's whole group, or to the child alone when it shares ours (and then
-    /// never once it is reaped: its pid may be someone else's by then).
-    func deliver(_ s: Signal) {
-        if connection.sharesGroup {
-            if isRunning { sendSignal(s, to: pid) }
-        } else {
-            sendSignal(s, to: -pid)
-        }
-    }
-
-    mutating func reap(at now: Int64) throws(SystemError) {
-        usage = try waitForExit(pid)
-        sampler?.finish()
-        ended = now
-        lastData = max(lastData, now)
-        pidFD?.close()
-    }
-
-    /// What the supervisor saw, from spawn to reap.
-    func result(usedTTY: Bool) -> ProcessRun {
-        let usage = usage!
-        var run = ProcessRun(pid: pid, status: usage.status)
-        run.timedOut = timedOut
-        run.receivedSignal = receivedSignal
-        run.durationNanoseconds = ended - start
-        run.firstOutputNanoseconds = firstOutput.map { $0 - start }
-        run.userCPUMicroseconds = usage.userCPUMicroseconds
-        run.systemCPUMicroseconds = usage.systemCPUMicroseconds
-        run.maxRSSKilobytes = usage.maxRSSKilobytes
-        run.usedTTY = usedTTY
-        run.stdout = streams.first(where: { $0.destination == .standardOutput && !$0.merged })?.tail ?? Tail(capacity: 0)
-        run.stderr = streams.first(where: { $0.destination == .standardError || $0.merged })?.tail ?? Tail(capacity: 0)
-        run.resources = sampler?.summary
-        run.outputLost = streams.compactMap { s in
-            s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
-        }.first
-        run.outputMerged = streams.contains { $0.merged }
-        return run
-    }
-}
-
 /// Runs one attempt in a single-threaded poll(2) loop over the child's output, a signalfd and a
 /// pidfd: no threads, no signal handlers, no races between them.
 ///
@@ -214,7 +38,7 @@ final class Supervisor {
     }
 
     /// The child's ends of its output streams and airun's ends of them.
-    fileprivate struct Connection {
+    struct Connection {
         var config = SpawnConfiguration()
         var outPTY: PseudoTerminal?
         var errPTY: PseudoTerminal?
@@ -290,7 +114,7 @@ final class Supervisor {
              sampler makeSampler: (Int32, Int64) -> ResourceSampler? = { _, _ in nil }) throws(SystemError) -> ProcessRun {
         let connection = try connect(tty: plan.tty)
         let start = monotonicNanoseconds()
-        let pid: Int32
+        let pid: ProcessID
         do {
             pid = try spawn(path: plan.executable, arguments: plan.arguments, environment: plan.environment,
                             configuration: connection.config)
@@ -444,35 +268,4 @@ final class Supervisor {
         }
         return true
     }
-}
-
-/// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP, SIGQUIT, or a SIGPIPE
-/// that another process sent, arrives first, which it returns: the run then stops at once.
-func waitForTermination(nanoseconds: Int64, ignoring ignored: Set<Signal>) -> Signal? {
-    guard let channel = try? SignalChannel(Supervisor.handledSignals(ignoring: ignored)) else {
-        sleepNanoseconds(nanoseconds)
-        return nil
-    }
-    let deadline = monotonicNanoseconds() + nanoseconds
-    while true {
-        let left = deadline - monotonicNanoseconds()
-        if left <= 0 { return nil }
-        _ = pollReadable([channel.descriptor], timeoutMilliseconds: Int32(clamping: (left + 999_999) / 1_000_000))
-        while let event = channel.next() {
-            if [.interrupt, .terminate, .hangup, .quit].contains(event.signal) { return event.signal }
-            if event.signal == .pipe && event.sender != processID() { return event.signal }
-        }
-    }
-}
-
-/// The live status line: elapsed time, the tree's memory and CPU, and the GPU.
-func statusText(_ s: ResourceSample) -> String {
-    func mb(_ v: Double) -> String { v >= 1024 ? "\(JSONLine.format(v / 1024, decimals: 1)) GiB" : "\(Int(saturating: v)) MiB" }
-    var parts = ["\(Int(saturating: s.elapsed))s", "rss \(mb(s.treeRSSMB))"]
-    if let c = s.cpuPercent { parts.append("cpu \(Int(saturating: c.rounded()))%") }
-    if let g = s.gpus.first {
-        if let u = g.utilizationPercent { parts.append("gpu \(Int(saturating: u))%") }
-        if let m = g.memoryUsedMB { parts.append("vram \(mb(m))") }
-    }
-    return parts.joined(separator: "  ")
 }

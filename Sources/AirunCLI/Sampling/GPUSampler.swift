@@ -6,16 +6,16 @@ protocol GPUSampler: AnyObject {
     /// Descriptors the poll loop must watch for this sampler (nvidia-smi's pipes; none for NVML).
     var descriptors: [FileDescriptor] { get }
     var latest: [GPUReading] { get }
-    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>)
+    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>)
     /// Called at each sample: NVML reads here; nvidia-smi starts its slower process query.
-    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>)
-    func treeMemoryMB(_ tree: Set<Int32>) -> Double?
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>)
+    func treeMemoryMB(_ tree: Set<ProcessID>) -> Double?
     func stop()
 }
 
 /// The first GPU backend that works: NVML (about 11 µs a query), else a long-lived nvidia-smi,
 /// else none. No GPU is normal, not an error.
-func makeGPUSampler(path: String?, console: Console, interval: Duration, backend: String = "auto") -> (any GPUSampler)? {
+func makeGPUSampler(path: String?, console: Console, interval: TimeSpan, backend: String = "auto") -> (any GPUSampler)? {
     if backend != "nvidia-smi" {
         if let count = NVML.open() { return NVMLSampler(devices: count) }
         if backend == "nvml" {
@@ -33,17 +33,17 @@ final class NVMLSampler: GPUSampler {
     let devices: Int
     private(set) var latest: [GPUReading] = []
     private var startEnergy: Double?
-    private var processes: [(pid: Int32, usedMB: Double)] = []
+    private var processes: [(pid: ProcessID, usedMB: Double)] = []
 
     init(devices: Int) { self.devices = devices }
 
     var descriptors: [FileDescriptor] { [] }
-    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) {}
+    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>) {}
 
-    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) {
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>) {
         var readings: [GPUReading] = []
         var energy: Double?
-        var procs: [(pid: Int32, usedMB: Double)] = []
+        var procs: [(pid: ProcessID, usedMB: Double)] = []
         for i in 0..<devices {
             guard let r = NVML.read(i) else { continue }
             readings.append(GPUReading(index: i, utilizationPercent: r.utilizationPercent, memoryUsedMB: r.memoryUsedMB,
@@ -61,7 +61,7 @@ final class NVMLSampler: GPUSampler {
         if let mb = treeMemoryMB(tree) { summary.addChildGPUMemory(mb) }
     }
 
-    func treeMemoryMB(_ tree: Set<Int32>) -> Double? {
+    func treeMemoryMB(_ tree: Set<ProcessID>) -> Double? {
         processes.filter { tree.contains($0.pid) }.reduce(0) { $0 + $1.usedMB }
     }
 

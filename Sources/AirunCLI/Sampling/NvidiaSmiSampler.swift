@@ -8,8 +8,8 @@ import AirunSystem
 final class NvidiaSmiSampler: GPUSampler {
     private let executable: String
     private let console: Console
-    private var loop: (pid: Int32, out: FileDescriptor)?
-    private var apps: (pid: Int32, out: FileDescriptor)?
+    private var loop: (pid: ProcessID, out: FileDescriptor)?
+    private var apps: (pid: ProcessID, out: FileDescriptor)?
     private var loopBuffer: [UInt8] = []
     private var appsBuffer: [UInt8] = []
     private var loopOutput: [UInt8] = []  // the first bytes, for the warning if nothing parses
@@ -26,7 +26,7 @@ final class NvidiaSmiSampler: GPUSampler {
         self.console = console
     }
 
-    func start(interval: Duration) {
+    func start(interval: TimeSpan) {
         let ms = max(50, interval.nanoseconds / 1_000_000)
         loop = launch(["--query-gpu=" + NvidiaSmi.gpuFields, "--format=csv,noheader,nounits", "-lms", String(ms)])
         if loop == nil { console.warn("GPU sampling unavailable: cannot start \(executable)", once: "gpu") }
@@ -46,7 +46,7 @@ final class NvidiaSmiSampler: GPUSampler {
         return (pid, pipe.read)
     }
 
-    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) {
+    func readable(_ fd: FileDescriptor, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>) {
         var chunk = [UInt8](repeating: 0, count: 8192)
         let n = chunk.withUnsafeMutableBytes { (try? fd.read(into: $0.baseAddress!, count: $0.count)) ?? -1 }
         if let l = loop, fd == l.out {
@@ -86,12 +86,12 @@ final class NvidiaSmiSampler: GPUSampler {
     }
 
     /// GPU memory held by the given processes, per the last compute-apps query.
-    func treeMemoryMB(_ tree: Set<Int32>) -> Double? {
+    func treeMemoryMB(_ tree: Set<ProcessID>) -> Double? {
         let mine = lastApps.filter { tree.contains($0.pid) }
         return mine.isEmpty ? (lastApps.isEmpty ? nil : 0) : mine.reduce(0) { $0 + $1.usedMemoryMB }
     }
 
-    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<Int32>) { pollApps(now: now) }
+    func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>) { pollApps(now: now) }
 
     /// Starts a compute-apps query when one is due and none is running.
     func pollApps(now: Int64) {
@@ -128,7 +128,7 @@ final class NvidiaSmiSampler: GPUSampler {
     /// - Important: never wait for nvidia-smi. On a hung driver it sits in the kernel where no
     ///   signal reaches it (a TERM-ignoring one here took a 1 s run to 15 s); an unreaped helper
     ///   is a zombie until airun exits, which costs nothing.
-    private func abandon(_ pid: Int32) {
+    private func abandon(_ pid: ProcessID) {
         sendSignal(.kill, to: -pid)
         reapIfExited(pid)
     }

@@ -5,7 +5,7 @@ import AirunSystem
 /// memory and load, and the GPUs, every `interval` while an attempt runs. Driven by the
 /// supervisor's poll loop: no threads.
 final class ResourceSampler {
-    let root: Int32
+    let root: ProcessID
     let started: Int64
     let interval: Int64
     private(set) var nextDeadline: Int64
@@ -17,11 +17,11 @@ final class ResourceSampler {
     private var makeGPU: (() -> (any GPUSampler)?)?
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
-    private(set) var treePIDs: Set<Int32> = []
+    private(set) var treePIDs: Set<ProcessID> = []
     private let ticksPerSecond = clockTicksPerSecond()
     private let pageMB = pageSizeBytes() / 1_048_576
 
-    init(root: Int32, started: Int64, interval: Duration, gpu makeGPU: (() -> (any GPUSampler)?)?,
+    init(root: ProcessID, started: Int64, interval: TimeSpan, gpu makeGPU: (() -> (any GPUSampler)?)?,
          onSample: ((ResourceSample) -> Void)?) {
         self.root = root
         self.started = started
@@ -74,10 +74,10 @@ final class ResourceSampler {
 }
 
 /// The process and its descendants, via /proc/<pid>/task/<tid>/children; zombies excluded.
-func processTree(_ root: Int32) -> [ProcessStat] {
+func processTree(_ root: ProcessID) -> [ProcessStat] {
     var out: [ProcessStat] = []
     var queue = [root]
-    var seen: Set<Int32> = []
+    var seen: Set<ProcessID> = []
     while let pid = queue.popLast(), out.count < 4096 {
         guard seen.insert(pid).inserted, let stat = processStat(pid) else { continue }
         if stat.state != "Z" { out.append(stat) }

@@ -5,10 +5,10 @@ struct RunSettings {
     var profile: Profile
     var policy: RetryPolicy
     var fallback: FallbackPlan
-    var timeout: Duration?
-    var killAfter: Duration
+    var timeout: TimeSpan?
+    var killAfter: TimeSpan
     var captureBytes: Int
-    var sampleInterval: Duration
+    var sampleInterval: TimeSpan
 
     init(profile: Profile, options: RunOptions) {
         self.profile = profile

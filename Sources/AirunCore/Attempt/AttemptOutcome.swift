@@ -37,7 +37,7 @@ public struct StartFailure: Equatable, Sendable {
 
 /// What the supervisor saw of a child from spawn to reap. Produced once, by the supervisor.
 public struct ProcessRun: Sendable {
-    public var pid: Int32
+    public var pid: ProcessID
     public var status: TerminationStatus
     /// airun's `--timeout` expired and began the teardown.
     public var timedOut = false
@@ -60,7 +60,7 @@ public struct ProcessRun: Sendable {
     /// stdout and stderr were one channel (airun's were one destination, as under `2>&1`).
     public var outputMerged = false
 
-    public init(pid: Int32, status: TerminationStatus) {
+    public init(pid: ProcessID, status: TerminationStatus) {
         self.pid = pid
         self.status = status
     }

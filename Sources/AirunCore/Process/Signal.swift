@@ -63,3 +63,6 @@ public enum TerminationStatus: Equatable, Sendable {
         }
     }
 }
+
+/// A process id (pid_t); a negative value names a process group when signalling.
+public typealias ProcessID = Int32

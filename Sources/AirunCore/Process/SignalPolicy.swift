@@ -69,7 +69,7 @@ public struct Teardown: Sendable {
     public private(set) var pending: [(at: Int64, step: TeardownStep)]
 
     /// GNU timeout's sequence: SIGTERM when the time is up, SIGKILL `killAfter` later.
-    public init(timeoutAt deadline: Int64, timeout: Duration, killAfter: Duration) {
+    public init(timeoutAt deadline: Int64, timeout: TimeSpan, killAfter: TimeSpan) {
         pending = [
             (deadline, .signal(.terminate, announce: "timed out after \(timeout); sending SIGTERM")),
             (deadline &+ killAfter.nanoseconds, .signal(.kill, announce: "still running \(killAfter) after SIGTERM; sending SIGKILL")),

@@ -7,10 +7,10 @@ public struct Profile: Sendable {
     public var description: String?
     public var retry = RetryPolicy()
     public var fallback = FallbackPlan()
-    public var timeout: Duration?
-    public var killAfter: Duration?
+    public var timeout: TimeSpan?
+    public var killAfter: TimeSpan?
     public var captureBytes: Int?
-    public var sampleInterval: Duration?
+    public var sampleInterval: TimeSpan?
     public var rules: [ClassificationRule] = []
     public var redactionPatterns: [(pattern: String, kind: String)] = []
     public var redactionAllowList: [String] = []
@@ -33,12 +33,12 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Total attempts, the first included.
     public var attempts = 1
     public var backoff = Backoff.exponential
-    public var initialDelay = Duration.seconds(1)
-    public var maxDelay = Duration.seconds(30)
+    public var initialDelay = TimeSpan.seconds(1)
+    public var maxDelay = TimeSpan.seconds(30)
     /// Each delay varies by up to ± this fraction (0.2: ±20 %), so many clients do not retry in step.
     public var jitter = 0.1
     /// No new attempt starts after this much time since the run began.
-    public var maxTotalTime: Duration?
+    public var maxTotalTime: TimeSpan?
     /// Conditions that make a failure worth retrying: error codes (`GPU_OOM`), `exit:N`,
     /// `signal:NAME`. Empty: each error code's own default (docs/errors.md).
     public var retryOn: [RetryCondition] = []

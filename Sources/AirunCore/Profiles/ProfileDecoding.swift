@@ -18,7 +18,20 @@ extension Profile {
             }
         }
         p.description = try d.string(root, "description", "")
+        try decodeRetry(root, d, &p)
+        try decodeChildLogs(root, d, &p)
+        try decodeTimeout(root, d, &p)
+        try decodeFallback(root, d, &p)
+        try decodeCapture(root, d, &p)
+        try decodeSampling(root, d, &p)
+        try decodeRules(root, d, &p)
+        try decodeTags(root, d, &p)
+        try decodeRedaction(root, d, &p)
+        return p
+    }
 
+    /// `[retry]`: how many attempts, the backoff, and which failures are retried.
+    private static func decodeRetry(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let retry = try d.table(root, "retry", "") {
             let ctx = "retry"
             try d.keys(retry, ctx, allowed: ["attempts", "backoff", "initial_delay", "max_delay", "jitter", "max_total_time", "retry_on", "never_retry_on"])
@@ -42,7 +55,10 @@ extension Profile {
             if let list = try d.strings(retry, "retry_on", ctx) { p.retry.retryOn = try d.conditions(list, retry, "retry_on") }
             if let list = try d.strings(retry, "never_retry_on", ctx) { p.retry.neverRetryOn = try d.conditions(list, retry, "never_retry_on") }
         }
+    }
 
+    /// `[child_logs]`: whether the child's stderr lines are its own JSON log records.
+    private static func decodeChildLogs(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let c = try d.table(root, "child_logs", "") {
             try d.keys(c, "child_logs", allowed: ["format"])
             if let format = try d.string(c, "format", "child_logs") {
@@ -52,14 +68,20 @@ extension Profile {
                 p.childLogs = f
             }
         }
+    }
 
+    /// `[timeout]`: the attempt's time limit and the SIGKILL after it.
+    private static func decodeTimeout(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let t = try d.table(root, "timeout", "") {
             try d.keys(t, "timeout", allowed: ["attempt", "kill_after"])
             // "0s" means no timeout, as `--timeout 0` does (GNU timeout's convention).
             p.timeout = try d.duration(t, "attempt", "timeout").flatMap { $0.nanoseconds > 0 ? $0 : nil }
             p.killAfter = try d.duration(t, "kill_after", "timeout")
         }
+    }
 
+    /// `[fallback]`: other models, argument edits and a last command, by failure.
+    private static func decodeFallback(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let f = try d.table(root, "fallback", "") {
             let ctx = "fallback"
             try d.keys(f, ctx, allowed: ["models", "on", "command", "edit"])
@@ -88,7 +110,10 @@ extension Profile {
                 p.fallback.edits.append(e)
             }
         }
+    }
 
+    /// `[capture]`: how much of each stream the records keep.
+    private static func decodeCapture(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let c = try d.table(root, "capture", "") {
             try d.keys(c, "capture", allowed: ["bytes"])
             if let v = c["bytes"] {
@@ -99,11 +124,18 @@ extension Profile {
                 }
             }
         }
+    }
+
+    /// `[sampling]`: how often resources are sampled.
+    private static func decodeSampling(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let s = try d.table(root, "sampling", "") {
             try d.keys(s, "sampling", allowed: ["interval"])
             p.sampleInterval = try d.duration(s, "interval", "sampling")
         }
+    }
 
+    /// `[[classify]]`: the profile's rules, tried before the built-in ones.
+    private static func decodeRules(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         for (index, rule) in try d.tables(root, "classify", "").enumerated() {
             let ctx = "classify[\(index + 1)]"
             try d.keys(rule, ctx, allowed: ["name", "code", "phrases", "patterns", "stream", "exit_codes", "retryable"])
@@ -129,14 +161,20 @@ extension Profile {
                                               patterns: patterns, stream: stream, exitCodes: exitCodes,
                                               retryable: try d.boolean(rule, "retryable", ctx)))
         }
+    }
 
+    /// `[tags]`: labels on every record of the run.
+    private static func decodeTags(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let t = try d.table(root, "tags", "") {
             for key in t.keys {
                 guard case .string(let value)? = t[key] else { throw d.error(t, key, "tags.\(key) must be a string") }
                 if let problem = p.tags.set(key, value) { throw d.error(t, key, problem) }
             }
         }
+    }
 
+    /// `[redaction]`: more secrets to mask, values to keep, personal data.
+    private static func decodeRedaction(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         if let r = try d.table(root, "redaction", "") {
             try d.keys(r, "redaction", allowed: ["pattern", "allow", "personal_data"])
             p.redactionAllowList = try d.strings(r, "allow", "redaction") ?? []
@@ -152,6 +190,5 @@ extension Profile {
                 p.redactionPatterns.append((regex, kind))
             }
         }
-        return p
     }
 }

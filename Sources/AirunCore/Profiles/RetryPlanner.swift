@@ -54,7 +54,7 @@ public struct AttemptEnding: Sendable {
 
 /// The next attempt, or why there is none.
 public enum RetryDecision: Equatable, Sendable {
-    case retry(after: Duration, command: [String], change: String, reason: String)
+    case retry(after: TimeSpan, command: [String], change: String, reason: String)
     case stop(reason: String)
 }
 
@@ -79,7 +79,7 @@ public struct RetryPlanner: Sendable {
     /// A fallback (another model, an edited argument, the alternative command) makes a different
     /// attempt and is taken for the codes it lists; `never_retry_on` and a code's retryability
     /// concern only running the same command again. `alwaysFinal` codes end the run either way.
-    public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: Duration,
+    public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: TimeSpan,
                                 using rng: inout some RandomNumberGenerator) -> RetryDecision {
         let reason = ending.code?.rawValue ?? ending.signal?.name ?? "exit \(ending.exitCode ?? -1)"
         if let code = ending.code, Self.alwaysFinal.contains(code) {
@@ -134,7 +134,7 @@ public struct RetryPlanner: Sendable {
             var planner = self
             var rng = NoJitter()
             let ending = AttemptEnding(code: code, retryable: code.retryableByDefault, exitCode: 1, signal: nil)
-            let next: String = switch planner.decide(after: 1, ending: ending, command: command, elapsed: Duration(nanoseconds: 0), using: &rng) {
+            let next: String = switch planner.decide(after: 1, ending: ending, command: command, elapsed: TimeSpan(nanoseconds: 0), using: &rng) {
             case .retry(let delay, _, let change, _): "\(change) after \(delay)"
             case .stop(let reason): "nothing: \(reason)"
             }
@@ -144,12 +144,12 @@ public struct RetryPlanner: Sendable {
 
     /// The wait before attempt `attempt` (2 for the first retry): fixed, or doubling from the
     /// initial delay, capped, then varied by ± jitter.
-    public func delay(before attempt: Int, using rng: inout some RandomNumberGenerator) -> Duration {
+    public func delay(before attempt: Int, using rng: inout some RandomNumberGenerator) -> TimeSpan {
         var base = Double(policy.initialDelay.nanoseconds)
         if policy.backoff == .exponential { base *= Double(1 << min(max(attempt - 2, 0), 30)) }
         base = min(base, Double(policy.maxDelay.nanoseconds))
         if policy.jitter > 0 { base *= 1 + Double.random(in: -policy.jitter...policy.jitter, using: &rng) }
-        return Duration(nanoseconds: Int64(saturating: max(0, base)))
+        return TimeSpan(nanoseconds: Int64(saturating: max(0, base)))
     }
 
     /// Rewrites the value after the edit's argument (`-ngl 99` → `-ngl 49`); if the argument is

@@ -74,11 +74,11 @@ struct TOMLDecoder {
         return out
     }
 
-    func duration(_ t: TOMLTable, _ key: String, _ ctx: String) throws(ProfileError) -> Duration? {
+    func duration(_ t: TOMLTable, _ key: String, _ ctx: String) throws(ProfileError) -> TimeSpan? {
         guard let v = t[key] else { return nil }
         switch v {
         case .string(let s):
-            guard let d = Duration(parsing: s) else {
+            guard let d = TimeSpan(parsing: s) else {
                 throw error(t, key, "\(name(ctx, key)) '\(s)' is not a duration", hint: "e.g. \"90s\", \"10m\", \"500ms\"")
             }
             return d

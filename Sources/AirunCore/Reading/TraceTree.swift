@@ -43,109 +43,116 @@ public struct TraceTree: Sendable {
     public static let maximumDepth = 32
     public private(set) var recordCount = 0
 
-    /// Builds the tree from the trace's records (others are ignored).
+    /// Builds the tree from the trace's records (others are ignored): the records gathered by
+    /// span, the attempts put in their runs, then the nested runs under the attempts that started them.
     public init(traceID: TraceID, records: [Record]) {
         self.traceID = traceID
+        var pieces = Pieces()
+        for record in records where record.identity.traceID == traceID {
+            recordCount += 1
+            pieces.add(record)
+        }
+        pieces.placeAttempts()
+        roots = pieces.nestRuns()
+    }
+
+    /// The runs and attempts of a trace while its tree is built, by span.
+    private struct Pieces {
         var runs: [SpanID: Run] = [:]
+        /// Runs in the order first seen.
         var order: [SpanID] = []
         var attempts: [SpanID: (run: SpanID, attempt: Attempt)] = [:]
-        func run(_ span: SpanID) -> Run {
-            if let r = runs[span] { return r }
-            order.append(span)
-            return Run(spanID: span)
+
+        mutating func updateRun(_ span: SpanID, _ change: (inout Run) -> Void) {
+            if runs[span] == nil { order.append(span) }
+            var r = runs[span] ?? Run(spanID: span)
+            change(&r)
+            runs[span] = r
         }
+
         /// An attempt's records all carry its span; its parent is the run's.
-        func updateAttempt(_ id: RecordIdentity, _ number: Int64, _ change: (inout Attempt) -> Void) {
+        mutating func updateAttempt(_ id: RecordIdentity, _ number: Int64, _ change: (inout Attempt) -> Void) {
             guard let parent = id.parentSpanID else { return }
             var a = attempts[id.spanID]?.attempt ?? Attempt(number: number, spanID: id.spanID)
             change(&a)
             attempts[id.spanID] = (parent, a)
         }
-        for record in records where record.identity.traceID == traceID {
-            recordCount += 1
-            let id = record.identity
+
+        mutating func add(_ record: Record) {
+            let id = record.identity, time = record.timestampMicroseconds
             switch record.event {
             case .runStart(let e):
-                var r = run(id.spanID)
-                r.start = e
-                r.startTime = record.timestampMicroseconds
-                r.parentSpanID = id.parentSpanID
-                runs[id.spanID] = r
-            case .runEnd(let e):
-                var r = run(id.spanID)
-                r.end = e
-                r.endTime = record.timestampMicroseconds
-                runs[id.spanID] = r
-            case .retry(let e):
-                var r = run(id.spanID)
-                r.retries.append((record.timestampMicroseconds, e))
-                runs[id.spanID] = r
-            case .attemptStart(let e):
-                updateAttempt(id, e.attempt) {
-                    $0.start = record.timestampMicroseconds
-                    $0.command = e.command
+                updateRun(id.spanID) {
+                    $0.start = e
+                    $0.startTime = time
+                    $0.parentSpanID = id.parentSpanID
                 }
-            case .attemptEnd(let e):
-                updateAttempt(id, e.attempt) {
-                    $0.end = e
-                    $0.endTime = record.timestampMicroseconds
-                }
-            case .error(let e):
-                updateAttempt(id, e.attempt) { $0.error = e }
+            case .runEnd(let e): updateRun(id.spanID) { $0.end = e; $0.endTime = time }
+            case .retry(let e): updateRun(id.spanID) { $0.retries.append((time, e)) }
+            case .attemptStart(let e): updateAttempt(id, e.attempt) { $0.start = time; $0.command = e.command }
+            case .attemptEnd(let e): updateAttempt(id, e.attempt) { $0.end = e; $0.endTime = time }
+            case .error(let e): updateAttempt(id, e.attempt) { $0.error = e }
             case .childLog(let e):
                 updateAttempt(id, e.attempt) {
-                    $0.logs.append(ChildLogEntry(time: record.timestampMicroseconds, level: record.level, message: record.message, log: e))
+                    $0.logs.append(ChildLogEntry(time: time, level: record.level, message: record.message, log: e))
                 }
-            case .sample:
-                break
+            case .sample: break
             }
         }
-        // Attempts into their runs; then nested runs into the attempts that started them,
-        // deepest first, so a run carries its own nested runs when it is placed.
-        for (_, (runSpan, attempt)) in attempts {
-            var r = run(runSpan)
-            r.attempts.append(attempt)
-            runs[runSpan] = r
+
+        /// Each attempt into its run, in attempt order.
+        mutating func placeAttempts() {
+            for (_, (runSpan, attempt)) in attempts { updateRun(runSpan) { $0.attempts.append(attempt) } }
+            for span in runs.keys { runs[span]!.attempts.sort { $0.number < $1.number } }
         }
-        for span in runs.keys { runs[span]!.attempts.sort { $0.number < $1.number } }
-        let attemptOwner = Dictionary(attempts.map { ($0.key, $0.value.run) }, uniquingKeysWith: { a, _ in a })
-        // Each run's depth and the attempt it is shown under, in one pass up each chain (a record
-        // file is outside input: a chain of 5,000 nested runs once took 41 s here, and 3,000
-        // overflowed the stack). Runs deeper than `maximumDepth` are shown under the attempt that
-        // holds their ancestor at that depth, so every walk of the tree stays shallow.
-        var depth: [SpanID: Int] = [:]
-        var anchor: [SpanID: SpanID] = [:]
-        for start in runs.keys where depth[start] == nil {
-            var chain: [SpanID] = []
-            var current = start
-            var seen: Set<SpanID> = []
-            while depth[current] == nil, seen.insert(current).inserted, let parent = runs[current]?.parentSpanID,
-                  let owner = attemptOwner[parent], owner != current, runs[owner] != nil {
-                chain.append(current)
-                current = owner
+
+        /// Nested runs into the attempts that started them, deepest first, so a run carries its
+        /// own nested runs when it is placed. Returns the roots, in start order.
+        mutating func nestRuns() -> [Run] {
+            let attemptOwner = Dictionary(attempts.map { ($0.key, $0.value.run) }, uniquingKeysWith: { a, _ in a })
+            let (depth, anchor) = placement(attemptOwner)
+            func sortedNested(_ r: inout Run) {
+                for i in r.attempts.indices { r.attempts[i].runs.sort { ($0.startTime ?? 0) < ($1.startTime ?? 0) } }
             }
-            if depth[current] == nil { depth[current] = 0 }  // a root, or where a cycle was cut
-            for span in chain.reversed() {
-                let parent = runs[span]!.parentSpanID!
-                let owner = attemptOwner[parent]!
-                let d = depth[owner]! + 1
-                depth[span] = d
-                anchor[span] = d > Self.maximumDepth ? anchor[owner] ?? parent : parent
+            let nestedFirst = order.filter { runs[$0] != nil }.sorted { depth[$0] ?? 0 > depth[$1] ?? 0 }
+            for span in nestedFirst {
+                guard var r = runs[span], let place = anchor[span], let owner = attemptOwner[place], owner != span,
+                      let index = runs[owner]?.attempts.firstIndex(where: { $0.spanID == place }) else { continue }
+                sortedNested(&r)
+                runs[span] = nil
+                runs[owner]!.attempts[index].runs.append(r)
             }
+            for span in runs.keys { sortedNested(&runs[span]!) }
+            return order.compactMap { runs[$0] }.sorted { ($0.startTime ?? 0) < ($1.startTime ?? 0) }
         }
-        func sortedNested(_ r: inout Run) {
-            for i in r.attempts.indices { r.attempts[i].runs.sort { ($0.startTime ?? 0) < ($1.startTime ?? 0) } }
+
+        /// Each run's depth and the attempt it is shown under, in one pass up each chain (a record
+        /// file is outside input: a chain of 5,000 nested runs once took 41 s here, and 3,000
+        /// overflowed the stack). Runs deeper than `maximumDepth` are shown under the attempt that
+        /// holds their ancestor at that depth, so every walk of the tree stays shallow.
+        func placement(_ attemptOwner: [SpanID: SpanID]) -> (depth: [SpanID: Int], anchor: [SpanID: SpanID]) {
+            var depth: [SpanID: Int] = [:]
+            var anchor: [SpanID: SpanID] = [:]
+            for start in runs.keys where depth[start] == nil {
+                var chain: [SpanID] = []
+                var current = start
+                var seen: Set<SpanID> = []
+                while depth[current] == nil, seen.insert(current).inserted, let parent = runs[current]?.parentSpanID,
+                      let owner = attemptOwner[parent], owner != current, runs[owner] != nil {
+                    chain.append(current)
+                    current = owner
+                }
+                if depth[current] == nil { depth[current] = 0 }  // a root, or where a cycle was cut
+                for span in chain.reversed() {
+                    let parent = runs[span]!.parentSpanID!
+                    let owner = attemptOwner[parent]!
+                    let d = depth[owner]! + 1
+                    depth[span] = d
+                    anchor[span] = d > maximumDepth ? anchor[owner] ?? parent : parent
+                }
+            }
+            return (depth, anchor)
         }
-        let nestedFirst = order.filter { runs[$0] != nil }.sorted { depth[$0] ?? 0 > depth[$1] ?? 0 }
-        for span in nestedFirst {
-            guard var r = runs[span], let place = anchor[span], let owner = attemptOwner[place], owner != span,
-                  let index = runs[owner]?.attempts.firstIndex(where: { $0.spanID == place }) else { continue }
-            sortedNested(&r)
-            runs[span] = nil
-            runs[owner]!.attempts[index].runs.append(r)
-        }
-        for span in runs.keys { sortedNested(&runs[span]!) }
-        roots = order.compactMap { runs[$0] }.sorted { ($0.startTime ?? 0) < ($1.startTime ?? 0) }
     }
 
     /// The earliest time in the trace: offsets are shown from it.

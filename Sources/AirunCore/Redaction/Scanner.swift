@@ -443,9 +443,6 @@ struct Scanner {
 @inline(__always) func isSecretKeyEnding(_ b: UInt8) -> Bool {
     switch b { case 0x64, 0x79, 0x6e, 0x74, 0x6c, 0x73: return true; default: return false }  // d y n t l s
 }
-@inline(__always) func isFragmentPunctuation(_ b: UInt8) -> Bool {
-    switch b { case 0x5f, 0x2d, 0x2e, 0x2b, 0x2f, 0x3d: return true; default: return false }  // _ - . + / =
-}
 @inline(__always) func isBase64Extra(_ b: UInt8) -> Bool {
     switch b { case 0x2b, 0x2f, 0x3d, 0x0d: return true; default: return false }  // + / = CR
 }

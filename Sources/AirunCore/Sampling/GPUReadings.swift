@@ -17,7 +17,7 @@ public struct GPUReading: Equatable, Sendable {
 
 /// A process using GPU memory (nvidia-smi `--query-compute-apps`, NVML running processes).
 public struct GPUProcess: Equatable, Sendable {
-    public var pid: Int32
+    public var pid: ProcessID
     public var usedMemoryMB: Double
 }
 
@@ -53,7 +53,7 @@ public enum NvidiaSmi {
     /// One line of `--query-compute-apps=<appFields>`; nil when the memory is not reported.
     public static func parseAppLine(_ line: Substring) -> GPUProcess? {
         let f = line.split(separator: ",", omittingEmptySubsequences: false)
-        guard f.count >= 3, let pid = Int32(f[0].trimmingSpaces()), let used = number(f[2]) else { return nil }
+        guard f.count >= 3, let pid = ProcessID(f[0].trimmingSpaces()), let used = number(f[2]) else { return nil }
         return GPUProcess(pid: pid, usedMemoryMB: used)
     }
 }

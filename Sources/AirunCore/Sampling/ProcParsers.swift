@@ -1,7 +1,7 @@
 /// The fields airun reads from `/proc/<pid>/stat`.
 public struct ProcessStat: Equatable, Sendable {
-    public var pid: Int32
-    public var parent: Int32
+    public var pid: ProcessID
+    public var parent: ProcessID
     public var state: Character
     /// User and system CPU time in clock ticks (`sysconf(_SC_CLK_TCK)`, usually 100 a second).
     public var userTicks: Int64
@@ -14,10 +14,10 @@ public struct ProcessStat: Equatable, Sendable {
     /// and parentheses, so fields are counted from the last `)`.
     public static func parse(_ text: String) -> ProcessStat? {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
-              let pid = Int32(text[..<open].trimmingSpaces()) else { return nil }
+              let pid = ProcessID(text[..<open].trimmingSpaces()) else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count >= 22, let state = fields[0].first, let ppid = Int32(fields[1]),
+        guard fields.count >= 22, let state = fields[0].first, let ppid = ProcessID(fields[1]),
               let utime = Int64(fields[11]), let stime = Int64(fields[12]), let threads = Int64(fields[17]),
               let rss = Int64(fields[21]) else { return nil }
         return ProcessStat(pid: pid, parent: ppid, state: state, userTicks: utime, systemTicks: stime, threads: threads,
@@ -95,8 +95,8 @@ public func passwdFields(uid: UInt32, in passwd: [UInt8]) -> [ArraySlice<UInt8>]
 }
 
 /// The pids in a `/proc/<pid>/task/<tid>/children` file.
-public func parseChildren(_ text: String) -> [Int32] {
-    text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }.filter { $0 > 0 }
+public func parseChildren(_ text: String) -> [ProcessID] {
+    text.split(whereSeparator: \.isWhitespace).compactMap { ProcessID($0) }.filter { $0 > 0 }
 }
 
 /// The one-minute load average from `/proc/loadavg`.

@@ -1,0 +1,28 @@
+import AirunCore
+import AirunSystem
+
+/// One attempt to run the command: what to start and how to watch it.
+struct AttemptPlan {
+    var executable: String
+    var arguments: [String]
+    var environment: [String]
+    var tty: TTYMode
+    var captureBytes: Int
+    var captureStdout: CaptureFile?
+    var captureStderr: CaptureFile?
+    var timeout: TimeSpan?
+    var killAfter: TimeSpan
+    /// `[child_logs] format = "json"`: the stderr lines that are the command's own log records.
+    var childLogs: ChildLogFeed?
+}
+
+/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines.
+/// A class: the poll loop's stream and the attempt share the one reader.
+final class ChildLogFeed {
+    private var lines = ChildLogLines()
+    private let emit: (ChildLog, String) -> Void
+
+    init(_ emit: @escaping (ChildLog, String) -> Void) { self.emit = emit }
+    func feed(_ chunk: UnsafeRawBufferPointer) { lines.feed(chunk, emit) }
+    func finish() { lines.finish(emit) }
+}
