@@ -100,15 +100,25 @@ public struct Classifier: Sendable {
         matcher = PhraseMatcher(phrases)
     }
 
-    /// The verdict for a failed attempt; nil when the attempt succeeded.
+    /// The verdict for a failed attempt; nil when the attempt succeeded. In order: what the
+    /// attempt's status alone says, the rules over its output, then what is left (the model file,
+    /// a Python exception, the signal, the exit status).
     public func classify(_ facts: AttemptFacts) -> Verdict? {
         if facts.succeeded { return nil }
+        if let v = Self.statusVerdict(facts) { return v }
         var budget = PatternBudget()
-        func verdict(_ code: ErrorCode, _ evidence: String, _ rule: String, retryable: Bool? = nil) -> Verdict {
-            var v = Verdict(code: code, retryable: retryable ?? code.retryableByDefault, evidence: evidence, rule: rule)
-            v.patternBudgetSpentBy = budget.spentBy
-            return v
-        }
+        var v = ruleVerdict(facts, budget: &budget) ?? Self.lastResortVerdict(facts)
+        v.patternBudgetSpentBy = budget.spentBy
+        return v
+    }
+
+    private static func verdict(_ code: ErrorCode, _ evidence: String, _ rule: String, retryable: Bool? = nil) -> Verdict {
+        Verdict(code: code, retryable: retryable ?? code.retryableByDefault, evidence: evidence, rule: rule)
+    }
+
+    /// A command that never started, airun's timeout, output that could not be delivered, and
+    /// airun's own INT/TERM/HUP/QUIT passed on: decided by the status, whatever the output says.
+    private static func statusVerdict(_ facts: AttemptFacts) -> Verdict? {
         switch facts.spawnFailure {
         case .notFound?: return verdict(.commandNotFound, "command not found", "spawn")
         case .notExecutable?: return verdict(.permissionDenied, "command not executable", "spawn")
@@ -121,7 +131,11 @@ public struct Classifier: Sendable {
         if let s = facts.receivedSignal, s.isTermination {
             return verdict(.interrupted, "airun received \(s.name) and passed it on", "signal")
         }
+        return nil
+    }
 
+    /// The first rule (the profile's, then the built-in ones) with a line in the output.
+    private func ruleVerdict(_ facts: AttemptFacts, budget: inout PatternBudget) -> Verdict? {
         let stderr = CapturedText(facts.stderr, matcher)
         let stdout = CapturedText(facts.stdout, matcher)
         for (r, rule) in rules.enumerated() {
@@ -133,25 +147,27 @@ public struct Classifier: Sendable {
             }
             for text in streams {
                 if let line = text.firstLine(matching: groups[r], patterns: rule.patterns, rule: rule.name, budget: &budget) {
-                    return verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+                    return Self.verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
                 }
             }
         }
+        return nil
+    }
 
-        // No line said why, but the model file itself shows what is wrong with it.
+    /// No line said why: the model file, a Python exception, the signal, or the exit status.
+    private static func lastResortVerdict(_ facts: AttemptFacts) -> Verdict {
+        // The model file itself shows what is wrong with it.
         if let file = facts.modelFile, let code = file.suggestedCode, facts.signal == nil {
             var v = verdict(code, "model file: \(file.problem!)", "model-file")
             v.evidenceLost = llamaLogCut(facts)
             return v
         }
-
         if let exception = PythonException.parse(facts.stderr) {
             if exception.type.hasSuffix("FileNotFoundError"), looksLikeModelPath(exception.message) {
                 return verdict(.modelNotFound, exception.line, "python")
             }
             return verdict(.pythonException, exception.line, "python")
         }
-
         if let signal = facts.signal {
             if signal == .kill {
                 if let rss = facts.maxRSSMegabytes, let limit = facts.memoryLimitMegabytes, limit > 0, rss >= 0.5 * limit {
@@ -175,7 +191,7 @@ public struct Classifier: Sendable {
     /// A llama.cpp program failed and its stderr holds no error line: llama.cpp logs through a
     /// worker thread that the process's exit can overtake (upstream issue 22142), and every
     /// failure it exits with is logged as an `E` line first. So the line was written, then lost.
-    func llamaLogCut(_ facts: AttemptFacts) -> Bool {
+    static func llamaLogCut(_ facts: AttemptFacts) -> Bool {
         let program = facts.program.split(separator: "/").last ?? ""
         guard program.hasPrefix("llama-") || facts.stderr.contains(" I llama_") else { return false }
         return !facts.stderr.utf8.split(separator: 0x0A).contains { line in isLlamaLogLine(line, level: UInt8(ascii: "E")) }
