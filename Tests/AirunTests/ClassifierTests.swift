@@ -34,6 +34,8 @@ struct ClassifierTests {
         .fixture("llama.cpp/completion-truncated-model", .modelCorrupt),
         .fixture("llama.cpp/completion-not-gguf", .modelInvalid),
         .fixture("llama.cpp/completion-host-oom", .hostOutOfMemory, .contextTooLarge),
+        // `-c 999999999` under a 3 GB address-space limit: the context's arrays cannot be allocated.
+        .fixture("llama.cpp/completion-ctx-bad-alloc", .contextTooLarge),
         .fixture("llama.cpp/completion-bad-arg", .badArguments),
         .fixture("llama.cpp/completion-bad-value", .badArguments),
         // `-c 4000000000` overflows llama.cpp's integer parsing: rejected as an argument before any allocation.

@@ -30,9 +30,15 @@ struct AttemptRunner {
     func execute() -> AttemptOutcome {
         let identity = RecordIdentity(traceID: context.trace.traceID, spanID: span, parentSpanID: context.runSpan,
                                       requestID: "\(context.runSpan.hex)-\(number)")
-        let measurement = runAttempt(identity: identity)
-        let findings = Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values).findings(for: measurement)
-        let outcome = AttemptOutcome(measurement, findings)
+        let outcome: AttemptOutcome
+        if let simulated = context.options.simulate.last(where: { $0.attempt == number }) {
+            outcome = simulate(simulated, identity: identity)
+        } else {
+            let measurement = runAttempt(identity: identity)
+            outcome = AttemptOutcome(measurement, Diagnosis(rules: context.settings.profile.rules,
+                                                            environment: context.environment.values).findings(for: measurement))
+        }
+        let measurement = outcome.measurement
         if let rule = outcome.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
         context.sink.write(Record(.attemptEnd(AttemptEnd(outcome, labels: context.labels)), level: outcome.exitCode == 0 ? .info : .warning,
                                   message: measurement.message, identity: identity, timestampMicroseconds: measurement.endedWall))
@@ -64,6 +70,23 @@ struct AttemptRunner {
             // Marks AIRUN_PROFILE as airun's export, not a choice for a nested airun.
             ("AIRUN_PROFILE_EXPORTED", profile),
         ]
+    }
+
+    /// `--simulate`: the attempt ends as its code typically does, without starting anything;
+    /// its records say so.
+    private func simulate(_ failure: SimulatedFailure, identity: RecordIdentity) -> AttemptOutcome {
+        let now = wallClockMicroseconds()
+        var start = AttemptStart()
+        start.attempt = Int64(number)
+        start.command = command
+        start.simulated = true
+        context.sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) simulated as \(failure.code.rawValue)",
+                                  identity: identity, timestampMicroseconds: now))
+        context.console.info("attempt \(number) simulated as \(failure.code.rawValue) (--simulate): nothing was run")
+        var measurement = AttemptMeasurement(number: number, command: command, identity: identity, startedWall: now,
+                                             endedWall: now, process: failure.process)
+        measurement.simulated = true
+        return AttemptOutcome(measurement, AttemptFindings(verdict: failure.verdict))
     }
 
     /// Starts the child and watches it to the end; or, if it cannot be started, says why as a

@@ -44,6 +44,8 @@ public struct RunOptions: Sendable {
     public var tags: [(String, String)] = []
     /// The caller's name for the model (`--model-id`), over `AIRUN_MODEL_ID` and the file's name.
     public var modelID: String?
+    /// `--simulate CODE[@N]`: attempts that end as a code without running.
+    public var simulate: [SimulatedFailure] = []
     public var command: [String] = []
 
     public init() {}
@@ -116,6 +118,13 @@ let runOptions: [Option<RunOptions>] = [
     },
     Option(["--fallback-model"], "PATH", "a model to try instead of -m/--model after a model or memory failure (repeatable; replaces the profile's list; each gets an attempt)",
            kind: .file) { o, v in o.fallbackModels.append(v) },
+    Option(["--simulate"], "CODE[@N]", "end attempt N (default 1) as error CODE without running it, to walk the profile's retries and fallbacks (repeatable; its records say simulated)",
+           kind: .choices(ErrorCode.allCases.map(\.rawValue))) { o, v throws(UsageError) in
+        guard let failure = SimulatedFailure(v) else {
+            throw UsageError("--simulate '\(v)' must be an error code, optionally @ATTEMPT (GPU_OOM, GPU_OOM@2; docs/errors.md lists the codes)")
+        }
+        o.simulate.append(failure)
+    },
     Option(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
     Option(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
         let d = try duration("--sample-interval", v)

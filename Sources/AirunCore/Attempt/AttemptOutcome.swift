@@ -81,6 +81,8 @@ public struct AttemptMeasurement: Sendable {
     public var process: Process
     /// With `--capture-dir`: the files holding the full output.
     public var captureFiles: (stdout: String, stderr: String)?
+    /// `--simulate`: the attempt did not run; its end is the code's typical one.
+    public var simulated = false
 
     public init(number: Int, command: [String], identity: RecordIdentity, startedWall: Int64, endedWall: Int64, process: Process) {
         self.number = number
@@ -133,6 +135,8 @@ public struct AttemptMeasurement: Sendable {
         case .notStarted(let f): return .code(f.exitCode)
         case .ran(let r):
             let d = ExitDisposition(status: r.status, timedOut: r.timedOut)
+            // A simulated signal is a number: airun does not kill itself (SIGABRT would dump its core).
+            if simulated, case .signal(let s) = d { return .code(ExitCode.signaled(s)) }
             return r.outputLost != nil && d == .code(0) ? .code(1) : d
         }
     }
@@ -143,7 +147,7 @@ public struct AttemptMeasurement: Sendable {
     public var status: AttemptStatus {
         if let f = startFailure { return f.status }
         if timedOut { return .timedOut }
-        if case .signal = disposition { return .signaled }
+        if signal != nil { return .signaled }
         return exitCode == 0 ? .succeeded : .failed
     }
 
@@ -238,5 +242,72 @@ public struct AttemptOutcome: Sendable {
     public func errorMessage(_ labels: RunLabels) -> String {
         let model = labels.modelID(for: command).map { " with model \($0)" } ?? ""
         return "\(command.first ?? "")\(model) failed: \(verdict?.code.rawValue ?? "") (\(verdict?.evidence ?? ""))"
+    }
+}
+
+/// How an attempt that failed with a code typically ends: the exit status, signal or start
+/// failure that goes with it. `--simulate` ends an attempt this way without running it, and
+/// `--dry-run` plans each code's next attempt from it, so the two agree.
+public struct SimulatedFailure: Equatable, Sendable {
+    public let code: ErrorCode
+    /// The attempt it ends (1-based).
+    public let attempt: Int
+
+    public init(code: ErrorCode, attempt: Int) {
+        self.code = code
+        self.attempt = attempt
+    }
+
+    /// Parses `GPU_OOM` (attempt 1) or `GPU_OOM@2`; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let code = ErrorCode(rawValue: String(parts[0]).uppercased()) else { return nil }
+        var attempt = 1
+        if parts.count == 2 {
+            guard let n = Int(parts[1]), (1...100).contains(n) else { return nil }
+            attempt = n
+        }
+        self.init(code: code, attempt: attempt)
+    }
+
+    /// The process end the code goes with: a signal for the codes a signal decides, a start
+    /// failure for those a start decides, otherwise exit status 1.
+    public var process: AttemptMeasurement.Process {
+        var run = ProcessRun(pid: 0, status: .exited(1))
+        switch code {
+        case .oomKilled, .killedBySignal: run.status = .signaled(.kill, coreDumped: false)
+        case .aborted: run.status = .signaled(.abort, coreDumped: false)
+        case .interrupted:
+            run.status = .signaled(.interrupt, coreDumped: false)
+            run.receivedSignal = .interrupt
+        case .timeout:
+            run.status = .signaled(.terminate, coreDumped: false)
+            run.timedOut = true
+        case .outputLost:
+            run.status = .exited(0)
+            run.outputLost = "stdout: simulated"
+        case .commandNotFound: return .notStarted(StartFailure(.notFound, reason: "simulated: command not found"))
+        case .permissionDenied: return .notStarted(StartFailure(.notExecutable, reason: "simulated: permission denied"))
+        default: break
+        }
+        return .ran(run)
+    }
+
+    /// The verdict, as the classifier would give it for that failure.
+    public var verdict: Verdict {
+        Verdict(code: code, retryable: code.retryableByDefault, evidence: "simulated by --simulate \(code.rawValue)@\(attempt)",
+                rule: "simulate")
+    }
+
+    /// What the retry planner sees.
+    public var ending: AttemptEnding {
+        switch process {
+        case .notStarted(let f): return AttemptEnding(code: code, retryable: verdict.retryable, exitCode: f.exitCode, signal: nil)
+        case .ran(let r):
+            return switch r.status {
+            case .exited(let c): AttemptEnding(code: code, retryable: verdict.retryable, exitCode: c, signal: nil)
+            case .signaled(let s, _): AttemptEnding(code: code, retryable: verdict.retryable, exitCode: nil, signal: s)
+            }
+        }
     }
 }

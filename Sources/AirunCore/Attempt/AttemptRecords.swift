@@ -14,8 +14,9 @@ extension AttemptEnd {
         startedMicroseconds = m.startedWall
         endedMicroseconds = m.endedWall
         durationMs = m.durationMs
+        simulated = m.simulated
         if let run = m.run {
-            pid = Int64(run.pid)
+            pid = m.simulated ? nil : Int64(run.pid)
             receivedSignal = run.receivedSignal?.name
             timeToFirstOutputMs = run.firstOutputNanoseconds.map { Double($0) / 1e6 }
             userCPUMs = Double(run.userCPUMicroseconds) / 1000

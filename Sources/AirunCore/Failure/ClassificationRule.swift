@@ -74,6 +74,10 @@ extension ClassificationRule {
             "failed to allocate buffer for kv cache", "failed to allocate buffer for rs cache", "kv_cache_init() failed",
             "failed to initialize memory module", "was unable to fit model into system memory by reducing context",
             "failed to allocate compute pp buffers", "failed to allocate compute tg buffers",
+        ], all: [
+            // `-c 999999999`: the context's own arrays cannot be allocated (std::bad_alloc), however
+            // much memory is free: the same command fails the same way, a smaller -c does not.
+            ["failed to initialize the context", "bad_alloc"],
         ], stream: .stderr),
         ClassificationRule("gpu.oom", .gpuOutOfMemory, any: [
             "cudamalloc failed: out of memory", "hipmalloc failed", "hiperroroutofmemory", "cuda error: out of memory",

@@ -133,7 +133,8 @@ public struct RetryPlanner: Sendable {
         ErrorCode.allCases.map { code in
             var planner = self
             var rng = NoJitter()
-            let ending = AttemptEnding(code: code, retryable: code.retryableByDefault, exitCode: 1, signal: nil)
+            // The ending `--simulate CODE` gives an attempt: a signal where the code goes with one.
+            let ending = SimulatedFailure(code: code, attempt: 1).ending
             let next: String = switch planner.decide(after: 1, ending: ending, command: command, elapsed: TimeSpan(nanoseconds: 0), using: &rng) {
             case .retry(let delay, _, let change, _): "\(change) after \(delay)"
             case .stop(let reason): "nothing: \(reason)"

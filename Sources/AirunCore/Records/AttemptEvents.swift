@@ -4,6 +4,8 @@ public struct AttemptStart: Equatable, Sendable {
     public var pid: Int64?
     public var executable: String?
     public var command: [String] = []
+    /// `--simulate`: nothing was started.
+    public var simulated = false
 
     public init() {}
 
@@ -12,6 +14,7 @@ public struct AttemptStart: Equatable, Sendable {
         r.add("pid", pid)
         r.add("executable", executable)
         r.add("command_args", arguments: command)
+        if simulated { r.add("simulated", true) }
     }
 
     init(_ o: JSONObject) {
@@ -19,6 +22,7 @@ public struct AttemptStart: Equatable, Sendable {
         pid = o.int("pid")
         executable = o.string("executable")
         command = o.strings("command_args") ?? []
+        simulated = o.bool("simulated") ?? false
     }
 }
 
@@ -171,6 +175,8 @@ public struct AttemptEnd: Equatable, Sendable {
     public var stderrFile: String?
     /// Only when the command could not be started.
     public var spawnError: String?
+    /// `--simulate`: the attempt did not run; it ended as its code typically does.
+    public var simulated = false
     public var modelID: String?
     public var modelPath: String?
     /// Written only when llama.cpp printed figures.
@@ -215,6 +221,7 @@ public struct AttemptEnd: Equatable, Sendable {
         r.add("stdout_file", stdoutFile)
         r.add("stderr_file", stderrFile)
         if let spawnError { r.add("spawn_error", spawnError) }
+        if simulated { r.add("simulated", true) }
         r.add("model_id", modelID)
         r.add("model_path", modelPath)
         if !performance.isEmpty { r.add(performance: performance) }
@@ -262,6 +269,7 @@ public struct AttemptEnd: Equatable, Sendable {
         stdoutFile = o.string("stdout_file")
         stderrFile = o.string("stderr_file")
         spawnError = o.string("spawn_error")
+        simulated = o.bool("simulated") ?? false
         modelID = o.string("model_id")
         modelPath = o.string("model_path")
         performance.loadTimeMs = o.double("load_time_ms")
