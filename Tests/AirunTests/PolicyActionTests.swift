@@ -110,3 +110,66 @@ struct PolicyActionTests {
         #expect(json["error_code"] as? String == code)
     }
 }
+
+/// Time limits that add up: per attempt (`--timeout`), for the whole run (`--max-time`), and a
+/// profile whose limits leave no room for the retry it promises.
+@Suite("deadlines that add up", .timeLimit(.minutes(2)), .offPool)
+struct DeadlineTests {
+    @Test("--max-time stops the attempt running at the deadline: TIMEOUT, exit 124, no retry after it")
+    func cutsTheAttempt() throws {
+        let r = try airun(["--max-time", "1s", "--retries", "3", "--", "sleep", "30"])
+        #expect(r.exitCode == 124, "\(r.stderr)")
+        #expect(r.records("attempt.end").count == 1)
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["timed_out"] as? Bool == true && (end["duration_ms"] as? Double ?? 0) < 5_000)
+        #expect(r.records("error").first?["error_code"] as? String == "TIMEOUT")
+        #expect(r.stderr.contains("not retrying: max_total_time 1s would be exceeded"), "\(r.stderr)")
+    }
+
+    @Test("--max-time covers the waits: a retry that would start past it does not, and the later attempt is cut to what is left")
+    func coversTheWaits() throws {
+        let s = Scratch()
+        // Attempt 1 fails at once; the wait is 1s; attempt 2 hangs and must be cut at the run's 2.5s.
+        let marker = s.file("ran-once")
+        let script = "[ -e \(marker) ] && exec sleep 30; touch \(marker); exit 3"
+        let r = try airun(["--max-time", "2500ms", "--retries", "3", "--", "sh", "-c", script], scratch: s)
+        #expect(r.exitCode == 124, "\(r.stderr)")
+        let ends = r.records("attempt.end")
+        #expect(ends.count == 2, "\(r.stderr)")
+        let second = try #require(ends.last)
+        #expect(second["timed_out"] as? Bool == true)
+        let run = try #require(r.records("run.end").first)
+        #expect((run["duration_ms"] as? Double ?? 0) < 2_500 + 1_500, "the run passed its deadline: \(run)")
+        // Stopped before the wait: the last attempt's own status, not 124.
+        let fast = try airun(["--max-time", "1500ms", "--retries", "5", "--", "sh", "-c", "exit 3"], scratch: s)
+        #expect(fast.records("attempt.end").count >= 1)
+        #expect(fast.exitCode == 3 && fast.stderr.contains("not retrying: max_total_time 1.5s would be exceeded"), "\(fast.stderr)")
+    }
+
+    @Test("--help says --timeout is per attempt; --max-time and --fallback-model without -m are checked")
+    func options() throws {
+        let help = try airun(["--help"]).stdoutText
+        #expect(help.contains("--timeout DURATION") && help.contains("per attempt") && help.contains("--max-time DURATION"))
+        let noModel = try airun(["--fallback-model", "small.gguf", "--", "echo", "hi"])
+        #expect(noModel.exitCode == 125 && noModel.stdoutText.isEmpty)
+        #expect(noModel.stderr.contains("--fallback-model replaces the command's -m/--model MODEL, and this command names none"))
+        #expect(try airun(["--max-time", "0", "--", "true"]).exitCode == 125)
+    }
+
+    @Test("profile check reports limits that leave a timed-out attempt no retry; the shipped profiles have none")
+    func profileCheck() throws {
+        let s = Scratch()
+        let bad = s.write("tight.toml", Array("[retry]\nattempts = 3\nmax_total_time = \"15m\"\n[timeout]\nattempt = \"20m\"\n".utf8))
+        let r = try airun(["profile", "check", bad], scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(r.stdoutText.contains("\(bad): warning: retry.max_total_time 15m is not longer than timeout.attempt 20m"), "\(r.stdoutText)")
+        let dry = try airun(["--profile", bad, "--dry-run", "--", "true"], scratch: s)
+        #expect(dry.stdoutText.contains("warning:      retry.max_total_time 15m"))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: root.path + "/profiles").filter { $0.hasSuffix(".toml") }
+            .map { root.path + "/profiles/" + $0 }
+        #expect(shipped.count >= 4)
+        let check = try airun(["profile", "check"] + shipped, scratch: s)
+        #expect(check.exitCode == 0 && !check.stdoutText.contains("warning"), "\(check.stdoutText)")
+    }
+}

@@ -47,8 +47,9 @@ enum ProfileCommand {
             var failed = false
             for file in arguments.dropFirst() {
                 do {
-                    _ = try locator.load(.file(file), name: ProfileLocator.commandName([file]))
+                    let profile = try locator.load(.file(file), name: ProfileLocator.commandName([file]))
                     out("\(file): ok\n")
+                    for problem in profile.problems { out("\(file): warning: \(problem)\n") }
                 } catch {
                     err(error.description)
                     failed = true

@@ -15,6 +15,8 @@ struct AttemptContext {
     let trace: TraceResolution
     let runSpan: SpanID
     let maxAttempts: Int
+    /// `--max-time`'s end of the run (monotonic nanoseconds): no attempt runs past it.
+    var deadline: Int64?
 }
 
 /// One attempt: its span, its environment, its records, and the supervisor that runs it.
@@ -146,7 +148,7 @@ struct AttemptRunner {
     private func makePlan(executable: String, exports: [(String, String)], identity: RecordIdentity) -> AttemptPlan {
         var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports),
                                tty: context.options.tty, captureBytes: context.settings.captureBytes,
-                               timeout: context.settings.timeout, killAfter: context.settings.killAfter)
+                               timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {
             let sink = context.sink, number = Int64(number)
             plan.childLogs = ChildLogFeed { log, message in
@@ -157,6 +159,14 @@ struct AttemptRunner {
             }
         }
         return plan
+    }
+
+    /// The attempt's time limit: its own (`--timeout`), cut to what `--max-time` leaves of the run.
+    private func timeout() -> TimeSpan? {
+        guard let deadline = context.deadline else { return context.settings.timeout }
+        let left = TimeSpan(nanoseconds: max(1_000_000, deadline - monotonicNanoseconds()))
+        guard let own = context.settings.timeout else { return left }
+        return own.nanoseconds < left.nanoseconds ? own : left
     }
 
     /// Why the spawn failed, as a shell would say it, with the exit code that implies.

@@ -11,7 +11,10 @@ public enum TTYMode: String, Sendable {
 /// Everything given on the command line before the wrapped command.
 public struct RunOptions: Sendable {
     public var traceID: String?
+    /// Per attempt.
     public var timeout: TimeSpan?
+    /// `--max-time`: the whole run, every attempt and wait.
+    public var maxTime: TimeSpan?
     /// nil: the profile's, else 10 s.
     public var killAfter: TimeSpan?
     public var tty = TTYMode.auto
@@ -83,9 +86,14 @@ let runOptions: [Option<RunOptions>] = [
         guard !v.isEmpty, v.utf8.count <= 256 else { throw UsageError("--model-id must be 1 to 256 characters") }
         o.modelID = v
     },
-    Option(["--timeout"], "DURATION", "send SIGTERM after DURATION (90s, 10m, 1h, 500ms; 0: none); exit 124") { o, v throws(UsageError) in
+    Option(["--timeout"], "DURATION", "per attempt: send it SIGTERM after DURATION (90s, 10m, 1h, 500ms; 0: none); exit 124") { o, v throws(UsageError) in
         let d = try duration("--timeout", v)
         o.timeout = d.nanoseconds > 0 ? d : nil  // 0 disables, as in GNU timeout
+    },
+    Option(["--max-time"], "DURATION", "the whole run, every attempt and wait: the attempt running at DURATION is stopped as by --timeout (exit 124), and no retry starts that would pass it") { o, v throws(UsageError) in
+        let d = try duration("--max-time", v)
+        guard d.nanoseconds > 0 else { throw UsageError("--max-time must be more than 0") }
+        o.maxTime = d
     },
     Option(["--kill-after"], "DURATION", "send SIGKILL this long after the timeout's SIGTERM (default 10s)") { o, v throws(UsageError) in
         o.killAfter = try duration("--kill-after", v)
@@ -188,6 +196,9 @@ public func parseInvocation(_ arguments: [String]) throws(UsageError) -> Invocat
     }
     options.command = Array(arguments[i...])
     guard !options.command.isEmpty else { throw UsageError("no command given") }
+    if !options.fallbackModels.isEmpty, ModelArgument.find(in: options.command) == nil {
+        throw UsageError("--fallback-model replaces the command's -m/--model MODEL, and this command names none")
+    }
     return .run(options)
 }
 
@@ -222,7 +233,7 @@ public let helpText = """
       airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf
 
     exit status: the command's; 128+N (or the same signal) if it died of signal N; 124 after
-    --timeout; 125 airun's own error; 126 command not executable; 127 command not found.
+    --timeout or --max-time stopped it; 125 airun's own error; 126 command not executable; 127 command not found.
     See docs/ for records, profiles, error codes and examples.
     """
 

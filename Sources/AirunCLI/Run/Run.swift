@@ -144,7 +144,8 @@ final class Run {
         sink.write(runStartRecord(run))
         let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
                                      redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
-                                     runSpan: run.span, maxAttempts: settings.policy.attempts)
+                                     runSpan: run.span, maxAttempts: settings.policy.attempts,
+                                     deadline: options.maxTime.map { run.startMonotonic + $0.nanoseconds })
         let (last, attempts, interruptedBy) = runAttempts(context, run: run)
         finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, sink: sink)
         exporter?.finish()
@@ -215,6 +216,7 @@ final class Run {
             // The error record's level says whether the run goes on: WARN when another attempt follows.
             guard case .retry(let delay, let next, let change, let reason) = decision else {
                 runner.writeError(attempt, level: .error)
+                if case .stop(let why) = decision, settings.policy.attempts > 1 { console.info("not retrying: \(why)") }
                 return (attempt, number, nil)
             }
             runner.writeError(attempt, level: .warning)

@@ -22,6 +22,10 @@ struct RunSettings {
             if options.retries == nil { policy.attempts = max(policy.attempts, 1 + options.fallbackModels.count) }
         }
         timeout = options.timeout ?? profile.timeout
+        // No attempt starts that would run past --max-time's deadline (the running one is cut at it).
+        if let maxTime = options.maxTime, policy.maxTotalTime.map({ $0.nanoseconds > maxTime.nanoseconds }) ?? true {
+            policy.maxTotalTime = maxTime
+        }
         killAfter = options.killAfter ?? profile.killAfter ?? .seconds(10)
         captureBytes = options.captureBytes ?? profile.captureBytes ?? 64 * 1024
         sampleInterval = options.sampleInterval ?? profile.sampleInterval ?? .seconds(1)
@@ -61,6 +65,7 @@ struct RunSettings {
         lines.append(("timeout", timeout.map { "\($0) per attempt, SIGKILL \(killAfter) after SIGTERM" } ?? "none"))
         lines.append(("capture", "last \(captureBytes) bytes of stdout and stderr"))
         lines.append(("sampling", "every \(sampleInterval)"))
+        for problem in Profile.deadlineProblems(policy, timeout: timeout) { lines.append(("warning", problem)) }
         if let command, attempts > 1 {
             let planner = RetryPlanner(policy: policy, fallback: fallback)
             lines.append(("after", "a failed attempt 1, by error code, attempt 2 is:"))

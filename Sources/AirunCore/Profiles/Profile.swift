@@ -24,6 +24,18 @@ public struct Profile: Sendable {
         self.name = name
         self.source = source
     }
+
+    /// Settings that are each valid but do not add up, in words (`profile check`, `--dry-run`).
+    public var problems: [String] { Self.deadlineProblems(retry, timeout: timeout) }
+
+    /// A run's time limit shorter than one attempt's (plus the first wait) means a timed-out
+    /// attempt is never retried, whatever the profile says about TIMEOUT.
+    public static func deadlineProblems(_ retry: RetryPolicy, timeout: TimeSpan?) -> [String] {
+        guard retry.attempts > 1, let total = retry.maxTotalTime, let timeout,
+              total.nanoseconds < timeout.nanoseconds + retry.initialDelay.nanoseconds else { return [] }
+        return ["retry.max_total_time \(total) is not longer than timeout.attempt \(timeout) plus the first wait (\(retry.initialDelay)): "
+                + "an attempt that times out is never retried; raise max_total_time or lower the attempt's timeout"]
+    }
 }
 
 /// When and how often to try again.
