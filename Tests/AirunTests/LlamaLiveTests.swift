@@ -83,6 +83,22 @@ struct LlamaLiveTests {
         #expect(parsed, "llama-completion never printed its perf block in \(runs) runs")
     }
 
+    /// Issue 22: `-c 999999999` was HOST_OOM and re-run unchanged (3 × 105 s at 19 GB). Under a
+    /// 3 GB address-space limit (prlimit) the same failure comes in milliseconds.
+    @Test("a context that cannot be allocated: CONTEXT_TOO_LARGE, then a smaller -c, never the same command", Requirement.llamaTrait)
+    func hugeContext() throws {
+        let s = Scratch()
+        let command = ["prlimit", "--as=3000000000", Llama.completion, "-m", Llama.model, "-c", "999999999", "-p", "hi", "-n", "4", "-no-cnv"]
+        let r = try airun(["--profile", "llama-completion", "--retries", "2", "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(r.exitCode == 1, "\(r.stderr.suffix(800))")
+        let errors = r.records("error")
+        #expect(errors.count == 2 && errors.allSatisfy { $0["error_code"] as? String == "CONTEXT_TOO_LARGE" }, "\(errors.map { $0["evidence"] ?? "" })")
+        let retry = try #require(r.records("retry").first)
+        #expect(retry["change"] as? String == "-c 999999999 → 499999999")
+        let commands = r.records("attempt.start").compactMap { $0["command_args"] as? [String] }
+        #expect(commands.count == 2 && Set(commands.map { $0.joined(separator: " ") }).count == 2, "an identical re-run: \(commands)")
+    }
+
     @Test("missing model → MODEL_NOT_FOUND", Requirement.llamaTrait)
     func missing() throws {
         let r = try run(completion("/nonexistent/models/missing-model.gguf"))
