@@ -87,16 +87,81 @@ struct LlamaLiveTests {
     /// 3 GB address-space limit (prlimit) the same failure comes in milliseconds.
     @Test("a context that cannot be allocated: CONTEXT_TOO_LARGE, then a smaller -c, never the same command", Requirement.llamaTrait)
     func hugeContext() throws {
-        let s = Scratch()
         let command = ["prlimit", "--as=3000000000", Llama.completion, "-m", Llama.model, "-c", "999999999", "-p", "hi", "-n", "4", "-no-cnv"]
-        let r = try airun(["--profile", "llama-completion", "--retries", "2", "--timeout", "120s", "--"] + command, scratch: s)
-        #expect(r.exitCode == 1, "\(r.stderr.suffix(800))")
-        let errors = r.records("error")
-        #expect(errors.count == 2 && errors.allSatisfy { $0["error_code"] as? String == "CONTEXT_TOO_LARGE" }, "\(errors.map { $0["evidence"] ?? "" })")
+        // llama.cpp's logger thread can lose its last lines at exit (upstream #22142; often on a
+        // loaded machine): then nothing says CONTEXT_TOO_LARGE and the run records the loss
+        // (evidence_lost). Such runs are set aside; one whose first failure kept its line decides.
+        var decided = false
+        for _ in 0..<12 where !decided {
+            let r = try airun(["--profile", "llama-completion", "--retries", "2", "--timeout", "120s", "--"] + command)
+            #expect(r.exitCode == 1, "\(r.stderr.suffix(800))")
+            let first = try #require(r.records("error").first)
+            guard first["error_code"] as? String == "CONTEXT_TOO_LARGE" else {
+                #expect(first["evidence_lost"] as? Bool == true, "misclassified with its evidence: \(first["evidence"] ?? "")")
+                continue
+            }
+            decided = true
+            let retry = try #require(r.records("retry").first)
+            #expect(retry["change"] as? String == "-c 999999999 → 499999999")
+            let commands = r.records("attempt.start").compactMap { $0["command_args"] as? [String] }
+            #expect(commands.count == 2 && Set(commands.map { $0.joined(separator: " ") }).count == 2, "an identical re-run: \(commands)")
+        }
+        #expect(decided, "llama.cpp's error line was lost in every run")
+    }
+
+    /// A copy of the tiny model whose header says it was trained on a 4096-token context (the
+    /// tiny one says 256): the fallback a too-long prompt needs.
+    static func widerModel(in s: Scratch) throws -> String {
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: Llama.model)))
+        let key = Array("llama.context_length".utf8)
+        let at = try #require((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) })
+        let value = at + key.count + 4  // after the key, its type (uint32 = 4), then the value
+        try #require(bytes[(at + key.count)..<value].elementsEqual([4, 0, 0, 0]) && bytes[value..<(value + 4)].elementsEqual([0, 1, 0, 0]))
+        bytes.replaceSubrange(value..<(value + 4), with: [0, 16, 0, 0])  // 4096
+        return s.write("tiny-4k.gguf", bytes)
+    }
+
+    @Test("a prompt the model's context cannot hold goes straight to a fallback with a larger one: no failed first attempt",
+          Requirement.llamaTrait)
+    func preflightPrompt() throws {
+        let s = Scratch()
+        let wider = try Self.widerModel(in: s)
+        let prompt = String(repeating: "hello world ", count: 300)  // at least 600 tokens; tiny holds 256
+        let command = [Llama.completion, "-m", Llama.model, "-p", prompt, "-n", "4", "-no-cnv", "--no-warmup", "-t", "2"]
+        let r = try airun(["--fallback-model", wider, "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(800))")
+        let starts = r.records("attempt.start")
+        #expect(starts.count == 2)
+        #expect(starts.first?["preflight"] as? Bool == true && starts.first?["pid"] is NSNull, "attempt 1 was started")
+        let error = try #require(r.records("error").first)
+        #expect(error["error_code"] as? String == "PROMPT_TOO_LONG" && error["classified_by"] as? String == "preflight")
         let retry = try #require(r.records("retry").first)
-        #expect(retry["change"] as? String == "-c 999999999 → 499999999")
-        let commands = r.records("attempt.start").compactMap { $0["command_args"] as? [String] }
-        #expect(commands.count == 2 && Set(commands.map { $0.joined(separator: " ") }).count == 2, "an identical re-run: \(commands)")
+        #expect(retry["change"] as? String == "fallback model tiny-4k.gguf" && (retry["delay_ms"] as? Double ?? -1) == 0)
+        #expect(r.records("attempt.end").last?["status"] as? String == "succeeded")
+        #expect(r.stderr.contains("attempt 1 not started: PROMPT_TOO_LONG before the model loaded (pre-flight)"), "\(r.stderr.suffix(600))")
+        // Without the pre-flight, the doomed attempt loads the model and fails first.
+        let plain = try airun(["--no-preflight", "--fallback-model", wider, "--timeout", "120s", "--"] + command)
+        #expect(plain.exitCode == 0 && (plain.records("attempt.start").first?["pid"] as? Int) != nil)
+        #expect(plain.records("error").first?["error_code"] as? String == "PROMPT_TOO_LONG")
+        // The dry-run makes the same check.
+        let dry = try airun(["--dry-run", "--"] + command, scratch: s)
+        #expect(dry.stdoutText.contains("pre-flight:   PROMPT_TOO_LONG"), "\(dry.stdoutText.suffix(400))")
+    }
+
+    @Test("a missing model file is found before anything starts; the fallback model runs at once", Requirement.llamaTrait)
+    func preflightModel() throws {
+        let s = Scratch()
+        let r = try airun(["--fallback-model", Llama.model, "--timeout", "120s", "--"]
+                          + completion("/nonexistent/models/70b.gguf", ["-n", "4"]), scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(800))")
+        let first = try #require(r.records("attempt.end").first)
+        #expect(first["preflight"] as? Bool == true && first["pid"] is NSNull && first["exit_code"] as? Int == 1)
+        let error = try #require(r.records("error").first)
+        #expect(error["error_code"] as? String == "MODEL_NOT_FOUND")
+        #expect((error["context"] as? [String: Any])?["model_file"] != nil)
+        #expect(r.records("retry").first?["delay_ms"] as? Double == 0)
+        let dry = try airun(["--dry-run", "--"] + completion("/nonexistent/models/70b.gguf"), scratch: s)
+        #expect(dry.stdoutText.contains("pre-flight:   MODEL_NOT_FOUND: model file /nonexistent/models/70b.gguf: no such file"))
     }
 
     @Test("missing model → MODEL_NOT_FOUND", Requirement.llamaTrait)

@@ -33,12 +33,14 @@ struct AttemptRunner {
         let identity = RecordIdentity(traceID: context.trace.traceID, spanID: span, parentSpanID: context.runSpan,
                                       requestID: "\(context.runSpan.hex)-\(number)")
         let outcome: AttemptOutcome
+        let diagnosis = Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values)
         if let simulated = context.options.simulate.last(where: { $0.attempt == number }) {
             outcome = simulate(simulated, identity: identity)
+        } else if !context.options.noPreflight, let (verdict, file) = diagnosis.preflight(command) {
+            outcome = notStarted(verdict, modelFile: file, identity: identity)
         } else {
             let measurement = runAttempt(identity: identity)
-            outcome = AttemptOutcome(measurement, Diagnosis(rules: context.settings.profile.rules,
-                                                            environment: context.environment.values).findings(for: measurement))
+            outcome = AttemptOutcome(measurement, diagnosis.findings(for: measurement))
         }
         let measurement = outcome.measurement
         if let rule = outcome.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
@@ -89,6 +91,22 @@ struct AttemptRunner {
                                              endedWall: now, process: failure.process)
         measurement.simulated = true
         return AttemptOutcome(measurement, AttemptFindings(verdict: failure.verdict))
+    }
+
+    /// The pre-flight check found the failure: the attempt is not started, and says why.
+    private func notStarted(_ verdict: Verdict, modelFile: GGUFCheck?, identity: RecordIdentity) -> AttemptOutcome {
+        let now = wallClockMicroseconds()
+        var start = AttemptStart()
+        start.attempt = Int64(number)
+        start.command = command
+        start.preflight = true
+        let reason = "\(verdict.code.rawValue) before the model loaded (pre-flight): \(verdict.evidence)"
+        context.sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) not started: \(reason)",
+                                  identity: identity, timestampMicroseconds: now))
+        context.console.info("attempt \(number) not started: \(reason)")
+        let measurement = AttemptMeasurement(number: number, command: command, identity: identity, startedWall: now,
+                                             endedWall: wallClockMicroseconds(), process: .notStarted(StartFailure(.preflight, reason: reason)))
+        return AttemptOutcome(measurement, AttemptFindings(verdict: verdict, modelFile: modelFile))
     }
 
     /// Starts the child and watches it to the end; or, if it cannot be started, says why as a

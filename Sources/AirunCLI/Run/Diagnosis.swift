@@ -53,6 +53,23 @@ struct Diagnosis {
         return verdict
     }
 
+    /// What a llama.cpp attempt would fail on before its model even loads: a model file that
+    /// cannot load, or a prompt its context provably cannot hold. Both are cheap and bounded (a
+    /// header read; the prompt check's own budget, which gives up rather than take long).
+    func preflight(_ command: [String]) -> (verdict: Verdict, modelFile: GGUFCheck?)? {
+        guard let program = command.first, fileName(program).hasPrefix("llama-"), let model = ModelArgument.find(in: command) else { return nil }
+        let file = inspectModelFile(model.path)
+        if let code = file.suggestedCode {
+            return (Verdict(code: code, retryable: code.retryableByDefault, evidence: "model file \(model.path): \(file.problem ?? "")",
+                            rule: "preflight"), file)
+        }
+        if case .overflow(let overflow)? = promptCheck(command) {
+            return (Verdict(code: .promptTooLong, retryable: ErrorCode.promptTooLong.retryableByDefault, evidence: overflow.evidence,
+                            rule: "preflight"), file)
+        }
+        return nil
+    }
+
     /// Whether the command's prompt provably needs more tokens than its context holds, from the
     /// model's vocabulary and context length in its GGUF header.
     func promptCheck(_ command: [String]) -> PromptOverflow.Outcome? {

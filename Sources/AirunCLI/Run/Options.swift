@@ -49,6 +49,8 @@ public struct RunOptions: Sendable {
     public var modelID: String?
     /// `--simulate CODE[@N]`: attempts that end as a code without running.
     public var simulate: [SimulatedFailure] = []
+    /// `--no-preflight`: start llama.cpp attempts without checking the model file and prompt first.
+    public var noPreflight = false
     public var command: [String] = []
 
     public init() {}
@@ -133,6 +135,7 @@ let runOptions: [Option<RunOptions>] = [
         }
         o.simulate.append(failure)
     },
+    Option(["--no-preflight"], nil, "start a llama.cpp attempt without first checking its model file and prompt (a doomed attempt is otherwise not started)") { o, _ in o.noPreflight = true },
     Option(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
     Option(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
         let d = try duration("--sample-interval", v)

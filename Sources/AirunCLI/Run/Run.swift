@@ -133,7 +133,12 @@ final class Run {
             return .code(ExitCode.airunFailure)
         }
         if options.dryRun {
-            try? FileDescriptor.standardOutput.writeAll(redactor.redact(settings.describe(command: options.command)))
+            var plan = settings.describe(command: options.command)
+            // The same checks a run makes before starting a llama.cpp attempt.
+            if !options.noPreflight, let (verdict, _) = Diagnosis(rules: settings.profile.rules, environment: environmentValues).preflight(options.command) {
+                plan += "pre-flight:".padding(to: 14) + "\(verdict.code.rawValue): \(verdict.evidence): attempt 1 would not be started\n"
+            }
+            try? FileDescriptor.standardOutput.writeAll(redactor.redact(plan))
             return .code(0)
         }
         labels.callerTraceID = trace.callerID
@@ -212,7 +217,8 @@ final class Run {
             let attempt = runner.execute()
             guard attempt.failed else { return (attempt, number, nil) }
             let elapsed = TimeSpan(nanoseconds: monotonicNanoseconds() - run.startMonotonic)
-            let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed, using: &rng)
+            let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed,
+                                          immediately: attempt.measurement.startFailure?.kind == .preflight, using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.
             guard case .retry(let delay, let next, let change, let reason) = decision else {
                 runner.writeError(attempt, level: .error)

@@ -7,6 +7,9 @@ public struct StartFailure: Equatable, Sendable {
         case notExecutable
         /// Something of airun's own failed: a pipe, a terminal (125).
         case airunError
+        /// The pre-flight check found what the attempt would fail on (a model file that cannot
+        /// load, a prompt longer than the context), so it was not started: 1, as the command's own.
+        case preflight
     }
 
     public var kind: Kind
@@ -23,6 +26,7 @@ public struct StartFailure: Equatable, Sendable {
         case .notFound: ExitCode.notFound
         case .notExecutable: ExitCode.notExecutable
         case .airunError: ExitCode.airunFailure
+        case .preflight: 1
         }
     }
 
@@ -31,6 +35,7 @@ public struct StartFailure: Equatable, Sendable {
         case .notFound: .notFound
         case .notExecutable: .notExecutable
         case .airunError: .airunError
+        case .preflight: .failed
         }
     }
 }

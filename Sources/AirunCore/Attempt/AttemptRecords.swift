@@ -15,6 +15,7 @@ extension AttemptEnd {
         endedMicroseconds = m.endedWall
         durationMs = m.durationMs
         simulated = m.simulated
+        preflight = m.startFailure?.kind == .preflight
         if let run = m.run {
             pid = m.simulated ? nil : Int64(run.pid)
             receivedSignal = run.receivedSignal?.name

@@ -73,7 +73,7 @@ public struct FallbackPlan: Sendable, Equatable {
 
     public static let defaultModelOn: [RetryCondition] = [
         .code(.modelNotFound), .code(.modelInvalid), .code(.modelCorrupt), .code(.modelUnsupported), .code(.modelLoadFailed),
-        .code(.gpuOutOfMemory), .code(.hostOutOfMemory), .code(.oomKilled), .code(.contextTooLarge),
+        .code(.gpuOutOfMemory), .code(.hostOutOfMemory), .code(.oomKilled), .code(.contextTooLarge), .code(.promptTooLong),
     ]
 
     public init() {}

@@ -79,8 +79,11 @@ public struct RetryPlanner: Sendable {
     /// A fallback (another model, an edited argument, the alternative command) makes a different
     /// attempt and is taken for the codes it lists; `never_retry_on` and a code's retryability
     /// concern only running the same command again. `alwaysFinal` codes end the run either way.
+    ///
+    /// `immediately`: the failed attempt never started (the pre-flight check stopped it), so there
+    /// is nothing to wait for: a fallback follows at once.
     public mutating func decide(after attempt: Int, ending: AttemptEnding, command: [String], elapsed: TimeSpan,
-                                using rng: inout some RandomNumberGenerator) -> RetryDecision {
+                                immediately: Bool = false, using rng: inout some RandomNumberGenerator) -> RetryDecision {
         let reason = ending.code?.rawValue ?? ending.signal?.name ?? "exit \(ending.exitCode ?? -1)"
         if let code = ending.code, Self.alwaysFinal.contains(code) {
             return .stop(reason: "\(code.rawValue) is never retried")
@@ -88,7 +91,7 @@ public struct RetryPlanner: Sendable {
         guard attempt < policy.attempts else {
             return .stop(reason: "all \(policy.attempts) attempt\(policy.attempts == 1 ? "" : "s") used")
         }
-        let delay = self.delay(before: attempt + 1, using: &rng)
+        let delay = immediately ? TimeSpan(nanoseconds: 0) : self.delay(before: attempt + 1, using: &rng)
         if let limit = policy.maxTotalTime, elapsed.nanoseconds + delay.nanoseconds > limit.nanoseconds {
             return .stop(reason: "max_total_time \(limit) would be exceeded")
         }

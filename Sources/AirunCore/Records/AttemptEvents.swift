@@ -6,6 +6,8 @@ public struct AttemptStart: Equatable, Sendable {
     public var command: [String] = []
     /// `--simulate`: nothing was started.
     public var simulated = false
+    /// The pre-flight check stopped it before it started.
+    public var preflight = false
 
     public init() {}
 
@@ -15,6 +17,7 @@ public struct AttemptStart: Equatable, Sendable {
         r.add("executable", executable)
         r.add("command_args", arguments: command)
         if simulated { r.add("simulated", true) }
+        if preflight { r.add("preflight", true) }
     }
 
     init(_ o: JSONObject) {
@@ -23,6 +26,7 @@ public struct AttemptStart: Equatable, Sendable {
         executable = o.string("executable")
         command = o.strings("command_args") ?? []
         simulated = o.bool("simulated") ?? false
+        preflight = o.bool("preflight") ?? false
     }
 }
 
@@ -177,6 +181,8 @@ public struct AttemptEnd: Equatable, Sendable {
     public var spawnError: String?
     /// `--simulate`: the attempt did not run; it ended as its code typically does.
     public var simulated = false
+    /// The pre-flight check found the failure before the model loaded: nothing was started.
+    public var preflight = false
     public var modelID: String?
     public var modelPath: String?
     /// Written only when llama.cpp printed figures.
@@ -222,6 +228,7 @@ public struct AttemptEnd: Equatable, Sendable {
         r.add("stderr_file", stderrFile)
         if let spawnError { r.add("spawn_error", spawnError) }
         if simulated { r.add("simulated", true) }
+        if preflight { r.add("preflight", true) }
         r.add("model_id", modelID)
         r.add("model_path", modelPath)
         if !performance.isEmpty { r.add(performance: performance) }
@@ -270,6 +277,7 @@ public struct AttemptEnd: Equatable, Sendable {
         stderrFile = o.string("stderr_file")
         spawnError = o.string("spawn_error")
         simulated = o.bool("simulated") ?? false
+        preflight = o.bool("preflight") ?? false
         modelID = o.string("model_id")
         modelPath = o.string("model_path")
         performance.loadTimeMs = o.double("load_time_ms")
