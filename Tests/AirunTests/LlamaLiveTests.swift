@@ -109,6 +109,19 @@ struct LlamaLiveTests {
         #expect(decided, "llama.cpp's error line was lost in every run")
     }
 
+    @Test("GPU_OOM on a command without -ngl: the retry gives half the model's layers from its header, as the dry-run shows",
+          Requirement.llamaTrait)
+    func gpuLayersNotGiven() throws {
+        let command = [Llama.completion, "-m", Llama.model, "-p", "hi", "-n", "4", "-no-cnv", "--no-warmup", "-t", "2"]
+        let dry = try airun(["--profile", "llama-completion", "--dry-run", "--"] + command)
+        #expect(dry.stdoutText.contains("GPU_OOM            -ngl 1 (the model's 3 × 0.5) after"), "\(dry.stdoutText)")
+        let r = try airun(["--profile", "llama-completion", "--simulate", "GPU_OOM", "--timeout", "120s", "--"] + command)
+        #expect(r.exitCode == 0, "\(r.stderr.suffix(600))")
+        let retry = try #require(r.records("retry").first)
+        #expect(retry["change"] as? String == "-ngl 1 (the model's 3 × 0.5)")
+        #expect(r.records("attempt.start").last?["command_args"] as? [String] == command + ["-ngl", "1"])
+    }
+
     /// A copy of the tiny model whose header says it was trained on a 4096-token context (the
     /// tiny one says 256): the fallback a too-long prompt needs.
     static func widerModel(in s: Scratch) throws -> String {

@@ -1,4 +1,4 @@
-import AirunCore
+@testable import AirunCore
 import Foundation
 import Testing
 
@@ -236,5 +236,79 @@ struct ProfileTests {
         #expect(p.retry.retryOn == ["GPU_OOM", "exit:75"] && p.timeout?.nanoseconds == 90_000_000_000)
         #expect(p.fallback.models == ["/m/a.gguf"] && p.fallback.edits.first?.set == "0")
         #expect(p.rules.first?.name == "site.nfs" && p.maskPersonalData == false)
+    }
+}
+
+/// Edits of arguments the command leaves to llama.cpp (`when_absent`): recent builds choose `-ngl`
+/// and `-c` themselves (`--fit`), so "halve -ngl" must still change something when none was given.
+@Suite("edits of arguments llama.cpp chooses", .offPool)
+struct ImpliedEditTests {
+    static func shapeHeader(blocks: UInt32 = 32, context: UInt32 = 8192) -> [UInt8] {
+        typealias G = PromptCheckTests
+        let kv: [[UInt8]] = [
+            G.string("general.architecture") + G.le(UInt32(8)) + G.string("qwen3"),
+            G.string("general.name") + G.le(UInt32(8)) + G.string("x"),
+            G.string("qwen3.block_count") + G.le(UInt32(4)) + G.le(blocks),
+            G.string("qwen3.context_length") + G.le(UInt32(4)) + G.le(context),
+        ]
+        let head: [UInt8] = Array("GGUF".utf8) + G.le(UInt32(3)) + G.le(UInt64(1)) + G.le(UInt64(kv.count))
+        return head + kv.flatMap { $0 }
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let command: [String]
+        let implied: ArgumentEdit.Implied
+        let change: String?
+        let after: [String]
+        var testDescription: String { command.joined(separator: " ") }
+    }
+
+    static let cases: [Case] = [
+        Case(command: ["llama", "-m", "m.gguf"], implied: .layers, change: "-ngl 16 (the model's 33 × 0.5)", after: ["llama", "-m", "m.gguf", "-ngl", "16"]),
+        Case(command: ["llama", "-m", "m.gguf", "-ngl", "auto"], implied: .layers, change: "-ngl auto → 16", after: ["llama", "-m", "m.gguf", "-ngl", "16"]),
+        Case(command: ["llama", "-m", "m.gguf", "-ngl", "99"], implied: .layers, change: "-ngl 99 → 49", after: ["llama", "-m", "m.gguf", "-ngl", "49"]),
+        Case(command: ["llama", "-m", "m.gguf", "-ngl", "0"], implied: .layers, change: nil, after: ["llama", "-m", "m.gguf", "-ngl", "0"]),
+        Case(command: ["llama", "-m", "m.gguf", "-c", "0"], implied: .context, change: "-c 0 → 4096", after: ["llama", "-m", "m.gguf", "-c", "4096"]),
+        Case(command: ["llama", "-m", "m.gguf"], implied: .context, change: "-c 4096 (the model's 8192 × 0.5)", after: ["llama", "-m", "m.gguf", "-c", "4096"]),
+        Case(command: ["llama", "-m", "m.gguf", "--ctx-size=600"], implied: .context, change: "--ctx-size 600 → 512", after: ["llama", "-m", "m.gguf", "--ctx-size=512"]),
+        Case(command: ["llama", "-m", "m.gguf", "-c", "400"], implied: .context, change: nil, after: ["llama", "-m", "m.gguf", "-c", "400"]),
+    ]
+
+    @Test("the header's layers and context; a header cut short or without an architecture gives nothing")
+    func shape() {
+        let header = Self.shapeHeader()
+        #expect(ModelShape.read(header: header) == ModelShape(blockCount: 32, contextLength: 8192))
+        #expect(ModelShape.read(header: header).offloadableLayers == 33)
+        #expect(ModelShape.read(header: Array(header.prefix(70))) == ModelShape())
+        #expect(ModelShape.read(header: Array("GGUF".utf8)) == ModelShape())
+        #expect(ModelShape.read(header: []) == ModelShape())
+    }
+
+    @Test("absent, auto or 0: the model's own value scaled; a number as before; never an increase", arguments: cases)
+    func implied(_ c: Case) {
+        let (command, implied, change, after) = (c.command, c.implied, c.change, c.after)
+        let edit = implied == .layers
+            ? ArgumentEdit(on: "GPU_OOM", argument: "-ngl", aliases: ["--gpu-layers"], scale: 0.5, implied: .layers)
+            : ArgumentEdit(on: "CONTEXT_TOO_LARGE", argument: "-c", aliases: ["--ctx-size"], scale: 0.5, minimum: 512, implied: .context)
+        var args = command
+        #expect(RetryPlanner.apply(edit, to: &args, shape: ModelShape.read(header: Self.shapeHeader())) == change)
+        #expect(args == after)
+        // Without the model's header there is nothing to scale an absent argument from.
+        var unknown = command
+        if !command.contains(where: { $0.hasPrefix(edit.argument) || edit.aliases.contains(where: $0.hasPrefix) }) {
+            #expect(RetryPlanner.apply(edit, to: &unknown, shape: nil) == nil && unknown == command)
+        }
+    }
+
+    @Test("when_absent is read from a profile and needs scale")
+    func profileKey() throws {
+        let p = try Profile.decode("[[fallback.edit]]\non = \"GPU_OOM\"\nargument = \"-ngl\"\nscale = 0.5\nwhen_absent = \"layers\"\n", name: "x", file: "x.toml")
+        #expect(p.fallback.edits.first?.implied == .layers)
+        #expect(throws: ProfileError.self) {
+            try Profile.decode("[[fallback.edit]]\non = \"GPU_OOM\"\nargument = \"-ngl\"\nset = \"1\"\nwhen_absent = \"layers\"\n", name: "x", file: "x.toml")
+        }
+        #expect(throws: ProfileError.self) {
+            try Profile.decode("[[fallback.edit]]\non = \"GPU_OOM\"\nargument = \"-ngl\"\nscale = 0.5\nwhen_absent = \"all\"\n", name: "x", file: "x.toml")
+        }
     }
 }

@@ -57,6 +57,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = processingEscapes(bytes)
         _ = dataExtent(bytes)
         _ = GGUFCheck.inspect(header: bytes, size: Int64(size))
+        _ = ModelShape.read(header: bytes)
     case "records":
         // The record reader: the input as a log file, fed whole and in 7-byte chunks; every
         // record read must encode again.

@@ -269,6 +269,13 @@ struct AttemptRunner {
     }
 }
 
+/// The layers and trained context in the header of the model `command` names, for edits of
+/// arguments the command leaves to llama.cpp; nil without a readable model.
+func modelShape(of command: [String]) -> ModelShape? {
+    guard let model = ModelArgument.find(in: command), let header = try? readFileHeader(model.path, count: 1 << 20) else { return nil }
+    return ModelShape.read(header: header.bytes)
+}
+
 /// Reads a model file's GGUF header (1 MiB, or 16 MiB when a large vocabulary needs it) and judges it.
 func inspectModelFile(_ path: String) -> GGUFCheck {
     do {

@@ -217,6 +217,7 @@ final class Run {
             let attempt = runner.execute()
             guard attempt.failed else { return (attempt, number, nil) }
             let elapsed = TimeSpan(nanoseconds: monotonicNanoseconds() - run.startMonotonic)
+            if settings.fallback.edits.contains(where: { $0.implied != nil }) { planner.modelShape = modelShape(of: command) }
             let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed,
                                           immediately: attempt.measurement.startFailure?.kind == .preflight, using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.

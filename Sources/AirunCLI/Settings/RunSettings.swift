@@ -67,7 +67,8 @@ struct RunSettings {
         lines.append(("sampling", "every \(sampleInterval)"))
         for problem in Profile.deadlineProblems(policy, timeout: timeout) { lines.append(("warning", problem)) }
         if let command, attempts > 1 {
-            let planner = RetryPlanner(policy: policy, fallback: fallback)
+            var planner = RetryPlanner(policy: policy, fallback: fallback)
+            if fallback.edits.contains(where: { $0.implied != nil }) { planner.modelShape = modelShape(of: command) }
             lines.append(("after", "a failed attempt 1, by error code, attempt 2 is:"))
             for (code, next) in planner.planByCode(command: command) {
                 lines.append(("", code.rawValue.padding(to: 19) + next))

@@ -82,27 +82,53 @@ public struct FallbackPlan: Sendable, Equatable {
 /// One argument change: on `on`, set the value after `argument` (or one of its `aliases`) to
 /// `set`, or multiply it by `scale` (rounded down, never below `minimum`).
 public struct ArgumentEdit: Sendable, Equatable {
+    /// What a scaled argument stands for when the command does not give it as a number (absent,
+    /// `auto`, `all`, `0`): what llama.cpp then uses, from the model's header.
+    public enum Implied: String, Sendable, Equatable {
+        /// Every offloadable layer (`-ngl`): the header's block count plus the output layer.
+        case layers
+        /// The model's trained context (`-c`): the header's context length.
+        case context
+
+        public func value(in shape: ModelShape) -> Int64? {
+            switch self {
+            case .layers: shape.offloadableLayers
+            case .context: shape.contextLength
+            }
+        }
+    }
+
     public var on: RetryCondition
     public var argument: String
     public var aliases: [String] = []
     public var set: String?
     public var scale: Double?
     public var minimum: Int64 = 0
+    /// `when_absent`: what to scale when the argument is not a number in the command.
+    public var implied: Implied?
 
-    public init(on: RetryCondition, argument: String, aliases: [String] = [], set: String? = nil, scale: Double? = nil, minimum: Int64 = 0) {
+    public init(on: RetryCondition, argument: String, aliases: [String] = [], set: String? = nil, scale: Double? = nil, minimum: Int64 = 0,
+                implied: Implied? = nil) {
         self.on = on
         self.argument = argument
         self.aliases = aliases
         self.set = set
         self.scale = scale
         self.minimum = minimum
+        self.implied = implied
     }
 
-    /// "-ngl 99 → 49" style description of applying it to `value`.
-    public func apply(to value: String) -> String? {
+    /// The new value for `value` ("99" → "49"); with `implied`, a value that is not a number
+    /// (`auto`) stands for the model's own, `impliedValue`.
+    public func apply(to value: String, impliedValue: Int64? = nil) -> String? {
         if let set { return set }
-        guard let scale, let n = Int64(value) else { return nil }
-        return String(max(minimum, Int64(saturating: (Double(n) * scale).rounded(.down))))
+        // `-c 0` means the model's context; `-ngl 0` means no layers, a number like any other.
+        let given = Int64(value).flatMap { $0 == 0 && implied == .context ? nil : $0 }
+        guard let scale, let n = given ?? impliedValue else { return nil }
+        let result = max(minimum, Int64(saturating: (Double(n) * scale).rounded(.down)))
+        // A scale below 1 that the minimum keeps at or above the value is no reduction.
+        guard scale >= 1 || result < n else { return nil }
+        return String(result)
     }
 }
 

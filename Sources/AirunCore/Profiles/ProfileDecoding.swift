@@ -93,7 +93,7 @@ extension Profile {
             }
             for (index, edit) in try d.tables(f, "edit", ctx).enumerated() {
                 let ectx = "fallback.edit[\(index + 1)]"
-                try d.keys(edit, ectx, allowed: ["on", "argument", "aliases", "set", "scale", "minimum"])
+                try d.keys(edit, ectx, allowed: ["on", "argument", "aliases", "set", "scale", "minimum", "when_absent"])
                 guard let onText = try d.string(edit, "on", ectx) else { throw d.missing(f, "edit", "\(ectx).on") }
                 let on = try d.conditions([onText], edit, "on")[0]
                 guard let argument = try d.string(edit, "argument", ectx) else { throw d.missing(f, "edit", "\(ectx).argument") }
@@ -104,6 +104,13 @@ extension Profile {
                     throw d.error(edit, "scale", "\(ectx).scale must be above 0 and at most 1000", hint: "e.g. 0.5 halves the value")
                 }
                 e.minimum = try d.integer(edit, "minimum", ectx) ?? 0
+                if let implied = try d.string(edit, "when_absent", ectx) {
+                    guard let value = ArgumentEdit.Implied(rawValue: implied), e.scale != nil else {
+                        throw d.error(edit, "when_absent", "\(ectx).when_absent must be layers or context, with scale",
+                                      hint: "what the model uses when the command does not give the argument as a number")
+                    }
+                    e.implied = value
+                }
                 guard (e.set == nil) != (e.scale == nil) else {
                     throw d.error(f, "edit", "\(ectx) needs exactly one of set and scale")
                 }

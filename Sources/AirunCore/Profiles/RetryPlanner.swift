@@ -68,6 +68,9 @@ public struct RetryPlanner: Sendable {
 
     private var nextModel = 0
     private var usedAlternative = false
+    /// The current model's layers and context, for edits of arguments the command does not give
+    /// as numbers (`when_absent`); nil when its header could not be read.
+    public var modelShape: ModelShape?
 
     public init(policy: RetryPolicy, fallback: FallbackPlan) {
         self.policy = policy
@@ -119,7 +122,7 @@ public struct RetryPlanner: Sendable {
             nextModel += 1
         }
         for edit in fallback.edits where ending.matches(edit.on) {
-            if let change = Self.apply(edit, to: &next) { changes.append(change) }
+            if let change = Self.apply(edit, to: &next, shape: modelShape) { changes.append(change) }
         }
         if changes.isEmpty, let alternative = fallback.command, !usedAlternative,
            modelFailure || nextModel >= fallback.models.count && !fallback.models.isEmpty {
@@ -157,27 +160,36 @@ public struct RetryPlanner: Sendable {
     }
 
     /// Rewrites the value after the edit's argument (`-ngl 99` → `-ngl 49`); if the argument is
-    /// absent and the edit sets a value, appends it. Returns a description, or nil if nothing changed.
-    static func apply(_ edit: ArgumentEdit, to args: inout [String]) -> String? {
+    /// absent and the edit sets a value, or scales what the model implies (`when_absent`), appends
+    /// it. Returns a description, or nil if nothing changed.
+    static func apply(_ edit: ArgumentEdit, to args: inout [String], shape: ModelShape? = nil) -> String? {
         let names = [edit.argument] + edit.aliases
+        let implied = shape.flatMap { edit.implied?.value(in: $0) }
         for (i, a) in args.enumerated() where i > 0 {
-            if names.contains(a), i + 1 < args.count, let v = edit.apply(to: args[i + 1]), v != args[i + 1] {
+            if names.contains(a), i + 1 < args.count {
+                guard let v = edit.apply(to: args[i + 1], impliedValue: implied), v != args[i + 1] else { return nil }
                 let old = args[i + 1]
                 args[i + 1] = v
                 return "\(a) \(old) → \(v)"
             }
             if let eq = a.firstIndex(of: "="), names.contains(String(a[..<eq])) {
                 let old = String(a[a.index(after: eq)...])
-                if let v = edit.apply(to: old), v != old {
+                if let v = edit.apply(to: old, impliedValue: implied), v != old {
                     args[i] = String(a[...eq]) + v
                     return "\(a[..<eq]) \(old) → \(v)"
                 }
                 return nil
             }
         }
-        if let set = edit.set, !args.dropFirst().contains(where: { names.contains($0) }) {
+        if let set = edit.set {
             args += [edit.argument, set]
             return "\(edit.argument) \(set)"
+        }
+        // Not given: llama.cpp chooses (from the model, or `--fit` from free memory); an explicit
+        // value below what the model holds is a real change either way.
+        if let implied, let v = edit.apply(to: "", impliedValue: implied) {
+            args += [edit.argument, v]
+            return "\(edit.argument) \(v) (the model's \(implied) × \(JSONLine.format(edit.scale ?? 1, decimals: 3)))"
         }
         return nil
     }
