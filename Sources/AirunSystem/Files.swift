@@ -152,6 +152,14 @@ public func modificationTime(_ path: String) -> Int64? {
     return Int64(st.st_mtim.tv_sec)
 }
 
+/// A file's size and modification time (Unix nanoseconds), or nil if it does not exist: what
+/// tells one version of a model file from the next.
+public func fileVersion(_ path: String) -> (size: Int64, modified: Int64)? {
+    var st = stat()
+    guard withOSBytes(path, { stat($0, &st) }) == 0 else { return nil }
+    return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_mtim.tv_nsec))
+}
+
 /// Creates `path` if needed and sets its modification time to now (touch).
 public func touchFile(_ path: String) {
     let fd = withOSBytes(path) { Glibc.open($0, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }

@@ -122,6 +122,49 @@ struct LlamaLiveTests {
         #expect(r.records("attempt.start").last?["command_args"] as? [String] == command + ["-ngl", "1"])
     }
 
+    /// A GPU that holds one layer of the model: a wrapper that fails as llama.cpp's CUDA build does
+    /// unless `-ngl` is at most 1, and otherwise runs the real llama-completion.
+    static func smallGPU(in s: Scratch) -> String {
+        let script = """
+            ngl=auto; prev=
+            for a in "$@"; do [ "$prev" = -ngl ] && ngl=$a; prev=$a; done
+            case "$ngl" in 0|1) exec "$@";; esac
+            echo 'ggml_backend_cuda_buffer_type_alloc_buffer: allocating 24.00 MiB on device 0: cudaMalloc failed: out of memory' >&2
+            exit 1
+            """
+        return s.write("small-gpu.sh", Array(script.utf8))
+    }
+
+    @Test("an edit that worked is remembered: the next run of the same model file starts from it, with no failed attempt",
+          Requirement.llamaTrait)
+    func remembered() throws {
+        let s = Scratch()
+        let model = s.write("tiny-copy.gguf", [UInt8](try #require(FileManager.default.contents(atPath: Llama.model))))
+        let command = ["sh", Self.smallGPU(in: s), Llama.completion, "-m", model, "-p", "hi", "-n", "4", "-no-cnv", "--no-warmup", "-t", "2"]
+        let learn = try airun(["--profile", "llama-completion", "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(learn.exitCode == 0, "\(learn.stderr.suffix(600))")
+        #expect(learn.records("retry").first?["change"] as? String == "-ngl 1 (the model's 3 × 0.5)")
+        let learntFrom = try #require(learn.records("run.start").first?["trace_id"] as? String)
+        /// The records of the latest run in the scratch's log directory (the state is there too).
+        func latest(_ r: AirunResult, _ event: String) -> [[String: Any]] {
+            let trace = r.records("run.start").last?["trace_id"] as? String
+            return r.records(event).filter { $0["trace_id"] as? String == trace }
+        }
+        // The next run starts from -ngl 1: one attempt, no GPU_OOM, and it names the run it learnt from.
+        let again = try airun(["--profile", "llama-completion", "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(again.exitCode == 0, "\(again.stderr.suffix(600))")
+        let starts = latest(again, "attempt.start")
+        #expect(starts.count == 1 && starts.first?["learnt_from"] as? String == learntFrom, "\(starts)")
+        #expect((starts.first?["command_args"] as? [String])?.suffix(2) == ["-ngl", "1"])
+        #expect(again.stderr.contains("starting from -ngl 1, which made tiny-copy work in trace \(learntFrom)"), "\(again.stderr.suffix(400))")
+        // --no-memory runs the command as given (and fails first); a changed model file is another model.
+        let plain = try airun(["--no-memory", "--profile", "llama-completion", "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(latest(plain, "attempt.start").count == 2 && latest(plain, "attempt.start").first?["learnt_from"] == nil)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: model)
+        let changed = try airun(["--profile", "llama-completion", "--timeout", "120s", "--"] + command, scratch: s)
+        #expect(latest(changed, "attempt.start").first?["learnt_from"] == nil, "a changed file still used the memory")
+    }
+
     /// A copy of the tiny model whose header says it was trained on a 4096-token context (the
     /// tiny one says 256): the fallback a too-long prompt needs.
     static func widerModel(in s: Scratch) throws -> String {

@@ -37,7 +37,7 @@ struct EventGenerator {
             return .runStart(e)
         case 1:
             var e = AttemptStart()
-            e.attempt = int(); e.pid = maybe { $0.int() }; e.executable = maybe { $0.text() }; e.command = args(); e.simulated = bool(); e.preflight = bool()
+            e.attempt = int(); e.pid = maybe { $0.int() }; e.executable = maybe { $0.text() }; e.command = args(); e.simulated = bool(); e.preflight = bool(); e.cooldown = bool(); e.learntFrom = maybe { $0.text() }
             return .attemptStart(e)
         case 2:
             var e = Sample()
@@ -55,7 +55,7 @@ struct EventGenerator {
             e.maxRSSMB = maybe { $0.number(1) }; e.tty = bool(); e.outputMerged = bool(); e.stdoutBytes = int(); e.stderrBytes = int()
             e.stdoutTail = maybe { OutputText($0.text(40)) }; e.stderrTail = maybe { OutputText($0.text(40)) }
             e.outputLost = maybe { $0.text() }; e.stdoutFile = maybe { $0.text() }; e.stderrFile = maybe { $0.text() }
-            e.spawnError = maybe { $0.text() }; e.simulated = bool(); e.preflight = bool(); e.modelID = maybe { $0.text() }; e.modelPath = maybe { $0.text() }
+            e.spawnError = maybe { $0.text() }; e.simulated = bool(); e.preflight = bool(); e.cooldown = bool(); e.modelID = maybe { $0.text() }; e.modelPath = maybe { $0.text() }
             if bool() {
                 e.performance.loadTimeMs = maybe { $0.number() }; e.performance.promptTokens = maybe { Int($0.int()) }
                 e.performance.promptTokensPerSecond = maybe { $0.number() }; e.performance.tokensGenerated = maybe { Int($0.int()) }

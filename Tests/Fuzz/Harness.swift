@@ -145,8 +145,26 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             _ = NvidiaSmi.parseGPULine(line)
             _ = NvidiaSmi.parseAppLine(line)
         }
+    case "state":
+        // model-state.json as anyone could have left it: read, written and read back the same,
+        // and the cool-down and memory logic over what was read.
+        // Once written (secrets in a model path masked, as everywhere airun writes), it is stable.
+        let states = ModelStates(decoding: ModelStates(decoding: bytes).encoded())
+        let again = ModelStates(decoding: states.encoded())
+        if again != states { fatalError("model state does not round-trip") }
+        var policy = CooldownPolicy()
+        policy.failures = Int(bytes.first ?? 3) % 5 + 1
+        for (_, var state) in states.models.prefix(8) {
+            let now = state.failures.last?.time ?? 0
+            _ = state.circuit(at: now, policy: policy)
+            _ = state.recordFailure(.gpuOutOfMemory, at: now &+ 1, policy: policy)
+            state.startProbe(at: now)
+            _ = state.circuit(at: Int64.max, policy: policy)
+            _ = state.worked?.applies(size: 1, modified: 1, at: now, maxAge: .seconds(1))
+            _ = state.worked?.apply(to: ["llama", "-m", "x.gguf", "-ngl", "99"])
+        }
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck, readers or proc")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck, readers, proc or state")
     }
     return 0
 }

@@ -4,7 +4,7 @@ import AirunSystem
 /// airun's own commands: reserved first words (`airun -- classify` runs a program called
 /// classify). The one list of their names; the compiler holds `command` to it.
 enum CommandName: String, CaseIterable, Sendable {
-    case classify, profile, gpu, config, stats, logs, trace, report, metrics, export, completion
+    case classify, profile, gpu, config, stats, logs, trace, report, metrics, export, health, completion
 
     /// The command's description, parser and action.
     var command: Subcommand {
@@ -19,6 +19,7 @@ enum CommandName: String, CaseIterable, Sendable {
         case .report: ReportCommand.command
         case .metrics: MetricsCommand.command
         case .export: ExportCommand.command
+        case .health: HealthCommand.command
         case .completion: CompletionCommand.command
         }
     }

@@ -26,6 +26,10 @@ struct AttemptRunner {
     let command: [String]
     let number: Int
     let span: SpanID
+    /// The model is cooling down and a fallback is left: the attempt is not started, for this.
+    var cooldown: Verdict?
+    /// The run whose edit this attempt's command starts from (`[memory]`).
+    var learntFrom: String?
 
     /// Runs the attempt, writes attempt.start and attempt.end, and returns it diagnosed. The
     /// error record is the run's to write (`writeError`): its level depends on what follows.
@@ -36,8 +40,10 @@ struct AttemptRunner {
         let diagnosis = Diagnosis(rules: context.settings.profile.rules, environment: context.environment.values)
         if let simulated = context.options.simulate.last(where: { $0.attempt == number }) {
             outcome = simulate(simulated, identity: identity)
+        } else if let cooldown {
+            outcome = notStarted(cooldown, kind: .cooldown, modelFile: nil, identity: identity)
         } else if !context.options.noPreflight, let (verdict, file) = diagnosis.preflight(command) {
-            outcome = notStarted(verdict, modelFile: file, identity: identity)
+            outcome = notStarted(verdict, kind: .preflight, modelFile: file, identity: identity)
         } else {
             let measurement = runAttempt(identity: identity)
             outcome = AttemptOutcome(measurement, diagnosis.findings(for: measurement))
@@ -93,19 +99,22 @@ struct AttemptRunner {
         return AttemptOutcome(measurement, AttemptFindings(verdict: failure.verdict))
     }
 
-    /// The pre-flight check found the failure: the attempt is not started, and says why.
-    private func notStarted(_ verdict: Verdict, modelFile: GGUFCheck?, identity: RecordIdentity) -> AttemptOutcome {
+    /// The pre-flight check found the failure, or the model is cooling down: the attempt is not
+    /// started, and says why.
+    private func notStarted(_ verdict: Verdict, kind: StartFailure.Kind, modelFile: GGUFCheck?, identity: RecordIdentity) -> AttemptOutcome {
         let now = wallClockMicroseconds()
         var start = AttemptStart()
         start.attempt = Int64(number)
         start.command = command
-        start.preflight = true
-        let reason = "\(verdict.code.rawValue) before the model loaded (pre-flight): \(verdict.evidence)"
+        start.preflight = kind == .preflight
+        start.cooldown = kind == .cooldown
+        let reason = kind == .cooldown ? "the model is \(verdict.evidence)"
+            : "\(verdict.code.rawValue) before the model loaded (pre-flight): \(verdict.evidence)"
         context.sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) not started: \(reason)",
                                   identity: identity, timestampMicroseconds: now))
         context.console.info("attempt \(number) not started: \(reason)")
         let measurement = AttemptMeasurement(number: number, command: command, identity: identity, startedWall: now,
-                                             endedWall: wallClockMicroseconds(), process: .notStarted(StartFailure(.preflight, reason: reason)))
+                                             endedWall: wallClockMicroseconds(), process: .notStarted(StartFailure(kind, reason: reason)))
         return AttemptOutcome(measurement, AttemptFindings(verdict: verdict, modelFile: modelFile))
     }
 
@@ -125,6 +134,7 @@ struct AttemptRunner {
             start.pid = pid.map(Int64.init)
             start.executable = executable
             start.command = command
+            start.learntFrom = learntFrom
             context.sink.write(Record(.attemptStart(start), level: .info, message: "attempt \(number) started" + (pid.map { " (pid \($0))" } ?? ""),
                                       identity: identity, timestampMicroseconds: startWall))
         }

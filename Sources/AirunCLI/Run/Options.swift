@@ -51,6 +51,10 @@ public struct RunOptions: Sendable {
     public var simulate: [SimulatedFailure] = []
     /// `--no-preflight`: start llama.cpp attempts without checking the model file and prompt first.
     public var noPreflight = false
+    /// `--no-cooldown`: use a model even while its profile's `[cooldown]` says it is cooling down.
+    public var noCooldown = false
+    /// `--no-memory`: start from the command as given, not from an edit that worked before.
+    public var noMemory = false
     public var command: [String] = []
 
     public init() {}
@@ -136,6 +140,8 @@ let runOptions: [Option<RunOptions>] = [
         o.simulate.append(failure)
     },
     Option(["--no-preflight"], nil, "start a llama.cpp attempt without first checking its model file and prompt (a doomed attempt is otherwise not started)") { o, _ in o.noPreflight = true },
+    Option(["--no-cooldown"], nil, "use the model even while it is cooling down after repeated failures (the profile's [cooldown])") { o, _ in o.noCooldown = true },
+    Option(["--no-memory"], nil, "run the command as given, not with an edit that made the same model work in an earlier run") { o, _ in o.noMemory = true },
     Option(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
     Option(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
         let d = try duration("--sample-interval", v)

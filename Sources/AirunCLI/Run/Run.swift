@@ -64,6 +64,8 @@ final class Run {
     /// How the records label the run: the caller's trace id, the tags (the profile's `[tags]`,
     /// `AIRUN_TAGS`, `--tag`) and the caller's name for the model. One value, given to the attempts.
     private(set) var labels = RunLabels()
+    /// Cool-downs and remembered edits, when the profile uses them and the command names a model.
+    private var memory: RunMemory?
     private var contextWarnings: [String] = []
 
     init(options: RunOptions, inherited: Inherited = Inherited()) {
@@ -143,7 +145,11 @@ final class Run {
         }
         labels.callerTraceID = trace.callerID
         for w in trace.warnings + contextWarnings { console.warn(w) }
-        let (sink, exporter) = openSinks()
+        let (sink, exporter, logDirectory) = openSinks()
+        if (settings.cooldown != nil || settings.memory.enabled), ModelArgument.find(in: options.command) != nil {
+            memory = RunMemory(file: ModelStateFile(logDirectory: logDirectory, console: console), settings: settings, console: console,
+                               traceID: trace.traceID.hex, learns: options.simulate.isEmpty)
+        }
         let run = RunIdentity(trace: trace, span: SpanID.random(using: &rng), startWall: wallClockMicroseconds(),
                               startMonotonic: monotonicNanoseconds())
         sink.write(runStartRecord(run))
@@ -171,7 +177,7 @@ final class Run {
     /// Every record goes to each sink: the log file, and the exporters when one is set (a run
     /// without them pays nothing for them); each fails open alone. A broken configuration file
     /// degrades the records' settings, never the run.
-    private func openSinks() -> (RecordFanOut, RunExporter?) {
+    private func openSinks() -> (RecordFanOut, RunExporter?, String) {
         let (config, configWarnings, configError) = GlobalConfig.load(environmentValues)
         if let configError { console.warn(configError.description + "; using the default settings") }
         for w in configWarnings { console.warn(w) }
@@ -183,7 +189,7 @@ final class Run {
         let exporter = exportSettings.isEmpty ? nil
             : RunExporter(settings: exportSettings, logDirectory: file.directory, console: console, redaction: redaction)
         if let exporter { sink.add(exporter) }
-        return (sink, exporter)
+        return (sink, exporter, file.directory)
     }
 
     private func runStartRecord(_ run: RunIdentity) -> Record {
@@ -213,13 +219,22 @@ final class Run {
         var command = options.command
         var number = 1
         while true {
-            let runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
+            var runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
+            if let memory {
+                // Passing a cooling model over takes an attempt: only when one is left for the fallback.
+                let before = memory.before(attempt: number, command: command,
+                                           fallbackLeft: planner.hasModelLeft && number < settings.policy.attempts)
+                runner = AttemptRunner(context: context, command: before.command, number: number, span: runner.span,
+                                       cooldown: before.cooldown, learntFrom: before.learntFrom)
+                command = before.command
+            }
             let attempt = runner.execute()
+            memory?.after(attempt, original: options.command)
             guard attempt.failed else { return (attempt, number, nil) }
             let elapsed = TimeSpan(nanoseconds: monotonicNanoseconds() - run.startMonotonic)
             if settings.fallback.edits.contains(where: { $0.implied != nil }) { planner.modelShape = modelShape(of: command) }
             let decision = planner.decide(after: number, ending: attempt.ending, command: command, elapsed: elapsed,
-                                          immediately: attempt.measurement.startFailure?.kind == .preflight, using: &rng)
+                                          immediately: [.preflight, .cooldown].contains(attempt.measurement.startFailure?.kind), using: &rng)
             // The error record's level says whether the run goes on: WARN when another attempt follows.
             guard case .retry(let delay, let next, let change, let reason) = decision else {
                 runner.writeError(attempt, level: .error)

@@ -9,6 +9,9 @@ struct RunSettings {
     var killAfter: TimeSpan
     var captureBytes: Int
     var sampleInterval: TimeSpan
+    /// nil: no cool-downs (the profile has no `[cooldown]`, or `--no-cooldown`).
+    var cooldown: CooldownPolicy?
+    var memory: MemoryPolicy
 
     init(profile: Profile, options: RunOptions) {
         self.profile = profile
@@ -29,6 +32,9 @@ struct RunSettings {
         killAfter = options.killAfter ?? profile.killAfter ?? .seconds(10)
         captureBytes = options.captureBytes ?? profile.captureBytes ?? 64 * 1024
         sampleInterval = options.sampleInterval ?? profile.sampleInterval ?? .seconds(1)
+        cooldown = options.noCooldown ? nil : profile.cooldown
+        memory = profile.memory
+        if options.noMemory { memory.enabled = false }
     }
 
     /// The plan in words, for `--dry-run` and `airun profile show`.

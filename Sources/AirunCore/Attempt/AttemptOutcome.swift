@@ -10,6 +10,8 @@ public struct StartFailure: Equatable, Sendable {
         /// The pre-flight check found what the attempt would fail on (a model file that cannot
         /// load, a prompt longer than the context), so it was not started: 1, as the command's own.
         case preflight
+        /// The model is cooling down (`[cooldown]`) and a fallback model is left: 1.
+        case cooldown
     }
 
     public var kind: Kind
@@ -26,7 +28,7 @@ public struct StartFailure: Equatable, Sendable {
         case .notFound: ExitCode.notFound
         case .notExecutable: ExitCode.notExecutable
         case .airunError: ExitCode.airunFailure
-        case .preflight: 1
+        case .preflight, .cooldown: 1
         }
     }
 
@@ -35,7 +37,7 @@ public struct StartFailure: Equatable, Sendable {
         case .notFound: .notFound
         case .notExecutable: .notExecutable
         case .airunError: .airunError
-        case .preflight: .failed
+        case .preflight, .cooldown: .failed
         }
     }
 }

@@ -16,6 +16,7 @@ extension AttemptEnd {
         durationMs = m.durationMs
         simulated = m.simulated
         preflight = m.startFailure?.kind == .preflight
+        cooldown = m.startFailure?.kind == .cooldown
         if let run = m.run {
             pid = m.simulated ? nil : Int64(run.pid)
             receivedSignal = run.receivedSignal?.name

@@ -38,8 +38,11 @@ public enum Metrics {
     public static let lastRun = MetricFamily(name: "airun_last_run_timestamp_seconds", kind: .gauge,
         help: "Unix time the latest run ended, successful or not.", labels: commandModel)
 
+    public static let cooldownSkips = MetricFamily(name: "airun_cooldown_skips_total", kind: .counter,
+        help: "Attempts not started because their model was cooling down after repeated failures.", labels: commandModel)
+
     public static let families = [runs, attempts, retries, duration, tokensPerSecond, tokens, peakRSS, peakGPUMemory,
-                                  gpuEnergy, lastSuccess, lastRun]
+                                  gpuEnergy, lastSuccess, lastRun, cooldownSkips]
 
     /// What each run pushes to a Pushgateway (the batch-job pattern: gauges of the last run).
     public static let lastRunDuration = MetricFamily(name: "airun_last_run_duration_seconds", kind: .gauge,

@@ -35,6 +35,7 @@ public struct MetricsAccumulator: Sendable {
                 run.uncounted = (labels, end.status.rawValue)
             }
             runs[parent] = run
+            if end.cooldown { state.increment(Metrics.cooldownSkips, labels) }
             state.observe(Metrics.duration, labels, end.durationMs / 1000)
             if let tps = end.performance.tokensPerSecond { state.observe(Metrics.tokensPerSecond, labels, tps) }
             if let n = end.performance.tokensGenerated { state.increment(Metrics.tokens, labels, by: Double(n)) }

@@ -179,6 +179,8 @@ public struct OTLPPayloads: Sendable {
         if let (_, e) = failure { a.add("error.type", e.errorCode) }
         a.add("airun.attempt", end.attempt)
         a.add("airun.status", end.status.rawValue)
+        if end.cooldown { a.add("airun.cooldown", true) }
+        if end.preflight { a.add("airun.preflight", true) }
         if let model = end.modelID { a.add("gen_ai.request.model", model) }
         if let n = end.performance.promptTokens { a.add("gen_ai.usage.input_tokens", Int64(n)) }
         if let n = end.performance.tokensGenerated { a.add("gen_ai.usage.output_tokens", Int64(n)) }
@@ -198,6 +200,16 @@ public struct OTLPPayloads: Sendable {
             event.add("attributes", array: ea.list)
             var events = JSONArrayBuilder()
             events.append(event)
+            // A model passed over while cooling down: an event of its own, for alerting on it.
+            if end.cooldown {
+                var cool = JSONLine(redacting: redactor)
+                cool.add("timeUnixNano", decimalString: nanos(end.startedMicroseconds))
+                cool.add("name", "airun.cooldown")
+                var ca = Attributes(redactor: redactor)
+                ca.add("airun.cooldown.reason", e.evidence)
+                cool.add("attributes", array: ca.list)
+                events.append(cool)
+            }
             s.add("events", array: events)
         }
         s.add("status", object: status(failed: end.exitCode != 0, message: failure?.0.message ?? ""))

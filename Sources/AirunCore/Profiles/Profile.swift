@@ -19,6 +19,10 @@ public struct Profile: Sendable {
     public var tags = Tags()
     /// `[child_logs] format`: how the command's own log lines on stderr are recorded.
     public var childLogs = ChildLogFormat.none
+    /// `[cooldown]`: nil, none (a profile turns it on).
+    public var cooldown: CooldownPolicy?
+    /// `[memory]`: on unless a profile turns it off.
+    public var memory = MemoryPolicy()
 
     public init(name: String = "default", source: String? = nil) {
         self.name = name

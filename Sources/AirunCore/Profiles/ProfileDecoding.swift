@@ -11,7 +11,7 @@ extension Profile {
         }
         let d = TOMLDecoder(file: file)
         var p = Profile(name: name, source: file)
-        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags", "child_logs"])
+        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags", "child_logs", "cooldown", "memory"])
         if let v = try d.integer(root, "version", "") {
             guard v == profileFormatVersion else {
                 throw d.error(root, "version", "unsupported profile version \(v)", hint: "this airun reads version \(profileFormatVersion)")
@@ -27,7 +27,40 @@ extension Profile {
         try decodeRules(root, d, &p)
         try decodeTags(root, d, &p)
         try decodeRedaction(root, d, &p)
+        try decodeCooldown(root, d, &p)
+        try decodeMemory(root, d, &p)
         return p
+    }
+
+    /// `[cooldown]`: the circuit breaker across runs, per model.
+    private static func decodeCooldown(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
+        guard let t = try d.table(root, "cooldown", "") else { return }
+        try d.keys(t, "cooldown", allowed: ["failures", "within", "period", "codes"])
+        var c = CooldownPolicy()
+        if let n = try d.integer(t, "failures", "cooldown") {
+            guard (1...1000).contains(n) else { throw d.error(t, "failures", "cooldown.failures must be from 1 to 1000, not \(n)") }
+            c.failures = Int(n)
+        }
+        if let v = try d.duration(t, "within", "cooldown") { c.within = v }
+        if let v = try d.duration(t, "period", "cooldown") { c.period = v }
+        if let codes = try d.strings(t, "codes", "cooldown") {
+            c.codes = []
+            for text in codes {
+                guard let code = ErrorCode(rawValue: text) else {
+                    throw d.error(t, "codes", "cooldown.codes: '\(text)' is not an error code", hint: "codes are listed in docs/errors.md")
+                }
+                c.codes.append(code)
+            }
+        }
+        p.cooldown = c
+    }
+
+    /// `[memory]`: whether an edit that worked is remembered for the model, and for how long.
+    private static func decodeMemory(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
+        guard let t = try d.table(root, "memory", "") else { return }
+        try d.keys(t, "memory", allowed: ["enabled", "max_age"])
+        if let b = try d.boolean(t, "enabled", "memory") { p.memory.enabled = b }
+        if let v = try d.duration(t, "max_age", "memory") { p.memory.maxAge = v }
     }
 
     /// `[retry]`: how many attempts, the backoff, and which failures are retried.

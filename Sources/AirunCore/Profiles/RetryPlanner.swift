@@ -72,6 +72,9 @@ public struct RetryPlanner: Sendable {
     /// as numbers (`when_absent`); nil when its header could not be read.
     public var modelShape: ModelShape?
 
+    /// Whether a fallback model is still left to try.
+    public var hasModelLeft: Bool { nextModel < fallback.models.count }
+
     public init(policy: RetryPolicy, fallback: FallbackPlan) {
         self.policy = policy
         self.fallback = fallback

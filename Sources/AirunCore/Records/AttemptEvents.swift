@@ -8,6 +8,10 @@ public struct AttemptStart: Equatable, Sendable {
     public var simulated = false
     /// The pre-flight check stopped it before it started.
     public var preflight = false
+    /// The model was cooling down: it was not started, its fallback follows.
+    public var cooldown = false
+    /// The run (trace id) whose edit this attempt starts from (`[memory]`).
+    public var learntFrom: String?
 
     public init() {}
 
@@ -18,6 +22,8 @@ public struct AttemptStart: Equatable, Sendable {
         r.add("command_args", arguments: command)
         if simulated { r.add("simulated", true) }
         if preflight { r.add("preflight", true) }
+        if cooldown { r.add("cooldown", true) }
+        if let learntFrom { r.add("learnt_from", learntFrom) }
     }
 
     init(_ o: JSONObject) {
@@ -27,6 +33,8 @@ public struct AttemptStart: Equatable, Sendable {
         command = o.strings("command_args") ?? []
         simulated = o.bool("simulated") ?? false
         preflight = o.bool("preflight") ?? false
+        cooldown = o.bool("cooldown") ?? false
+        learntFrom = o.string("learnt_from")
     }
 }
 
@@ -183,6 +191,8 @@ public struct AttemptEnd: Equatable, Sendable {
     public var simulated = false
     /// The pre-flight check found the failure before the model loaded: nothing was started.
     public var preflight = false
+    /// The model was cooling down: nothing was started.
+    public var cooldown = false
     public var modelID: String?
     public var modelPath: String?
     /// Written only when llama.cpp printed figures.
@@ -229,6 +239,7 @@ public struct AttemptEnd: Equatable, Sendable {
         if let spawnError { r.add("spawn_error", spawnError) }
         if simulated { r.add("simulated", true) }
         if preflight { r.add("preflight", true) }
+        if cooldown { r.add("cooldown", true) }
         r.add("model_id", modelID)
         r.add("model_path", modelPath)
         if !performance.isEmpty { r.add(performance: performance) }
@@ -278,6 +289,7 @@ public struct AttemptEnd: Equatable, Sendable {
         spawnError = o.string("spawn_error")
         simulated = o.bool("simulated") ?? false
         preflight = o.bool("preflight") ?? false
+        cooldown = o.bool("cooldown") ?? false
         modelID = o.string("model_id")
         modelPath = o.string("model_path")
         performance.loadTimeMs = o.double("load_time_ms")
