@@ -266,7 +266,11 @@ struct ImpliedEditTests {
     static let cases: [Case] = [
         Case(command: ["llama", "-m", "m.gguf"], implied: .layers, change: "-ngl 16 (the model's 33 × 0.5)", after: ["llama", "-m", "m.gguf", "-ngl", "16"]),
         Case(command: ["llama", "-m", "m.gguf", "-ngl", "auto"], implied: .layers, change: "-ngl auto → 16", after: ["llama", "-m", "m.gguf", "-ngl", "16"]),
-        Case(command: ["llama", "-m", "m.gguf", "-ngl", "99"], implied: .layers, change: "-ngl 99 → 49", after: ["llama", "-m", "m.gguf", "-ngl", "49"]),
+        // 99 layers of a 33-layer model is all of them: half of what is really offloaded.
+        Case(command: ["llama", "-m", "m.gguf", "-ngl", "99"], implied: .layers, change: "-ngl 99 → 16", after: ["llama", "-m", "m.gguf", "-ngl", "16"]),
+        Case(command: ["llama", "-m", "m.gguf", "-ngl", "20"], implied: .layers, change: "-ngl 20 → 10", after: ["llama", "-m", "m.gguf", "-ngl", "10"]),
+        // More context than the model was trained on: its own context is the smaller one to try.
+        Case(command: ["llama", "-m", "m.gguf", "-c", "999999999"], implied: .context, change: "-c 999999999 → 8192", after: ["llama", "-m", "m.gguf", "-c", "8192"]),
         Case(command: ["llama", "-m", "m.gguf", "-ngl", "0"], implied: .layers, change: nil, after: ["llama", "-m", "m.gguf", "-ngl", "0"]),
         Case(command: ["llama", "-m", "m.gguf", "-c", "0"], implied: .context, change: "-c 0 → 4096", after: ["llama", "-m", "m.gguf", "-c", "4096"]),
         Case(command: ["llama", "-m", "m.gguf"], implied: .context, change: "-c 4096 (the model's 8192 × 0.5)", after: ["llama", "-m", "m.gguf", "-c", "4096"]),

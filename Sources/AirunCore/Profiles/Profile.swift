@@ -128,7 +128,16 @@ public struct ArgumentEdit: Sendable, Equatable {
         if let set { return set }
         // `-c 0` means the model's context; `-ngl 0` means no layers, a number like any other.
         let given = Int64(value).flatMap { $0 == 0 && implied == .context ? nil : $0 }
-        guard let scale, let n = given ?? impliedValue else { return nil }
+        guard let scale, var n = given ?? impliedValue else { return nil }
+        if let g = given, let model = impliedValue, g > model {
+            switch implied {
+            // More layers than the model has is all of them: halve what is really offloaded.
+            case .layers?: n = model
+            // More context than the model was trained on: its own is the smaller context to try.
+            case .context?: return String(model)
+            case nil: break
+            }
+        }
         let result = max(minimum, Int64(saturating: (Double(n) * scale).rounded(.down)))
         // A scale below 1 that the minimum keeps at or above the value is no reduction.
         guard scale >= 1 || result < n else { return nil }
