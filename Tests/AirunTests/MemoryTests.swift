@@ -56,8 +56,15 @@ struct MemoryTests {
                                                 succeeded: ["llama", "-m", "m.gguf", "-c", "4096", "--gpu-layers=16"], names: names)
         #expect(learned == [.init("-ngl", "16")])
         let w = ModelState.Worked(arguments: learned, learntFrom: "4bf9", time: 100, modelSize: 10, modelModified: 20)
-        #expect(w.apply(to: ["llama", "-m", "m.gguf", "-ngl", "99"]) == ["llama", "-m", "m.gguf", "-ngl", "16"])
-        #expect(w.apply(to: ["llama", "-m", "m.gguf"]) == ["llama", "-m", "m.gguf", "-ngl", "16"])
+        #expect(w.apply(to: ["llama", "-m", "m.gguf"], names: names) == ["llama", "-m", "m.gguf", "-ngl", "16"])
+        // Only for the command line it was learnt on: a command that gives -ngl itself keeps it.
+        #expect(w.apply(to: ["llama", "-m", "m.gguf", "-ngl", "99"], names: names) == ["llama", "-m", "m.gguf", "-ngl", "99"])
+        let fromHuge = ModelState.Worked.learned(original: ["llama", "-m", "m.gguf", "-c", "999999999"],
+                                                 succeeded: ["llama", "-m", "m.gguf", "-c", "4096"], names: names)
+        #expect(fromHuge == [.init("-c", "4096", original: "999999999")])
+        let huge = ModelState.Worked(arguments: fromHuge, learntFrom: "x", time: 1, modelSize: 1, modelModified: 1)
+        #expect(huge.apply(to: ["llama", "-m", "m.gguf", "--ctx-size", "999999999"], names: names) == ["llama", "-m", "m.gguf", "--ctx-size", "4096"])
+        #expect(huge.apply(to: ["llama", "-m", "m.gguf"], names: names) == ["llama", "-m", "m.gguf"], "learnt for -c 999999999, not for no -c")
         #expect(w.applies(size: 10, modified: 20, at: 200, maxAge: .seconds(1)))
         #expect(!w.applies(size: 11, modified: 20, at: 200, maxAge: .seconds(1)))
         #expect(!w.applies(size: 10, modified: 21, at: 200, maxAge: .seconds(1)))

@@ -49,7 +49,7 @@ struct RunMemory {
             }
         }
         if let worked, let version, worked.applies(size: version.size, modified: version.modified, at: now, maxAge: settings.memory.maxAge) {
-            result.command = worked.apply(to: command)
+            result.command = worked.apply(to: command, names: settings.fallback.edits.map { [$0.argument] + $0.aliases })
             if result.command != command {
                 result.learntFrom = worked.learntFrom
                 let values = worked.arguments.map { "\($0.name) \($0.value)" }.joined(separator: " ")

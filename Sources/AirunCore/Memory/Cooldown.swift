@@ -91,10 +91,17 @@ extension ModelState.Worked {
         size == modelSize && modified == modelModified && now - time < maxAge.nanoseconds / 1000 && now >= time
     }
 
-    /// `command` with the remembered values set (replacing the argument's value, or added).
-    public func apply(to command: [String]) -> [String] {
+    /// `command` with the remembered values set (replacing the argument's value, or added), for
+    /// each argument whose value in `command` is still the one the edit replaced: what worked for
+    /// `-c 999999999` is not what a command without `-c` needs. `names` are the edits' argument
+    /// names with their aliases.
+    public func apply(to command: [String], names: [[String]] = []) -> [String] {
         var out = command
-        for a in arguments { _ = RetryPlanner.apply(ArgumentEdit(on: .code(.nonzeroExit), argument: a.name, set: a.value), to: &out) }
+        for a in arguments {
+            let group = names.first { $0.first == a.name } ?? [a.name]
+            guard ArgumentValue.find(group, in: command) == a.original else { continue }
+            _ = RetryPlanner.apply(ArgumentEdit(on: .code(.nonzeroExit), argument: a.name, aliases: Array(group.dropFirst()), set: a.value), to: &out)
+        }
         return out
     }
 
@@ -102,9 +109,9 @@ extension ModelState.Worked {
     /// the edits changed in the attempt that worked.
     public static func learned(original: [String], succeeded: [String], names: [[String]]) -> [ModelState.Argument] {
         names.compactMap { group in
-            guard let name = group.first, let value = ArgumentValue.find(group, in: succeeded),
-                  ArgumentValue.find(group, in: original) != value else { return nil }
-            return ModelState.Argument(name, value)
+            let before = ArgumentValue.find(group, in: original)
+            guard let name = group.first, let value = ArgumentValue.find(group, in: succeeded), before != value else { return nil }
+            return ModelState.Argument(name, value, original: before)
         }
     }
 }

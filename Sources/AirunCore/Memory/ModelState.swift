@@ -33,9 +33,13 @@ public struct ModelState: Equatable, Sendable {
     public struct Argument: Equatable, Sendable {
         public var name: String
         public var value: String
-        public init(_ name: String, _ value: String) {
+        /// The value the command gave before the edit (nil: none): the edit is remembered for that
+        /// command line, not for every use of the model.
+        public var original: String?
+        public init(_ name: String, _ value: String, original: String? = nil) {
             self.name = name
             self.value = value
+            self.original = original
         }
     }
 
@@ -89,7 +93,7 @@ public struct ModelStates: Equatable, Sendable {
                 let arguments: [ModelState.Argument] = args.prefix(16).compactMap {
                     guard case .object(let a) = $0, let name = a.string("name"), let value = a.string("value"),
                           name.hasPrefix("-"), name.utf8.count <= 64, value.utf8.count <= 256 else { return nil }
-                    return .init(name, value)
+                    return .init(name, value, original: a.string("original").flatMap { $0.utf8.count <= 256 ? $0 : nil })
                 }
                 if !arguments.isEmpty {
                     state.worked = .init(arguments: arguments, learntFrom: String(from.prefix(64)), time: time, modelSize: size, modelModified: modified)
@@ -126,6 +130,7 @@ public struct ModelStates: Equatable, Sendable {
                     var y = JSONLine(redacting: redactor)
                     y.add("name", a.name)
                     y.add("value", a.value)
+                    y.add("original", a.original)
                     args.append(y)
                 }
                 x.add("arguments", array: args)
