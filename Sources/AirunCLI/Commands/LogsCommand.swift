@@ -9,9 +9,13 @@ enum LogsCommand {
             summary: "the records, filtered by trace, level, event, code, model, tag, time",
             about: "the records of the log directory, oldest first, filtered.",
             options: [
-                Option(["--trace"], "ID", "one trace: its 32-hex id, a request id, or the caller's own id (session-abc)") { f, v throws(UsageError) in
-                    guard let selector = TraceSelector(v) else { throw UsageError("--trace '\(v)' is not a trace id, request id or caller id") }
-                    f.trace = selector
+                Option(["--trace"], "ID", "one trace: its id or 6+ of its first hex digits, last, a request id (that request's records), or the caller's own id") { f, v throws(UsageError) in
+                    guard TraceSelector(v) != nil || v == "last" else { throw UsageError("--trace '\(v)' is not a trace id, request id or caller id") }
+                    f.traceText = v
+                },
+                Option(["-n"], "N", "only the last N records that pass the filters") { f, v throws(UsageError) in
+                    guard let n = Int(v), n >= 1, n <= 10_000_000 else { throw UsageError("-n '\(v)' must be a number of records from 1") }
+                    f.last = n
                 },
                 Option(["--level"], "L", "INFO, WARN or ERROR and above", kind: .choices(["INFO", "WARN", "ERROR"])) { f, v throws(UsageError) in
                     guard let level = RecordLevel(rawValue: v.uppercased()) else { throw UsageError("--level '\(v)' must be INFO, WARN or ERROR") }
@@ -21,8 +25,13 @@ enum LogsCommand {
                        kind: .choices(["run.start", "attempt.start", "sample", "child.log", "attempt.end", "error", "retry", "run.end"])) { f, v in
                     f.events.append(v)
                 },
-                Option(["--code"], "C", "records with this error_code (error, retry, run.end)",
-                       kind: .choices(ErrorCode.allCases.map(\.rawValue))) { f, v in f.code = v },
+                Option(["--code"], "C", "records with this error_code (error, retry, run.end); any case",
+                       kind: .choices(ErrorCode.allCases.map(\.rawValue))) { f, v throws(UsageError) in
+                    guard let code = ErrorCode(rawValue: v.uppercased()) else {
+                        throw UsageError("--code '\(v)' is not an error code; the codes: \(ErrorCode.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    f.code = code.rawValue
+                },
                 Option(["--model"], "M", "records naming this model id") { f, v in f.model = v },
                 Option(["--command"], "C", "records naming this program") { f, v in f.command = v },
                 Option(["--tag"], "K=V", "records carrying this tag (repeatable: all must match)") { f, v throws(UsageError) in
@@ -39,16 +48,41 @@ enum LogsCommand {
 
     static let command = Subcommand(description, values: { RecordFilter() }, run: run)
 
-    static func run(_ filter: RecordFilter) -> Int32 {
+    static func run(_ options: RecordFilter) -> Int32 {
+        var filter = options
         let files = RecordFiles(directory: filter.selection.directory)
+        // A request id filters to that request; any other name is resolved to its trace first.
+        if let text = filter.traceText {
+            if case .request? = TraceSelector(text) {
+                filter.trace = TraceSelector(text)
+            } else {
+                switch TraceLookup.resolve(text, in: files) {
+                case .success(let id): filter.trace = .trace(id)
+                case .failure(.ambiguous(let matches)):
+                    printError("airun: logs: --trace " + TraceLookup.ambiguity(text, matches))
+                    return 1
+                case .failure(.noRecords): return 0
+                }
+            }
+        }
         let redactor = Redactor()
-        func show(_ record: Record) {
-            guard filter.matches(record) else { return }
+        func write(_ record: Record) {
             let out = filter.json ? record.line(redactor: redactor) : Array((humanLine(record) + "\n").utf8)
             try? FileDescriptor.standardOutput.writeAll(out)
         }
-        files.forEachRecord(show)
-        if filter.follow { files.follow(show) }
+        if let last = filter.last {
+            // The last N, kept in a ring of N while the files are read.
+            var ring: [Record] = []
+            var next = 0
+            files.forEachRecord { r in
+                guard filter.matches(r) else { return }
+                if ring.count < last { ring.append(r) } else { ring[next] = r; next = (next + 1) % last }
+            }
+            for i in 0..<ring.count { write(ring[(next + i) % ring.count]) }
+        } else {
+            files.forEachRecord { if filter.matches($0) { write($0) } }
+        }
+        if filter.follow { files.follow { if filter.matches($0) { write($0) } } }
         return 0
     }
 
@@ -66,7 +100,11 @@ enum LogsCommand {
 /// The filters of `airun logs`, and how it shows what passes them.
 struct RecordFilter: Sendable {
     var selection = RecordSelection()
+    /// `--trace` as typed; resolved against the records before filtering.
+    var traceText: String?
     var trace: TraceSelector?
+    /// `-n N`: only the last N.
+    var last: Int?
     var level: RecordLevel?
     var events: [String] = []
     var code: String?

@@ -18,36 +18,40 @@ enum TraceCommand {
                 a trace as a tree: runs, their attempts, retries and errors, and runs nested in
                 attempts, with start offsets and durations, and the failing attempts' evidence.
                 """,
-            positionals: Positionals(synopsis: "ID", help: [("ID", "the 32-hex trace id, a request id, or the caller's own id (session-abc)")],
+            positionals: Positionals(synopsis: "[ID|last]", help: [("ID", "the trace id or 6 or more of its first hex digits (as logs shows them), a request id, or the caller's own id (session-abc)"),
+                                                          ("last", "the latest trace (also with no ID)")],
                                      words: [], completesFiles: false) { o, id in o.ids.append(id) },
             options: [
                 Option(["--json"], nil, "the tree as one JSON object (docs/reading.md)") { o, _ in o.json = true },
                 RecordSelection.logDirectory(\TraceOptions.selection),
             ],
-            examples: ["airun trace 4bf92f3577b34da6a3ce929d0e0e4736"])
+            examples: ["airun trace 4bf92f35", "airun trace last --json"])
     }
 
     static let command = Subcommand(description, values: { TraceOptions() }, run: run)
 
     static func run(_ options: TraceOptions) throws(UsageError) -> Int32 {
-        guard options.ids.count == 1, let selector = TraceSelector(options.ids[0]) else {
-            throw UsageError("give one trace id, request id or caller id")
-        }
+        guard options.ids.count <= 1 else { throw UsageError("give one trace id, request id or caller id (or last)") }
         let directory = options.selection.directory
-        // One pass collects the trace's records; a request id names its trace by the first match.
+        let files = RecordFiles(directory: directory)
+        let named = options.ids.first ?? "last"
+        let traceID: TraceID
+        switch TraceLookup.resolve(options.ids.first, in: files) {
+        case .success(let id): traceID = id
+        case .failure(.ambiguous(let matches)):
+            printError("airun: trace: " + TraceLookup.ambiguity(named, matches))
+            return 1
+        case .failure(.noRecords):
+            printError("airun: trace: no records of \(named) in \(directory)")
+            return 1
+        }
+        // The whole trace, whatever named it: lines of other traces are passed over unparsed.
         var records: [Record] = []
-        var traceID: TraceID?
-        var needles: [String] = []
-        if case .trace(let id) = selector {
-            traceID = id
-            needles = [id.hex]  // lines of other traces are passed over without parsing
+        files.forEachRecord(onlyLinesWith: [traceID.hex]) { r in
+            if r.identity.traceID == traceID { records.append(r) }
         }
-        RecordFiles(directory: directory).forEachRecord(onlyLinesWith: needles) { r in
-            if traceID == nil, selector.matches(r) { traceID = r.identity.traceID }
-            if let traceID, r.identity.traceID == traceID { records.append(r) }
-        }
-        guard let traceID, !records.isEmpty else {
-            printError("airun: trace: no records of \(options.ids[0]) in \(directory)")
+        guard !records.isEmpty else {
+            printError("airun: trace: no records of \(named) in \(directory)")
             return 1
         }
         let tree = TraceTree(traceID: traceID, records: records)
