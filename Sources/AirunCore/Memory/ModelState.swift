@@ -72,11 +72,19 @@ public struct ModelStates: Equatable, Sendable {
 
     public init() {}
 
+    /// The state holds only text that masking leaves as it is: a model path (or a reason, an
+    /// argument) that looks like a secret is not remembered rather than written masked, where it
+    /// would never match again (and masking twice need not give what masking once gave).
+    static func unmasked(_ text: String, _ redactor: Redactor) -> String? {
+        redactor.redact(text) == text ? text : nil
+    }
+
     public init(decoding bytes: [UInt8]) {
         guard bytes.count <= Self.maximumBytes, case .object(let root)? = try? JSONParser.parse(bytes[...]),
               root.int("version") == 1, case .array(let entries)? = root["models"] else { return }
+        let redactor = Redactor()
         for case .object(let o) in entries.prefix(Self.maximumModels) {
-            guard let model = o.string("model"), !model.isEmpty, model.utf8.count <= 4096 else { continue }
+            guard let model = o.string("model").flatMap({ Self.unmasked($0, redactor) }), !model.isEmpty, model.utf8.count <= 4096 else { continue }
             var state = ModelState()
             if case .array(let failures)? = o["failures"] {
                 for case .object(let f) in failures.suffix(Self.maximumFailures) {
@@ -85,18 +93,23 @@ public struct ModelStates: Equatable, Sendable {
                 }
             }
             state.coolingUntil = o.int("cooling_until")
-            state.coolingReason = o.string("cooling_reason").map { String($0.prefix(500)) }
+            state.coolingReason = o.string("cooling_reason").flatMap { Self.unmasked(String($0.prefix(500)), redactor) }
             state.probeStarted = o.int("probe_started")
             state.updated = o.int("updated") ?? 0
-            if let w = o.object("worked"), let from = w.string("learnt_from"), let time = w.int("time"),
+            if let w = o.object("worked"), let from = w.string("learnt_from").flatMap({ Self.unmasked(String($0.prefix(64)), redactor) }),
+               let time = w.int("time"),
                let size = w.int("model_size"), let modified = w.int("model_modified"), case .array(let args)? = w["arguments"] {
                 let arguments: [ModelState.Argument] = args.prefix(16).compactMap {
-                    guard case .object(let a) = $0, let name = a.string("name"), let value = a.string("value"),
+                    guard case .object(let a) = $0, let name = a.string("name").flatMap({ Self.unmasked($0, redactor) }),
+                          let value = a.string("value").flatMap({ Self.unmasked($0, redactor) }),
                           name.hasPrefix("-"), name.utf8.count <= 64, value.utf8.count <= 256 else { return nil }
-                    return .init(name, value, original: a.string("original").flatMap { $0.utf8.count <= 256 ? $0 : nil })
+                    // An original that cannot be kept as it is drops the argument: it would apply too widely.
+                    let original = a.string("original")
+                    guard original.map({ $0.utf8.count <= 256 && Self.unmasked($0, redactor) != nil }) ?? true else { return nil }
+                    return .init(name, value, original: original)
                 }
                 if !arguments.isEmpty {
-                    state.worked = .init(arguments: arguments, learntFrom: String(from.prefix(64)), time: time, modelSize: size, modelModified: modified)
+                    state.worked = .init(arguments: arguments, learntFrom: from, time: time, modelSize: size, modelModified: modified)
                 }
             }
             if !state.isEmpty { models[model] = state }
@@ -107,7 +120,7 @@ public struct ModelStates: Equatable, Sendable {
     public func encoded() -> [UInt8] {
         let redactor = Redactor()
         var entries = JSONArrayBuilder()
-        let kept = models.filter { !$0.value.isEmpty }.sorted { ($0.value.updated, $0.key) > ($1.value.updated, $1.key) }.prefix(Self.maximumModels)
+        let kept = models.filter { !$0.value.isEmpty && Self.unmasked($0.key, redactor) != nil }.sorted { ($0.value.updated, $0.key) > ($1.value.updated, $1.key) }.prefix(Self.maximumModels)
         for (model, state) in kept.sorted(by: { $0.key < $1.key }) {
             var o = JSONLine(redacting: redactor)
             o.add("model", model)
