@@ -219,15 +219,13 @@ final class Run {
         var command = options.command
         var number = 1
         while true {
-            var runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng))
-            if let memory {
-                // Passing a cooling model over takes an attempt: only when one is left for the fallback.
-                let before = memory.before(attempt: number, command: command,
-                                           fallbackLeft: planner.hasModelLeft && number < settings.policy.attempts)
-                runner = AttemptRunner(context: context, command: before.command, number: number, span: runner.span,
+            // Passing a cooling model over takes an attempt: only when one is left for the fallback.
+            let before = memory?.before(attempt: number, command: command,
+                                        fallbackLeft: planner.hasModelLeft && number < settings.policy.attempts)
+                ?? RunMemory.Before(command: command)
+            command = before.command
+            let runner = AttemptRunner(context: context, command: command, number: number, span: SpanID.random(using: &rng),
                                        cooldown: before.cooldown, learntFrom: before.learntFrom)
-                command = before.command
-            }
             let attempt = runner.execute()
             memory?.after(attempt, original: options.command)
             guard attempt.failed else { return (attempt, number, nil) }

@@ -24,7 +24,6 @@ struct RunMemory {
         var result = Before(command: command)
         guard let model = ModelArgument.find(in: command) else { return result }
         let now = wallClockMicroseconds()
-        let version = fileVersion(model.path)
         let (circuit, lastCode, worked) = file.update { states -> (Circuit, ErrorCode?, ModelState.Worked?) in
             var state = states.models[model.path] ?? ModelState()
             var circuit = Circuit.closed
@@ -48,7 +47,8 @@ struct RunMemory {
                 console.warn("\(model.id) is \(what); no fallback model is left, so it runs anyway (--no-cooldown: no warning)")
             }
         }
-        if let worked, let version, worked.applies(size: version.size, modified: version.modified, at: now, maxAge: settings.memory.maxAge) {
+        // The file is looked at only when there is an edit to apply to it.
+        if let worked, let version = fileVersion(model.path), worked.applies(size: version.size, modified: version.modified, at: now, maxAge: settings.memory.maxAge) {
             result.command = worked.apply(to: command, names: settings.fallback.edits.map { [$0.argument] + $0.aliases })
             if result.command != command {
                 result.learntFrom = worked.learntFrom

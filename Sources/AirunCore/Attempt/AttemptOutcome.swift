@@ -78,6 +78,22 @@ public struct AttemptMeasurement: Sendable {
     public enum Process: Sendable {
         case ran(ProcessRun)
         case notStarted(StartFailure)
+
+        /// The child's own exit code (or the shell's code for a command that never started); nil
+        /// when a signal ended it.
+        public var returnCode: Int32? {
+            switch self {
+            case .notStarted(let f): return f.exitCode
+            case .ran(let r):
+                if case .exited(let c) = r.status { return c }
+                return nil
+            }
+        }
+
+        public var signal: Signal? {
+            if case .ran(let r) = self, case .signaled(let s, _) = r.status { return s }
+            return nil
+        }
     }
 
     public var number: Int
@@ -112,19 +128,9 @@ public struct AttemptMeasurement: Sendable {
 
     /// The child's own exit code (or the shell's code for a command that never started); nil
     /// when a signal ended it.
-    public var returnCode: Int32? {
-        switch process {
-        case .notStarted(let f): return f.exitCode
-        case .ran(let r):
-            if case .exited(let c) = r.status { return c }
-            return nil
-        }
-    }
+    public var returnCode: Int32? { process.returnCode }
 
-    public var signal: Signal? {
-        if case .signaled(let s, _)? = run?.status { return s }
-        return nil
-    }
+    public var signal: Signal? { process.signal }
 
     public var coreDumped: Bool {
         if case .signaled(_, let core)? = run?.status { return core }
@@ -308,13 +314,6 @@ public struct SimulatedFailure: Equatable, Sendable {
 
     /// What the retry planner sees.
     public var ending: AttemptEnding {
-        switch process {
-        case .notStarted(let f): return AttemptEnding(code: code, retryable: verdict.retryable, exitCode: f.exitCode, signal: nil)
-        case .ran(let r):
-            return switch r.status {
-            case .exited(let c): AttemptEnding(code: code, retryable: verdict.retryable, exitCode: c, signal: nil)
-            case .signaled(let s, _): AttemptEnding(code: code, retryable: verdict.retryable, exitCode: nil, signal: s)
-            }
-        }
+        AttemptEnding(code: code, retryable: verdict.retryable, exitCode: process.returnCode, signal: process.signal)
     }
 }
