@@ -53,6 +53,22 @@ struct LlamaLiveTests {
         return error
     }
 
+    /// The 30-second answer: the console alone names the model and the code on the summary line,
+    /// then the evidence the error record holds and the hint for the code (docs/errors.md).
+    private func answers(_ r: AirunResult, _ code: String, model: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        guard let i = lines.lastIndex(where: { $0.contains(": trace=") && $0.contains(" \(code) ") }) else {
+            Issue.record("no summary line with \(code): \(r.stderr.suffix(600))", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(lines[i].contains(" model=\(model) "), "\(lines[i])", sourceLocation: sourceLocation)
+        let evidence = r.records("error").last?["evidence"] as? String ?? "?"
+        #expect(i + 2 < lines.count && lines[i + 1].hasSuffix(":   evidence: \(evidence)"), "\(lines.suffix(3)) vs \(evidence)",
+                sourceLocation: sourceLocation)
+        let hint = ErrorCode(rawValue: code)?.hint ?? "?"
+        #expect(i + 2 < lines.count && lines[i + 2].hasSuffix(":   hint: \(hint)"), "\(lines.suffix(3))", sourceLocation: sourceLocation)
+    }
+
     private func completion(_ model: String, _ extra: [String] = []) -> [String] {
         [Llama.completion, "-m", model, "-p", "hello world", "-n", "16", "-no-cnv", "--no-warmup", "--perf", "-t", "2"] + extra
     }
@@ -230,7 +246,7 @@ struct LlamaLiveTests {
         #expect(e["error_code"] as? String == "MODEL_NOT_FOUND")
         #expect(e["model_path"] as? String == "/nonexistent/models/missing-model.gguf")
         #expect((e["context"] as? [String: Any])?["model_file"].flatMap { ($0 as? [String: Any])?["exists"] as? Bool } == false)
-        #expect(r.stderr.contains("MODEL_NOT_FOUND"))
+        answers(r, "MODEL_NOT_FOUND", model: "missing-model")
     }
 
     @Test("random bytes → MODEL_INVALID", Requirement.llamaTrait)
@@ -238,8 +254,10 @@ struct LlamaLiveTests {
         let s = Scratch()
         let urandom = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
         let model = s.write("random.gguf", [UInt8](urandom.readData(ofLength: 4096)))
-        let e = try errorRecord(try run(completion(model), scratch: s))
+        let r = try run(completion(model), scratch: s)
+        let e = try errorRecord(r)
         #expect(e["error_code"] as? String == "MODEL_INVALID", "\(e["stderr"] ?? "")")
+        answers(r, "MODEL_INVALID", model: "random")
     }
 
     @Test("truncated model → MODEL_CORRUPT", Requirement.llamaTrait)
@@ -247,8 +265,10 @@ struct LlamaLiveTests {
         let s = Scratch()
         let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
         let model = s.write("truncated.gguf", Array(whole.prefix(whole.count / 2)))
-        let e = try errorRecord(try run(completion(model), scratch: s))
+        let r = try run(completion(model), scratch: s)
+        let e = try errorRecord(r)
         #expect(e["error_code"] as? String == "MODEL_CORRUPT")
+        answers(r, "MODEL_CORRUPT", model: "truncated")
         let file = try #require((e["context"] as? [String: Any])?["model_file"] as? [String: Any])
         #expect(file["magic"] as? String == "GGUF")
         #expect(file["architecture"] as? String == "llama")
@@ -259,12 +279,15 @@ struct LlamaLiveTests {
         let r = try run(completion(Llama.model, ["-c", "50000000"]), shellPrefix: "ulimit -v 4000000", retries: 1)
         let e = try errorRecord(r)
         #expect(["HOST_OOM", "CONTEXT_TOO_LARGE"].contains(e["error_code"] as? String ?? ""), "\(e["evidence"] ?? "")")
+        answers(r, e["error_code"] as? String ?? "?", model: "tiny")
     }
 
     @Test("unknown flag → BAD_ARGUMENTS, not retryable", Requirement.llamaTrait)
     func badFlag() throws {
-        let e = try errorRecord(try run(completion(Llama.model, ["--no-such-flag"])))
+        let r = try run(completion(Llama.model, ["--no-such-flag"]))
+        let e = try errorRecord(r)
         #expect(e["error_code"] as? String == "BAD_ARGUMENTS")
+        answers(r, "BAD_ARGUMENTS", model: "tiny")
         #expect(e["retryable"] as? Bool == false)
     }
 
@@ -332,6 +355,7 @@ struct LlamaLiveTests {
             let e = try #require(r.records("error").first)
             #expect(e["error_code"] as? String == "PROMPT_TOO_LONG", "\(e["evidence"] ?? "") \(e["stderr"] ?? "")")
             #expect(r.records("attempt.start").count == 1)
+            answers(r, "PROMPT_TOO_LONG", model: "tiny")
             if e["evidence_lost"] as? Bool == true {
                 lost += 1
                 #expect(e["classified_by"] as? String == "prompt-check")

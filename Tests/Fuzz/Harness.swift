@@ -28,6 +28,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                                                memoryLimitMegabytes: 0))
         _ = dataExtent(bytes)
         _ = GGUFCheck.inspect(header: bytes, size: Int64(size))
+        // A nested airun's summary line, and the outer run's own part of its output.
+        if let (nested, after) = NestedRunSummary.last(in: rest) { precondition(nested.exitCode <= 255 && after.utf8.count <= rest.utf8.count) }
     case "redactor":
         let r = Redactor(environment: ["FUZZ_TOKEN": "fuzz-secret-value-0123456789"])
         _ = r.redact(text)

@@ -79,6 +79,8 @@ struct AttemptRunner {
             ("AIRUN_PROFILE", profile),
             // Marks AIRUN_PROFILE as airun's export, not a choice for a nested airun.
             ("AIRUN_PROFILE_EXPORTED", profile),
+            // A nested airun prefixes its lines with its depth: `airun[1]:`.
+            ("AIRUN_DEPTH", String(min(context.console.depth + 1, 99))),
         ]
     }
 

@@ -1,19 +1,26 @@
 import AirunCore
 import AirunSystem
 
-/// airun's own lines on stderr, each prefixed `airun:`, redacted like everything airun writes.
-/// `-q` silences the summary, the status line and ordinary warnings; errors, and warnings that
-/// something will be missing later (records, captures, exports), still print, once per run.
+/// airun's own lines on stderr, each prefixed `airun:` (`airun[N]:` in a run nested N deep in
+/// other airun runs, so the lines of the runs in one terminal tell apart), redacted like
+/// everything airun writes. `-q` silences the summary, the status line and ordinary warnings;
+/// errors, and warnings that something will be missing later (records, captures, exports), still
+/// print, once per run.
 final class Console {
     let quiet: Bool
+    /// How many airun runs this one is nested in (`AIRUN_DEPTH`, which each run exports to its child).
+    let depth: Int
+    private let prefix: String
     /// The run's redactor, shared: a profile adopted after start-up changes it for every writer.
     let redaction: SharedRedactor
     private var warned: Set<String> = []
 
     /// `statusLine`: the caller's verdict on options and environment (`-q`, `--no-status`,
     /// `AIRUN_STATUS=0`, `TERM`); the console adds that stderr must be a terminal.
-    init(quiet: Bool, statusLine: Bool = false, redaction: SharedRedactor = SharedRedactor(Redactor())) {
+    init(quiet: Bool, statusLine: Bool = false, redaction: SharedRedactor = SharedRedactor(Redactor()), depth: Int = 0) {
         self.quiet = quiet
+        self.depth = depth
+        prefix = depth > 0 ? "airun[\(depth)]: " : "airun: "
         self.redaction = redaction
         statusEnabled = statusLine && !quiet && FileDescriptor.standardError.isTerminal
     }
@@ -36,12 +43,29 @@ final class Console {
     /// Errors are printed even with -q: they replace what the shell would have said.
     func error(_ text: String) { emit(text) }
 
-    private func emit(_ text: String) {
+    /// The run's summary line, then each detail on a line of its own (`  evidence: …`), cut to
+    /// the terminal's width so that each stays one line; the record keeps the whole text.
+    func summary(_ line: String, details: [(label: String, text: String)]) {
+        guard !quiet else { return }
+        emit(line)
+        let width = FileDescriptor.standardError.isTerminal ? TerminalState(.standardError).map { $0.columns > 0 ? $0.columns : 80 } ?? 80 : 240
+        for (label, text) in details {
+            let indent = "  \(label): "
+            let room = max(width - prefix.count - indent.count - 1, 20)
+            let masked = redaction.redactor.redact(text)
+            let scalars = masked.unicodeScalars
+            let cut = scalars.count > room ? String(String.UnicodeScalarView(scalars.prefix(room - 1))) + "…" : masked
+            emit(indent + cut, masked: true)
+        }
+    }
+
+    /// `masked`: the text is already redacted (cutting it first could split a secret in two).
+    private func emit(_ text: String, masked: Bool = false) {
         clearStatus()
         // Our line starts on a line of its own, not glued to the child's unfinished one.
         let newline = cursorAtLineStart ? "" : "\n"
         cursorAtLineStart = true
-        try? FileDescriptor.standardError.writeAll(newline + "airun: " + redaction.redactor.redact(text) + "\n")
+        try? FileDescriptor.standardError.writeAll(newline + prefix + (masked ? text : redaction.redactor.redact(text)) + "\n")
     }
 
     // MARK: The status line
@@ -73,7 +97,7 @@ final class Console {
         guard width > 8 else { return }
         statusDrawn = now
         statusVisible = true
-        let line = ("airun: " + redaction.redactor.redact(text)).unicodeScalars.prefix(width - 1)
+        let line = (prefix + redaction.redactor.redact(text)).unicodeScalars.prefix(width - 1)
         try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
     }
 

@@ -87,7 +87,7 @@ final class Run {
         redaction = SharedRedactor(redactor)
         settings = RunSettings(profile: Profile(), options: options)
         console = Console(quiet: options.quiet, statusLine: !options.noStatus && statusLineAllowed(environment: values),
-                          redaction: redaction)
+                          redaction: redaction, depth: nestingDepth(values))
     }
 
     /// Adopts the profile: its settings under the command line's, and its redaction rules.
@@ -284,7 +284,19 @@ final class Run {
         sink.write(Record(.runEnd(end), level: exitCode == 0 ? .info : .error,
                           message: "run finished: \(summary) after \(formatSeconds(milliseconds: durationMs))",
                           identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
-        console.info("trace=\(run.trace.traceID.hex) \(summary) \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) attempts" : ""))
+        var line = "trace=\(run.trace.traceID.hex) \(summary)"
+        if let model = labels.modelID(for: last.command) { line += " model=\(model)" }
+        line += " \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) attempts" : "")
+        // A failure answers which model, why (the line that proves it) and what to do.
+        let details = interruptedBy == nil ? last.verdict.map { [("evidence", $0.evidence), ("hint", $0.code.hint)] } ?? [] : []
+        console.summary(line, details: details)
     }
 
+}
+
+/// How many airun runs this one is nested in: `AIRUN_DEPTH`, exported by each run to its child
+/// (0 when unset or not a number from 0 to 99).
+func nestingDepth(_ environment: [String: String]) -> Int {
+    guard let text = environment["AIRUN_DEPTH"], text.utf8.count <= 2, let depth = Int(text), depth >= 0 else { return 0 }
+    return depth
 }

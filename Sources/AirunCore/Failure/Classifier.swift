@@ -102,10 +102,12 @@ public struct Classifier: Sendable {
 
     /// The verdict for a failed attempt; nil when the attempt succeeded. In order: what the
     /// attempt's status alone says, the rules over its output, then what is left (the model file,
-    /// a Python exception, the signal, the exit status).
+    /// a Python exception, the signal, the exit status). Output of a nested airun whose failure
+    /// the command handled is not its cause (`AttemptFacts.ownFacts`).
     public func classify(_ facts: AttemptFacts) -> Verdict? {
         if facts.succeeded { return nil }
         if let v = Self.statusVerdict(facts) { return v }
+        let facts = facts.ownFacts
         var budget = PatternBudget()
         var v = ruleVerdict(facts, budget: &budget) ?? Self.lastResortVerdict(facts)
         v.patternBudgetSpentBy = budget.spentBy

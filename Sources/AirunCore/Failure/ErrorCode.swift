@@ -63,6 +63,33 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         }
     }
 
+    /// What to do about it, in one line: printed under a failed run's summary line, by
+    /// `airun classify`, and in docs/errors.md ("What to do"), which a test holds to this text.
+    public var hint: String {
+        switch self {
+        case .modelNotFound: return "check the path given to -m (ls it), or download the model"
+        case .modelInvalid: return "the file is not a GGUF model: fetch it again (a git-lfs pointer: git lfs pull)"
+        case .modelCorrupt: return "the file is incomplete or damaged: download it again and compare its size or checksum"
+        case .modelUnsupported: return "update llama.cpp, or use a GGUF converted for the version you have"
+        case .modelLoadFailed: return "read llama.cpp's lines above the failure (backends, drivers, the file), then run it again"
+        case .gpuOutOfMemory: return "offload fewer layers (-ngl), lower -c or use a smaller quantisation; nvidia-smi shows who else holds GPU memory"
+        case .hostOutOfMemory: return "free memory, or use a smaller model, quantisation or context (-c)"
+        case .contextTooLarge: return "ask for a smaller context: lower -c (or leave it out to use the model's own)"
+        case .promptTooLong: return "shorten the prompt, or raise -c up to the model's trained context"
+        case .badArguments: return "fix the command line: the program's --help lists what it accepts"
+        case .aborted: return "the program crashed: the lines above name the assertion; report it upstream with the command"
+        case .oomKilled: return "the kernel killed it for memory: use a smaller model or context, or raise the memory limit"
+        case .killedBySignal: return "something outside killed it: check dmesg, the service manager, or who sent the signal"
+        case .timeout: return "raise --timeout, or give it less to do (fewer tokens with -n)"
+        case .interrupted: return "stopped on purpose: nothing to fix"
+        case .commandNotFound: return "check the command's name and PATH (command -v NAME)"
+        case .permissionDenied: return "check permissions (ls -l): chmod +x for a program, +r for a model file"
+        case .pythonException: return "read the traceback above: its last line names the exception and where it was raised"
+        case .nonzeroExit: return "read the command's own output above: airun found no more specific cause"
+        case .outputLost: return "free disk space or fix where the output goes, then run it again"
+        }
+    }
+
     /// One sentence for people: what it means and what to do.
     public var summary: String {
         switch self {

@@ -1,0 +1,131 @@
+@testable import AirunCore
+import Foundation
+import Testing
+
+/// The 30-second answer (issue 23): a failed run's console names the model, the code, the line
+/// that proves it and what to do; nested runs' lines tell apart, and an outer run names its own cause.
+@Suite("the console's answer", .timeLimit(.minutes(2)), .offPool)
+struct ConsoleAnswerTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var toy: String { root.appendingPathComponent("examples/toy-model.sh").path }
+
+    @Test("docs/errors.md's 'What to do' table is the hint of every code, word for word")
+    func hintsDocumented() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/errors.md"), encoding: .utf8)
+        let section = try #require(text.components(separatedBy: "## What to do").dropFirst().first?.components(separatedBy: "\n## ").first)
+        var documented: [String: String] = [:]
+        for m in section.matches(of: /\n\| `([A-Z_]+)` \| ([^\n]*) \|/) { documented[String(m.1)] = String(m.2) }
+        for code in ErrorCode.allCases {
+            #expect(documented[code.rawValue] == code.hint, "\(code.rawValue): docs say \(documented[code.rawValue] ?? "nothing")")
+        }
+        #expect(documented.count == ErrorCode.allCases.count)
+    }
+
+    @Test("a nested run's summary line is recognised; anything else is not", arguments: [
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1 MODEL_NOT_FOUND model=x 0.01s", NestedRunSummary(depth: 0, exitCode: 1)),
+        ("airun[2]: trace=4BF92F3577B34DA6A3CE929D0E0E4736 exit=137 (SIGKILL) OOM_KILLED 3.00s", NestedRunSummary(depth: 2, exitCode: 137)),
+        ("airun[1]: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=0 64 tok 1.00s", NestedRunSummary(depth: 1, exitCode: 0)),
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e473 exit=1", nil),  // 31 digits
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e4736x exit=1", nil),
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=", nil),
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=256", nil),
+        ("airun: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=99999999999999999999", nil),
+        ("airun[]: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1", nil),
+        ("airun[123]: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1", nil),
+        ("airun[1: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1", nil),
+        ("xairun: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1", nil),
+        ("airun: retrying in 1.0 s", nil),
+        ("airun", nil), ("", nil),
+    ] as [(String, NestedRunSummary?)])
+    func summaryLine(line: String, expected: NestedRunSummary?) {
+        #expect(NestedRunSummary(line: line[...]) == expected)
+    }
+
+    static let nested = """
+        0.00.001.030 E gguf_init_from_file: failed to open GGUF file 'toy-model.gguf' (No such file or directory)
+        airun[1]: trace=4bf92f3577b34da6a3ce929d0e0e4736 exit=1 MODEL_NOT_FOUND model=toy 0.01s
+        airun[1]:   evidence: gguf_init_from_file: failed to open GGUF file 'toy-model.gguf' (No such file or directory)
+        airun[1]:   hint: check the path given to -m (ls it), or download the model
+
+        """
+
+    @Test("an outer run that ends otherwise than its nested run is explained by its own output or status, not the nested run's line")
+    func outerOwnCause() throws {
+        let other = try #require(Classifier().classify(AttemptFacts(exitCode: 3, stdout: "Error: failed to open GGUF file", stderr: Self.nested)))
+        #expect(other.code == .nonzeroExit && other.evidence == "exit status 3")
+        let own = try #require(Classifier().classify(AttemptFacts(exitCode: 3, stderr: Self.nested + "Traceback (most recent call last):\n  File \"r.py\", line 1\nValueError: bad\n")))
+        #expect(own.code == .pythonException && own.evidence == "ValueError: bad", "\(own)")
+        let killed = try #require(Classifier().classify(AttemptFacts(exitCode: nil, signal: .kill, stderr: Self.nested)))
+        #expect(killed.code == .killedBySignal)
+    }
+
+    @Test("an outer run that ends as its nested run did has the nested run's cause")
+    func outerPropagated() throws {
+        let same = try #require(Classifier().classify(AttemptFacts(exitCode: 1, stderr: Self.nested)))
+        #expect(same.code == .modelNotFound)
+        let signalled = Self.nested.replacingOccurrences(of: "exit=1 MODEL_NOT_FOUND", with: "exit=137 (SIGKILL) MODEL_NOT_FOUND")
+        #expect(Classifier().classify(AttemptFacts(exitCode: nil, signal: .kill, stderr: signalled))?.code == .modelNotFound)
+        // No nested run: the output decides, as always.
+        #expect(Classifier().classify(AttemptFacts(exitCode: 3, stderr: "E gguf_init_from_file: failed to open GGUF file 'x' (No such file or directory)\n"))?.code == .modelNotFound)
+    }
+
+    @Test("a failed run's console names the model, the code, the evidence and the hint; a success the model and its figures")
+    func failureAnswered() throws {
+        let s = Scratch()
+        let model = s.write("qwen-7b.gguf", Array("version https://git-lfs.github.com/spec/v1\noid sha256:0\n".utf8))
+        let r = try airun(["--", Self.toy, "--fail", "-m", model], scratch: s)
+        #expect(r.exitCode == 1)
+        let lines = r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("airun") }
+        let i = try #require(lines.firstIndex { $0.hasPrefix("airun: trace=") }, "\(r.stderr)")
+        #expect(lines[i].contains(" exit=1 MODEL_NOT_FOUND model=qwen-7b "), "\(lines[i])")
+        let evidence = try #require(r.records("error").last?["evidence"] as? String)
+        #expect(lines[i + 1] == "airun:   evidence: \(evidence)")
+        #expect(lines[i + 2] == "airun:   hint: \(ErrorCode.modelNotFound.hint)")
+
+        let ok = try airun(["--", Self.toy, "-m", model, "hi"], scratch: Scratch())
+        let summary = try #require(ok.stderr.split(separator: "\n").first { $0.hasPrefix("airun: trace=") })
+        #expect(summary.contains(" exit=0 12 tok 20 tok/s model=qwen-7b "), "\(summary)")
+        #expect(!ok.stderr.contains("hint:"))
+    }
+
+    @Test("the evidence line is cut, not wrapped, and its secrets masked")
+    func evidenceCut() throws {
+        let key = "sk-" + String(repeating: "Ab3dE", count: 8)
+        let long = String(repeating: "x", count: 400)
+        let r = try airun(["--", "sh", "-c", "echo 'error: invalid argument: --zz \(key) \(long)' >&2; exit 2"])
+        let evidence = try #require(r.stderr.split(separator: "\n").first { $0.hasPrefix("airun:   evidence: ") }, "\(r.stderr)")
+        // The child's own line passes through as written; airun's lines never repeat the key.
+        #expect(!r.stderr.split(separator: "\n").contains { $0.hasPrefix("airun") && $0.contains(key) })
+        #expect(evidence.hasPrefix("airun:   evidence: error: invalid argument: --zz "), "\(evidence)")
+        #expect(evidence.hasSuffix("x…") && evidence.unicodeScalars.count < 240, "\(evidence.unicodeScalars.count)")
+    }
+
+    @Test("a nested run prefixes its lines with its depth; the outer run that exits otherwise names its own cause")
+    func nestedRuns() throws {
+        let s = Scratch()
+        let inner = "'\(Airun.path)' -- '\(Self.toy)' --fail; exit 3"
+        let r = try airun(["--", "sh", "-c", inner], scratch: s)
+        #expect(r.exitCode == 3)
+        #expect(r.stderr.contains("airun[1]: trace="), "\(r.stderr)")
+        #expect(r.stderr.contains("airun[1]:   hint: \(ErrorCode.modelNotFound.hint)"))
+        let outer = try #require(r.stderr.split(separator: "\n").last { $0.hasPrefix("airun: trace=") })
+        #expect(outer.contains(" exit=3 NONZERO_EXIT "), "\(outer)")
+        let errors = r.records("error").compactMap { $0["error_code"] as? String }
+        #expect(errors.sorted() == ["MODEL_NOT_FOUND", "NONZERO_EXIT"], "\(errors)")
+
+        let same = try airun(["--", "sh", "-c", "'\(Airun.path)' -- '\(Self.toy)' --fail; exit $?"], scratch: Scratch())
+        #expect(same.stderr.split(separator: "\n").last { $0.hasPrefix("airun: trace=") }?.contains(" exit=1 MODEL_NOT_FOUND ") == true,
+                "\(same.stderr)")
+    }
+
+    @Test("airun classify prints the hint, in lines and in JSON")
+    func classifyHint() throws {
+        let s = Scratch()
+        let err = s.write("err.txt", Array("error: invalid argument: --no-such-flag\n".utf8))
+        let r = try airun(["classify", "--stderr", err, "--exit-code", "1"], scratch: s)
+        #expect(r.stdoutText.contains("hint:       \(ErrorCode.badArguments.hint)\n"), "\(r.stdoutText)")
+        let j = try airun(["classify", "--json", "--stderr", err, "--exit-code", "1"], scratch: s)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout)) as? [String: Any])
+        #expect(object["hint"] as? String == ErrorCode.badArguments.hint)
+    }
+}
