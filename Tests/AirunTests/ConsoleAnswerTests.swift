@@ -129,3 +129,52 @@ struct ConsoleAnswerTests {
         #expect(object["hint"] as? String == ErrorCode.badArguments.hint)
     }
 }
+
+/// Words that mean one thing (issue 23): stats counts attempts and says so; a person's Ctrl-C is
+/// not a failure; `airun metrics` says where its figures come from; sums print without noise.
+@Suite("words", .timeLimit(.minutes(2)), .offPool)
+struct WordsTests {
+    @Test("stats names attempts as attempts and keeps a person's interruptions out of the error rate")
+    func interruptionsApart() throws {
+        let s = Scratch()
+        _ = try airun(["--", "true"], scratch: s)
+        _ = try airun(["--", "sh", "-c", "exit 3"], scratch: s)
+        let interrupted = try airun(["--", "sh", "-c", "kill -INT $$"], scratch: s)
+        #expect(interrupted.records("error").last?["error_category"] as? String == "user")
+        let text = try airun(["stats", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        #expect(text.contains("\n3 attempts, 1 failed, 1 interrupted by a person (not counted as failures): error rate 50%\n"), "\(text)")
+        #expect(text.contains("\nmodel                        attempts    ok%"), "\(text)")
+        #expect(!text.contains(" runs ") && !text.contains("executions"))
+        let json = try airun(["stats", "--json", "--log-dir", s.file("logs")], scratch: Scratch())
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        #expect(o["attempts"] as? Int == 3 && o["failures"] as? Int == 1 && o["interrupted"] as? Int == 1)
+        #expect(o["error_rate"] as? Double == 0.5)
+        #expect(((o["by_command"] as? [String: Any])?["sh"] as? [String: Any])?["attempts"] as? Int == 2)
+    }
+
+    @Test("airun metrics says on its first line whether it shows the exporter's totals or counts the records")
+    func metricsSource() throws {
+        let s = Scratch()
+        _ = try airun(["--", "sh", "-c", "sleep 0.01"], scratch: s)
+        let counted = try airun(["metrics", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        #expect(counted.hasPrefix("# airun metrics: counted from the records in \(s.file("logs")) (no textfile exporter state there)\n"), "\(counted.prefix(200))")
+        _ = try airun(["--", "true"], environment: ["AIRUN_TEXTFILE_DIR": s.file("textfile")], scratch: s)
+        let stored = try airun(["metrics", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        #expect(stored.hasPrefix("# airun metrics: the textfile exporter's totals in \(s.file("logs"))/airun-metrics.state"), "\(stored.prefix(200))")
+        let forced = try airun(["metrics", "--from-records", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        #expect(forced.hasPrefix("# airun metrics: counted from the records in \(s.file("logs"))\n"), "\(forced.prefix(200))")
+        // Every sample value is a plain number of at most six decimals.
+        for line in counted.split(separator: "\n") where !line.hasPrefix("#") {
+            let value = line.split(separator: " ").last.map(String.init) ?? ""
+            #expect(Double(value) != nil && (value.split(separator: ".").dropFirst().first?.count ?? 0) <= 6, "\(line)")
+        }
+    }
+
+    @Test("sample values without binary noise", arguments: [
+        (0.019629999999999998, "0.01963"), (0.1 + 0.2, "0.3"), (3.0, "3"), (1e-7, "1e-07"), (123456.0000001, "123456"), (2.5e12, "2500000000000"),
+        (Double.infinity, "+Inf"), (-0.0015, "-0.0015"),
+    ])
+    func sampleFormat(value: Double, text: String) {
+        #expect(formatSample(value) == text)
+    }
+}

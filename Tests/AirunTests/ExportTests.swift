@@ -30,7 +30,8 @@ struct ExportTests {
 
         let printed = try airun(["metrics", "--log-dir", s.file("logs")], scratch: Scratch())
         #expect(printed.exitCode == 0)
-        #expect(printed.stdoutText == prom)
+        // The same exposition, after the line that names its source.
+        #expect(printed.stdoutText.split(separator: "\n", maxSplits: 1).last.map(String.init) == prom)
         let fromRecords = try airun(["metrics", "--from-records", "--log-dir", s.file("logs")], scratch: Scratch())
         #expect(runTool(["promtool", "check", "metrics"], stdin: fromRecords.stdoutText).status == 0)
         #expect(fromRecords.stdoutText.contains("airun_runs_total{command=\"sh\",model=\"\",status=\"failed\",error_code=\"NONZERO_EXIT\"} 1"))

@@ -371,7 +371,7 @@ struct LogLocationTests {
             #expect(r.stderr.contains("skipping \(logs)/airun-\(day).jsonl: not a regular file"), "\(reader): \(r.status) \(r.stderr)")
         }
         let stats = try airun(["stats", "--log-dir", logs, "--json"], scratch: Scratch())
-        #expect(stats.exitCode == 0 && stats.stdoutText.contains("\"executions\":1,"), "the readable file is read: \(stats.stdoutText.prefix(300))")
+        #expect(stats.exitCode == 0 && stats.stdoutText.contains("\"attempts\":1,"), "the readable file is read: \(stats.stdoutText.prefix(300))")
     }
 
     @Test("a record file planted as a symbolic link is not followed")

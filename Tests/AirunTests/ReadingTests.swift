@@ -151,7 +151,7 @@ struct ReadingTests {
             let theirs = try JSONSerialization.jsonObject(with: Data(py.stdout))
             compare(ours, theirs, path: extra.isEmpty ? "all" : "window")
             let o = try #require(ours as? [String: Any])
-            #expect((o["executions"] as? Int ?? 0) > (extra.isEmpty ? 10_000 : 1_000))
+            #expect((o["attempts"] as? Int ?? 0) > (extra.isEmpty ? 10_000 : 1_000))
         }
     }
 
@@ -180,7 +180,7 @@ struct ReadingTests {
         // counts as read there; a torn line of an event stats reads is skipped by both.
         #expect(decoded > 50_000 && read >= decoded && read - decoded < 50, "lines read \(read), records decoded \(decoded)")
         for (a, b) in zip(byLine.map { $0.result() }, byRecord.map { $0.result() }) {
-            #expect(a.executions > 1_000 && a.executions == b.executions && a.failures == b.failures)
+            #expect(a.attempts > 1_000 && a.attempts == b.attempts && a.failures == b.failures && a.interrupted == b.interrupted)
             #expect(String(decoding: a.json(), as: UTF8.self) == String(decoding: b.json(), as: UTF8.self))
         }
     }
@@ -192,7 +192,7 @@ struct ReadingTests {
         try Corpus.write(runs: 200, to: logs)
         let r = try airun(["stats", "--log-dir", logs], scratch: s)
         #expect(r.exitCode == 0)
-        for part in ["executions", "error rate", "model ", "command ", "llama33-70b", "llama-cli", "errors by code:", "errors by category:"] {
+        for part in ["attempts", "error rate", "model ", "command ", "llama33-70b", "llama-cli", "errors by code:", "errors by category:"] {
             #expect(r.stdoutText.contains(part), "\(part) missing:\n\(r.stdoutText)")
         }
         let bad = try airun(["stats", "--by", "colour"], scratch: s)
@@ -393,9 +393,9 @@ struct StatsWatchTests {
         _ = try airun(["-q", "--", "true"], scratch: s)
         let watcher = Scratch()
         let p = try AirunProcess.start(["stats", "--watch", "--by", "command"], scratch: watcher, environment: ["AIRUN_LOG_DIR": s.file("logs")])
-        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("1 executions") })
+        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("1 attempts") })
         _ = try airun(["-q", "--", "sh", "-c", "exit 2"], scratch: s)
-        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("2 executions, 1 failed") })
+        #expect(eventually(within: 5) { ((try? String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)) ?? "").contains("2 attempts, 1 failed") })
         kill(p.pid, SIGTERM)
         _ = try p.wait()
         let out = try String(contentsOfFile: watcher.file("stdout"), encoding: .utf8)

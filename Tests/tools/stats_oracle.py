@@ -33,7 +33,7 @@ def main():
     window = lambda t: (since is None or t >= since) and (until is None or t < until)
     commands, groups = {}, {g: {} for g in groupings}
     by_code, by_category, by_model = {}, {}, {}
-    executions = failures = 0
+    attempts = failures = 0
     first = last = None
     for path in files(directory):
         with open(path, "rb") as f:
@@ -52,7 +52,7 @@ def main():
                     if not window(t): continue
                     first = t if first is None else min(first, t)
                     last = t if last is None else max(last, t)
-                    executions += 1
+                    attempts += 1
                     ok = r.get("status") == "succeeded"
                     failures += 0 if ok else 1
                     for g in groupings:
@@ -71,9 +71,13 @@ def main():
     def pct(values, p):
         s = sorted(values)
         return s[max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))] if s else None
-    out = {"executions": executions, "failures": failures, "error_rate": failures / executions if executions else 0}
+    # A person's interruptions (errors of category user) are neither successes nor failures.
+    interrupted = min(by_category.get("user", 0), failures)
+    failures -= interrupted
+    out = {"attempts": attempts, "failures": failures, "interrupted": interrupted,
+           "error_rate": failures / (attempts - interrupted) if attempts > interrupted else 0}
     for g in groupings:
-        out["by_" + g] = {k: {"executions": a["n"], "succeeded": a["ok"], "success_percent": a["ok"] * 100 / a["n"],
+        out["by_" + g] = {k: {"attempts": a["n"], "succeeded": a["ok"], "success_percent": a["ok"] * 100 / a["n"],
                               "p50_duration_ms": pct(a["d"], 50), "p95_duration_ms": pct(a["d"], 95), "max_duration_ms": max(a["d"]),
                               "mean_tokens_per_second": sum(a["tps"]) / len(a["tps"]) if a["tps"] else None,
                               "peak_rss_mb": a["rss"], "peak_gpu_memory_mb": a["gpu"]} for k, a in groups[g].items()}

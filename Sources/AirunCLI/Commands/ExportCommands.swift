@@ -28,13 +28,18 @@ enum MetricsCommand {
 
     static func run(_ options: MetricsOptions) -> Int32 {
         let directory = options.selection.directory
-        let stored = options.fromRecords ? nil : MetricsStore(logDirectory: directory).load()
+        let store = MetricsStore(logDirectory: directory)
+        let stored = options.fromRecords ? nil : store.load()
         let state = stored ?? {
             var accumulator = MetricsAccumulator()
             RecordFiles(directory: directory).forEachRecord { accumulator.add($0) }
             return accumulator.state
         }()
-        try? FileDescriptor.standardOutput.writeAll(state.exposition())
+        // The two sources can differ (records rotated away, a state file reset): say which this is.
+        let source = stored != nil
+            ? "# airun metrics: the textfile exporter's totals in \(store.statePath) (--from-records counts the records instead)\n"
+            : "# airun metrics: counted from the records in \(directory)\(options.fromRecords ? "" : " (no textfile exporter state there)")\n"
+        try? FileDescriptor.standardOutput.writeAll(source + state.exposition())
         return 0
     }
 }

@@ -41,7 +41,7 @@ enum ReportCommand {
             printError("airun: report: cannot write \(path): \(error)")
             return ExitCode.airunFailure
         }
-        try? FileDescriptor.standardOutput.writeAll("airun: wrote \(path) (\(data.stats.result().executions) executions)\n")
+        try? FileDescriptor.standardOutput.writeAll("airun: wrote \(path) (\(data.stats.result().attempts) attempts)\n")
         return 0
     }
 }
@@ -60,8 +60,8 @@ struct ReportPage {
         // One colour per model in every chart that is by model.
         let colours = Dictionary(uniqueKeysWithValues: models.prefix(Self.palette.count).enumerated().map { ($0.element.key, Self.palette[$0.offset]) })
         var body = """
-            <header><h1>airun report</h1><p>\(stats.executions) executions, \(stats.failures) failed \
-            (error rate \(fmt(stats.errorRate * 100, 1))%)\(range(stats)) · generated \(escape(String(rfc3339(microseconds: generated).prefix(16)))) UTC</p></header>
+            <header><h1>airun report</h1><p>\(stats.attempts) attempts, \(stats.failures) failed\
+            \(stats.interrupted > 0 ? ", \(stats.interrupted) interrupted by a person" : "") (error rate \(fmt(stats.errorRate * 100, 1))%)\(range(stats)) · generated \(escape(String(rfc3339(microseconds: generated).prefix(16)))) UTC</p></header>
             <main>
             """
         body += section("Duration over time, per model", id: "durations", durationChart(colours))

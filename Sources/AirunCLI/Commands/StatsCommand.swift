@@ -14,10 +14,11 @@ enum StatsCommand {
     static var description: CommandDescription<StatsOptions> {
         CommandDescription(
             name: "stats",
-            summary: "per model and command: runs, success, durations, tokens/s, errors",
+            summary: "per model and command: attempts, success, durations, tokens/s, errors",
             about: """
-                per model and per command (or tag): executions, success %, p50/p95/max duration,
-                tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate.
+                per model and per command (or tag): attempts, success %, p50/p95/max duration,
+                tokens/s, peak RSS and GPU memory; errors by code, category and model; the error rate
+                (failed attempts over attempts; attempts a person interrupted are counted apart).
                 """,
             options: RecordSelection.window(\StatsOptions.selection, now: wallClockMicroseconds()) + [
                 Option(["--by"], "G", "group by model, command or tag:KEY (repeatable; default model and command)",
@@ -86,18 +87,20 @@ enum StatsCommand {
     static func text(_ s: Stats, directory: String, skipped: Int) -> String {
         var out = "records in \(directory)"
         if let first = s.first, let last = s.last { out += ", \(rfc3339(microseconds: first).prefix(16)) to \(rfc3339(microseconds: last).prefix(16)) UTC" }
-        out += "\n\(s.executions) executions, \(s.failures) failed: error rate \(percent(s.errorRate * 100))"
+        out += "\n\(s.attempts) attempts, \(s.failures) failed"
+        if s.interrupted > 0 { out += ", \(s.interrupted) interrupted by a person (not counted as failures)" }
+        out += ": error rate \(percent(s.errorRate * 100))"
         if skipped > 0 { out += " (\(skipped) unreadable lines skipped)" }
         out += "\n"
         func ms(_ v: Double?) -> String { v.map { $0 >= 10_000 ? JSONLine.format($0 / 1000, decimals: 0) + "s" : $0 >= 1000 ? JSONLine.format($0 / 1000, decimals: 1) + "s" : JSONLine.format($0, decimals: 0) + "ms" } ?? "-" }
         func mb(_ v: Double?) -> String { v.map { $0 >= 1024 ? JSONLine.format($0 / 1024, decimals: 1) + "G" : JSONLine.format($0, decimals: 0) + "M" } ?? "-" }
         for table in s.tables {
-            out += "\n" + [table.grouping, "runs", "ok%", "p50", "p95", "max", "tok/s", "rss", "gpu"].enumerated().map { i, h in
-                i == 0 ? h.padding(to: 28) : h.leftPadded(7)
+            out += "\n" + [table.grouping, "attempts", "ok%", "p50", "p95", "max", "tok/s", "rss", "gpu"].enumerated().map { i, h in
+                i == 0 ? h.padding(to: 28) : h.leftPadded(i == 1 ? 9 : 7)
             }.joined() + "\n"
             for r in table.rows {
                 let key = r.key.count > 27 ? String(r.key.prefix(26)) + "…" : r.key
-                out += key.padding(to: 28) + [String(r.executions), percent(r.successPercent), ms(r.p50DurationMs), ms(r.p95DurationMs),
+                out += key.padding(to: 28) + String(r.attempts).leftPadded(9) + [percent(r.successPercent), ms(r.p50DurationMs), ms(r.p95DurationMs),
                                                 ms(r.maxDurationMs), r.meanTokensPerSecond.map { JSONLine.format($0, decimals: 1) } ?? "-",
                                                 mb(r.peakRSSMB), mb(r.peakGPUMemoryMB)].map { $0.leftPadded(7) }.joined() + "\n"
             }

@@ -233,11 +233,18 @@ func escapeLabel(_ s: String) -> String {
     return out
 }
 
-/// A sample value as Prometheus reads it: integers without a point, others in Swift's shortest
-/// round-trip form (which Go's ParseFloat accepts, exponent included).
+/// A sample value as Prometheus reads it: integers without a point, others rounded to a
+/// millionth (sums of durations in seconds add binary noise: 0.019629999999999998 is 0.01963) in
+/// Swift's shortest round-trip form (which Go's ParseFloat accepts, exponent included).
 func formatSample(_ v: Double) -> String {
     guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf") }
     if v == v.rounded(.towardZero), abs(v) < 9e15 { return String(Int64(v)) }
+    // A millionth of the value's unit is below anything airun measures; tiny values keep their digits.
+    if abs(v) >= 1e-3, abs(v) < 1e9 {
+        let rounded = (v * 1e6).rounded() / 1e6
+        if rounded == rounded.rounded(.towardZero) { return String(Int64(rounded)) }
+        return String(rounded)
+    }
     return String(v)
 }
 

@@ -11,7 +11,9 @@
 /// - peak RSS is the largest `peak_rss_mb` (else `max_rss_mb`), GPU memory the largest
 ///   `peak_gpu_memory_used_mb`;
 /// - errors are `error` records in the window: by `error_code`, `error_category` and `model_id`;
-/// - the error rate is failed executions over executions.
+/// - an attempt was interrupted by a person when its error's category is `user` (Ctrl-C,
+///   INTERRUPTED): counted apart, as neither a success nor a failure;
+/// - the error rate is failed attempts over attempts, both without the interrupted ones.
 public struct StatsAggregator {
     /// How attempts are grouped.
     public enum Grouping: Equatable, Sendable {
@@ -45,9 +47,9 @@ public struct StatsAggregator {
     private var errorsByCode: [String: Int64] = [:]
     private var errorsByCategory: [String: Int64] = [:]
     private var errorsByModel: [String: Int64] = [:]
-    private var executions: Int64 = 0
+    private var attempts: Int64 = 0
     private var failures: Int64 = 0
-    /// The time range the executions covered.
+    /// The time range the attempts covered.
     private var first: Int64?
     private var last: Int64?
 
@@ -131,7 +133,7 @@ public struct StatsAggregator {
             guard inWindow(t) else { return }
             first = min(first ?? t, t)
             last = max(last ?? t, t)
-            executions += 1
+            attempts += 1
             let succeeded = status == .succeeded
             if !succeeded { failures += 1 }
             for (i, grouping) in groupings.enumerated() {
@@ -150,24 +152,26 @@ public struct StatsAggregator {
         }
     }
 
-    /// The figures, groups sorted by executions (most first), then name.
+    /// The figures, groups sorted by attempts (most first), then name.
     public func result() -> Stats {
         let tables = groupings.enumerated().map { i, grouping in
             StatsTable(grouping: grouping.label, rows: groups[i].map { $0.value.row($0.key) }.sorted {
-                ($0.executions, $1.key) > ($1.executions, $0.key)
+                ($0.attempts, $1.key) > ($1.attempts, $0.key)
             })
         }
         func counts(_ d: [String: Int64]) -> [(key: String, count: Int64)] {
             d.map { ($0.key, $0.value) }.sorted { ($0.count, $1.key) > ($1.count, $0.key) }
         }
-        return Stats(executions: executions, failures: failures, tables: tables, errorsByCode: counts(errorsByCode),
+        // Interrupted attempts are failed ones whose error is the user's doing.
+        let interrupted = min(errorsByCategory[ErrorCategory.user.rawValue] ?? 0, failures)
+        return Stats(attempts: attempts, failures: failures - interrupted, interrupted: interrupted, tables: tables, errorsByCode: counts(errorsByCode),
                      errorsByCategory: counts(errorsByCategory), errorsByModel: counts(errorsByModel), first: first, last: last)
     }
 }
 
 /// One group's running figures.
 private struct GroupAccumulator {
-    var executions: Int64 = 0
+    var attempts: Int64 = 0
     var succeeded: Int64 = 0
     var durations: [Double] = []
     var tokensPerSecondSum = 0.0
@@ -176,7 +180,7 @@ private struct GroupAccumulator {
     var peakGPUMemoryMB: Double?
 
     mutating func add(durationMs: Double, succeeded ok: Bool, tokensPerSecond: Double?, rssMB: Double?, gpuMB: Double?) {
-        executions += 1
+        attempts += 1
         if ok { succeeded += 1 }
         durations.append(durationMs)
         if let t = tokensPerSecond {
@@ -194,7 +198,7 @@ private struct GroupAccumulator {
             let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
             return sorted[max(0, min(sorted.count - 1, rank - 1))]
         }
-        return StatsRow(key: key, executions: executions, succeeded: succeeded,
+        return StatsRow(key: key, attempts: attempts, succeeded: succeeded,
                         p50DurationMs: percentile(50), p95DurationMs: percentile(95), maxDurationMs: sorted.last,
                         meanTokensPerSecond: tokensPerSecondCount == 0 ? nil : tokensPerSecondSum / Double(tokensPerSecondCount),
                         peakRSSMB: peakRSSMB, peakGPUMemoryMB: peakGPUMemoryMB)
@@ -203,7 +207,7 @@ private struct GroupAccumulator {
 
 public struct StatsRow: Equatable, Sendable {
     public var key: String
-    public var executions: Int64
+    public var attempts: Int64
     public var succeeded: Int64
     public var p50DurationMs: Double?
     public var p95DurationMs: Double?
@@ -211,7 +215,7 @@ public struct StatsRow: Equatable, Sendable {
     public var meanTokensPerSecond: Double?
     public var peakRSSMB: Double?
     public var peakGPUMemoryMB: Double?
-    public var successPercent: Double { executions == 0 ? 0 : Double(succeeded) * 100 / Double(executions) }
+    public var successPercent: Double { attempts == 0 ? 0 : Double(succeeded) * 100 / Double(attempts) }
 }
 
 public struct StatsTable: Equatable, Sendable {
@@ -220,22 +224,26 @@ public struct StatsTable: Equatable, Sendable {
 }
 
 public struct Stats: Sendable {
-    public var executions: Int64
+    public var attempts: Int64
+    /// Failed attempts, not counting those a person interrupted.
     public var failures: Int64
+    /// Attempts a person stopped (Ctrl-C, a termination signal to airun: category `user`).
+    public var interrupted: Int64
     public var tables: [StatsTable]
     public var errorsByCode: [(key: String, count: Int64)]
     public var errorsByCategory: [(key: String, count: Int64)]
     public var errorsByModel: [(key: String, count: Int64)]
     public var first: Int64?
     public var last: Int64?
-    public var errorRate: Double { executions == 0 ? 0 : Double(failures) / Double(executions) }
+    public var errorRate: Double { attempts - interrupted <= 0 ? 0 : Double(failures) / Double(attempts - interrupted) }
 
     /// The figures as one JSON object (docs/reading.md). The strings were masked when the records
     /// were written; passing them through a redactor again changes nothing.
     public func json() -> [UInt8] {
         var j = JSONLine(redacting: Redactor())
-        j.add("executions", executions)
+        j.add("attempts", attempts)
         j.add("failures", failures)
+        j.add("interrupted", interrupted)
         j.add("error_rate", errorRate, decimals: 6)
         j.add("from", first.map(rfc3339))
         j.add("to", last.map(rfc3339))
@@ -243,7 +251,7 @@ public struct Stats: Sendable {
             var rows = JSONLine(redacting: Redactor())
             for row in table.rows {
                 var r = JSONLine(redacting: Redactor())
-                r.add("executions", row.executions)
+                r.add("attempts", row.attempts)
                 r.add("succeeded", row.succeeded)
                 r.add("success_percent", row.successPercent, decimals: 3)
                 r.add("p50_duration_ms", row.p50DurationMs)
