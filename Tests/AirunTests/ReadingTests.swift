@@ -469,6 +469,25 @@ struct ReportTests {
         #expect(dom.stdoutText.components(separatedBy: "<svg").count - 1 >= 6)
         #expect(dom.stdoutText.components(separatedBy: "class=\"failure\"").count - 1 == 50)
         #expect(!dom.stderr.contains("CONSOLE") && !dom.stderr.contains("Uncaught"), "console messages: \(dom.stderr.suffix(500))")
+        // The duration chart's axes: a distinct label per decade, and times along the bottom.
+        let yLabels = html.matches(of: /<text class="y"[^>]*>([^<]*)</).map { String($0.1) }
+        #expect(yLabels.count >= 2 && Set(yLabels).count == yLabels.count, "\(yLabels)")
+        #expect(html.matches(of: /<text class="x"[^>]*>(\d\d:\d\d|\d{4}-\d\d-\d\d)</).count >= 2)
+        // Whole trace ids, and times laid out on one line at a phone's width and a desktop's:
+        // measured by Chromium's own layout in a copy of the page with a script that reports it.
+        #expect(html.matches(of: /<code class="id"[^>]*>[0-9a-f]{32}<\/code>/).count == 50)
+        let probe = s.write("probe.html", Array(html.replacingOccurrences(of: "</body>", with: """
+            <script>const lh = parseFloat(getComputedStyle(document.querySelector('td.time')).lineHeight);
+            const wrapped = [...document.querySelectorAll('td.time')].filter(td => td.getClientRects()[0].height > lh * 1.5).length;
+            const wide = document.querySelector('#failures').scrollWidth > document.querySelector('#failures').clientWidth + 1;
+            document.body.setAttribute('data-probe', 'wrapped=' + wrapped + ' overflow=' + wide);</script></body>
+            """).utf8))
+        for width in [412, 1280] {
+            let r = try AirunProcess.start(["-q", "--log-dir", s.file("chromium-logs"), "--", chromium] + flags
+                                           + ["--window-size=\(width),1800", "--dump-dom", "file://" + probe], scratch: Scratch()).wait()
+            let found = r.stdoutText.firstMatch(of: /data-probe="[^"]*"/).map { String($0.0) } ?? "no probe"
+            #expect(found == "data-probe=\"wrapped=0 overflow=false\"", "at \(width) px: \(found)")
+        }
         for width in [412, 1280] {
             let shot = s.file("report-\(width).png")
             let r = try AirunProcess.start(["-q", "--log-dir", s.file("chromium-logs"), "--", chromium] + flags

@@ -61,7 +61,7 @@ struct ReportPage {
         let colours = Dictionary(uniqueKeysWithValues: models.prefix(Self.palette.count).enumerated().map { ($0.element.key, Self.palette[$0.offset]) })
         var body = """
             <header><h1>airun report</h1><p>\(stats.attempts) attempts, \(stats.failures) failed\
-            \(stats.interrupted > 0 ? ", \(stats.interrupted) interrupted by a person" : "") (error rate \(fmt(stats.errorRate * 100, 1))%)\(range(stats)) · generated \(escape(String(rfc3339(microseconds: generated).prefix(16)))) UTC</p></header>
+            \(stats.interrupted > 0 ? ", \(stats.interrupted) interrupted by a person" : "") (error rate \(fmt(stats.errorRate * 100, 1))%)\(range(stats)) · generated \(escape(spaced(rfc3339(microseconds: generated).prefix(16)))) UTC</p></header>
             <main>
             """
         body += section("Duration over time, per model", id: "durations", durationChart(colours))
@@ -84,7 +84,10 @@ struct ReportPage {
             section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;overflow-x:auto}
             section#failures{grid-column:1/-1}svg{width:100%;height:auto;display:block}
             table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #eee;padding:4px;text-align:left;vertical-align:top}
-            td.evidence{font-family:monospace;word-break:break-word}.none{color:#888}
+            td.evidence{font-family:monospace;word-break:break-word}td.time,code.id{white-space:nowrap}.none{color:#888}
+            @media (max-width:700px){#failures table,#failures tbody,#failures tr,#failures td{display:block}#failures thead{display:none}
+            #failures tr{border-bottom:1px solid #ccc;padding:4px 0}#failures td{border:0;padding:1px 0}
+            #failures td::before{content:attr(data-label) ": ";color:#666;font-family:system-ui,sans-serif}code.id{white-space:normal;word-break:break-all}}
             .legend span{display:inline-block;margin-right:10px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
             </style></head><body>
             \(body)
@@ -95,7 +98,7 @@ struct ReportPage {
 
     private func range(_ stats: Stats) -> String {
         guard let first = stats.first, let last = stats.last else { return "" }
-        return " · \(escape(String(rfc3339(microseconds: first).prefix(16)))) to \(escape(String(rfc3339(microseconds: last).prefix(16)))) UTC"
+        return " · \(escape(spaced(rfc3339(microseconds: first).prefix(16)))) to \(escape(spaced(rfc3339(microseconds: last).prefix(16)))) UTC"
     }
 
     private func section(_ title: String, id: String, _ content: String) -> String {
@@ -134,8 +137,18 @@ struct ReportPage {
         for decade in Int(saturating: lo.rounded(.down))...Int(saturating: hi.rounded(.up)) {
             let y = top + (height - bottom - top) * (1 - (Double(decade) - lo) / (hi - lo))
             guard y >= top, y <= height - bottom else { continue }
-            let label = decade >= 21 ? "1e\(decade - 3)s" : decade >= 3 ? "\(Int(pow10(decade - 3)))s" : "\(Int(pow10(decade)))ms"
-            svg += "<text x=\"0\" y=\"\(fmt(y + 4, 1))\" font-size=\"10\">\(label)</text>"
+            svg += "<text class=\"y\" x=\"0\" y=\"\(fmt(y + 4, 1))\" font-size=\"10\">\(Self.decadeLabel(decade))</text>"
+        }
+        // The time axis: its ends and middle, as times of day within a day, else as dates.
+        let span = t1 - t0
+        let fractions: [Double] = span > 0 ? [0, 0.5, 1] : [0.5]
+        for (i, fraction) in fractions.enumerated() {
+            let t = t0 + Int64(Double(span) * fraction)
+            let x = left + (width - left - 4) * (span > 0 ? fraction : 0.5)
+            let stamp = spaced(rfc3339(microseconds: t).prefix(16))
+            let label = span < 86_400_000_000 ? String(stamp.suffix(5)) : String(stamp.prefix(10))
+            let anchor = span > 0 ? ["start", "middle", "end"][i] : "middle"
+            svg += "<text class=\"x\" x=\"\(fmt(x, 1))\" y=\"\(Int(height) - 4)\" font-size=\"10\" text-anchor=\"\(anchor)\">\(escape(label))</text>"
         }
         for (p, d) in zip(points, durations) {
             let x = left + (width - left - 4) * (t1 > t0 ? (Double(p.time) - Double(t0)) / (Double(t1) - Double(t0)) : 0.5)
@@ -144,25 +157,42 @@ struct ReportPage {
             svg += p.succeeded ? "<circle cx=\"\(fmt(x, 1))\" cy=\"\(fmt(y, 1))\" r=\"2\" fill=\"\(c)\"/>"
                 : "<circle cx=\"\(fmt(x, 1))\" cy=\"\(fmt(y, 1))\" r=\"2.5\" fill=\"none\" stroke=\"\(c)\"/>"
         }
-        svg += "</svg><p class=\"legend\">" + colours.sorted { $0.key < $1.key }.map { "<span><i style=\"background:\($0.value)\"></i>\(escape($0.key))</span>" }.joined()
+        svg += "</svg><p class=\"legend\">Times in UTC. " + colours.sorted { $0.key < $1.key }.map { "<span><i style=\"background:\($0.value)\"></i>\(escape($0.key))</span>" }.joined()
             + " (hollow: failed)</p>"
         return svg
+    }
+
+    /// A label for 10^decade milliseconds: `0.1ms`, `1ms`, `10s`, `1e18s`; distinct for each decade.
+    static func decadeLabel(_ decade: Int) -> String {
+        switch decade {
+        case ..<0: "0." + String(repeating: "0", count: -decade - 1) + "1ms"
+        case 0..<3: "1" + String(repeating: "0", count: decade) + "ms"
+        case 3..<9: "1" + String(repeating: "0", count: decade - 3) + "s"
+        default: "1e\(decade - 3)s"
+        }
     }
 
     private func failureTable() -> String {
         let rows = data.latestFailures
         guard !rows.isEmpty else { return "<p class=\"none\">no failures</p>" }
-        var t = "<table><thead><tr><th>time (UTC)</th><th>model</th><th>command</th><th>code</th><th>evidence</th><th>trace</th></tr></thead><tbody>"
+        let columns = ["time (UTC)", "model", "command", "code", "evidence", "trace"]
+        var t = "<table><thead><tr>" + columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for f in rows {
-            t += "<tr class=\"failure\"><td>\(escape(String(rfc3339(microseconds: f.time).prefix(19))))</td><td>\(escape(f.model))</td><td>\(escape(f.command))</td>"
-                + "<td>\(escape(f.code))</td><td class=\"evidence\">\(escape(String(f.evidence.prefix(300))))</td>"
-                + "<td id=\"t-\(f.traceID.prefix(8))\"><code title=\"airun trace \(f.traceID)\">\(f.traceID.prefix(12))…</code></td></tr>"
+            let cells = [
+                ("time", escape(spaced(rfc3339(microseconds: f.time).prefix(19)))), ("model", escape(f.model)), ("command", escape(f.command)),
+                ("code", escape(f.code)), ("evidence", escape(String(f.evidence.prefix(300)))),
+                ("trace", "<code class=\"id\" title=\"airun trace \(escape(f.traceID))\">\(escape(f.traceID))</code>"),
+            ]
+            // data-label: the column's name, shown beside each value where the rows become cards (phones).
+            t += "<tr class=\"failure\" id=\"t-\(escape(String(f.traceID.prefix(8))))\">"
+                + zip(columns, cells).map { "<td class=\"\($1.0)\" data-label=\"\($0)\">\($1.1)</td>" }.joined() + "</tr>"
         }
         return t + "</tbody></table>"
     }
 
+    /// `2026-12-01 22:32:28`: a space, not RFC 3339's `T`, so that it reads as a date and a time.
+    private func spaced(_ stamp: Substring) -> String { String(stamp.map { $0 == "T" ? " " : $0 }) }
     private func fmt(_ v: Double, _ decimals: Int) -> String { JSONLine.format(v, decimals: decimals) }
-    private func pow10(_ n: Int) -> Double { var v = 1.0; for _ in 0..<max(0, n) { v *= 10 }; return v }
     private func log10(_ x: Double) -> Double {
         // ln via the bits: Foundation-free (this is the only use of a logarithm).
         guard x > 0 else { return 0 }
