@@ -166,6 +166,9 @@ struct ExportTests {
         #expect(run["flags"] as? Int == 0x301, "sampled, with a remote parent")
         #expect((run["status"] as? [String: Any])?["code"] as? Int == 2)
         #expect((run["events"] as? [[String: Any]])?.first?["name"] as? String == "airun.retry")
+        let runAttributes = (run["attributes"] as? [[String: Any]] ?? []).reduce(into: [String: Any]()) { $0[$1["key"] as! String] = $1["value"] }
+        #expect((runAttributes["process.working_directory"] as? [String: Any])?["stringValue"] as? String == runStart["cwd"] as? String,
+                "the run span carries the directory the run.start record names, as docs/integration.md maps it")
         for attempt in attempts {
             let span = try #require(spans.first { $0["spanId"] as? String == attempt["span_id"] as? String })
             #expect(span["parentSpanId"] as? String == runStart["span_id"] as? String)

@@ -56,7 +56,9 @@ enum ConfigCommand {
                        ("check", "validate the configuration file; errors name the file, line and fix")],
                 words: ["show", "check"], completesFiles: false) { words, word in words.append(word) },
             options: [],
-            notes: "The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):\n" + configSample(),
+            notes: "The file is $XDG_CONFIG_HOME/airun/config.toml (~/.config/airun/config.toml):\n" + configSample()
+                + "\nWhere a setting is given twice, the flag wins (--log-dir, --otlp), then the variable\n"
+                + "(AIRUN_LOG_DIR, …), then this file, then the default; `airun config show` says which applied.",
             examples: ["airun config show"])
     }
 

@@ -21,8 +21,7 @@ enum LogsCommand {
                     guard let level = RecordLevel(rawValue: v.uppercased()) else { throw UsageError("--level '\(v)' must be INFO, WARN or ERROR") }
                     f.level = level
                 },
-                Option(["--event"], "E", "run.start, attempt.start, sample, attempt.end, error, retry, run.end (repeatable)",
-                       kind: .choices(["run.start", "attempt.start", "sample", "child.log", "attempt.end", "error", "retry", "run.end"])) { f, v in
+                Option(["--event"], "E", "\(Self.events.joined(separator: ", ")) (repeatable)", kind: .choices(Self.events)) { f, v in
                     f.events.append(v)
                 },
                 Option(["--code"], "C", "records with this error_code (error, retry, run.end); any case",
@@ -48,6 +47,9 @@ enum LogsCommand {
 
     static let command = Subcommand(description, values: { RecordFilter() }, run: run)
 
+    /// The events a record can be, in the order a run writes them (docs/records.md lists them).
+    static let events = ["run.start", "attempt.start", "sample", "child.log", "attempt.end", "error", "retry", "run.end"]
+
     static func run(_ options: RecordFilter) -> Int32 {
         var filter = options
         let files = RecordFiles(directory: filter.selection.directory)
@@ -65,24 +67,28 @@ enum LogsCommand {
                 }
             }
         }
-        let redactor = Redactor()
-        func write(_ record: Record) {
-            let out = filter.json ? record.line(redactor: redactor) : Array((humanLine(record) + "\n").utf8)
+        // --json prints each line as it was written (masked then), fields this version does not know included.
+        func write(_ record: Record, _ line: UnsafeBufferPointer<UInt8>) {
+            let out = filter.json ? Array(line) + [0x0A] : Array((humanLine(record) + "\n").utf8)
             try? FileDescriptor.standardOutput.writeAll(out)
         }
         if let last = filter.last {
             // The last N, kept in a ring of N while the files are read.
-            var ring: [Record] = []
+            var ring: [(Record, [UInt8])] = []
             var next = 0
-            files.forEachRecord { r in
+            files.forEachRecordLine { r, line in
                 guard filter.matches(r) else { return }
-                if ring.count < last { ring.append(r) } else { ring[next] = r; next = (next + 1) % last }
+                let kept = (r, filter.json ? Array(line) : [])
+                if ring.count < last { ring.append(kept) } else { ring[next] = kept; next = (next + 1) % last }
             }
-            for i in 0..<ring.count { write(ring[(next + i) % ring.count]) }
+            for i in 0..<ring.count {
+                let (r, line) = ring[(next + i) % ring.count]
+                line.withUnsafeBufferPointer { write(r, $0) }
+            }
         } else {
-            files.forEachRecord { if filter.matches($0) { write($0) } }
+            files.forEachRecordLine { r, line in if filter.matches(r) { write(r, line) } }
         }
-        if filter.follow { files.follow { if filter.matches($0) { write($0) } } }
+        if filter.follow { files.follow { r, line in if filter.matches(r) { write(r, line) } } }
         return 0
     }
 

@@ -17,7 +17,7 @@ enum ProfileCommand {
             options: [],
             notes: """
                 A run picks --profile, else $AIRUN_PROFILE, else the command's own (llama-completion,
-                python3 router.py → router), else default. airun --dry-run -- COMMAND shows the choice.
+                python3 ai-router.py → ai-router), else default. airun --dry-run -- COMMAND shows the choice.
                 """,
             examples: ["airun profile show llama-completion", "airun profile check ~/.config/airun/profiles/*.toml"])
     }

@@ -71,7 +71,7 @@ enum StatsCommand {
         draw(clear: onTerminal)
         var changed = false
         var lastDraw = monotonicNanoseconds()
-        files.follow(onlyLinesWith: wanted, { record in
+        files.follow(onlyLinesWith: wanted, { record, _ in
             stats.add(record)
             changed = true
         }, idle: {

@@ -23,6 +23,13 @@ struct RecordFiles {
     func forEachRecord(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void) -> (skipped: Int, unknown: Int) {
         forEachLine(onlyLinesWith: needles) { RecordStream.decode($0, body) }
     }
+
+    /// Like `forEachRecord`, with each record's line as written (for `logs --json`, which prints
+    /// it whole: fields this version does not know included).
+    @discardableResult
+    func forEachRecordLine(_ body: (Record, UnsafeBufferPointer<UInt8>) -> Void) -> (skipped: Int, unknown: Int) {
+        forEachLine { line in RecordStream.decode(line) { body($0, line) } }
+    }
 }
 
 extension RecordFiles {
@@ -30,18 +37,19 @@ extension RecordFiles {
     /// reading the current file from where it stopped; when a later file exists, the current one
     /// is read to its end and the next in order (not the newest: two rotations may have happened
     /// in between) becomes current. Calls `idle` after each poll. Runs until the process ends.
-    func follow(onlyLinesWith needles: [String] = [], _ body: (Record) -> Void, idle: () -> Void = {}) -> Never {
+    func follow(onlyLinesWith needles: [String] = [], _ body: (Record, UnsafeBufferPointer<UInt8>) -> Void, idle: () -> Void = {}) -> Never {
         let bytes = needles.map { Array($0.utf8) }
         func newStream() -> RecordStream { RecordStream(lineFilter: bytes.isEmpty ? nil : { lineContains($0, anyOf: bytes) }) }
         var current = files(warn: true).last
         var offset = current.map { fileSize("\(directory)/\($0.name)") } ?? 0
         var stream = newStream()
+        func decode(_ line: UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome { RecordStream.decode(line) { body($0, line) } }
         func readCurrent() {
             guard let file = current else { return }
             let path = "\(directory)/\(file.name)"
             let size = fileSize(path)
             guard size > offset else { return }
-            forEachChunk(ofFile: path, from: offset) { stream.feed($0, body) }
+            forEachChunk(ofFile: path, from: offset) { stream.feedLines($0, decode) }
             offset = size
         }
         while true {
@@ -49,7 +57,7 @@ extension RecordFiles {
             let list = files()
             if let next = current.map({ c in list.first { $0 > c } }) ?? list.first {
                 readCurrent()
-                stream.finish(body)
+                stream.finishLines(decode)
                 stream = newStream()
                 current = next
                 offset = 0

@@ -3,9 +3,9 @@ import AirunSystem
 
 /// airun's own lines on stderr, each prefixed `airun:` (`airun[N]:` in a run nested N deep in
 /// other airun runs, so the lines of the runs in one terminal tell apart), redacted like
-/// everything airun writes. `-q` silences the summary, the status line and ordinary warnings;
-/// errors, and warnings that something will be missing later (records, captures, exports), still
-/// print, once per run.
+/// everything airun writes. `-q` silences the summary, the status line, retry lines and ordinary
+/// warnings; errors still print, and so does, once per run, a warning that something will be
+/// missing later (records, captures, exports): the sentence README, docs and `--help` all use.
 final class Console {
     let quiet: Bool
     /// How many airun runs this one is nested in (`AIRUN_DEPTH`, which each run exports to its child).

@@ -86,6 +86,10 @@ let runOptions: [Option<RunOptions>] = [
     Option(["--tag"], "KEY=VALUE", "put KEY=VALUE on the run's records (repeatable; also AIRUN_TAGS=k=v,k=v and a profile's [tags])") { o, v throws(UsageError) in
         guard let (key, value) = Tags.split(v) else { throw UsageError("--tag '\(v)' must be KEY=VALUE") }
         if let problem = Tags.problem(key: key, value: value) { throw UsageError("--tag: \(problem)") }
+        // Distinct keys on the command line beyond what a record holds are a usage error, as docs/records.md says.
+        if !o.tags.contains(where: { $0.0 == key }), Set(o.tags.map(\.0)).count >= Tags.maximumCount {
+            throw UsageError("--tag \(key): more than \(Tags.maximumCount) tags")
+        }
         o.tags.append((key, value))
     },
     Option(["--model-id"], "NAME", "your name for the model (records' model_id; also AIRUN_MODEL_ID), instead of the -m file's name") { o, v throws(UsageError) in
@@ -154,7 +158,7 @@ let runOptions: [Option<RunOptions>] = [
         guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
         o.gpuBackend = v
     },
-    Option(["-q", "--quiet"], nil, "no summary, status line or warnings; errors, and warnings that records, captures or exports are lost, still print (once)") { o, _ in o.quiet = true },
+    Option(["-q", "--quiet"], nil, "silences the summary, the status line, retry lines and ordinary warnings; errors still print, and once per run a warning that records, captures or exports are lost") { o, _ in o.quiet = true },
     Option(["--no-status"], nil, "no live status line on the terminal (also AIRUN_STATUS=0)") { o, _ in o.noStatus = true },
 ]
 

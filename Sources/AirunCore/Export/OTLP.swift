@@ -135,6 +135,8 @@ public struct OTLPPayloads: Sendable {
         a.add("process.pid", start.pid)
         a.add("process.exit.code", end.exitCode)
         a.add("process.owner", start.user)
+        // The directory the command ran in, as the run.start record holds it (masked there too).
+        if let cwd = start.cwd { a.add("process.working_directory", cwd) }
         if end.exitCode != 0 { a.add("error.type", end.errorCode ?? "NONZERO_EXIT") }
         a.add("airun.command", commandName(start.command))
         a.add("airun.status", end.status.rawValue)

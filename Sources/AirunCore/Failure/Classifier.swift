@@ -281,6 +281,13 @@ public func evidenceLine(_ line: Substring) -> String {
 
 /// Whether a path from an error message looks like a model file rather than any file.
 func looksLikeModelPath(_ text: String) -> Bool {
-    let lower = text.lowercased()
-    return [".gguf", ".ggml", ".safetensors", ".bin", ".pt", ".pth", ".onnx", "/models/", "model"].contains { lower.contains($0) }
+    // The path Python quotes (`No such file or directory: '/m/x.gguf'`), else the whole message.
+    let quoted = text.split(separator: "'", omittingEmptySubsequences: false)
+    let path = (quoted.count >= 3 ? String(quoted[quoted.count - 2]) : text).lowercased()
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    // A model's own file: its weights' formats. A settings file that merely mentions models
+    // (`models.json`, `/models/config.yaml`) is not one.
+    if [".gguf", ".ggml", ".safetensors", ".bin", ".pt", ".pth", ".onnx"].contains(where: { name.hasSuffix($0) }) { return true }
+    // A model directory (`/models/qwen3-8b`, as Hugging Face loaders take): under models/, no extension.
+    return (path.hasPrefix("models/") || path.contains("/models/")) && !name.contains(".")
 }
