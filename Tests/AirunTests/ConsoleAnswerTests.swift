@@ -178,3 +178,21 @@ struct WordsTests {
         #expect(formatSample(value) == text)
     }
 }
+
+/// airun's own line never continues the child's unfinished one, wherever the two meet.
+@Suite("airun's lines start their own", .timeLimit(.minutes(1)), .offPool)
+struct ConsoleLineStartTests {
+    @Test("a child's last line without a newline, on stderr, or on stdout merged with stderr (2>&1): the summary starts a line of its own")
+    func unfinishedLine() throws {
+        // The defect: llama.cpp's generated text ends without a newline, and `… 2>&1` showed ` hiairun: trace=…`.
+        let merged = runTool(["bash", "-c", "'\(Airun.path)' --log-dir \"$(mktemp -d)\" -- sh -c 'printf hi' 2>&1"])
+        #expect(merged.output.hasPrefix("hi\nairun: trace="), "\(merged.output)")
+        let stderr = try airun(["--", "sh", "-c", "printf hi >&2"])
+        #expect(stderr.stderr.hasPrefix("hi\nairun: trace="), "\(stderr.stderr)")
+        // A finished line gets no extra newline; the child's bytes are never changed.
+        let finished = try airun(["--", "sh", "-c", "printf 'hi\\n' >&2"])
+        #expect(finished.stderr.hasPrefix("hi\nairun: trace="), "\(finished.stderr)")
+        let separate = try airun(["--", "sh", "-c", "printf hi"])
+        #expect(separate.stdoutText == "hi" && separate.stderr.hasPrefix("airun: trace="), "\(separate.stderr)")
+    }
+}

@@ -9,7 +9,8 @@ llama.cpp tools of DIR (with its tiny model as $LLAMA_MODEL) are on PATH. A ```c
 `$ ` lines are the commands (a trailing backslash continues one); the lines under a command are its
 expected output (stdout and stderr together), compared line by line in order: a line `...` or `…`
 may stand for any lines, `…` inside a line for any text (` … ` for nothing, too); ids, dates, times, pids and measurements
-(a number with a decimal point or a unit) for any of their kind, and runs of spaces for any (table
+(a number with a decimal point or a unit) for any of their kind, llama.cpp's `N tok R tok/s` for
+those figures or none, and runs of spaces for any (table
 alignment). Exit statuses, counts and argument values are compared as written. A ```sh
 block runs as a script and must exit 0.
 
@@ -74,8 +75,13 @@ VARYING = [
     (r"pid \d+", r"pid \d+"),
     # Measurements: a number with a point or a unit. llama.cpp's figures are lost with its log's
     # last lines now and then, so one shown may be absent (`-`) in another run, and the reverse.
-    (r"\d+(?:\.\d+)+|\d+(?=ms\b|s\b|M\b|G\b|%)", r"(?:-|\d+(?:\.\d+)*)"),
+    (r"\d+(?:\.\d+)*(?:ms|s)\b", r"(?:-|\d+(?:\.\d+)*(?:ms|s))"),  # a duration, in either unit
+    (r"\d+(?:\.\d+)*[MG]\b", r"(?:-|\d+(?:\.\d+)*[MG])"),
+    (r"\d+(?:\.\d+)*%", r"\d+(?:\.\d+)*%"),
+    (r"\d+(?:\.\d+)+", r"(?:-|\d+(?:\.\d+)*)"),
     (r"(?<= )-(?= |$)", r"(?:-|\d+(?:\.\d+)*[A-Za-z%]*)"),
+    # llama.cpp's token figures on a summary, which its log loses now and then with the rest.
+    (r" \d+ tok \d+(?:\.\d+)? tok/s", r"(?: \d+ tok(?: \d+(?:\.\d+)? tok/s)?)?"),
     (r" +", r" +"),
 ]
 TOKEN = re.compile("|".join(f"({p})" for p, _ in VARYING))

@@ -74,12 +74,14 @@ final class Console {
     let statusEnabled: Bool
     private var statusVisible = false
     private var statusDrawn: Int64 = 0
-    /// Whether the last byte the child wrote to a terminal ended a line: the one place where a
-    /// line of our own can be drawn and erased without touching the child's text.
+    /// Whether the last byte the child wrote where airun's lines go (the terminal, stderr, one
+    /// channel for both) ended a line: the one place where a line of our own can be drawn and
+    /// erased without touching the child's text, and where our next line starts without a
+    /// newline of its own (`… hi` then `airun: trace=…` would otherwise be one line).
     private(set) var cursorAtLineStart = true
 
-    /// Called after each write of the child's output to a terminal.
-    func terminalOutput(endsLine: Bool) { cursorAtLineStart = endsLine }
+    /// Called after each write of the child's output to where airun's lines go.
+    func childOutput(endsLine: Bool) { cursorAtLineStart = endsLine }
 
     /// Redraws the status line in place, at most once a second, and only where it cannot damage
     /// what the child shows: at the start of a line, while airun is the terminal's foreground job,

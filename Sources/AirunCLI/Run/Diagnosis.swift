@@ -31,7 +31,8 @@ struct Diagnosis {
         var facts = facts
         // The model file is looked at only for a failure: a success should not pay for it.
         if let command, let program = command.first {
-            facts.program = program
+            // Under a wrapper (`prlimit … llama-completion`, `nice`, `env`), the program is the llama.cpp one it runs.
+            facts.program = command.first { fileName($0).hasPrefix("llama-") } ?? program
             if let model = ModelArgument.find(in: command) { facts.modelFile = inspectModelFile(model.path) }
         }
         return AttemptFindings(verdict: verdict(for: facts, command: command), modelFile: facts.modelFile,

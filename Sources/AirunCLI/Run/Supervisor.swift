@@ -241,7 +241,7 @@ final class Supervisor {
             if !stream.destinationGone {
                 do {
                     try stream.destination.writeAll(chunk)
-                    if stream.destinationIsTerminal { console.terminalOutput(endsLine: chunk.last == 0x0A) }
+                    if stream.sharesConsoleLine { console.childOutput(endsLine: chunk.last == 0x0A) }
                 } catch where error.errno == .brokenPipe {
                     // Our reader went away (`airun … | head`). Close the child's pipe so it meets
                     // EPIPE/SIGPIPE just as it would have without airun in between.

@@ -16,6 +16,10 @@ struct OutputStream {
     var deliveryError: Errno?
     /// The child's stdout and stderr both, on one channel (airun's were one destination).
     var merged = false
+
+    /// Whether what this stream writes reaches the place airun's own lines go (stderr, a merged
+    /// channel, the terminal): the console must know if the child left a line unfinished there.
+    var sharesConsoleLine: Bool { destinationIsTerminal || destination == .standardError || merged }
 }
 
 /// What a descriptor in the poll loop stands for, so the loop asks "did the child exit?" rather
