@@ -300,9 +300,11 @@ struct LlamaLiveTests {
 
         let missing = try run([Llama.cli, "-m", "/nonexistent/m.gguf", "-p", "hi", "-n", "8", "-st", "--simple-io"])
         #expect(try errorRecord(missing)["error_code"] as? String == "MODEL_NOT_FOUND")
+        answers(missing, "MODEL_NOT_FOUND", model: "m")
 
         let flag = try run([Llama.cli, "-m", Llama.model, "-no-cnv", "-p", "hi", "-st", "--simple-io"])
         #expect(try errorRecord(flag)["error_code"] as? String == "BAD_ARGUMENTS")
+        answers(flag, "BAD_ARGUMENTS", model: "tiny")
     }
 
     @Test("primary model missing, fallback is the tiny model: exit 0 after a retry naming MODEL_NOT_FOUND", Requirement.llamaTrait)
@@ -335,6 +337,17 @@ struct LlamaLiveTests {
         #expect(r.records("error").first?["error_code"] as? String == "MODEL_UNSUPPORTED")
         #expect(r.records("retry").first?["change"] as? String == "fallback model tiny.gguf")
         #expect(r.records("attempt.start").count == 2)
+    }
+
+    @Test("a GGUF version 4 model and no fallback: the console names MODEL_UNSUPPORTED, the model, the evidence and the fix",
+          Requirement.llamaTrait)
+    func unsupportedAnswered() throws {
+        let s = Scratch()
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Llama.model)))
+        bytes.replaceSubrange(4..<8, with: [4, 0, 0, 0])
+        let r = try run(completion(s.write("qwen-next.gguf", bytes)), scratch: s)
+        #expect(try errorRecord(r)["error_code"] as? String == "MODEL_UNSUPPORTED")
+        answers(r, "MODEL_UNSUPPORTED", model: "qwen-next")
     }
 
     @Test("a prompt longer than -c ends PROMPT_TOO_LONG in one attempt, whether or not llama.cpp's log kept its line",
