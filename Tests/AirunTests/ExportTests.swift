@@ -149,7 +149,7 @@ struct ExportTests {
                                scratch: s)
         #expect(result.exitCode == 3)
         let got = receiver.received
-        #expect(got.count == 2, "\(got)")
+        #expect(got.count == 3, "traces, logs and metrics: \(got)")
         for entry in got { #expect(entry["valid"] as? Bool == true, "\(entry["error"] ?? "") \(entry["raw"] ?? "")") }
         #expect(got.allSatisfy { $0["content_type"] as? String == "application/json" })
 
@@ -230,16 +230,16 @@ struct ExportTests {
         #expect(refused.exitCode == 4)
         let spool = s.file("logs/spool")
         let spooled = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".json") }
-        #expect(spooled.count == 4, "two runs × traces and logs: \(spooled)")
+        #expect(spooled.count == 6, "two runs × traces, logs and metrics: \(spooled)")
 
         let receiver = try Receiver(s)
         let flush = try airun(["export", "--flush", "--otlp", receiver.url, "--log-dir", s.file("logs")], scratch: Scratch())
         #expect(flush.exitCode == 0, "\(flush.stderr)")
-        #expect(flush.stdoutText.contains("sent 4, 0 remaining"), "\(flush.stdoutText)")
+        #expect(flush.stdoutText.contains("sent 6, 0 remaining"), "\(flush.stdoutText)")
         let again = try airun(["export", "--flush", "--otlp", receiver.url, "--log-dir", s.file("logs")], scratch: Scratch())
         #expect(again.stdoutText.contains("sent 0, 0 remaining"), "\(again.stdoutText)")
         let got = receiver.received
-        #expect(got.count == 4 && got.allSatisfy { $0["valid"] as? Bool == true })
+        #expect(got.count == 6 && got.allSatisfy { $0["valid"] as? Bool == true })
         let traceIDs = Self.spans(got).compactMap { $0["traceId"] as? String }
         let recorded = Set(readRecords(in: s.file("logs")).filter { $0["event"] as? String == "run.end" }.compactMap { $0["trace_id"] as? String })
         #expect(Set(traceIDs).isSubset(of: recorded))

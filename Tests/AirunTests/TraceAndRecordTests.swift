@@ -24,11 +24,12 @@ struct TraceAndRecordTests {
         #expect(traceparent == "00-\(trace)-\(innerAttempt["span_id"] as! String)-01")
     }
 
-    @Test("exported variables; TRACESTATE and BAGGAGE pass through unchanged")
+    @Test("exported variables; with the TRACEPARENT they came with, TRACESTATE and BAGGAGE pass through unchanged")
     func exports() throws {
         let r = try airun(["-q", "--", "sh", "-c",
                            "echo $AIRUN_TRACE_ID $AIRUN_SPAN_ID $AIRUN_REQUEST_ID $AIRUN_ATTEMPT $AIRUN_MAX_ATTEMPTS; echo \"$TRACESTATE|$BAGGAGE\""],
-                          environment: ["TRACESTATE": "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7", "BAGGAGE": "userId=alice, isProduction=false"])
+                          environment: ["TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                                        "TRACESTATE": "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7", "BAGGAGE": "userId=alice, isProduction=false"])
         let lines = r.stdoutText.split(separator: "\n")
         let ids = lines[0].split(separator: " ").map(String.init)
         let attempt = try #require(r.records("attempt.start").first)

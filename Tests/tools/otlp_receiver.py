@@ -15,10 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 ID_LENGTHS = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
-ENUMS = {"kind", "code", "severityNumber"}
-INT64_STRINGS = {"startTimeUnixNano", "endTimeUnixNano", "timeUnixNano", "observedTimeUnixNano", "intValue"}
+ENUMS = {"kind", "code", "severityNumber", "aggregationTemporality"}
+INT64_STRINGS = {"startTimeUnixNano", "endTimeUnixNano", "timeUnixNano", "observedTimeUnixNano", "intValue", "asInt", "count"}
+INT64_STRING_LISTS = {"bucketCounts"}
 
 
 def check(value, path="$"):
@@ -42,17 +44,39 @@ def check(value, path="$"):
             raise ValueError(f"{where}: enum must be an integer, got {v!r}")
         if key in INT64_STRINGS and not (isinstance(v, str) and re.fullmatch(r"-?[0-9]+", v)):
             raise ValueError(f"{where}: 64-bit integer must be a decimal string, got {v!r}")
+        if key in INT64_STRING_LISTS and not (isinstance(v, list) and all(isinstance(x, str) and re.fullmatch(r"[0-9]+", x) for x in v)):
+            raise ValueError(f"{where}: 64-bit counts must be decimal strings, got {v!r}")
         out[key] = check(v, where)
     return out
 
 
 def validate(path, raw):
     body = json.loads(raw)
-    message = {"/v1/traces": ExportTraceServiceRequest, "/v1/logs": ExportLogsServiceRequest}.get(path)
+    message = {"/v1/traces": ExportTraceServiceRequest, "/v1/logs": ExportLogsServiceRequest,
+               "/v1/metrics": ExportMetricsServiceRequest}.get(path)
     if message is None:
         raise ValueError(f"unexpected path {path}")
     json_format.Parse(json.dumps(check(body)), message(), ignore_unknown_fields=False)
+    if path == "/v1/metrics":
+        check_metrics(body)
     return body
+
+
+def check_metrics(body):
+    """The data model's rules the protos cannot say: a histogram has one more bucket than bounds,
+    its counts add up to its count, bounds increase; every point of a sum or histogram has a
+    start time not after its time."""
+    for rm in body.get("resourceMetrics", []):
+        for sm in rm.get("scopeMetrics", []):
+            for m in sm.get("metrics", []):
+                for kind in ("sum", "histogram", "gauge"):
+                    for p in m.get(kind, {}).get("dataPoints", []):
+                        if kind != "gauge" and int(p["startTimeUnixNano"]) > int(p["timeUnixNano"]):
+                            raise ValueError(f"{m['name']}: start after time")
+                        if kind == "histogram":
+                            counts, bounds = [int(c) for c in p["bucketCounts"]], p["explicitBounds"]
+                            if len(counts) != len(bounds) + 1 or sum(counts) != int(p["count"]) or bounds != sorted(set(bounds)):
+                                raise ValueError(f"{m['name']}: inconsistent histogram {p}")
 
 
 def main():

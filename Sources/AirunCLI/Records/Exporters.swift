@@ -16,8 +16,12 @@ final class RunExporter: RecordSink {
     /// leaving room under the documented 200 ms for spooling what it did not take.
     static let budgetNanoseconds: Int64 = 180_000_000
 
-    init(settings: ExportSettings, logDirectory: String, console: Console, redaction: SharedRedactor) {
+    /// The run's environment, for what the OTLP payloads read of it (`LLAMA_ARG_*`, `TRACESTATE`).
+    private let environment: [String: String]
+
+    init(settings: ExportSettings, logDirectory: String, console: Console, redaction: SharedRedactor, environment: [String: String] = [:]) {
         self.settings = settings
+        self.environment = environment
         self.logDirectory = logDirectory
         self.console = console
         self.redaction = redaction
@@ -60,9 +64,13 @@ final class RunExporter: RecordSink {
                                         body: Array(state.exposition(Metrics.lastRunFamilies).utf8)))
             signals.append("push")
         }
-        let otlp = OTLPPayloads(settings: settings, redactor: redactor)
-        if settings.traces != nil, let body = otlp.traces(records) { requests.append(otlpRequest(signal: "traces", body: body, settings: settings)!); signals.append("traces") }
-        if settings.logs != nil, let body = otlp.logs(records) { requests.append(otlpRequest(signal: "logs", body: body, settings: settings)!); signals.append("logs") }
+        let otlp = OTLPPayloads(settings: settings, redactor: redactor, environment: environment)
+        for (signal, body) in [("traces", settings.traces.flatMap { _ in otlp.traces(records) }), ("logs", settings.logs.flatMap { _ in otlp.logs(records) }),
+                               ("metrics", settings.metrics.flatMap { _ in otlp.metrics(records) })] {
+            guard let body, let request = otlpRequest(signal: signal, body: body, settings: settings) else { continue }
+            requests.append(request)
+            signals.append(signal)
+        }
         guard !requests.isEmpty || settings.otlpEnabled else { return }
         let outcomes = performHTTP(requests, timeoutNanoseconds: deadline - monotonicNanoseconds())
         let spool = Spool(logDirectory: logDirectory, maxBytes: settings.spoolMaxBytes)
@@ -97,7 +105,7 @@ final class RunExporter: RecordSink {
 }
 
 func otlpRequest(signal: String, body: [UInt8], settings: ExportSettings) -> HTTPRequest? {
-    guard let endpoint = signal == "traces" ? settings.traces : settings.logs else { return nil }
+    guard let endpoint = settings.endpoint(signal: signal) else { return nil }
     return HTTPRequest(method: "POST", endpoint: endpoint, contentType: "application/json", headers: settings.headers, body: body)
 }
 

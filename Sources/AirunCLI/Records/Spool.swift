@@ -100,7 +100,7 @@ struct Spool {
     private func readyEntries() -> [Entry] {
         directoryEntries(directory).sorted().compactMap { name in
             let parts = name.split(separator: ".")
-            guard parts.count == 3, parts[2] == "json", parts[1] == "traces" || parts[1] == "logs" else { return nil }
+            guard parts.count == 3, parts[2] == "json", ["traces", "logs", "metrics"].contains(parts[1]) else { return nil }
             return Entry(name: name, signal: String(parts[1]), size: fileSize("\(directory)/\(name)"))
         }
     }

@@ -176,7 +176,7 @@ struct AttemptRunner {
     /// What to start and how to watch it; with `[child_logs] format = "json"`, the feed that
     /// turns the child's JSON log lines into child.log records.
     private func makePlan(executable: String, exports: [(String, String)], identity: RecordIdentity) -> AttemptPlan {
-        var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports),
+        var plan = AttemptPlan(executable: executable, arguments: command, environment: context.environment.exporting(exports, removing: context.trace.inheritedTraceStateDropped),
                                tty: context.options.tty, captureBytes: context.settings.captureBytes,
                                timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {

@@ -187,7 +187,8 @@ final class Run {
         var exportSettings = config.export
         if let url = options.otlp { try? exportSettings.applyFlag(otlp: url) }
         let exporter = exportSettings.isEmpty ? nil
-            : RunExporter(settings: exportSettings, logDirectory: file.directory, console: console, redaction: redaction)
+            : RunExporter(settings: exportSettings, logDirectory: file.directory, console: console, redaction: redaction,
+                          environment: environmentValues)
         if let exporter { sink.add(exporter) }
         return (sink, exporter, file.directory)
     }

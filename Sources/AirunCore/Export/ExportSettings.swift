@@ -114,6 +114,8 @@ public struct ExportSettings: Sendable {
     public var pushgateway: HTTPEndpoint?
     public var traces: HTTPEndpoint?
     public var logs: HTTPEndpoint?
+    /// OTLP metrics (`/v1/metrics`): each run's counts as delta sums and histograms.
+    public var metrics: HTTPEndpoint?
     /// `OTEL_EXPORTER_OTLP_HEADERS`: sent with every OTLP request, never written anywhere.
     public var headers: [(name: String, value: String)] = []
     public var serviceName = "airun"
@@ -125,8 +127,18 @@ public struct ExportSettings: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { textfileDirectory == nil && pushgateway == nil && traces == nil && logs == nil }
-    public var otlpEnabled: Bool { traces != nil || logs != nil }
+    public var isEmpty: Bool { textfileDirectory == nil && pushgateway == nil && !otlpEnabled }
+    public var otlpEnabled: Bool { traces != nil || logs != nil || metrics != nil }
+
+    /// The endpoint of an OTLP signal (`traces`, `logs`, `metrics`), as spooled payloads name it.
+    public func endpoint(signal: String) -> HTTPEndpoint? {
+        switch signal {
+        case "traces": traces
+        case "logs": logs
+        case "metrics": metrics
+        default: nil
+        }
+    }
 
     /// The `[export]` table of the configuration file (its settings are in `Setting.all`).
     public static func decode(_ table: TOMLTable, file: String) throws(ProfileError) -> ExportSettings {
@@ -154,8 +166,10 @@ public struct ExportSettings: Sendable {
         }
         if let e = endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", 4318) { traces = e }
         if let e = endpoint("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", 4318) { logs = e }
+        if let e = endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", 4318) { metrics = e }
         if env["OTEL_TRACES_EXPORTER"] == "none" { traces = nil }
         if env["OTEL_LOGS_EXPORTER"] == "none" { logs = nil }
+        if env["OTEL_METRICS_EXPORTER"] == "none" { metrics = nil }
         if let text = env["OTEL_EXPORTER_OTLP_HEADERS"], !text.isEmpty {
             if let pairs = Self.keyValueList(text) {
                 headers = pairs.filter { p in
@@ -180,6 +194,7 @@ public struct ExportSettings: Sendable {
         if env["OTEL_SDK_DISABLED"]?.lowercased() == "true" {
             traces = nil
             logs = nil
+            metrics = nil
         }
         return warnings
     }
@@ -191,6 +206,7 @@ public struct ExportSettings: Sendable {
         case .success(let e):
             traces = e.appending("v1/traces")
             logs = e.appending("v1/logs")
+            metrics = e.appending("v1/metrics")
             sources["otlp_endpoint"] = "--otlp"
         }
     }

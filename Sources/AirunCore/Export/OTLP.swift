@@ -9,11 +9,15 @@ public struct OTLPPayloads: Sendable {
     public var serviceName: String
     public var resourceAttributes: [(key: String, value: String)]
     public let redactor: Redactor
+    /// The run's environment: llama.cpp's `LLAMA_ARG_*` request settings, the caller's
+    /// `TRACESTATE`, and `OTEL_SEMCONV_STABILITY_OPT_IN`.
+    public let environment: [String: String]
 
-    public init(settings: ExportSettings, redactor: Redactor) {
+    public init(settings: ExportSettings, redactor: Redactor, environment: [String: String] = [:]) {
         serviceName = settings.serviceName
         resourceAttributes = settings.resourceAttributes
         self.redactor = redactor
+        self.environment = environment
     }
 
     /// An `ExportTraceServiceRequest`, or nil when the records hold no finished span.
@@ -29,13 +33,19 @@ public struct OTLPPayloads: Sendable {
             if case .retry = record.event { retries.append(record) }
             if case .runStart(let s) = record.event { runStart = (record, s) }
         }
+        // The model that answered: the last attempt's, when the run succeeded.
+        let answered = records.last { if case .attemptEnd = $0.event { true } else { false } }.flatMap { r -> String? in
+            guard case .attemptEnd(let e) = r.event, e.status == .succeeded else { return nil }
+            return e.modelID
+        }
         for record in records {
             switch record.event {
             case .attemptEnd(let end):
-                spans.append(attemptSpan(record, end, start: attemptCommands[record.identity.spanID], failure: failures[record.identity.spanID]))
+                spans.append(attemptSpan(record, end, start: attemptCommands[record.identity.spanID], failure: failures[record.identity.spanID],
+                                         run: runStart?.1))
             case .runEnd(let end):
                 guard let (startRecord, start) = runStart, startRecord.identity.spanID == record.identity.spanID else { continue }
-                spans.append(runSpan(startRecord, start, end: record, end, retries: retries))
+                spans.append(runSpan(startRecord, start, end: record, end, retries: retries, answeredBy: answered))
             default: continue
             }
         }
@@ -87,10 +97,10 @@ public struct OTLPPayloads: Sendable {
     /// resource (this host's airun) and one scope (airun) around the spans or log records.
     private func request(signal: String, items name: String, _ items: JSONArrayBuilder, _ records: [Record]) -> [UInt8] {
         var scope = JSONLine(redacting: redactor)
-        scope.add("scope", object: self.scope())
+        scope.add("scope", object: self.scopeObject())
         scope.add(name, array: items)
         var resource = JSONLine(redacting: redactor)
-        resource.add("resource", object: self.resource(records))
+        resource.add("resource", object: self.resourceObject(records))
         resource.add("scope" + signal, array: one(scope))
         var request = JSONLine(redacting: redactor)
         request.add("resource" + signal, array: one(resource))
@@ -127,9 +137,10 @@ public struct OTLPPayloads: Sendable {
         return l
     }
 
-    private func runSpan(_ startRecord: Record, _ start: RunStart, end endRecord: Record, _ end: RunEnd, retries: [Record]) -> JSONLine {
+    private func runSpan(_ startRecord: Record, _ start: RunStart, end endRecord: Record, _ end: RunEnd, retries: [Record],
+                         answeredBy: String?) -> JSONLine {
         var s = span(startRecord.identity, name: "airun", kind: 1,
-                     start: startRecord.timestampMicroseconds, end: endRecord.timestampMicroseconds)
+                     start: startRecord.timestampMicroseconds, end: endRecord.timestampMicroseconds, traceSource: start.traceSource)
         var a = Attributes(redactor: redactor)
         a.add("process.executable.name", "airun")
         a.add("process.pid", start.pid)
@@ -144,6 +155,7 @@ public struct OTLPPayloads: Sendable {
         a.add("airun.profile", start.profile)
         a.add("airun.request_id", startRecord.identity.requestID)
         if let model = start.modelID { a.add("gen_ai.request.model", model) }
+        if let model = answeredBy { a.add("gen_ai.response.model", model) }
         if let caller = start.callerTraceID { a.add("airun.caller_trace_id", caller) }
         for (key, value) in end.tags.sorted { a.add("airun.tag.\(key)", value) }
         s.add("attributes", array: a.list)
@@ -168,22 +180,21 @@ public struct OTLPPayloads: Sendable {
         return s
     }
 
-    private func attemptSpan(_ record: Record, _ end: AttemptEnd, start: AttemptStart?, failure: (Record, AttemptError)?) -> JSONLine {
+    private func attemptSpan(_ record: Record, _ end: AttemptEnd, start: AttemptStart?, failure: (Record, AttemptError)?, run: RunStart?) -> JSONLine {
         let command = start?.command ?? []
-        var s = span(record.identity, name: commandName(command), kind: 3, start: end.startedMicroseconds, end: end.endedMicroseconds)
+        let request = GenAIRequest.llama(command, environment: environment)
+        // Named after the command, as always; `{operation} {model}` when the latest GenAI conventions are asked for.
+        var name = commandName(command)
+        if let request, GenAIRequest.latestExperimental(environment) { name = request.operation + (end.modelID.map { " " + $0 } ?? "") }
+        var s = span(record.identity, name: name, kind: 3, start: end.startedMicroseconds, end: end.endedMicroseconds, traceSource: run?.traceSource)
         var a = Attributes(redactor: redactor)
-        a.add("process.executable.name", commandName(command))
-        if let path = start?.executable { a.add("process.executable.path", path) }
-        if let pid = end.pid { a.add("process.pid", pid) }
-        a.add("process.exit.code", end.exitCode)
-        if !command.isEmpty { a.add("process.command_args", arguments: command) }
-        if let signal = end.signal { a.add("airun.process.signal", signal) }
-        if let (_, e) = failure { a.add("error.type", e.errorCode) }
+        addProcess(&a, end, start: start, run: run, failure: failure?.1)
         a.add("airun.attempt", end.attempt)
         a.add("airun.status", end.status.rawValue)
         if end.cooldown { a.add("airun.cooldown", true) }
         if end.preflight { a.add("airun.preflight", true) }
         if let model = end.modelID { a.add("gen_ai.request.model", model) }
+        if let request { addGenAI(&a, request, end, failed: failure != nil) }
         if let n = end.performance.promptTokens { a.add("gen_ai.usage.input_tokens", Int64(n)) }
         if let n = end.performance.tokensGenerated { a.add("gen_ai.usage.output_tokens", Int64(n)) }
         if let tps = end.performance.tokensPerSecond { a.add("airun.tokens_per_second", tps) }
@@ -218,10 +229,46 @@ public struct OTLPPayloads: Sendable {
         return s
     }
 
-    private func span(_ id: RecordIdentity, name: String, kind: Int64, start: Int64, end: Int64) -> JSONLine {
+    /// The process attributes of an attempt (the CLI and process conventions): the command's
+    /// name, path, pid and arguments (masked), airun as its parent, its owner and directory, its
+    /// exit code, and `error.type` (the error code) when it failed.
+    private func addProcess(_ a: inout Attributes, _ end: AttemptEnd, start: AttemptStart?, run: RunStart?, failure: AttemptError?) {
+        let command = start?.command ?? []
+        a.add("process.executable.name", commandName(command))
+        if let path = start?.executable { a.add("process.executable.path", path) }
+        if let pid = end.pid { a.add("process.pid", pid) }
+        if let parent = run?.pid { a.add("process.parent_pid", parent) }
+        a.add("process.exit.code", end.exitCode)
+        if !command.isEmpty { a.add("process.command_args", arguments: command) }
+        if let user = run?.user { a.add("process.owner", user) }
+        if let cwd = run?.cwd { a.add("process.working_directory", cwd) }
+        if let signal = end.signal { a.add("airun.process.signal", signal) }
+        if let failure { a.add("error.type", failure.errorCode) }
+    }
+
+    /// The GenAI inference span's attributes for a llama.cpp attempt (docs/metrics.md, "Conventions").
+    private func addGenAI(_ a: inout Attributes, _ request: GenAIRequest, _ end: AttemptEnd, failed: Bool) {
+        a.add("gen_ai.operation.name", request.operation)
+        a.add("gen_ai.provider.name", GenAIRequest.provider)
+        if !failed, let model = end.modelID { a.add("gen_ai.response.model", model) }
+        if let v = request.maxTokens { a.add("gen_ai.request.max_tokens", v) }
+        if let v = request.temperature { a.add("gen_ai.request.temperature", v) }
+        if let v = request.topP { a.add("gen_ai.request.top_p", v) }
+        if let v = request.topK { a.add("gen_ai.request.top_k", v) }
+        if let v = request.seed { a.add("gen_ai.request.seed", v) }
+        // llama.cpp prints each token as it comes: a streamed response, its first chunk the first output byte.
+        a.add("gen_ai.request.stream", true)
+        if let ms = end.timeToFirstOutputMs { a.add("gen_ai.response.time_to_first_chunk", ms / 1000) }
+    }
+
+    private func span(_ id: RecordIdentity, name: String, kind: Int64, start: Int64, end: Int64, traceSource: String?) -> JSONLine {
         var s = JSONLine(redacting: redactor)
         s.add("traceId", id.traceID.hex)
         s.add("spanId", id.spanID.hex)
+        // The caller's tracestate belongs to the trace its TRACEPARENT named: the spans of that trace carry it on.
+        if traceSource == "TRACEPARENT", let state = environment["TRACESTATE"], !state.isEmpty, state.utf8.count <= 512 {
+            s.add("traceState", state)
+        }
         if let parent = id.parentSpanID { s.add("parentSpanId", parent.hex) }
         // Sampled (W3C flag 0x01), and whether the parent is in another process: a run's parent
         // is its caller's span (TRACEPARENT), an attempt's is the run, here (0x100 says "known").
@@ -244,7 +291,7 @@ public struct OTLPPayloads: Sendable {
         return s
     }
 
-    private func resource(_ records: [Record]) -> JSONLine {
+    func resourceObject(_ records: [Record]) -> JSONLine {
         var a = Attributes(redactor: redactor)
         a.add("service.name", serviceName)
         a.add("service.version", airunVersion)
@@ -261,7 +308,7 @@ public struct OTLPPayloads: Sendable {
         return r
     }
 
-    private func scope() -> JSONLine {
+    func scopeObject() -> JSONLine {
         var s = JSONLine(redacting: redactor)
         s.add("name", "airun")
         s.add("version", airunVersion)
@@ -285,7 +332,7 @@ public struct OTLPPayloads: Sendable {
         return name.isEmpty ? "command" : name
     }
 
-    private func nanos(_ micros: Int64) -> Int64 { micros.multipliedReportingOverflow(by: 1000).overflow ? 0 : micros * 1000 }
+    func nanos(_ micros: Int64) -> Int64 { micros.multipliedReportingOverflow(by: 1000).overflow ? 0 : micros * 1000 }
 }
 
 /// A list of OTLP `KeyValue`s.

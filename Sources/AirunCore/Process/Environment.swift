@@ -26,9 +26,9 @@ public struct Environment: Sendable, ExpressibleByDictionaryLiteral {
     public subscript(name: String) -> String? { values[name] }
 
     /// The entries with `exports` set: each exported name's old entries removed, the new ones
-    /// appended; everything else (TRACESTATE, BAGGAGE, duplicates) as it was.
-    public func exporting(_ exports: [(String, String)]) -> [String] {
-        let names = Set(exports.map(\.0))
+    /// appended, and the names in `removing` gone; everything else (BAGGAGE, duplicates) as it was.
+    public func exporting(_ exports: [(String, String)], removing: Set<String> = []) -> [String] {
+        let names = Set(exports.map(\.0)).union(removing)
         var out = entries.filter { entry in
             guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { return true }
             return !names.contains(String(entry[..<eq]))

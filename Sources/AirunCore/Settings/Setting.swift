@@ -89,14 +89,16 @@ extension Setting {
         }, show: { $0.export.pushgateway?.description ?? "none" })
     public static let otlpEndpoint = Setting(
         key: "export.otlp_endpoint", variable: "OTEL_EXPORTER_OTLP_ENDPOINT", flag: "--otlp", defaultText: "none",
-        example: "\"http://localhost:4318\"", help: "send spans and logs over OTLP/HTTP JSON (…/v1/traces, …/v1/logs); see docs/metrics.md",
+        example: "\"http://localhost:4318\"", help: "send spans, logs and metrics over OTLP/HTTP JSON (…/v1/traces, …/v1/logs, …/v1/metrics); see docs/metrics.md",
         read: { c, v throws(SettingProblem) in
             let endpoint = try url(v, defaultPort: 4318)
             c.export.traces = endpoint.appending("v1/traces")
             c.export.logs = endpoint.appending("v1/logs")
+            c.export.metrics = endpoint.appending("v1/metrics")
         }, show: { c in
-            guard c.export.traces != nil || c.export.logs != nil else { return "none" }
+            guard c.export.otlpEnabled else { return "none" }
             return "traces " + (c.export.traces?.description ?? "none") + ", logs " + (c.export.logs?.description ?? "none")
+                + ", metrics " + (c.export.metrics?.description ?? "none")
         })
     public static let spoolMax = Setting(
         key: "export.spool_max", variable: "AIRUN_SPOOL_MAX", flag: nil, defaultText: "16M", example: "\"64M\"",

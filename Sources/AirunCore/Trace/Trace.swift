@@ -65,12 +65,12 @@ public struct TraceParent: Equatable, Sendable {
     public static func parse(_ header: String) -> Result<TraceParent, Problem> {
         let parts = header.trimmingSpaces().split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, let version = UInt8(parts[0], radix: 16),
-              parts[0].allSatisfy(\.isHexDigit) else { return .failure(.malformed) }
+              parts[0].allSatisfy(isLowerHex) else { return .failure(.malformed) }
         if version == 0xff { return .failure(.forbiddenVersion) }
         if version == 0 && parts.count != 4 { return .failure(.malformed) }
         guard let trace = TraceID(parts[1]), parts[1].allSatisfy(isLowerHex) else { return .failure(.invalidTraceID) }
         guard let parent = SpanID(parts[2]), parts[2].allSatisfy(isLowerHex) else { return .failure(.invalidParentID) }
-        guard parts[3].count == 2, let flags = UInt8(parts[3], radix: 16) else { return .failure(.invalidFlags) }
+        guard parts[3].count == 2, parts[3].allSatisfy(isLowerHex), let flags = UInt8(parts[3], radix: 16) else { return .failure(.invalidFlags) }
         return .success(TraceParent(traceID: trace, parentID: parent, flags: flags))
     }
 
