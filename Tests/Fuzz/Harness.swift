@@ -100,9 +100,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var metrics = MetricsAccumulator()
         for r in records { metrics.add(r) }
         _ = metrics.state.exposition()
-        let otlp = OTLPPayloads(settings: ExportSettings(), redactor: Redactor())
+        // The words of the input as a llama.cpp command line and as LLAMA_ARG_* values.
+        let words = text.split(separator: " ", maxSplits: 64).map(String.init)
+        let environment = ["LLAMA_ARG_N_PREDICT": words.first ?? "", "LLAMA_ARG_TOP_K": words.last ?? "", "TRACESTATE": text,
+                           "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"]
+        _ = GenAIRequest.llama(["llama-completion"] + words, environment: environment)
+        let otlp = OTLPPayloads(settings: ExportSettings(), redactor: Redactor(), environment: environment)
         _ = otlp.traces(records)
         _ = otlp.logs(records)
+        _ = otlp.metrics(records)
         _ = Metrics.lastRun(records)
         // A child's stderr read for JSON log lines, in 5-byte chunks.
         var lines = ChildLogLines()
