@@ -196,3 +196,35 @@ struct ConsoleLineStartTests {
         #expect(separate.stdoutText == "hi" && separate.stderr.hasPrefix("airun: trace="), "\(separate.stderr)")
     }
 }
+
+/// `airun trace` shows a command's log lines among the runs it started in the order they
+/// happened, even when airun read a busy child's line late.
+@Suite("trace order", .timeLimit(.minutes(1)), .offPool)
+struct TraceOrderTests {
+    @Test("a log line read after the nested run started, but written before it, is shown before it")
+    func logBeforeNestedRun() throws {
+        let s = Scratch()
+        let profile = s.write("router.toml", Array("[child_logs]\nformat = \"json\"\n".utf8))
+        let script = """
+            printf '{"timestamp":"%s","level":"INFO","message":"before the nested run"}\\n' "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" >&2
+            sleep 1.1; '\(Airun.path)' -q -- true
+            """
+        let r = try airun(["--profile", profile, "--", "sh", "-c", script], scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        // As if airun had read the line late: its record is stamped after the nested run began.
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: s.file("logs")).first { $0.hasSuffix(".jsonl") })
+        let path = s.file("logs") + "/" + file
+        let original = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let late = try #require(original.last?.firstMatch(of: /"timestamp":"[^"]+"/)?.0)  // the outer run.end's time
+        let lines = original.map { line in
+            line.contains("\"event\":\"child.log\"") ? line.replacingOccurrences(of: #""timestamp":"[^"]+""#, with: String(late), options: .regularExpression) : line
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let text = try airun(["trace", "last", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        let rows = text.split(separator: "\n").map(String.init)
+        let log = try #require(rows.firstIndex { $0.contains("log ") && $0.contains("before the nested run") }, "\(text)")
+        // The outer run is the first row starting `run `; the nested one is indented under its attempt.
+        let nested = try #require(rows.firstIndex { $0.hasPrefix(" ") && $0.contains("run ") && $0.contains(" true") }, "\(text)")
+        #expect(log < nested, "\(text)")
+    }
+}

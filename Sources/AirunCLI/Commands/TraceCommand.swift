@@ -45,16 +45,15 @@ enum TraceCommand {
             printError("airun: trace: no records of \(named) in \(directory)")
             return 1
         }
-        // The whole trace, whatever named it: lines of other traces are passed over unparsed.
-        var records: [Record] = []
-        files.forEachRecord(onlyLinesWith: [traceID.hex]) { r in
-            if r.identity.traceID == traceID { records.append(r) }
-        }
-        guard !records.isEmpty else {
+        // The whole trace, whatever named it: lines of other traces are passed over unparsed, and
+        // the tree is built as the records are read (memory is the trace's, not the files').
+        var builder = TraceTree.Builder(traceID: traceID)
+        files.forEachRecord(onlyLinesWith: [traceID.hex]) { builder.add($0) }
+        guard !builder.isEmpty else {
             printError("airun: trace: no records of \(named) in \(directory)")
             return 1
         }
-        let tree = TraceTree(traceID: traceID, records: records)
+        let tree = builder.build()
         try? FileDescriptor.standardOutput.writeAll(options.json ? tree.json() : Array(text(tree).utf8))
         return 0
     }

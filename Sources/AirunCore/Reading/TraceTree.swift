@@ -29,6 +29,7 @@ public struct TraceTree: Sendable {
 
     /// One `child.log` record.
     public struct ChildLogEntry: Sendable {
+        /// When the line was written: its own `timestamp` when it has a usable one, else when airun read it.
         public var time: Int64
         public var level: RecordLevel
         public var message: String
@@ -46,36 +47,61 @@ public struct TraceTree: Sendable {
     /// Builds the tree from the trace's records (others are ignored): the records gathered by
     /// span, the attempts put in their runs, then the nested runs under the attempts that started them.
     public init(traceID: TraceID, records: [Record]) {
+        var builder = Builder(traceID: traceID)
+        for record in records { builder.add(record) }
+        self = builder.build()
+    }
+
+    private init(traceID: TraceID, roots: [Run], recordCount: Int) {
         self.traceID = traceID
-        var pieces = Pieces()
-        for record in records where record.identity.traceID == traceID {
-            recordCount += 1
+        self.roots = roots
+        self.recordCount = recordCount
+    }
+
+    /// The tree built as the records are read, so that a reader keeps the trace it shows, not
+    /// the records it read (a long router session has hundreds of thousands of log lines).
+    public struct Builder: Sendable {
+        public let traceID: TraceID
+        private var pieces = Pieces()
+        private var count = 0
+
+        public init(traceID: TraceID) { self.traceID = traceID }
+
+        /// Adds a record of the trace; records of other traces are ignored.
+        public mutating func add(_ record: Record) {
+            guard record.identity.traceID == traceID else { return }
+            count += 1
             pieces.add(record)
         }
-        pieces.placeAttempts()
-        roots = pieces.nestRuns()
+
+        public var isEmpty: Bool { count == 0 }
+
+        public consuming func build() -> TraceTree {
+            pieces.placeAttempts()
+            return TraceTree(traceID: traceID, roots: pieces.nestRuns(), recordCount: count)
+        }
     }
 
     /// The runs and attempts of a trace while its tree is built, by span.
-    private struct Pieces {
+    private struct Pieces: Sendable {
         var runs: [SpanID: Run] = [:]
         /// Runs in the order first seen.
         var order: [SpanID] = []
         var attempts: [SpanID: (run: SpanID, attempt: Attempt)] = [:]
 
+        /// Changes a run where it is stored.
+        /// - Important: in place: a copy out and back would copy an attempt's log lines for each
+        ///   one added, quadratic in a long session (300,000 lines ran for minutes).
         mutating func updateRun(_ span: SpanID, _ change: (inout Run) -> Void) {
             if runs[span] == nil { order.append(span) }
-            var r = runs[span] ?? Run(spanID: span)
-            change(&r)
-            runs[span] = r
+            change(&runs[span, default: Run(spanID: span)])
         }
 
-        /// An attempt's records all carry its span; its parent is the run's.
+        /// An attempt's records all carry its span; its parent is the run's. In place, as above.
         mutating func updateAttempt(_ id: RecordIdentity, _ number: Int64, _ change: (inout Attempt) -> Void) {
             guard let parent = id.parentSpanID else { return }
-            var a = attempts[id.spanID]?.attempt ?? Attempt(number: number, spanID: id.spanID)
-            change(&a)
-            attempts[id.spanID] = (parent, a)
+            change(&attempts[id.spanID, default: (parent, Attempt(number: number, spanID: id.spanID))].attempt)
+            attempts[id.spanID]!.run = parent
         }
 
         mutating func add(_ record: Record) {
@@ -93,8 +119,11 @@ public struct TraceTree: Sendable {
             case .attemptEnd(let e): updateAttempt(id, e.attempt) { $0.end = e; $0.endTime = time }
             case .error(let e): updateAttempt(id, e.attempt) { $0.error = e }
             case .childLog(let e):
+                // When it happened: the line's own timestamp, if it has one that fits (not after
+                // airun read it, nor an hour before); airun reads a busy child's lines late.
+                let own = e.childTimestamp.flatMap(parseRFC3339).flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil }
                 updateAttempt(id, e.attempt) {
-                    $0.logs.append(ChildLogEntry(time: time, level: record.level, message: record.message, log: e))
+                    $0.logs.append(ChildLogEntry(time: own ?? time, level: record.level, message: record.message, log: e))
                 }
             case .sample: break
             }
