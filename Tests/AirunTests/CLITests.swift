@@ -173,3 +173,22 @@ struct ReadmeTests {
         }
     }
 }
+
+@Suite("the shipped default profile, built without parsing")
+struct ShippedDefaultTests {
+    @Test("built directly, it is what profiles/default.toml decodes to: the same plan for any command")
+    func sameAsTheFile() throws {
+        let text = String(decoding: ShippedProfiles.text("default") ?? [], as: UTF8.self)
+        let decoded = try Profile.decode(text, name: "default", file: ProfileLocation.builtIn("default").description)
+        let built = ProfileLocator.shippedDefault
+        #expect(built.source == decoded.source && built.description == decoded.description)
+        #expect(built.retry == decoded.retry && built.timeout == decoded.timeout && built.killAfter == decoded.killAfter)
+        #expect(built.captureBytes == decoded.captureBytes && built.sampleInterval == decoded.sampleInterval)
+        #expect(built.rules.isEmpty && decoded.rules.isEmpty && decoded.redactionPatterns.isEmpty && decoded.tags == built.tags)
+        #expect(decoded.cooldown == nil && built.cooldown == nil && decoded.childLogs == built.childLogs)
+        for command in [["true"], ["sh", "-c", "exit 3"], ["python3", "x.py", "-m", "m.gguf"]] {
+            #expect(RunSettings(profile: built, options: RunOptions()).describe(command: command)
+                    == RunSettings(profile: decoded, options: RunOptions()).describe(command: command))
+        }
+    }
+}

@@ -105,11 +105,24 @@ struct ProfileLocator {
     }
 
     func load(_ location: ProfileLocation, name: String) throws(ProfileError) -> Profile {
+        // Most commands run under the shipped default: built directly, a run of `true` in a loop
+        // pays no TOML parse for it (a test holds it equal to the file's decode).
+        if case .builtIn("default") = location, name == "default" { return Self.shippedDefault }
         let text = switch location {
         case .builtIn(let builtIn): String(decoding: ShippedProfiles.text(builtIn) ?? [], as: UTF8.self)
         case .file(let path): try readSettingsFile(path, kind: "profile")
         }
         return try Profile.decode(text, name: name, file: location.description)
+    }
+
+    /// profiles/default.toml as `Profile.decode` reads it.
+    static var shippedDefault: Profile {
+        var p = Profile(name: "default", source: ProfileLocation.builtIn("default").description)
+        p.description = "one attempt; a failure is recorded and classified, not retried"
+        p.retry.attempts = 1
+        p.killAfter = .seconds(10)
+        p.captureBytes = 64 << 10
+        return p
     }
 
     /// Every profile found, first occurrence of each name winning, with what it overrides.

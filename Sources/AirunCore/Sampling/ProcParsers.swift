@@ -75,10 +75,27 @@ public enum CgroupMemory {
 /// The signals `/proc/self/status` lists as ignored (`SigIgn:`, a hex mask with bit N-1 for
 /// signal N); nil when there is no such line or it is not hex.
 public func parseIgnoredSignals(procStatus text: String) -> Set<Signal>? {
-    for line in text.split(separator: "\n") where line.hasPrefix("SigIgn:") {
-        let hex = line.dropFirst(7).filter { $0 != " " && $0 != "\t" }
-        guard !hex.isEmpty, hex.count <= 16, let mask = UInt64(hex, radix: 16) else { return nil }
-        return Set((1...64).filter { mask & (1 << UInt64($0 - 1)) != 0 }.map { Signal(Int32($0)) })
+    // Bytes, not Characters: every run reads this at start-up, and splitting 1.5 KB into
+    // grapheme clusters cost more than the rest of the read.
+    for line in text.utf8.split(separator: 0x0A) where line.starts(with: "SigIgn:".utf8) {
+        var mask: UInt64 = 0
+        var digits = 0
+        for b in line.dropFirst(7) where b != 0x20 && b != 0x09 {
+            let value: UInt8
+            switch b {
+            case 0x30...0x39: value = b - 0x30
+            case 0x61...0x66: value = b - 0x57
+            case 0x41...0x46: value = b - 0x37
+            default: return nil
+            }
+            guard digits < 16 else { return nil }
+            mask = mask << 4 | UInt64(value)
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        var ignored = Set<Signal>()
+        for n in 1...64 where mask & (1 << UInt64(n - 1)) != 0 { ignored.insert(Signal(Int32(n))) }
+        return ignored
     }
     return nil
 }
