@@ -174,7 +174,7 @@ struct ReadmeTests {
     }
 }
 
-@Suite("the shipped default profile, built without parsing")
+@Suite("the shipped default profile, built without parsing", .offPool)
 struct ShippedDefaultTests {
     @Test("built directly, it is what profiles/default.toml decodes to: the same plan for any command")
     func sameAsTheFile() throws {
