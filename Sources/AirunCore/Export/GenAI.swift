@@ -29,21 +29,8 @@ public struct GenAIRequest: Equatable, Sendable {
         guard let index = command.firstIndex(where: { programs.contains(fileName($0)) }) else { return nil }
         let program = fileName(command[index])
         let arguments = Array(command[(index + 1)...])
-        func value(_ names: Set<String>) -> String? {
-            var found: String?
-            var i = 0
-            while i < arguments.count {
-                let a = arguments[i]
-                if names.contains(a), i + 1 < arguments.count {
-                    found = arguments[i + 1]
-                    i += 2
-                    continue
-                }
-                if let eq = a.firstIndex(of: "="), names.contains(String(a[..<eq])) { found = String(a[a.index(after: eq)...]) }
-                i += 1
-            }
-            return found
-        }
+        // The program first, as ArgumentValue reads a command line.
+        func value(_ names: [String]) -> String? { ArgumentValue.find(names, in: Array(command[index...])) }
         func number(_ text: String?) -> Double? { text.flatMap { $0.utf8.count <= 32 ? Double($0) : nil }.flatMap { $0.isFinite ? $0 : nil } }
         func integer(_ text: String?) -> Int64? { text.flatMap { $0.utf8.count <= 20 ? Int64($0) : nil } }
         let conversation = program == "llama-cli" || arguments.contains { $0 == "-cnv" || $0 == "--conversation" }
