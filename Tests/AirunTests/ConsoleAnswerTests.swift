@@ -118,6 +118,15 @@ struct ConsoleAnswerTests {
                 "\(same.stderr)")
     }
 
+    @Test("a timeout names the limit that fired: --timeout for the attempt's, --max-time for the run's")
+    func whichLimit() throws {
+        let run = try airun(["--max-time", "0.3s", "--", "sleep", "5"])
+        #expect(run.records("error").last?["evidence"] as? String == "airun's --max-time expired (the whole run's limit)")
+        #expect(run.stderr.contains("airun:   evidence: airun's --max-time expired"), "\(run.stderr)")
+        let attempt = try airun(["--timeout", "0.3s", "--max-time", "30s", "--", "sleep", "5"])
+        #expect(attempt.records("error").last?["evidence"] as? String == "airun's --timeout expired")
+    }
+
     @Test("airun classify prints the hint, in lines and in JSON")
     func classifyHint() throws {
         let s = Scratch()

@@ -46,7 +46,10 @@ struct AttemptRunner {
             outcome = notStarted(verdict, kind: .preflight, modelFile: file, identity: identity)
         } else {
             let measurement = runAttempt(identity: identity)
-            outcome = AttemptOutcome(measurement, diagnosis.findings(for: measurement))
+            var findings = diagnosis.findings(for: measurement)
+            // The run's own deadline, not the attempt's, stopped it: say which limit to raise.
+            if findings.verdict?.code == .timeout, limitedByRun { findings.verdict?.evidence = "airun's --max-time expired (the whole run's limit)" }
+            outcome = AttemptOutcome(measurement, findings)
         }
         let measurement = outcome.measurement
         if let rule = outcome.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
@@ -190,6 +193,10 @@ struct AttemptRunner {
         }
         return plan
     }
+
+    /// Whether the run's `--max-time` has passed: an attempt stopped now was stopped by it (its
+    /// own `--timeout` ends an attempt before the run's deadline).
+    private var limitedByRun: Bool { context.deadline.map { monotonicNanoseconds() >= $0 } ?? false }
 
     /// The attempt's time limit: its own (`--timeout`), cut to what `--max-time` leaves of the run.
     private func timeout() -> TimeSpan? {

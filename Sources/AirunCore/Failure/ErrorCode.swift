@@ -80,7 +80,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .aborted: return "the program crashed: the lines above name the assertion; report it upstream with the command"
         case .oomKilled: return "the kernel killed it for memory: use a smaller model or context, or raise the memory limit"
         case .killedBySignal: return "something outside killed it: check dmesg, the service manager, or who sent the signal"
-        case .timeout: return "raise --timeout, or give it less to do (fewer tokens with -n)"
+        case .timeout: return "raise the limit the evidence names (--timeout, --max-time), or give it less to do (fewer tokens with -n)"
         case .interrupted: return "stopped on purpose: nothing to fix"
         case .commandNotFound: return "check the command's name and PATH (command -v NAME)"
         case .permissionDenied: return "check permissions (ls -l): chmod +x for a program, +r for a model file"
