@@ -127,6 +127,18 @@ struct ConsoleAnswerTests {
         #expect(attempt.records("error").last?["evidence"] as? String == "airun's --timeout expired")
     }
 
+    @Test("a nested run's llama.cpp figures are its own: the outer run does not count its tokens again")
+    func nestedFigures() throws {
+        let s = Scratch()
+        let r = try airun(["--", "sh", "-c", "'\(Airun.path)' -- '\(Self.toy)' hi"], scratch: s)
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let ends = r.records("attempt.end")
+        #expect(ends.count == 2)
+        #expect(ends.filter { $0["tokens_per_second"] as? Double != nil }.count == 1, "\(ends.map { $0["tokens_per_second"] ?? "-" })")
+        let outer = try #require(r.stderr.split(separator: "\n").last { $0.hasPrefix("airun: trace=") })
+        #expect(!outer.contains(" tok"), "\(outer)")
+    }
+
     @Test("airun classify prints the hint, in lines and in JSON")
     func classifyHint() throws {
         let s = Scratch()

@@ -18,9 +18,12 @@ struct Diagnosis {
     func findings(for measurement: AttemptMeasurement) -> AttemptFindings {
         let facts = measurement.facts(memoryLimitMegabytes: measurement.signal == .kill ? memoryLimitMegabytes() : nil)
         var findings = findings(for: facts, command: measurement.command)
-        // One channel for both: llama-cli's rates line (stdout) is in the merged tail too.
+        // One channel for both: llama-cli's rates line (stdout) is in the merged tail too. The
+        // figures of runs nested in this one (a router's llama.cpp under airun) are theirs: counted
+        // here too, a trace's tokens would be counted twice.
         let merged = measurement.run?.outputMerged ?? false
-        findings.performance = LlamaPerformance.parse(stderr: facts.stderr, stdout: merged ? facts.stderr : facts.stdout)
+        let own = NestedRunSummary.last(in: facts.stderr).map { String($0.after) } ?? facts.stderr
+        findings.performance = LlamaPerformance.parse(stderr: own, stdout: merged ? own : facts.stdout)
         return findings
     }
 
