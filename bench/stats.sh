@@ -4,16 +4,26 @@
 # over the same files, in the same run. Target (issue 13): at least 10x faster than jq and within 3x
 # of grep -c. Needs jq (apt-get install jq).
 #
-#   bench/stats.sh [SIZE_MB]
+#   [SHAPE=samples|ordinary] bench/stats.sh [SIZE_MB]
 source "$(dirname "$0")/common.sh"
 size_mb=${1:-1024}
 command -v jq >/dev/null || { echo "bench/stats.sh needs jq (apt-get install jq)"; exit 1; }
 dir=$BENCH_TMP/logs
 mkdir -p "$dir"
-# Real records of real runs (a success with its samples, a retried failure), repeated under new
-# trace ids and models, rotated at 64 MB like a real log directory.
-"$AIRUN" -q --log-dir "$BENCH_TMP/seed" --samples --sample-interval 20ms -- sh -c 'head -c 3000 /dev/zero | tr "\0" x; sleep 0.1' >/dev/null
-"$AIRUN" -q --log-dir "$BENCH_TMP/seed" --retries 2 -- sh -c 'head -c 20000 /dev/zero | tr "\0" y >&2; exit 3' 2>/dev/null || true
+# Real records of real runs, repeated under new trace ids and models, rotated at 64 MB like a real
+# log directory. SHAPE `samples` (the default before issue 25): a success with its `--samples`
+# records and a retried failure; `ordinary`: what runs write without --samples, many short runs,
+# successes with their tails, failures with retries and error records, no sample records (the
+# shape stats cannot skip cheaply).
+shape=${SHAPE:-samples}
+if [ "$shape" = samples ]; then
+  "$AIRUN" -q --log-dir "$BENCH_TMP/seed" --samples --sample-interval 20ms -- sh -c 'head -c 3000 /dev/zero | tr "\0" x; sleep 0.1' >/dev/null
+  "$AIRUN" -q --log-dir "$BENCH_TMP/seed" --retries 2 -- sh -c 'head -c 20000 /dev/zero | tr "\0" y >&2; exit 3' 2>/dev/null || true
+else
+  for i in 1 2 3; do "$AIRUN" -q --log-dir "$BENCH_TMP/seed" -- sh -c 'echo "answer $RANDOM"; echo "0.00.001 I llama log line" >&2' >/dev/null 2>&1; done
+  "$AIRUN" -q --log-dir "$BENCH_TMP/seed" --retries 2 -- sh -c 'echo "E gguf_init_from_file: failed to open GGUF file (No such file or directory)" >&2; exit 1' 2>/dev/null || true
+  "$AIRUN" -q --log-dir "$BENCH_TMP/seed" --retries 3 -- sh -c 'echo "partial output"; exit 3' >/dev/null 2>&1 || true
+fi
 python3 - "$BENCH_TMP/seed" "$dir" "$size_mb" <<'PY'
 import glob, json, os, random, sys, uuid
 seed = [json.loads(l) for f in sorted(glob.glob(sys.argv[1] + "/*.jsonl")) for l in open(f)]
@@ -35,7 +45,7 @@ while written < target:
 out.close()
 PY
 files=$(ls "$dir"/*.jsonl | tr "\n" " ")
-echo "records: $(du -sm "$dir" | cut -f1) MB in $(echo $files | wc -w) files"
+echo "records ($shape shape): $(du -sm "$dir" | cut -f1) MB in $(echo $files | wc -w) files"
 cat $files >/dev/null  # warm the page cache for all three
 t_airun=$(median_seconds 3 "'$AIRUN' stats --log-dir '$dir' --json >/dev/null")
 t_jq=$(median_seconds 1 "jq -c 'select(.event==\"attempt.end\") | [.model_id, .status, .duration_ms]' $files | jq -s -c 'group_by(.[0]) | map({model: .[0][0], n: length, failed: (map(select(.[1] != \"succeeded\")) | length), mean: (map(.[2]) | add / length)})' >/dev/null")

@@ -192,3 +192,23 @@ struct ShippedDefaultTests {
         }
     }
 }
+
+@Suite("trace reads a command's log lines by projection", .offPool)
+struct TraceProjectionTests {
+    @Test("the text tree of a router session is the same whether its log lines are decoded whole or projected")
+    func sameTree() throws {
+        let s = Scratch()
+        let profile = s.write("router.toml", Array("[child_logs]\nformat = \"json\"\n".utf8))
+        let script = #"for i in 1 2 3; do printf '{"level":"warning","message":"step %s","model":"m","n":[1,2]}\n' $i >&2; done; exit 3"#
+        _ = try airun(["--profile", profile, "--trace-id", "4bf92f3577b34da6a3ce929d0e0e4736", "--", "sh", "-c", script], scratch: s)
+        let shown = try airun(["trace", "4bf92f3577b34da6a3ce929d0e0e4736", "--log-dir", s.file("logs")], scratch: Scratch()).stdoutText
+        let records = readRecords(in: s.file("logs")).compactMap { object -> Record? in
+            guard let data = try? JSONSerialization.data(withJSONObject: object) else { return nil }
+            return try? Record(line: ArraySlice([UInt8](data)))
+        }
+        #expect(records.filter { if case .childLog = $0.event { true } else { false } }.count == 3)
+        let whole = TraceCommand.text(TraceTree(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, records: records))
+        #expect(shown == whole, "\(shown)\n---\n\(whole)")
+        #expect(shown.contains("log ") && shown.contains("warning step 3"), "\(shown)")
+    }
+}

@@ -68,6 +68,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var stream = RecordStream()
         var encoded = 0
         let redactor = Redactor()
+        // The child.log projection `trace` reads long sessions with.
+        bytes.withUnsafeBufferPointer { _ = Record.childLog(line: $0) }
         func encode(_ record: Record) {
             guard encoded < 3 else { return }
             encoded += 1

@@ -48,7 +48,16 @@ enum TraceCommand {
         // The whole trace, whatever named it: lines of other traces are passed over unparsed, and
         // the tree is built as the records are read (memory is the trace's, not the files').
         var builder = TraceTree.Builder(traceID: traceID)
-        files.forEachRecord(onlyLinesWith: [traceID.hex]) { builder.add($0) }
+        // A command's log lines, most of a long session's records, are read for what the text tree
+        // shows (their `fields` are in the JSON tree only).
+        let childLog = [Array(#""event":"child.log""#.utf8)]
+        files.forEachLine(onlyLinesWith: [traceID.hex]) { line in
+            if !options.json, lineContains(line, anyOf: childLog), let record = Record.childLog(line: line) {
+                builder.add(record)
+                return .read
+            }
+            return RecordStream.decode(line) { builder.add($0) }
+        }
         guard !builder.isEmpty else {
             printError("airun: trace: no records of \(named) in \(directory)")
             return 1
