@@ -22,3 +22,17 @@ extension Int {
     /// `value` rounded toward zero and clamped to Int's range; NaN is 0.
     public init(saturating value: Double) { self = Int(truncatingIfNeeded: Int64(saturating: value)) }
 }
+
+/// Arithmetic on numbers read from outside (times in a state file, counts in a metrics file) that
+/// cannot trap: clamped to Int64's range instead of overflowing.
+extension Int64 {
+    public func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    public func subtractingSaturated(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+}

@@ -7,6 +7,28 @@ import Testing
 @Suite("memory across runs", .offPool)
 struct MemoryTests {
     static let minute: Int64 = 60_000_000
+
+    /// Found by the state fuzz target: a probe time far in the past (an edited model-state.json)
+    /// and a check at the end of time overflowed `now - probe` and trapped.
+    @Test("times at the ends of Int64 in the state file: no trap, the circuit still decided")
+    func extremeTimes() throws {
+        let text = try String(contentsOfFile: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus/state/crash-probe-time-overflow.json").path, encoding: .utf8)
+        let states = ModelStates(decoding: Array(text.utf8))
+        var state = try #require(states.models.first?.value)
+        state.startProbe(at: Int64.min + 1)
+        #expect(state.circuit(at: Int64.max, policy: CooldownPolicy()) == .halfOpen)
+        state.startProbe(at: Int64.max - 1)
+        guard case .open(let until, _) = state.circuit(at: Int64.max, policy: CooldownPolicy()) else {
+            Issue.record("a probe started a moment ago keeps the circuit open")
+            return
+        }
+        #expect(until == Int64.max, "the probe's end, clamped")
+        // Failures at both ends are recorded; the window and the cool-down's end are clamped.
+        _ = state.recordFailure(.gpuOutOfMemory, at: Int64.min, policy: CooldownPolicy())
+        _ = state.recordFailure(.gpuOutOfMemory, at: Int64.max, policy: CooldownPolicy())
+        #expect(state.failures.suffix(2).map(\.time) == [Int64.min, Int64.max])
+    }
     static var policy: CooldownPolicy {
         var p = CooldownPolicy()
         p.failures = 3

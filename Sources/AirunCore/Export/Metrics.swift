@@ -248,9 +248,3 @@ func formatSample(_ v: Double) -> String {
     return String(v)
 }
 
-extension Int64 {
-    func addingSaturated(_ other: Int64) -> Int64 {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? (other > 0 ? .max : .min) : sum
-    }
-}

@@ -27,8 +27,9 @@ extension ModelState {
         guard let until = coolingUntil else { return .closed }
         if now < until { return .open(until: until, reason: coolingReason ?? "cooling down") }
         let period = policy.period.nanoseconds / 1000
-        if let probe = probeStarted, now - probe < period {
-            return .open(until: probe + period, reason: (coolingReason ?? "cooling down") + "; another run is trying it again")
+        // Times come from a file anyone could have edited: arithmetic that cannot overflow.
+        if let probe = probeStarted, now.subtractingSaturated(probe) < period {
+            return .open(until: probe.addingSaturated(period), reason: (coolingReason ?? "cooling down") + "; another run is trying it again")
         }
         return .halfOpen
     }
@@ -48,7 +49,7 @@ extension ModelState {
         if failures.count > ModelStates.maximumFailures { failures.removeFirst(failures.count - ModelStates.maximumFailures) }
         let wasProbe = probeStarted != nil
         probeStarted = nil
-        let windowStart = now - policy.within.nanoseconds / 1000
+        let windowStart = now.subtractingSaturated(policy.within.nanoseconds / 1000)
         let recent = failures.filter { $0.time >= windowStart && policy.codes.contains($0.code) }
         let reason: String
         if wasProbe {
@@ -62,7 +63,7 @@ extension ModelState {
         } else {
             return nil
         }
-        coolingUntil = now + policy.period.nanoseconds / 1000
+        coolingUntil = now.addingSaturated(policy.period.nanoseconds / 1000)
         coolingReason = reason
         return reason
     }
@@ -88,7 +89,7 @@ public struct MemoryPolicy: Equatable, Sendable {
 extension ModelState.Worked {
     /// Whether it still applies: the same file (size and modification time) and not too old.
     public func applies(size: Int64, modified: Int64, at now: Int64, maxAge: TimeSpan) -> Bool {
-        size == modelSize && modified == modelModified && now - time < maxAge.nanoseconds / 1000 && now >= time
+        size == modelSize && modified == modelModified && now.subtractingSaturated(time) < maxAge.nanoseconds / 1000 && now >= time
     }
 
     /// `command` with the remembered values set (replacing the argument's value, or added), for
