@@ -64,9 +64,12 @@ public struct NestedRunSummary: Equatable, Sendable {
     }
 
     /// The last nested summary in `text`, and the text after it and the lines that continue it.
+    /// - Important: every attempt's stderr tail (up to 64 KiB) goes through here when it ends:
+    ///   lines are split as bytes, never as Characters.
     public static func last(in text: String) -> (summary: NestedRunSummary, after: Substring)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let i = lines.lastIndex(where: { NestedRunSummary(line: $0) != nil }), let summary = NestedRunSummary(line: lines[i]) else {
+        let lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { Substring($0) }
+        guard let i = lines.lastIndex(where: { $0.utf8.starts(with: "airun".utf8) && NestedRunSummary(line: $0) != nil }),
+              let summary = NestedRunSummary(line: lines[i]) else {
             return nil
         }
         var end = i + 1
