@@ -53,6 +53,16 @@ public enum HTTPOutcome: Equatable, Sendable {
 /// - Important: a request still unanswered at the deadline is reported failed although the
 ///   server may yet process it; callers that resend it accept a rare duplicate.
 public func performHTTP(_ requests: [HTTPRequest], timeoutNanoseconds: Int64) -> [HTTPOutcome] {
+    exchange(requests, timeoutNanoseconds: timeoutNanoseconds).map(\.outcome)
+}
+
+/// One request and its answer's body (after the headers, at most the first 64 KiB of the answer
+/// in all), for a server's `/metrics`; `timeoutNanoseconds` bounds all of it.
+public func fetchHTTP(_ request: HTTPRequest, timeoutNanoseconds: Int64) -> (outcome: HTTPOutcome, body: [UInt8]) {
+    exchange([request], timeoutNanoseconds: timeoutNanoseconds)[0]
+}
+
+private func exchange(_ requests: [HTTPRequest], timeoutNanoseconds: Int64) -> [(outcome: HTTPOutcome, body: [UInt8])] {
     let deadline = monotonicNanoseconds() + timeoutNanoseconds
     func remainingMs() -> Int32 { Int32(clamping: max(0, (deadline - monotonicNanoseconds() + 999_999) / 1_000_000)) }
     var resolved: [String: Result<[airun_address], HTTPFailure>] = [:]
@@ -83,10 +93,11 @@ public func performHTTP(_ requests: [HTTPRequest], timeoutNanoseconds: Int64) ->
         for (slot, i) in active.enumerated() where fds[slot].revents != 0 { exchanges[i].advance() }
     }
     return exchanges.map { e in
-        if let outcome = e.outcome { return outcome }
-        if let status = e.status { e.close(); return .status(status) }
+        if let outcome = e.outcome { return (outcome, e.body) }
         e.close()
-        return .failed(e.phase == .connecting ? "no connection within the time limit" : "no answer within the time limit")
+        // Out of time: a status already read stands, but a body cut short is no body.
+        if let status = e.status { return (.status(status), []) }
+        return (.failed(e.phase == .connecting ? "no connection within the time limit" : "no answer within the time limit"), [])
     }
 }
 
@@ -117,6 +128,12 @@ private struct Exchange {
     var lastError = "connection refused"
 
     init(wire: [UInt8]) { self.wire = wire }
+
+    /// What follows the headers of a complete answer (the connection closed).
+    var body: [UInt8] {
+        guard outcome != nil, let i = response.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else { return [] }
+        return Array(response[i.upperBound...])
+    }
 
     mutating func finish(_ outcome: HTTPOutcome) {
         close()

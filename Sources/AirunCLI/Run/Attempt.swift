@@ -191,7 +191,53 @@ struct AttemptRunner {
                                   identity: identity, timestampMicroseconds: wallClockMicroseconds()))
             }
         }
+        plan.service = makeServiceWatch(identity: identity)
+        plan.reloadsOnHangup = context.settings.service.restart.restarts
         return plan
+    }
+
+    /// For a server (docs/servers.md): its readiness check, heartbeats and memory limit, each
+    /// writing its record; nil for an ordinary command, which pays nothing for them.
+    private func makeServiceWatch(identity: RecordIdentity) -> ServiceWatch? {
+        let service = context.settings.service
+        guard service.isActive else { return nil }
+        let environment = context.environment.values
+        var s = ServiceWatch.Settings()
+        s.readyURL = service.readyEndpoint(command: command, environment: environment)
+        s.readyLine = service.ready.line.flatMap { try? LinearRegex($0) }
+        s.readyTimeout = service.ready.timeout
+        s.readyInterval = service.ready.interval
+        s.heartbeat = service.heartbeat
+        s.maxMemoryBytes = service.maxMemoryBytes
+        s.metricsURL = service.metricsURL(command: command, environment: environment)
+        let (sink, console, number, model) = (context.sink, context.console, Int64(number), context.labels.modelID(for: command))
+        return ServiceWatch(s, onReady: { after, via, evidence in
+            var e = Ready()
+            e.attempt = number
+            e.readyMs = Double(after.nanoseconds) / 1e6
+            e.via = via
+            e.evidence = String(evidence.prefix(240))
+            e.modelID = model
+            let seconds = formatSeconds(milliseconds: e.readyMs)
+            sink.write(Record(.ready(e), level: .info, message: "attempt \(number) ready after \(seconds)" + (model.map { " (\($0) loaded)" } ?? ""),
+                              identity: identity, timestampMicroseconds: wallClockMicroseconds()))
+            console.info("ready after \(seconds)" + (model.map { " model=\($0)" } ?? "") + " (\(via == "url" ? evidence : "--ready-line matched"))")
+        }, onHeartbeat: { beat in
+            var e = Heartbeat()
+            e.attempt = number
+            e.uptimeSeconds = Double(beat.uptime.nanoseconds) / 1e9
+            e.ready = beat.ready
+            e.modelID = model
+            e.samples = Int64(beat.resources.sampleCount)
+            e.peakRSSMB = beat.resources.peakRSSMB
+            e.meanRSSMB = beat.resources.meanRSSMB
+            e.meanCPUPercent = beat.resources.meanCPUPercent
+            e.peakGPUMemoryUsedMB = beat.resources.peakGPUMemoryUsedMB
+            e.meanGPUUtilizationPercent = beat.resources.meanGPUUtilizationPercent
+            e.server = beat.server
+            sink.write(Record(.heartbeat(e), level: .info, message: "attempt \(number) up \(formatSeconds(milliseconds: e.uptimeSeconds * 1000))",
+                              identity: identity, timestampMicroseconds: wallClockMicroseconds()))
+        })
     }
 
     /// Whether the run's `--max-time` has passed: an attempt stopped now was stopped by it (its

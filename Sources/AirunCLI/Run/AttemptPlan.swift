@@ -14,6 +14,10 @@ struct AttemptPlan {
     var killAfter: TimeSpan
     /// `[child_logs] format = "json"`: the stderr lines that are the command's own log records.
     var childLogs: ChildLogFeed?
+    /// A server's readiness, heartbeats and memory limit (docs/servers.md).
+    var service: ServiceWatch?
+    /// SIGHUP sent to airun restarts the child (`--restart`) instead of ending the run.
+    var reloadsOnHangup = false
 }
 
 /// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines.

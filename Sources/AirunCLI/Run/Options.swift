@@ -55,6 +55,16 @@ public struct RunOptions: Sendable {
     public var noCooldown = false
     /// `--no-memory`: start from the command as given, not from an edit that worked before.
     public var noMemory = false
+    /// `--restart`: start a server again when it ends (over the profile's `[restart] policy`).
+    public var restart: RestartPolicy.Mode?
+    /// `--ready-url`, `--ready-line`, `--ready-timeout`: over the profile's `[ready]`.
+    public var readyURL: String?
+    public var readyLine: String?
+    public var readyTimeout: TimeSpan?
+    /// `--heartbeat`: a heartbeat record this often (0: none).
+    public var heartbeat: TimeSpan?
+    /// `--max-memory`: restart the server when its processes' RSS passes this many bytes.
+    public var maxMemoryBytes: Int64?
     public var command: [String] = []
 
     public init() {}
@@ -146,6 +156,33 @@ let runOptions: [Option<RunOptions>] = [
     Option(["--no-preflight"], nil, "start a llama.cpp attempt without first checking its model file and prompt (a doomed attempt is otherwise not started)") { o, _ in o.noPreflight = true },
     Option(["--no-cooldown"], nil, "use the model even while it is cooling down after repeated failures (the profile's [cooldown])") { o, _ in o.noCooldown = true },
     Option(["--no-memory"], nil, "run the command as given, not with an edit that made the same model work in an earlier run") { o, _ in o.noMemory = true },
+    Option(["--restart"], "no|on-failure|always", "a server: start the command again when it ends (on-failure: unless it exits 0), with a growing wait; see docs/servers.md",
+           kind: .choices(RestartPolicy.Mode.allCases.map(\.rawValue))) { o, v throws(UsageError) in
+        guard let mode = RestartPolicy.Mode(rawValue: v) else { throw UsageError("--restart '\(v)' must be no, on-failure or always") }
+        o.restart = mode
+    },
+    Option(["--ready-url"], "URL", "a server is ready when URL answers 200 (http://{host}:{port}/health: the command's --host and --port); records its load time") { o, v throws(UsageError) in
+        if let problem = Readiness.urlProblem(ServerAddress().fill(v)) { throw UsageError("--ready-url '\(v)': \(problem)") }
+        o.readyURL = v
+    },
+    Option(["--ready-line"], "REGEX", "a server is ready when a line of its output matches REGEX (the syntax of docs/profiles.md)") { o, v throws(UsageError) in
+        do { _ = try LinearRegex(v) } catch { throw UsageError("--ready-line: \(error)") }
+        o.readyLine = v
+    },
+    Option(["--ready-timeout"], "DURATION", "stop a start that is not ready after DURATION as READY_TIMEOUT (default 10m)") { o, v throws(UsageError) in
+        let d = try duration("--ready-timeout", v)
+        guard d.nanoseconds > 0 else { throw UsageError("--ready-timeout must be more than 0") }
+        o.readyTimeout = d
+    },
+    Option(["--heartbeat"], "DURATION", "write a heartbeat record this often while the command runs (default 60s for a server, else none; 0: none)") { o, v throws(UsageError) in
+        let d = try duration("--heartbeat", v)
+        guard d.nanoseconds == 0 || d.nanoseconds >= 1_000_000_000 else { throw UsageError("--heartbeat must be at least 1s (or 0: none)") }
+        o.heartbeat = d
+    },
+    Option(["--max-memory"], "SIZE", "stop the command when its processes' resident memory passes SIZE (8G, 512M) as MEMORY_LIMIT; a server is then restarted") { o, v throws(UsageError) in
+        guard let n = parseByteCount(v), n > 0 else { throw UsageError("--max-memory '\(v)' is not a size (e.g. 8G, 512M)") }
+        o.maxMemoryBytes = Int64(n)
+    },
     Option(["--dry-run"], nil, "print the resolved plan (and what follows each error code) and exit without running anything") { o, _ in o.dryRun = true },
     Option(["--sample-interval"], "DURATION", "how often to sample memory, CPU and GPU (default 1s, at least 10ms)") { o, v throws(UsageError) in
         let d = try duration("--sample-interval", v)

@@ -157,10 +157,71 @@ final class Run {
                                      redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
                                      runSpan: run.span, maxAttempts: settings.policy.attempts,
                                      deadline: options.maxTime.map { run.startMonotonic + $0.nanoseconds })
+        if settings.service.restart.restarts {
+            let (last, starts, interruptedBy, gaveUp) = runStarts(context, run: run)
+            finish(run, last: last, attempts: starts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
+            exporter?.finish()
+            if gaveUp != nil { return .code(ExitCode.startLimit) }
+            return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
+        }
         let (last, attempts, interruptedBy) = runAttempts(context, run: run)
         finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, sink: sink)
         exporter?.finish()
         return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
+    }
+
+    /// A server's starts (`--restart`, docs/servers.md): each start is an attempt; when one ends
+    /// the restart planner decides, and the wait before the next start can be ended by a signal.
+    /// Returns the last start, how many there were, the signal that ended a wait, and why airun
+    /// gave up when the start limit was reached.
+    private func runStarts(_ context: AttemptContext, run: RunIdentity) -> (AttemptOutcome, Int, Signal?, String?) {
+        var planner = RestartPlanner(policy: settings.service.restart)
+        var number = 1
+        var reloading = false
+        while true {
+            let runner = AttemptRunner(context: context, command: options.command, number: number, span: SpanID.random(using: &rng))
+            planner.started(at: monotonicNanoseconds(), counts: !reloading)
+            let attempt = runner.execute()
+            let process = attempt.measurement.run
+            let stopRequested = process?.receivedSignal.map(\.isTermination) ?? false
+            let decision = planner.decide(after: attempt.ending, failed: attempt.failed,
+                                          uptime: TimeSpan(nanoseconds: process?.durationNanoseconds ?? 0), now: monotonicNanoseconds(),
+                                          reload: process?.reloadRequested ?? false, stopRequested: stopRequested)
+            switch decision {
+            case .stop(let why):
+                if attempt.failed { runner.writeError(attempt, level: .error) }
+                if !stopRequested { console.info("not restarting: \(why)") }
+                return (attempt, number, nil, nil)
+            case .giveUp(let why):
+                if attempt.failed { runner.writeError(attempt, level: .error) }
+                console.error("giving up: \(why); exit \(ExitCode.startLimit)")
+                return (attempt, number, nil, why)
+            case .restart(let delay, let reason):
+                if attempt.failed { runner.writeError(attempt, level: .warning) }
+                reloading = process?.reloadRequested ?? false
+                announceRestart(after: attempt, delay: delay, reason: reason, run: run, sink: context.sink)
+                if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
+                    return (attempt, number, s, nil)
+                }
+                number += 1
+            }
+        }
+    }
+
+    /// The restart's retry record (`restart: true`) and its console line.
+    private func announceRestart(after attempt: AttemptOutcome, delay: TimeSpan, reason: String, run: RunIdentity, sink: any RecordSink) {
+        let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
+        let sentence = "restarting in \(seconds) s after \(reason) (start \(attempt.number + 1))"
+        var retry = Retry()
+        retry.attempt = Int64(attempt.number)
+        retry.reason = reason
+        retry.errorCode = attempt.verdict?.code.rawValue
+        retry.delayMs = Double(delay.nanoseconds) / 1e6
+        retry.change = "a restart"
+        retry.command = attempt.command
+        retry.restart = true
+        sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
+        console.info(sentence)
     }
 
     /// The run's span and start, as its records need them.
@@ -270,10 +331,12 @@ final class Run {
     }
 
     /// run.end and the summary line.
-    private func finish(_ run: RunIdentity, last: AttemptOutcome, attempts: Int, interruptedBy: Signal?, sink: any RecordSink) {
+    private func finish(_ run: RunIdentity, last: AttemptOutcome, attempts: Int, interruptedBy: Signal?, gaveUp: String? = nil,
+                        sink: any RecordSink) {
         let durationMs = Double(monotonicNanoseconds() - run.startMonotonic) / 1e6
-        let exitCode = interruptedBy.map(ExitCode.signaled) ?? last.exitCode
-        let summary = interruptedBy.map { "exit=\(exitCode) (\($0.name) during backoff)" } ?? last.summary
+        let exitCode = gaveUp != nil ? ExitCode.startLimit : interruptedBy.map(ExitCode.signaled) ?? last.exitCode
+        var summary = interruptedBy.map { "exit=\(exitCode) (\($0.name) during backoff)" } ?? last.summary
+        if let gaveUp { summary = "exit=\(exitCode) gave up: \(gaveUp); the last start: \(last.summary)" }
         var end = RunEnd()
         end.exitCode = Int64(exitCode)
         end.status = interruptedBy == nil ? last.status : .interrupted
@@ -287,7 +350,7 @@ final class Run {
                           identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
         var line = "trace=\(run.trace.traceID.hex) \(summary)"
         if let model = labels.modelID(for: last.command) { line += " model=\(model)" }
-        line += " \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) attempts" : "")
+        line += " \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) \(settings.service.restart.restarts ? "starts" : "attempts")" : "")
         // A failure answers which model, why (the line that proves it) and what to do.
         let details = interruptedBy == nil ? last.verdict.map { [("evidence", $0.evidence), ("hint", $0.code.hint)] } ?? [] : []
         console.summary(line, details: details)

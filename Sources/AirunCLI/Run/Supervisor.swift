@@ -124,6 +124,7 @@ final class Supervisor {
         }
         // Our copies of the child's ends must go, or EOF (EIO on a pty) never comes.
         for fd in connection.childEnds { fd.close() }
+        plan.service?.spawned(at: start)
         started(pid)
         var watch = Watch(pid: pid, start: start, plan: plan, connection: connection,
                           streams: outputStreams(connection, plan), sampler: makeSampler(pid, start))
@@ -134,12 +135,16 @@ final class Supervisor {
             // Signals first: a Ctrl-C must not wait behind a flood of output.
             if ready.contains(.signals) { handleSignals(&watch) }
             for case .output(let i) in ready where watch.streams[i].open {
-                if pump(&watch.streams[i]) { watch.received(on: i, at: now) }
+                if pump(&watch.streams[i], service: plan.service, now: now) { watch.received(on: i, at: now) }
             }
             for case .sampler(let fd) in ready { watch.sampler?.readable(fd, now: now) }
             if watch.isRunning, let sampler = watch.sampler, now >= sampler.nextDeadline {
                 sampler.tick(now: now)
                 if let sample = sampler.latest { console.status(statusText(sample)) }
+            }
+            if watch.isRunning, watch.stoppedBy == nil, !watch.reloadRequested, let service = plan.service, now >= service.nextDeadline
+                || plan.service?.settings.maxMemoryBytes != nil {
+                if let stop = service.due(now: now, sampler: watch.sampler) { begin(stop, in: &watch, at: now) }
             }
             if watch.isRunning, watch.pidFD == nil || ready.contains(.childExit), hasExited(pid) {
                 try watch.reap(at: now)
@@ -186,6 +191,9 @@ final class Supervisor {
                 switch action {
                 case .deliver(let s): watch.deliver(s)
                 case .received(let s): watch.receivedSignal = s
+                case .reload:
+                    watch.reloadRequested = true
+                    watch.stop("SIGHUP: stopping the command to start it again; sending SIGTERM", at: monotonicNanoseconds())
                 case .resizeTerminals:
                     watch.connection.outPTY?.copyWindowSize(from: watch.connection.outIsTTY ? .standardOutput : .standardInput)
                     watch.connection.errPTY?.copyWindowSize(from: .standardError)
@@ -199,11 +207,22 @@ final class Supervisor {
         }
     }
 
-    /// One step of the timeout's teardown.
+    /// A reason of airun's own to stop the child: say it, and begin the teardown.
+    private func begin(_ stop: SupervisorStop, in watch: inout Watch, at now: Int64) {
+        watch.stoppedBy = stop
+        let why = switch stop {
+        case .readyTimeout(let limit): "not ready after \(limit)"
+        case .memoryLimit(let limit, let rss):
+            "its processes hold \(JSONLine.format(rss, decimals: 0)) MiB, over --max-memory \(JSONLine.format(Double(limit) / 1_048_576, decimals: 0)) MiB"
+        }
+        watch.stop("\(why); sending SIGTERM", at: now)
+    }
+
+    /// One step of the timeout's teardown (or of a stop airun decided on).
     private func carryOut(_ step: TeardownStep, in watch: inout Watch) {
         switch step {
         case .signal(let s, let announce):
-            watch.timedOut = true
+            if watch.stoppedBy == nil && !watch.reloadRequested { watch.timedOut = true }
             console.warn(announce)
             watch.deliver(s)
             if s != .kill { watch.deliver(.continue) }
@@ -227,7 +246,7 @@ final class Supervisor {
 
 /// Moves one read's worth of bytes from the child to airun's stream, the tail and the
     /// capture file. Returns true if bytes arrived. Marks the stream closed at EOF (EIO on a pty).
-    private func pump(_ stream: inout OutputStream) -> Bool {
+    private func pump(_ stream: inout OutputStream, service: ServiceWatch?, now: Int64) -> Bool {
         let n = (try? stream.source.read(into: buffer.baseAddress!, count: buffer.count)) ?? -1
         guard n > 0 else {
             if n < 0 && Errno.current == .wouldBlock { return false }
@@ -259,6 +278,7 @@ final class Supervisor {
             }
             stream.tail.append(chunk)
             stream.childLogs?.feed(chunk)
+            service?.output(chunk, now: now)
             if let capture = stream.capture {
                 do { try capture.write(chunk) } catch {
                     stream.capture = nil

@@ -63,6 +63,10 @@ struct Watch {
     var lastData: Int64
     var timedOut = false
     var receivedSignal: Signal?
+    /// airun is stopping the child for a reason of its own (readiness, memory limit)…
+    var stoppedBy: SupervisorStop?
+    /// …or to start it again (SIGHUP to a server's airun).
+    var reloadRequested = false
 
     init(pid: ProcessID, start: Int64, plan: AttemptPlan, connection: Supervisor.Connection, streams: [OutputStream], sampler: ResourceSampler?) {
         self.pid = pid
@@ -72,7 +76,7 @@ struct Watch {
         self.streams = streams
         self.sampler = sampler
         pidFD = try? openPidFD(pid)
-        policy = SignalPolicy(childSharesGroup: connection.sharesGroup, childOnPTY: connection.usePTY)
+        policy = SignalPolicy(childSharesGroup: connection.sharesGroup, childOnPTY: connection.usePTY, reloadsOnHangup: plan.reloadsOnHangup)
         teardown = plan.timeout.map { Teardown(timeoutAt: start + $0.nanoseconds, timeout: $0, killAfter: plan.killAfter) }
         lastData = start
     }
@@ -101,11 +105,17 @@ struct Watch {
         if isRunning {
             if let sampler { deadlines.append(sampler.nextDeadline) }
             if let t = teardown?.nextDeadline { deadlines.append(t) }
+            if let s = plan.service, stoppedBy == nil, !reloadRequested { deadlines.append(s.nextDeadline) }
             if pidFD == nil { deadlines.append(now + 50_000_000) }  // no pidfd: check by polling
         } else {
             deadlines.append(min(ended + drainMaxNanoseconds, lastData + drainIdleNanoseconds))
         }
         return deadlines.min().map { Int32(clamping: max(0, ($0 &- now &+ 999_999) / 1_000_000)) } ?? -1
+    }
+
+    /// Stops the child now for a reason of airun's own: SIGTERM, then SIGKILL `killAfter` later.
+    mutating func stop(_ announce: String, at now: Int64) {
+        teardown = Teardown(at: now, announce: announce, killAfter: plan.killAfter)
     }
 
     mutating func received(on stream: Int, at now: Int64) {
@@ -150,6 +160,9 @@ struct Watch {
             s.deliveryError.map { "\(s.destination == .standardOutput ? "stdout" : "stderr"): \($0)" }
         }.first
         run.outputMerged = streams.contains { $0.merged }
+        run.stoppedBy = stoppedBy
+        run.reloadRequested = reloadRequested
+        if let ready = plan.service?.readyAt { run.readyNanoseconds = ready - start }
         return run
     }
 }

@@ -11,6 +11,8 @@ final class ResourceSampler {
     private(set) var nextDeadline: Int64
     private(set) var summary = ResourceSummary()
     private(set) var latest: ResourceSample?
+    /// The samples since the last `takeWindow()`: a server's heartbeat reports them.
+    private var window = ResourceSummary()
     /// Made at the first sample, not at spawn: a command that ends within 100 ms pays nothing for
     /// looking for a GPU (a dlopen and a PATH search).
     private(set) var gpu: (any GPUSampler)?
@@ -67,7 +69,14 @@ final class ResourceSampler {
         var withGPU = sample
         withGPU.gpus = gpu?.latest ?? []
         latest = withGPU
+        window.add(withGPU)
         onSample?(withGPU)
+    }
+
+    /// Peaks and means since the previous call (the previous heartbeat).
+    func takeWindow() -> ResourceSummary {
+        defer { window = ResourceSummary() }
+        return window
     }
 
     func finish() { gpu?.stop() }

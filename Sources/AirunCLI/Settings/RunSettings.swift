@@ -12,6 +12,8 @@ struct RunSettings {
     /// nil: no cool-downs (the profile has no `[cooldown]`, or `--no-cooldown`).
     var cooldown: CooldownPolicy?
     var memory: MemoryPolicy
+    /// A server's restarts, readiness, heartbeats and memory limit (docs/servers.md).
+    var service: ServiceSettings
 
     init(profile: Profile, options: RunOptions) {
         self.profile = profile
@@ -35,6 +37,7 @@ struct RunSettings {
         cooldown = options.noCooldown ? nil : profile.cooldown
         memory = profile.memory
         if options.noMemory { memory.enabled = false }
+        service = ServiceSettings(profile: profile, options: options)
     }
 
     /// The plan in words, for `--dry-run` and `airun profile show`.

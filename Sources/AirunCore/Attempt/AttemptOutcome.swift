@@ -42,6 +42,14 @@ public struct StartFailure: Equatable, Sendable {
     }
 }
 
+/// Why airun itself stopped a server's start (the timeout has its own flag, `timedOut`).
+public enum SupervisorStop: Equatable, Sendable {
+    /// Not ready within the readiness timeout.
+    case readyTimeout(TimeSpan)
+    /// The process tree's resident memory passed `--max-memory` (bytes), at `rssMB`.
+    case memoryLimit(limitBytes: Int64, rssMB: Double)
+}
+
 /// What the supervisor saw of a child from spawn to reap. Produced once, by the supervisor.
 public struct ProcessRun: Sendable {
     public var pid: ProcessID
@@ -66,6 +74,12 @@ public struct ProcessRun: Sendable {
     public var outputLost: String?
     /// stdout and stderr were one channel (airun's were one destination, as under `2>&1`).
     public var outputMerged = false
+    /// airun stopped the child for a reason of its own (a server's readiness or memory limit).
+    public var stoppedBy: SupervisorStop?
+    /// airun received SIGHUP and stopped the child to start it again (a server's reload).
+    public var reloadRequested = false
+    /// From spawn to ready (`--ready-url`, `--ready-line`), when it became ready.
+    public var readyNanoseconds: Int64?
 
     public init(pid: ProcessID, status: TerminationStatus) {
         self.pid = pid
@@ -187,6 +201,7 @@ public struct AttemptMeasurement: Sendable {
                                  maxRSSMegabytes: run.map { Double($0.maxRSSKilobytes) / 1024 },
                                  memoryLimitMegabytes: memoryLimitMegabytes, outputLost: run?.outputLost)
         facts.program = command.first ?? ""
+        facts.stoppedBy = run?.stoppedBy
         return facts
     }
 }
@@ -296,6 +311,12 @@ public struct SimulatedFailure: Equatable, Sendable {
         case .timeout:
             run.status = .signaled(.terminate, coreDumped: false)
             run.timedOut = true
+        case .readyTimeout:
+            run.status = .signaled(.terminate, coreDumped: false)
+            run.stoppedBy = .readyTimeout(.seconds(600))
+        case .memoryLimit:
+            run.status = .signaled(.terminate, coreDumped: false)
+            run.stoppedBy = .memoryLimit(limitBytes: 1 << 30, rssMB: 1025)
         case .outputLost:
             run.status = .exited(0)
             run.outputLost = "stdout: simulated"

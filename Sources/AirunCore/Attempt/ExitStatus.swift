@@ -1,5 +1,7 @@
 /// airun's exit codes of its own (GNU timeout's conventions), and the shell's code for a signal.
 public enum ExitCode {
+    /// A server's restarts reached the start limit (`restart.start_limit`): airun gave up.
+    public static let startLimit: Int32 = 123
     public static let timedOut: Int32 = 124
     public static let airunFailure: Int32 = 125
     public static let notExecutable: Int32 = 126

@@ -41,8 +41,32 @@ public enum Metrics {
     public static let cooldownSkips = MetricFamily(name: "airun_cooldown_skips_total", kind: .counter,
         help: "Attempts not started because their model was cooling down after repeated failures.", labels: commandModel)
 
+    /// Long-running commands (docs/servers.md): whether one is up, its restarts and load time,
+    /// and llama-server's own figures labelled with the model.
+    public static let up = MetricFamily(name: "airun_up", kind: .gauge,
+        help: "1 while a server started with --restart, --ready-url or --ready-line runs (and is ready, when readiness is checked), else 0.",
+        labels: commandModel)
+    public static let restarts = MetricFamily(name: "airun_restarts_total", kind: .counter,
+        help: "Restarts of servers (--restart), by the error code of the start before.", labels: ["command", "model", "reason"])
+    public static let readySeconds = MetricFamily(name: "airun_ready_seconds", kind: .gauge,
+        help: "Time from the latest start to ready (llama-server: the model's load time).", labels: commandModel)
+    public static let serverPromptTokens = MetricFamily(name: "airun_server_prompt_tokens_total", kind: .counter,
+        help: "Prompt tokens llama-server processed (its /metrics), across restarts.", labels: commandModel)
+    public static let serverPromptSeconds = MetricFamily(name: "airun_server_prompt_seconds_total", kind: .counter,
+        help: "Time llama-server spent on prompts (its /metrics), across restarts.", labels: commandModel)
+    public static let serverPredictedTokens = MetricFamily(name: "airun_server_predicted_tokens_total", kind: .counter,
+        help: "Tokens llama-server generated (its /metrics), across restarts.", labels: commandModel)
+    public static let serverPredictedSeconds = MetricFamily(name: "airun_server_predicted_seconds_total", kind: .counter,
+        help: "Time llama-server spent generating (its /metrics), across restarts.", labels: commandModel)
+    public static let serverRequestsProcessing = MetricFamily(name: "airun_server_requests_processing", kind: .gauge,
+        help: "Requests llama-server was processing at the latest heartbeat.", labels: commandModel)
+    public static let serverRequestsDeferred = MetricFamily(name: "airun_server_requests_deferred", kind: .gauge,
+        help: "Requests llama-server had deferred at the latest heartbeat.", labels: commandModel)
+
     public static let families = [runs, attempts, retries, duration, tokensPerSecond, tokens, peakRSS, peakGPUMemory,
-                                  gpuEnergy, lastSuccess, lastRun, cooldownSkips]
+                                  gpuEnergy, lastSuccess, lastRun, cooldownSkips, up, restarts, readySeconds,
+                                  serverPromptTokens, serverPromptSeconds, serverPredictedTokens, serverPredictedSeconds,
+                                  serverRequestsProcessing, serverRequestsDeferred]
 
     /// What each run pushes to a Pushgateway (the batch-job pattern: gauges of the last run).
     public static let lastRunDuration = MetricFamily(name: "airun_last_run_duration_seconds", kind: .gauge,

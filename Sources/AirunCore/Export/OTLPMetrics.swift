@@ -17,6 +17,15 @@ extension OTLPPayloads {
         Metrics.lastSuccess.name: ("airun.last_success.time", "s"),
         Metrics.lastRun.name: ("airun.last_run.time", "s"),
         Metrics.cooldownSkips.name: ("airun.cooldown.skips", "{attempt}"),
+        Metrics.up.name: ("airun.up", "1"),
+        Metrics.restarts.name: ("airun.restarts", "{restart}"),
+        Metrics.readySeconds.name: ("airun.ready.duration", "s"),
+        Metrics.serverPromptTokens.name: ("airun.server.prompt_tokens", "{token}"),
+        Metrics.serverPromptSeconds.name: ("airun.server.prompt.duration", "s"),
+        Metrics.serverPredictedTokens.name: ("airun.server.predicted_tokens", "{token}"),
+        Metrics.serverPredictedSeconds.name: ("airun.server.predicted.duration", "s"),
+        Metrics.serverRequestsProcessing.name: ("airun.server.requests.processing", "{request}"),
+        Metrics.serverRequestsDeferred.name: ("airun.server.requests.deferred", "{request}"),
     ]
 
     /// The Prometheus label each attribute comes from; an empty label is no attribute.

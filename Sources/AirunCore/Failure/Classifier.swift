@@ -22,6 +22,8 @@ public struct AttemptFacts: Sendable {
     public var outputLost: String?
     /// The program that ran (`argv[0]`), when known: a llama.cpp program's log has its own rules.
     public var program = ""
+    /// airun stopped it: a server not ready in time, or over its memory limit.
+    public var stoppedBy: SupervisorStop?
 
     public init(exitCode: Int32?, signal: Signal? = nil, timedOut: Bool = false, receivedSignal: Signal? = nil,
                 spawnFailure: AttemptStatus? = nil, stdout: String = "", stderr: String = "",
@@ -42,7 +44,9 @@ public struct AttemptFacts: Sendable {
 
     /// Exit 0 without a signal or a timeout: nothing to classify, whatever the logs say (llama.cpp
     /// prints allocation errors in runs that then recover).
-    public var succeeded: Bool { exitCode == 0 && signal == nil && !timedOut && spawnFailure == nil && outputLost == nil }
+    public var succeeded: Bool {
+        exitCode == 0 && signal == nil && !timedOut && spawnFailure == nil && outputLost == nil && stoppedBy == nil
+    }
 }
 
 /// The classifier's answer for a failed attempt.
@@ -127,6 +131,15 @@ public struct Classifier: Sendable {
         default: break
         }
         if facts.timedOut { return verdict(.timeout, "airun's --timeout expired", "timeout") }
+        switch facts.stoppedBy {
+        case .readyTimeout(let limit)?:
+            let last = lastLine(facts.stderr) ?? lastLine(facts.stdout)
+            return verdict(.readyTimeout, "not ready within \(limit)" + (last.map { "; its last line: \($0)" } ?? "; it printed nothing"), "ready")
+        case .memoryLimit(let limit, let rss)?:
+            return verdict(.memoryLimit, "its processes' resident memory \(JSONLine.format(rss, decimals: 0)) MiB passed --max-memory "
+                           + "\(JSONLine.format(Double(limit) / 1_048_576, decimals: 0)) MiB", "memory-limit")
+        case nil: break
+        }
         if facts.exitCode == 0, facts.signal == nil, let lost = facts.outputLost {
             return verdict(.outputLost, "cannot write the command's \(lost)", "output")
         }
@@ -290,4 +303,10 @@ func looksLikeModelPath(_ text: String) -> Bool {
     if [".gguf", ".ggml", ".safetensors", ".bin", ".pt", ".pth", ".onnx"].contains(where: { name.hasSuffix($0) }) { return true }
     // A model directory (`/models/qwen3-8b`, as Hugging Face loaders take): under models/, no extension.
     return (path.hasPrefix("models/") || path.contains("/models/")) && !name.contains(".")
+}
+
+/// The last line of `text` that is not blank, cut to 240 characters: a stopped server's evidence.
+func lastLine(_ text: String) -> String? {
+    guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.allSatisfy(\.isWhitespace) }) else { return nil }
+    return line.count > 240 ? String(line.suffix(240)) : String(line)
 }

@@ -34,15 +34,17 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case pythonException = "PYTHON_EXCEPTION"
     case nonzeroExit = "NONZERO_EXIT"
     case outputLost = "OUTPUT_LOST"
+    case readyTimeout = "READY_TIMEOUT"
+    case memoryLimit = "MEMORY_LIMIT"
 
     public var category: ErrorCategory {
         switch self {
         case .modelNotFound, .modelInvalid, .modelUnsupported, .badArguments, .commandNotFound, .permissionDenied,
              .promptTooLong:
             return .configuration
-        case .gpuOutOfMemory, .hostOutOfMemory, .contextTooLarge, .oomKilled:
+        case .gpuOutOfMemory, .hostOutOfMemory, .contextTooLarge, .oomKilled, .memoryLimit:
             return .resource
-        case .modelCorrupt, .killedBySignal, .timeout, .outputLost:
+        case .modelCorrupt, .killedBySignal, .timeout, .outputLost, .readyTimeout:
             return .infrastructure
         case .modelLoadFailed, .aborted, .pythonException, .nonzeroExit:
             return .application
@@ -55,7 +57,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// fallbacks (another model, smaller settings) are a separate decision.
     public var retryableByDefault: Bool {
         switch self {
-        case .gpuOutOfMemory, .hostOutOfMemory, .oomKilled, .killedBySignal, .timeout, .modelLoadFailed, .nonzeroExit:
+        case .gpuOutOfMemory, .hostOutOfMemory, .oomKilled, .killedBySignal, .timeout, .modelLoadFailed, .nonzeroExit,
+             .readyTimeout, .memoryLimit:
             return true
         case .modelNotFound, .modelInvalid, .modelCorrupt, .modelUnsupported, .contextTooLarge, .promptTooLong,
              .badArguments, .aborted, .interrupted, .commandNotFound, .permissionDenied, .pythonException, .outputLost:
@@ -87,6 +90,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .pythonException: return "read the traceback above: its last line names the exception and where it was raised"
         case .nonzeroExit: return "read the command's own output above: airun found no more specific cause"
         case .outputLost: return "free disk space or fix where the output goes, then run it again"
+        case .readyTimeout: return "read its last lines: a model that loads slowly needs a longer --ready-timeout; check the --ready-url or --ready-line"
+        case .memoryLimit: return "raise --max-memory, or lower what the server holds (-c, --parallel, a smaller model)"
         }
     }
 
@@ -113,6 +118,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .pythonException: return "a Python program ended with an uncaught exception"
         case .nonzeroExit: return "the command exited non-zero without evidence of a more specific cause"
         case .outputLost: return "the command succeeded but airun could not write its output (a full disk, a closed reader): it is lost"
+        case .readyTimeout: return "a server did not become ready (--ready-url, --ready-line) in time, and airun stopped it"
+        case .memoryLimit: return "a server's processes passed --max-memory, and airun stopped it to start it again"
         }
     }
 }

@@ -12,6 +12,8 @@ public struct SignalPolicy: Sendable {
         case resizeTerminals
         /// Remember it as the termination signal airun received (INTERRUPTED, re-raised at exit).
         case received(Signal)
+        /// Stop the child to start it again (a server's reload on SIGHUP).
+        case reload
     }
 
     /// The child is in airun's process group (airun is on a terminal).
@@ -20,10 +22,13 @@ public struct SignalPolicy: Sendable {
     public let childOnPTY: Bool
     /// INT/TERM sent by processes so far: a second one ends the child with SIGKILL.
     public private(set) var terminationRequests = 0
+    /// The child is a server that airun restarts: a SIGHUP sent to airun means "start it again".
+    public var reloadsOnHangup = false
 
-    public init(childSharesGroup: Bool, childOnPTY: Bool) {
+    public init(childSharesGroup: Bool, childOnPTY: Bool, reloadsOnHangup: Bool = false) {
         self.childSharesGroup = childSharesGroup
         self.childOnPTY = childOnPTY
+        self.reloadsOnHangup = reloadsOnHangup
     }
 
     /// The actions for `signal`; `fromProcess`: sent with kill(2), not by the terminal or kernel.
@@ -31,6 +36,9 @@ public struct SignalPolicy: Sendable {
         // In airun's own group on a terminal, the terminal already signalled the child.
         let alreadyDelivered = childSharesGroup && !fromProcess
         switch signal {
+        // A terminal that hangs up signals the whole group: that is an end, not a reload.
+        case .hangup where reloadsOnHangup && fromProcess:
+            return childRunning ? [.reload] : []
         case .interrupt, .terminate, .hangup, .quit:
             var actions: [Action] = [.received(signal)]
             // As GNU timeout does: a stopped child must be continued to act on the signal.
@@ -70,8 +78,13 @@ public struct Teardown: Sendable {
 
     /// GNU timeout's sequence: SIGTERM when the time is up, SIGKILL `killAfter` later.
     public init(timeoutAt deadline: Int64, timeout: TimeSpan, killAfter: TimeSpan) {
+        self.init(at: deadline, announce: "timed out after \(timeout); sending SIGTERM", killAfter: killAfter)
+    }
+
+    /// The same sequence for a stop airun decides on (`announce` says why), from `deadline`.
+    public init(at deadline: Int64, announce: String, killAfter: TimeSpan) {
         pending = [
-            (deadline, .signal(.terminate, announce: "timed out after \(timeout); sending SIGTERM")),
+            (deadline, .signal(.terminate, announce: announce)),
             (deadline &+ killAfter.nanoseconds, .signal(.kill, announce: "still running \(killAfter) after SIGTERM; sending SIGKILL")),
         ]
     }

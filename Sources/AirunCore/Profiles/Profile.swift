@@ -23,6 +23,17 @@ public struct Profile: Sendable {
     public var cooldown: CooldownPolicy?
     /// `[memory]`: on unless a profile turns it off.
     public var memory = MemoryPolicy()
+    /// `[restart]`: a server's restarts (off unless a profile or `--restart` turns them on).
+    public var restart = RestartPolicy()
+    /// `[restart] max_memory`: the process tree's RSS that makes airun restart it.
+    public var maxMemoryBytes: Int64?
+    /// `[ready]`: how a server's readiness is seen.
+    public var ready = Readiness()
+    /// `[heartbeat] interval`: nil, the default (60 s for a server, none for other commands).
+    public var heartbeat: TimeSpan?
+    /// `[heartbeat] scrape_metrics`: read llama-server's `/metrics` at each heartbeat (nil:
+    /// when the command has `--metrics`).
+    public var scrapeMetrics: Bool?
 
     public init(name: String = "default", source: String? = nil) {
         self.name = name

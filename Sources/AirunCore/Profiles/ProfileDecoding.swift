@@ -11,7 +11,7 @@ extension Profile {
         }
         let d = TOMLDecoder(file: file)
         var p = Profile(name: name, source: file)
-        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags", "child_logs", "cooldown", "memory"])
+        try d.keys(root, "", allowed: ["version", "description", "retry", "timeout", "fallback", "capture", "sampling", "classify", "redaction", "tags", "child_logs", "cooldown", "memory", "restart", "ready", "heartbeat"])
         if let v = try d.integer(root, "version", "") {
             guard v == profileFormatVersion else {
                 throw d.error(root, "version", "unsupported profile version \(v)", hint: "this airun reads version \(profileFormatVersion)")
@@ -29,6 +29,7 @@ extension Profile {
         try decodeRedaction(root, d, &p)
         try decodeCooldown(root, d, &p)
         try decodeMemory(root, d, &p)
+        try decodeService(root, d, &p)
         return p
     }
 

@@ -47,6 +47,8 @@ extension TraceTree {
         x.add("duration_ms", a.end?.durationMs)
         x.add("error_code", a.error?.errorCode)
         x.add("evidence", a.error?.evidence)
+        x.add("ready_ms", a.ready?.readyMs)
+        if a.heartbeats > 0 { x.add("heartbeats", a.heartbeats) }
         var logs = JSONArrayBuilder()
         for log in a.logs {
             var l = JSONLine(redacting: redactor)

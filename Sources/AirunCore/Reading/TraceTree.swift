@@ -14,6 +14,9 @@ public struct TraceTree: Sendable {
         public var logs: [ChildLogEntry] = []
         /// Runs whose parent span is this attempt's.
         public var runs: [Run] = []
+        /// A server's start: when it became ready, and its heartbeats.
+        public var ready: Ready?
+        public var heartbeats = 0
     }
 
     public struct Run: Sendable {
@@ -125,6 +128,8 @@ public struct TraceTree: Sendable {
                 updateAttempt(id, e.attempt) {
                     $0.logs.append(ChildLogEntry(time: own ?? time, level: record.level, message: record.message, log: e))
                 }
+            case .ready(let e): updateAttempt(id, e.attempt) { $0.ready = e }
+            case .heartbeat(let e): updateAttempt(id, e.attempt) { $0.heartbeats += 1 }
             case .sample: break
             }
         }

@@ -31,6 +31,8 @@ public enum Event: Equatable, Sendable {
     case retry(Retry)
     case runEnd(RunEnd)
     case childLog(ChildLog)
+    case ready(Ready)
+    case heartbeat(Heartbeat)
 
     /// The `event` field.
     public var name: String {
@@ -43,6 +45,8 @@ public enum Event: Equatable, Sendable {
         case .retry: "retry"
         case .runEnd: "run.end"
         case .childLog: "child.log"
+        case .ready: "ready"
+        case .heartbeat: "heartbeat"
         }
     }
 }
@@ -88,6 +92,8 @@ public struct Record: Equatable, Sendable {
         case .retry(let e): e.encode(into: &r)
         case .runEnd(let e): e.encode(into: &r)
         case .childLog(let e): e.encode(into: &r)
+        case .ready(let e): e.encode(into: &r)
+        case .heartbeat(let e): e.encode(into: &r)
         }
         return r.line()
     }
@@ -129,6 +135,8 @@ public struct Record: Equatable, Sendable {
         case "retry": event = .retry(Retry(o))
         case "run.end": event = .runEnd(RunEnd(o))
         case "child.log": event = .childLog(ChildLog(o))
+        case "ready": event = .ready(Ready(o))
+        case "heartbeat": event = .heartbeat(Heartbeat(o))
         default: throw .unknownEvent(name)
         }
         self.init(event, level: level, message: o.string("message") ?? "",

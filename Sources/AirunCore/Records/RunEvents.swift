@@ -63,6 +63,8 @@ public struct Retry: Equatable, Sendable {
     public var fallbackModel: String?
     /// The next attempt's command line.
     public var command: [String] = []
+    /// A server's restart (`--restart`), not a retry of a failed run.
+    public var restart = false
 
     public init() {}
     public var nextAttempt: Int64 { attempt + 1 }
@@ -77,6 +79,7 @@ public struct Retry: Equatable, Sendable {
         r.add("fallback_model", fallbackModel)
         r.add("command_args", arguments: command)
         r.add("retry_count", attempt)
+        r.add("restart", restart ? true : nil)
     }
 
     init(_ o: JSONObject) {
@@ -87,6 +90,7 @@ public struct Retry: Equatable, Sendable {
         change = o.string("change") ?? ""
         fallbackModel = o.string("fallback_model")
         command = o.strings("command_args") ?? []
+        restart = o.bool("restart") ?? false
     }
 }
 

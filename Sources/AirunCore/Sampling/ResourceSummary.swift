@@ -41,6 +41,7 @@ public struct ResourceSummary: Sendable {
     /// Free GPU memory (total minus used, all devices) at the latest reading that had both.
     public private(set) var gpuMemoryAvailableMB: Double?
     private var cpuSum = 0.0, cpuCount = 0
+    private var rssSum = 0.0
     private var utilSum = 0.0, utilCount = 0
     private var lastPower: (time: Double, watts: Double)?
     private var energyFromCounter = false
@@ -48,11 +49,13 @@ public struct ResourceSummary: Sendable {
     public init() {}
 
     public var meanCPUPercent: Double? { cpuCount == 0 ? nil : cpuSum / Double(cpuCount) }
+    public var meanRSSMB: Double? { sampleCount == 0 ? nil : rssSum / Double(sampleCount) }
     public var meanGPUUtilizationPercent: Double? { utilCount == 0 ? nil : utilSum / Double(utilCount) }
 
     public mutating func add(_ s: ResourceSample) {
         sampleCount += 1
         peakRSSMB = max(peakRSSMB ?? 0, s.treeRSSMB)
+        rssSum += s.treeRSSMB
         peakThreads = max(peakThreads ?? 0, s.threads)
         if let m = s.system.availableMB { minMemoryAvailableMB = min(minMemoryAvailableMB ?? .infinity, m) }
         if let c = s.cpuPercent { cpuSum += c; cpuCount += 1 }
