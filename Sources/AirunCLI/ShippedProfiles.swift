@@ -10,6 +10,7 @@ enum ShippedProfiles {
         ("llama-completion", PackageResources.llama_completion_toml),
         ("llama-cli", PackageResources.llama_cli_toml),
         ("ai-router", PackageResources.ai_router_toml),
+        ("llama-server", PackageResources.llama_server_toml),
     ]
 
     static func text(_ name: String) -> [UInt8]? { all.first { $0.name == name }?.text }

@@ -74,6 +74,7 @@ struct RunSettings {
         lines.append(("timeout", timeout.map { "\($0) per attempt, SIGKILL \(killAfter) after SIGTERM" } ?? "none"))
         lines.append(("capture", "last \(captureBytes) bytes of stdout and stderr"))
         lines.append(("sampling", "every \(sampleInterval)"))
+        lines += service.describe(command: command)
         for problem in Profile.deadlineProblems(policy, timeout: timeout) { lines.append(("warning", problem)) }
         if let command, attempts > 1 {
             var planner = RetryPlanner(policy: policy, fallback: fallback)

@@ -48,4 +48,30 @@ struct ServiceSettings {
         let filled = ServerAddress(command: command, environment: environment).fill(url)
         return try? HTTPEndpoint.parse(filled, defaultPort: 80).get()
     }
+
+    /// `--dry-run`'s lines for a server.
+    func describe(command: [String]?) -> [(String, String)] {
+        var lines: [(String, String)] = []
+        let r = restart
+        if r.restarts {
+            var text = "\(r.mode.rawValue): after \(r.initialDelay), doubling to at most \(r.maxDelay) (back to \(r.initialDelay) after \(r.stableAfter) up); "
+                + "give up (exit \(ExitCode.startLimit)) after \(r.startLimit) starts within \(r.startWindow)"
+            if !r.stopExitCodes.isEmpty { text += "; exit \(r.stopExitCodes.map(String.init).joined(separator: ", ")) stops" }
+            lines.append(("restart", text))
+        }
+        if let url = ready.url {
+            let shown = command.map { ServerAddress(command: $0, environment: [:]).fill(url) } ?? url
+            lines.append(("ready", "when \(shown) answers 200, within \(ready.timeout)"))
+        } else if let line = ready.line {
+            lines.append(("ready", "when a line matches \(line), within \(ready.timeout)"))
+        }
+        if let heartbeat {
+            let scrape = command.flatMap { metricsURL(command: $0, environment: [:]) }.map { ", reading \($0)" } ?? ""
+            lines.append(("heartbeat", "every \(heartbeat)\(scrape)"))
+        }
+        if let maxMemoryBytes {
+            lines.append(("max memory", "\(JSONLine.format(Double(maxMemoryBytes) / 1_048_576, decimals: 0)) MiB of resident memory, then MEMORY_LIMIT"))
+        }
+        return lines
+    }
 }
