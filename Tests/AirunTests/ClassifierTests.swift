@@ -120,6 +120,16 @@ struct ClassifierTests {
         let lost = Classifier().classify(AttemptFacts(exitCode: 0, outputLost: "stdout: No space left on device"))
         if let timeout { reached.insert(timeout.code) }
         if let lost { reached.insert(lost.code) }
+        // A server that airun stopped: not ready in time (even on exit 0 after SIGTERM), over its memory limit.
+        var notReady = AttemptFacts(exitCode: 0, stderr: "loading model\n")
+        notReady.stoppedBy = .readyTimeout(.seconds(2))
+        var overMemory = AttemptFacts(exitCode: nil, signal: .terminate)
+        overMemory.stoppedBy = .memoryLimit(limitBytes: 1 << 30, rssMB: 1100)
+        let ready = try #require(Classifier().classify(notReady))
+        #expect(ready.code == .readyTimeout && ready.evidence == "not ready within 2s; its last line: loading model")
+        let memory = try #require(Classifier().classify(overMemory))
+        #expect(memory.code == .memoryLimit && memory.evidence == "its processes' resident memory 1100 MiB passed --max-memory 1024 MiB")
+        reached.formUnion([ready.code, memory.code])
         let missing = Set(ErrorCode.allCases).subtracting(reached).map(\.rawValue).sorted()
         #expect(missing.isEmpty, "no case decides \(missing)")
     }

@@ -14,10 +14,12 @@ enum Llama {
     static var completion: String { directory + "/bin/llama-completion" }
     static var cli: String { directory + "/bin/llama-cli" }
     static var model: String { directory + "/tiny.gguf" }
+    static var server: String { directory + "/bin/llama-server" }
 
     static var available: Bool {
         let fm = FileManager.default
-        return fm.isExecutableFile(atPath: completion) && fm.isExecutableFile(atPath: cli) && fm.fileExists(atPath: model)
+        return fm.isExecutableFile(atPath: completion) && fm.isExecutableFile(atPath: cli) && fm.isExecutableFile(atPath: server)
+            && fm.fileExists(atPath: model)
     }
 }
 

@@ -7,7 +7,7 @@ import Testing
 /// model, and small shell servers for the start limit, readiness timeout, memory limit and reload.
 @Suite("servers under airun", .serialized, .timeLimit(.minutes(3)), .offPool)
 struct ServerLiveTests {
-    static var llamaServer: String { Llama.directory + "/bin/llama-server" }
+    static var llamaServer: String { Llama.server }
 
     /// Waits until the records hold `count` of `event` (and `extra` holds), or fails.
     private func waitFor(_ p: AirunProcess, _ event: String, count: Int = 1, within seconds: Double = 60,

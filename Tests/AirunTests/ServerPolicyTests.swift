@@ -114,6 +114,7 @@ struct ServerPolicyTests {
         #expect(d.increments(m(10)).predictedTokens == 10)
         #expect(d.increments(m(15)).predictedTokens == 5)
         #expect(d.increments(m(4)).predictedTokens == 4)  // it started again from zero
+        #expect(d.increments(m(-5)).predictedTokens == nil, "a negative counter (the fuzz target found it) is no increment")
         d.restarted()
         #expect(d.increments(m(7)).predictedTokens == 7)
     }

@@ -172,8 +172,32 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             _ = state.worked?.applies(size: 1, modified: 1, at: now, maxAge: .seconds(1))
             _ = state.worked?.apply(to: ["llama", "-m", "x.gguf", "-ngl", "99"])
         }
+    case "server":
+        // A server's outside input: llama-server's /metrics as anyone could serve it, the command
+        // line and variables its address comes from, and the restart planner over times from it.
+        let metrics = ServerMetrics(exposition: bytes)
+        var deltas = ServerCounterDeltas()
+        let d = deltas.increments(metrics)
+        for v in [d.promptTokens, d.promptSeconds, d.predictedTokens, d.predictedSeconds, d.decodeCalls] {
+            if let v, !(v >= 0) { fatalError("a negative increment") }
+        }
+        let words = text.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+        let address = ServerAddress(command: words, environment: ["LLAMA_ARG_PORT": words.last ?? "", "LLAMA_ARG_HOST": words.first ?? ""])
+        _ = address.fill("http://{host}:{port}/health")
+        _ = Readiness.urlProblem(address.fill(text))
+        var policy = RestartPolicy()
+        policy.mode = .always
+        policy.startLimit = Int(bytes.first ?? 1) % 8 + 1
+        var planner = RestartPlanner(policy: policy)
+        var now: Int64 = 0
+        for b in bytes.prefix(64) {
+            now = now.addingSaturated(Int64(b) << (b % 64))
+            planner.started(at: now, counts: b % 3 != 0)
+            let ending = AttemptEnding(code: ErrorCode.allCases[Int(b) % ErrorCode.allCases.count], retryable: true, exitCode: Int32(b), signal: nil)
+            _ = planner.decide(after: ending, failed: b % 2 == 0, uptime: TimeSpan(nanoseconds: Int64(b) << 30), now: now, reload: b == 7)
+        }
     default:
-        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck, readers, proc or state")
+        fatalError("set FUZZ_TARGET to toml, classifier, redactor, llamaperf, regex, gguf, records, export, promptcheck, readers, proc, state or server")
     }
     return 0
 }

@@ -161,7 +161,11 @@ public struct AttemptMeasurement: Sendable {
         switch process {
         case .notStarted(let f): return .code(f.exitCode)
         case .ran(let r):
+            // A readiness timeout is a timeout (124); a signal airun sent for its own reason (the
+            // memory limit) is a status, not a signal for airun to raise against itself.
+            if case .readyTimeout? = r.stoppedBy { return .code(ExitCode.timedOut) }
             let d = ExitDisposition(status: r.status, timedOut: r.timedOut)
+            if r.stoppedBy != nil, case .signal(let s) = d { return .code(ExitCode.signaled(s)) }
             // A simulated signal is a number: airun does not kill itself (SIGABRT would dump its core).
             if simulated, case .signal(let s) = d { return .code(ExitCode.signaled(s)) }
             return r.outputLost != nil && d == .code(0) ? .code(1) : d

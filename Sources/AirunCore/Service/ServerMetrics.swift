@@ -96,7 +96,7 @@ public struct ServerCounterDeltas: Sendable {
     public mutating func increments(_ now: ServerMetrics) -> ServerMetrics {
         var d = ServerMetrics()
         for key in [\ServerMetrics.promptTokens, \.promptSeconds, \.predictedTokens, \.predictedSeconds, \.decodeCalls] {
-            guard let value = now[keyPath: key] else { continue }
+            guard let value = now[keyPath: key], value >= 0 else { continue }
             let before = last[keyPath: key] ?? 0
             d[keyPath: key] = value >= before ? value - before : value
             last[keyPath: key] = value
