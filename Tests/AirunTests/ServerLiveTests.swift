@@ -77,6 +77,13 @@ struct ServerLiveTests {
         #expect(after.last?["event"] as? String == "run.end")
         let finalProm = try String(contentsOfFile: textfile + "/airun.prom", encoding: .utf8)
         #expect(finalProm.contains(#"airun_up{command="llama-server",model="tiny"} 0"#), "\(finalProm)")
+        // stats counts the restart and the mean load time per model, by either way of reading.
+        let stats = try airun(["stats", "--log-dir", s.file("logs"), "--json"])
+        let byModel = try #require((try JSONSerialization.jsonObject(with: Data(stats.stdout)) as? [String: Any])?["by_model"] as? [String: Any])
+        let tiny = try #require(byModel["tiny"] as? [String: Any], "\(stats.stdoutText)")
+        #expect(tiny["restarts"] as? Int == 1 && tiny["attempts"] as? Int == 2 && (tiny["mean_ready_ms"] as? Double ?? 0) > 0, "\(tiny)")
+        let statsText = try airun(["stats", "--log-dir", s.file("logs")])
+        #expect(statsText.stdoutText.contains("restarts   load"), "\(statsText.stdoutText)")
         let tree = try airun(["trace", "--log-dir", s.file("logs"), "last"])
         #expect(tree.stdoutText.contains("├─ restart "), "\(tree.stdoutText)")
         #expect(tree.stdoutText.components(separatedBy: "ready after").count == 3, "\(tree.stdoutText)")

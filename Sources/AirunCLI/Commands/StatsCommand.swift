@@ -95,14 +95,19 @@ enum StatsCommand {
         func ms(_ v: Double?) -> String { v.map { $0 >= 10_000 ? JSONLine.format($0 / 1000, decimals: 0) + "s" : $0 >= 1000 ? JSONLine.format($0 / 1000, decimals: 1) + "s" : JSONLine.format($0, decimals: 0) + "ms" } ?? "-" }
         func mb(_ v: Double?) -> String { v.map { $0 >= 1024 ? JSONLine.format($0 / 1024, decimals: 1) + "G" : JSONLine.format($0, decimals: 0) + "M" } ?? "-" }
         for table in s.tables {
-            out += "\n" + [table.grouping, "attempts", "ok%", "p50", "p95", "max", "tok/s", "rss", "gpu"].enumerated().map { i, h in
-                i == 0 ? h.padding(to: 28) : h.leftPadded(i == 1 ? 9 : 7)
-            }.joined() + "\n"
+            // Servers' columns only where a server ran: restarts, and the mean load time (start to ready).
+            let servers = table.rows.contains { $0.restarts > 0 || $0.meanReadyMs != nil }
+            out += "\n" + ([table.grouping, "attempts", "ok%", "p50", "p95", "max", "tok/s", "rss", "gpu"] + (servers ? ["restarts", "load"] : []))
+                .enumerated().map { i, h in
+                    i == 0 ? h.padding(to: 28) : h.leftPadded(i == 1 || i == 9 ? 9 : 7)
+                }.joined() + "\n"
             for r in table.rows {
                 let key = r.key.count > 27 ? String(r.key.prefix(26)) + "…" : r.key
                 out += key.padding(to: 28) + String(r.attempts).leftPadded(9) + [percent(r.successPercent), ms(r.p50DurationMs), ms(r.p95DurationMs),
                                                 ms(r.maxDurationMs), r.meanTokensPerSecond.map { JSONLine.format($0, decimals: 1) } ?? "-",
-                                                mb(r.peakRSSMB), mb(r.peakGPUMemoryMB)].map { $0.leftPadded(7) }.joined() + "\n"
+                                                mb(r.peakRSSMB), mb(r.peakGPUMemoryMB)].map { $0.leftPadded(7) }.joined()
+                if servers { out += String(r.restarts).leftPadded(9) + ms(r.meanReadyMs).leftPadded(7) }
+                out += "\n"
             }
         }
         for (title, counts) in [("errors by code", s.errorsByCode), ("errors by category", s.errorsByCategory), ("errors by model", s.errorsByModel)]

@@ -220,6 +220,7 @@ final class Run {
         retry.change = "a restart"
         retry.command = attempt.command
         retry.restart = true
+        retry.modelID = labels.modelID(for: attempt.command)
         sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
         console.info(sentence)
     }

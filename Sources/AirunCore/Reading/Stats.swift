@@ -74,6 +74,10 @@ public struct StatsAggregator {
                               rssMB: e.resources?.peakRSSMB ?? e.maxRSSMB, gpuMB: e.resources?.peakGPUMemoryUsedMB, tags: e.tags))
         case .error(let e):
             apply(.error(time: t, code: e.errorCode, category: e.errorCategory, modelID: e.modelID))
+        case .retry(let r) where r.restart:
+            apply(.restart(time: t, modelID: r.modelID, program: r.command.first ?? ""))
+        case .ready(let r):
+            apply(.ready(requestID: record.identity.requestID, time: t, modelID: r.modelID, readyMs: r.readyMs))
         default:
             break
         }
@@ -83,7 +87,7 @@ public struct StatsAggregator {
     public static let projection = JSONProjection(fields)
     public static let fields: [String] = [
         "logger", "event", "timestamp", "request_id", "command_args", "status", "duration_ms", "model_id", "tokens_per_second",
-        "peak_rss_mb", "max_rss_mb", "peak_gpu_memory_used_mb", "tags", "error_code", "error_category",
+        "peak_rss_mb", "max_rss_mb", "peak_gpu_memory_used_mb", "tags", "error_code", "error_category", "restart", "ready_ms",
     ]
 
     /// One line of a record file, parsed for `fields` only: what `airun stats` does, several
@@ -92,7 +96,7 @@ public struct StatsAggregator {
         // Lines of other events stop at their `event` member (the fifth of every record).
         let wanted: JSONParser.Continuation = { key, value in
             guard key == "event", case .string(let e) = value else { return true }
-            return e == "attempt.start" || e == "attempt.end" || e == "error"
+            return e == "attempt.start" || e == "attempt.end" || e == "error" || e == "retry" || e == "ready"
         }
         guard let o = try? JSONParser.parseObject(line, keeping: Self.projection, continuing: wanted), o.string("logger") == "airun",
               let event = o.string("event"), let stamp = o.string("timestamp"), let t = parseRFC3339(stamp) else { return .skipped }
@@ -107,7 +111,13 @@ public struct StatsAggregator {
                               tags: Tags(o.object("tags"))))
         case "error":
             apply(.error(time: t, code: o.string("error_code") ?? "", category: o.string("error_category") ?? "", modelID: o.string("model_id")))
-        case "run.start", "run.end", "retry", "sample":
+        case "retry":
+            if o.bool("restart") == true {
+                apply(.restart(time: t, modelID: o.string("model_id"), program: o.strings("command_args")?.first ?? ""))
+            }
+        case "ready":
+            apply(.ready(requestID: request, time: t, modelID: o.string("model_id"), readyMs: o.double("ready_ms") ?? 0))
+        case "run.start", "run.end", "sample", "heartbeat":
             break
         default:
             return .unknownEvent
@@ -121,6 +131,20 @@ public struct StatsAggregator {
         case attemptEnd(requestID: String, time: Int64, status: AttemptStatus, durationMs: Double, modelID: String?, tokensPerSecond: Double?,
                         rssMB: Double?, gpuMB: Double?, tags: Tags)
         case error(time: Int64, code: String, category: String, modelID: String?)
+        /// A server's restart (a `retry` record with `restart`), and a start that became ready.
+        case restart(time: Int64, modelID: String?, program: String)
+        case ready(requestID: String, time: Int64, modelID: String?, readyMs: Double)
+    }
+
+    /// The group keys a server's record counts under: by model and command (a tag is not on these records).
+    private func serverKeys(modelID: String?, command: String?) -> [(Int, String)] {
+        groupings.enumerated().compactMap { i, grouping in
+            switch grouping {
+            case .model: (i, modelID ?? "(none)")
+            case .command: command.map { (i, $0) }
+            case .tag: nil
+            }
+        }
     }
 
     private mutating func apply(_ input: Input) {
@@ -144,6 +168,12 @@ public struct StatsAggregator {
                 }
                 groups[i][key, default: GroupAccumulator()].add(durationMs: durationMs, succeeded: succeeded, tokensPerSecond: tps, rssMB: rss, gpuMB: gpu)
             }
+        case .restart(let t, let modelID, let program):
+            guard inWindow(t) else { return }
+            for (i, key) in serverKeys(modelID: modelID, command: fileName(program)) { groups[i][key, default: GroupAccumulator()].restarts += 1 }
+        case .ready(let request, let t, let modelID, let readyMs):
+            guard inWindow(t), readyMs.isFinite, readyMs >= 0 else { return }
+            for (i, key) in serverKeys(modelID: modelID, command: commands[request]) { groups[i][key, default: GroupAccumulator()].addReady(readyMs) }
         case .error(let t, let code, let category, let modelID):
             guard inWindow(t) else { return }
             errorsByCode[code, default: 0] += 1
@@ -178,6 +208,14 @@ private struct GroupAccumulator {
     var tokensPerSecondCount: Int64 = 0
     var peakRSSMB: Double?
     var peakGPUMemoryMB: Double?
+    var restarts: Int64 = 0
+    var readySum = 0.0
+    var readyCount: Int64 = 0
+
+    mutating func addReady(_ ms: Double) {
+        readySum += ms
+        readyCount += 1
+    }
 
     mutating func add(durationMs: Double, succeeded ok: Bool, tokensPerSecond: Double?, rssMB: Double?, gpuMB: Double?) {
         attempts += 1
@@ -201,7 +239,8 @@ private struct GroupAccumulator {
         return StatsRow(key: key, attempts: attempts, succeeded: succeeded,
                         p50DurationMs: percentile(50), p95DurationMs: percentile(95), maxDurationMs: sorted.last,
                         meanTokensPerSecond: tokensPerSecondCount == 0 ? nil : tokensPerSecondSum / Double(tokensPerSecondCount),
-                        peakRSSMB: peakRSSMB, peakGPUMemoryMB: peakGPUMemoryMB)
+                        peakRSSMB: peakRSSMB, peakGPUMemoryMB: peakGPUMemoryMB, restarts: restarts,
+                        meanReadyMs: readyCount == 0 ? nil : readySum / Double(readyCount))
     }
 }
 
@@ -215,6 +254,9 @@ public struct StatsRow: Equatable, Sendable {
     public var meanTokensPerSecond: Double?
     public var peakRSSMB: Double?
     public var peakGPUMemoryMB: Double?
+    /// A server's restarts, and its mean time from start to ready (the model's load time).
+    public var restarts: Int64 = 0
+    public var meanReadyMs: Double?
     public var successPercent: Double { attempts == 0 ? 0 : Double(succeeded) * 100 / Double(attempts) }
 }
 
@@ -260,6 +302,10 @@ public struct Stats: Sendable {
                 r.add("mean_tokens_per_second", row.meanTokensPerSecond, decimals: 3)
                 r.add("peak_rss_mb", row.peakRSSMB, decimals: 1)
                 r.add("peak_gpu_memory_mb", row.peakGPUMemoryMB, decimals: 0)
+                if row.restarts > 0 || row.meanReadyMs != nil {
+                    r.add("restarts", row.restarts)
+                    r.add("mean_ready_ms", row.meanReadyMs, decimals: 1)
+                }
                 rows.add(row.key, object: r)
             }
             j.add("by_" + table.grouping, object: rows)

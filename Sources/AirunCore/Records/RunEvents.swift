@@ -65,6 +65,8 @@ public struct Retry: Equatable, Sendable {
     public var command: [String] = []
     /// A server's restart (`--restart`), not a retry of a failed run.
     public var restart = false
+    /// The model of the attempt that ended (a server's restarts are counted per model).
+    public var modelID: String?
 
     public init() {}
     public var nextAttempt: Int64 { attempt + 1 }
@@ -80,6 +82,7 @@ public struct Retry: Equatable, Sendable {
         r.add("command_args", arguments: command)
         r.add("retry_count", attempt)
         r.add("restart", restart ? true : nil)
+        r.add("model_id", modelID)
     }
 
     init(_ o: JSONObject) {
@@ -91,6 +94,7 @@ public struct Retry: Equatable, Sendable {
         fallbackModel = o.string("fallback_model")
         command = o.strings("command_args") ?? []
         restart = o.bool("restart") ?? false
+        modelID = o.string("model_id")
     }
 }
 
