@@ -137,6 +137,31 @@ struct ServerLiveTests {
         #expect((error["evidence"] as? String ?? "").contains("passed --max-memory 64 MiB"), "\(error)")
     }
 
+    @Test("OTLP: each start's span reaches the collector when the server restarts, not when it ends; every span once", Requirement.otlpTrait)
+    func spansPerStart() throws {
+        let s = Scratch()
+        let receiver = try ExportTests.Receiver(s)
+        let p = try AirunProcess.start(["--otlp", receiver.url, "--restart", "on-failure", "--ready-line", "up", "--", "sh", "-c",
+                                        "echo up; sleep 60"], scratch: s)
+        defer { kill(p.pid, SIGKILL) }
+        _ = waitFor(p, "ready")
+        let first = try #require(waitFor(p, "attempt.start").first?["pid"] as? Int)
+        kill(Int32(first), SIGKILL)
+        _ = waitFor(p, "ready", count: 2)
+        // The run goes on; the first start's span is at the collector already, with its failure.
+        #expect(eventually(within: 10) { ExportTests.spans(receiver.received).count == 1 }, "\(receiver.received)")
+        let early = ExportTests.spans(receiver.received)
+        #expect(early.first?["kind"] as? Int == 3, "an attempt span: \(early)")
+        kill(p.pid, SIGTERM)
+        _ = try p.wait()
+        #expect(eventually(within: 10) { ExportTests.spans(receiver.received).count == 3 }, "\(receiver.received)")
+        let spans = ExportTests.spans(receiver.received)
+        #expect(Set(spans.compactMap { $0["spanId"] as? String }).count == 3, "the two starts and the run, each once: \(spans)")
+        for entry in receiver.received { #expect(entry["valid"] as? Bool == true, "\(entry["error"] ?? "")") }
+        let run = try #require(spans.first { $0["kind"] as? Int == 1 })
+        #expect((run["events"] as? [[String: Any]] ?? []).count == 1, "the restart is the run span's event")
+    }
+
     @Test("SIGHUP to airun restarts the server at once; the reload does not count toward the start limit")
     func reload() throws {
         let s = Scratch()

@@ -69,45 +69,86 @@ final class RunExporter: RecordSink {
         let deadline = monotonicNanoseconds() + Self.budgetNanoseconds
         updateTextfile()
         let redactor = redaction.redactor
-        var requests: [HTTPRequest] = []
-        var signals: [String] = []
+        var requests: [(signal: String, request: HTTPRequest)] = []
         if let base = settings.pushgateway, let state = Metrics.lastRun(records, redactor: redactor) {
-            requests.append(HTTPRequest(method: "PUT", endpoint: pushgatewayGroup(base), contentType: "text/plain; version=0.0.4",
-                                        body: Array(state.exposition(Metrics.lastRunFamilies).utf8)))
-            signals.append("push")
+            requests.append(("push", HTTPRequest(method: "PUT", endpoint: pushgatewayGroup(base), contentType: "text/plain; version=0.0.4",
+                                                 body: Array(state.exposition(Metrics.lastRunFamilies).utf8))))
         }
         let otlp = OTLPPayloads(settings: settings, redactor: redactor, environment: environment)
-        for (signal, body) in [("traces", settings.traces.flatMap { _ in otlp.traces(records) }), ("logs", settings.logs.flatMap { _ in otlp.logs(records) }),
+        // Spans and logs of what was not sent at a server's restart; metrics of the whole run.
+        let unsent = unsentRecords
+        for (signal, body) in [("traces", settings.traces.flatMap { _ in otlp.traces(unsent) }), ("logs", settings.logs.flatMap { _ in otlp.logs(unsent) }),
                                ("metrics", settings.metrics.flatMap { _ in otlp.metrics(records) })] {
             guard let body, let request = otlpRequest(signal: signal, body: body, settings: settings) else { continue }
-            requests.append(request)
-            signals.append(signal)
+            requests.append((signal, request))
         }
         guard !requests.isEmpty || settings.otlpEnabled else { return }
-        let outcomes = performHTTP(requests, timeoutNanoseconds: deadline - monotonicNanoseconds())
+        let delivered = deliver(requests, deadline: deadline)
+        if delivered, settings.otlpEnabled, monotonicNanoseconds() < deadline - 5_000_000 {
+            // The collector answers: resend what earlier runs could not, in what is left of the budget.
+            _ = flushSpool(Spool(logDirectory: logDirectory, maxBytes: settings.spoolMaxBytes), settings: settings,
+                           timeoutNanoseconds: deadline - monotonicNanoseconds(), limit: 16)
+        }
+    }
+
+    /// Records before this index were sent as spans and logs at a server's restart.
+    private var sentUpTo = 0
+
+    /// What the next span and log payloads are built from: the records not yet sent, with the
+    /// run's start and retries before them (the attempt spans' attributes and the run span's events).
+    private var unsentRecords: [Record] {
+        guard sentUpTo > 0 else { return records }
+        let context = records[..<sentUpTo].filter {
+            switch $0.event {
+            case .runStart, .retry: true
+            default: false
+            }
+        }
+        return context + records[sentUpTo...]
+    }
+
+    /// A server's starts that ended, sent at its restart: a span per start reaches the collector
+    /// while the server lives, not when it ends days later.
+    func sendFinishedStarts() {
+        guard settings.otlpEnabled else { return }
+        let otlp = OTLPPayloads(settings: settings, redactor: redaction.redactor, environment: environment)
+        let unsent = unsentRecords
+        var requests: [(signal: String, request: HTTPRequest)] = []
+        for (signal, body) in [("traces", settings.traces.flatMap { _ in otlp.traces(unsent) }), ("logs", settings.logs.flatMap { _ in otlp.logs(unsent) })] {
+            guard let body, let request = otlpRequest(signal: signal, body: body, settings: settings) else { continue }
+            requests.append((signal, request))
+        }
+        sentUpTo = records.count
+        _ = deliver(requests, deadline: monotonicNanoseconds() + Self.budgetNanoseconds)
+    }
+
+    /// Sends `requests` until `deadline`; what a collector could not take is spooled, and each
+    /// kind of failure is said once. Returns whether nothing was left undelivered.
+    private func deliver(_ requests: [(signal: String, request: HTTPRequest)], deadline: Int64) -> Bool {
+        guard !requests.isEmpty else { return true }
+        let outcomes = performHTTP(requests.map(\.request), timeoutNanoseconds: deadline - monotonicNanoseconds())
         let spool = Spool(logDirectory: logDirectory, maxBytes: settings.spoolMaxBytes)
         var spooled = 0
         var failure: String?
         for (i, outcome) in outcomes.enumerated() where !outcome.delivered {
-            let what = signals[i] == "push" ? "the Pushgateway at \(requests[i].endpoint)" : "the OTLP collector at \(requests[i].endpoint)"
+            let (signal, request) = requests[i]
+            let what = signal == "push" ? "the Pushgateway at \(request.endpoint)" : "the OTLP collector at \(request.endpoint)"
             let reason = describe(outcome)
-            if signals[i] == "push" {
+            if signal == "push" {
                 console.warn("could not push to \(what): \(reason); the next run's push replaces it", once: "push")
             } else if outcome.retryable {
-                do { try spool.add(signal: signals[i], body: requests[i].body); spooled += 1 } catch {
-                    console.lost("could not spool the \(signals[i]) for \(what) (\(error)); they are lost", once: "spool")
+                do { try spool.add(signal: signal, body: request.body); spooled += 1 } catch {
+                    console.lost("could not spool the \(signal) for \(what) (\(error)); they are lost", once: "spool")
                 }
                 failure = "\(what): \(reason)"
             } else {
-                console.lost("\(what) refused the \(signals[i]) (\(reason)); they are dropped", once: "otlp-refused")
+                console.lost("\(what) refused the \(signal) (\(reason)); they are dropped", once: "otlp-refused")
             }
         }
         if let failure, spooled > 0 {
             console.warn("could not send to \(failure); \(spooled) payload\(spooled == 1 ? "" : "s") spooled in \(spool.directory) (airun export --flush sends them)", once: "otlp")
-        } else if settings.otlpEnabled, monotonicNanoseconds() < deadline - 5_000_000 {
-            // The collector answers: resend what earlier runs could not, in what is left of the budget.
-            _ = flushSpool(spool, settings: settings, timeoutNanoseconds: deadline - monotonicNanoseconds(), limit: 16)
         }
+        return failure == nil
     }
 
     /// The group this run replaces (the settings checked the URL's shape when they read it).

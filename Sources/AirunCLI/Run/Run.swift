@@ -158,7 +158,7 @@ final class Run {
                                      runSpan: run.span, maxAttempts: settings.policy.attempts,
                                      deadline: options.maxTime.map { run.startMonotonic + $0.nanoseconds })
         if settings.service.restart.restarts {
-            let (last, starts, interruptedBy, gaveUp) = runStarts(context, run: run)
+            let (last, starts, interruptedBy, gaveUp) = runStarts(context, run: run, restarting: { exporter?.sendFinishedStarts() })
             finish(run, last: last, attempts: starts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
             exporter?.finish()
             if gaveUp != nil { return .code(ExitCode.startLimit) }
@@ -174,7 +174,7 @@ final class Run {
     /// the restart planner decides, and the wait before the next start can be ended by a signal.
     /// Returns the last start, how many there were, the signal that ended a wait, and why airun
     /// gave up when the start limit was reached.
-    private func runStarts(_ context: AttemptContext, run: RunIdentity) -> (AttemptOutcome, Int, Signal?, String?) {
+    private func runStarts(_ context: AttemptContext, run: RunIdentity, restarting: () -> Void) -> (AttemptOutcome, Int, Signal?, String?) {
         var planner = RestartPlanner(policy: settings.service.restart)
         var number = 1
         var reloading = false
@@ -200,6 +200,7 @@ final class Run {
                 if attempt.failed { runner.writeError(attempt, level: .warning) }
                 reloading = process?.reloadRequested ?? false
                 announceRestart(after: attempt, delay: delay, reason: reason, run: run, sink: context.sink)
+                restarting()
                 if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
                     return (attempt, number, s, nil)
                 }
