@@ -170,64 +170,8 @@ final class Run {
         return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
     }
 
-    /// A server's starts (`--restart`, docs/servers.md): each start is an attempt; when one ends
-    /// the restart planner decides, and the wait before the next start can be ended by a signal.
-    /// Returns the last start, how many there were, the signal that ended a wait, and why airun
-    /// gave up when the start limit was reached.
-    private func runStarts(_ context: AttemptContext, run: RunIdentity, restarting: () -> Void) -> (AttemptOutcome, Int, Signal?, String?) {
-        var planner = RestartPlanner(policy: settings.service.restart)
-        var number = 1
-        var reloading = false
-        while true {
-            let runner = AttemptRunner(context: context, command: options.command, number: number, span: SpanID.random(using: &rng))
-            planner.started(at: monotonicNanoseconds(), counts: !reloading)
-            let attempt = runner.execute()
-            let process = attempt.measurement.run
-            let stopRequested = process?.receivedSignal.map(\.isTermination) ?? false
-            let decision = planner.decide(after: attempt.ending, failed: attempt.failed,
-                                          uptime: TimeSpan(nanoseconds: process?.durationNanoseconds ?? 0), now: monotonicNanoseconds(),
-                                          reload: process?.reloadRequested ?? false, stopRequested: stopRequested)
-            switch decision {
-            case .stop(let why):
-                if attempt.failed { runner.writeError(attempt, level: .error) }
-                if !stopRequested { console.info("not restarting: \(why)") }
-                return (attempt, number, nil, nil)
-            case .giveUp(let why):
-                if attempt.failed { runner.writeError(attempt, level: .error) }
-                console.error("giving up: \(why); exit \(ExitCode.startLimit)")
-                return (attempt, number, nil, why)
-            case .restart(let delay, let reason):
-                if attempt.failed { runner.writeError(attempt, level: .warning) }
-                reloading = process?.reloadRequested ?? false
-                announceRestart(after: attempt, delay: delay, reason: reason, run: run, sink: context.sink)
-                restarting()
-                if let s = waitForTermination(nanoseconds: delay.nanoseconds, ignoring: inherited.ignoredSignals) {
-                    return (attempt, number, s, nil)
-                }
-                number += 1
-            }
-        }
-    }
-
-    /// The restart's retry record (`restart: true`) and its console line.
-    private func announceRestart(after attempt: AttemptOutcome, delay: TimeSpan, reason: String, run: RunIdentity, sink: any RecordSink) {
-        let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
-        let sentence = "restarting in \(seconds) s after \(reason) (start \(attempt.number + 1))"
-        var retry = Retry()
-        retry.attempt = Int64(attempt.number)
-        retry.reason = reason
-        retry.errorCode = attempt.verdict?.code.rawValue
-        retry.delayMs = Double(delay.nanoseconds) / 1e6
-        retry.change = "a restart"
-        retry.command = attempt.command
-        retry.restart = true
-        retry.modelID = labels.modelID(for: attempt.command)
-        sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
-        console.info(sentence)
-    }
-
     /// The run's span and start, as its records need them.
-    private struct RunIdentity {
+    struct RunIdentity {
         let trace: TraceResolution
         let span: SpanID
         let startWall: Int64
@@ -318,16 +262,10 @@ final class Run {
                                run: RunIdentity, sink: any RecordSink) {
         let seconds = JSONLine.format(Double(delay.nanoseconds) / 1e9, decimals: 1)
         let sentence = "retrying in \(seconds) s with \(change) after \(reason) (attempt \(attempt.number + 1) of \(settings.policy.attempts))"
-        var retry = Retry()
-        retry.attempt = Int64(attempt.number)
-        retry.reason = reason
-        retry.errorCode = attempt.verdict?.code.rawValue
-        retry.delayMs = Double(delay.nanoseconds) / 1e6
-        retry.change = change
+        var retry = Retry(after: attempt, delay: delay, reason: reason, change: change, command: next)
         if let model = ModelArgument.find(in: next), ModelArgument.find(in: attempt.command)?.path != model.path {
             retry.fallbackModel = model.path
         }
-        retry.command = next
         sink.write(Record(.retry(retry), level: .warning, message: sentence, identity: run.record, timestampMicroseconds: wallClockMicroseconds()))
         console.info(sentence)
     }

@@ -98,6 +98,19 @@ public struct Retry: Equatable, Sendable {
     }
 }
 
+extension Retry {
+    /// What follows `attempt`: after `delay`, for `reason`, with `change`, running `command`.
+    public init(after attempt: AttemptOutcome, delay: TimeSpan, reason: String, change: String, command: [String]) {
+        self.init()
+        self.attempt = Int64(attempt.number)
+        self.reason = reason
+        errorCode = attempt.verdict?.code.rawValue
+        delayMs = Double(delay.nanoseconds) / 1e6
+        self.change = change
+        self.command = command
+    }
+}
+
 /// `run.end`: how the run ended.
 public struct RunEnd: Equatable, Sendable {
     /// airun's exit status: the last attempt's, or 128+N after a signal in a backoff wait.
