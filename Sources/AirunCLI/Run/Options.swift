@@ -282,8 +282,9 @@ public let helpText = """
       airun --dry-run -- llama-completion -m model.gguf -ngl 99 -c 8192 -p "Hello"
       airun classify --stderr err.txt --exit-code 1 -- llama-completion -m model.gguf
 
-    exit status: the command's; 128+N (or the same signal) if it died of signal N; 124 after
-    --timeout or --max-time stopped it; 125 airun's own error; 126 command not executable; 127 command not found.
+    exit status: the command's; 128+N (or the same signal) if it died of signal N; 123 when a server's
+    restarts reached their start limit; 124 after --timeout, --max-time or --ready-timeout stopped it;
+    125 airun's own error; 126 command not executable; 127 command not found.
     See docs/ for records, profiles, error codes and examples.
     """
 
