@@ -117,6 +117,28 @@ struct FormatTests {
         #expect(utcDayStamp(microseconds: 1_795_693_724_000_000) == "20261126")
     }
 
+    @Test("JSON strings: random text with every kind of byte round-trips, raw-byte escapes become U+FFFD wherever they fall")
+    func jsonStringsRandom() throws {
+        let random = TestRandom()
+        let alphabet: [String] = ["a", "Z", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1b}", "\u{7f}", "é", "🚀", "\u{2028}", "\u{10FF7F}", "\u{F4}"]
+        for _ in 0..<500 {
+            var rng = random
+            let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            var line = JSONLine(redacting: Redactor())
+            line.add("s", text)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.line())) as? [String: Any], "\(random)")
+            #expect(object["s"] as? String == text, "\(random)")
+        }
+        // An OSBytes raw-byte escape (F4 8F BE/BF xx) at the start, in the middle, at the end; cut short it stays text.
+        for bytes: [UInt8] in [[0xF4, 0x8F, 0xBF, 0xBF, 0x61], [0x61, 0xF4, 0x8F, 0xBE, 0x80, 0x62], [0x61, 0xF4, 0x8F, 0xBF, 0xBF]] {
+            var line = JSONLine(redacting: Redactor())
+            line.add("s", String(decoding: bytes, as: UTF8.self))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.line())) as? [String: Any])
+            let decoded = try #require(object["s"] as? String)
+            #expect(decoded.contains("\u{FFFD}") && !decoded.unicodeScalars.contains { $0.value >= 0x10FF80 }, "\(bytes)")
+        }
+    }
+
     @Test("JSON lines escape everything JSONSerialization must read back")
     func json() throws {
         var line = JSONLine(redacting: Redactor())

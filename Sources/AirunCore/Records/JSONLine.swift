@@ -167,49 +167,63 @@ public struct JSONLine: Sendable {
     }
 
     static func appendString(_ utf8: String.UTF8View, to out: inout [UInt8]) {
-        // U+10FF80...U+10FFFF (F4 8F BE/BF xx) stand for bytes that were not UTF-8 in an
-        // argument, variable or path (AirunSystem's OSBytes): JSON strings are text, so the
-        // records show U+FFFD for each, as docs/records.md says. Only strings with an 0xF4 byte
-        // can hold one; the rest take the plain loop.
-        if utf8.contains(0xF4) {
-            appendEscaped(replacingRawByteEscapes(Array(utf8)), to: &out)
-        } else {
-            appendEscaped(utf8, to: &out)
-        }
+        let done: Void? = utf8.withContiguousStorageIfAvailable { appendString(bytes: $0, to: &out) }
+        if done == nil { Array(utf8).withUnsafeBufferPointer { appendString(bytes: $0, to: &out) } }
     }
 
-    private static func replacingRawByteEscapes(_ b: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
-        var i = 0
+    /// `bytes` as a JSON string: runs of plain bytes are copied whole, and only what must be
+    /// escaped is looked at one byte at a time (a record is mostly plain text: its tails, messages).
+    ///
+    /// U+10FF80...U+10FFFF (F4 8F BE/BF xx) stand for bytes that were not UTF-8 in an argument,
+    /// variable or path (AirunSystem's OSBytes): JSON strings are text, so the records show U+FFFD
+    /// for each, as docs/records.md says.
+    static func appendString(bytes b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + b.count + 2)
+        out.append(UInt8(ascii: "\""))
+        var start = 0, i = 0
         while i < b.count {
-            if b[i] == 0xF4, i + 3 < b.count, b[i + 1] == 0x8F, b[i + 2] == 0xBE || b[i + 2] == 0xBF {
-                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            let c = b[i]
+            if c >= 0x20, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\"), c != 0x7F, c != 0xF4 {
+                i += 1
+                continue
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
+            if c == 0xF4, i + 3 < b.count, b[i + 1] == 0x8F, b[i + 2] == 0xBE || b[i + 2] == 0xBF {
+                out.append(0xEF)
+                out.append(0xBF)
+                out.append(0xBD)
                 i += 4
             } else {
-                out.append(b[i])
+                appendEscaped(c, to: &out)
                 i += 1
             }
+            start = i
         }
-        return out
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count]))
+        out.append(UInt8(ascii: "\""))
     }
 
-    private static func appendEscaped<S: Sequence>(_ bytes: S, to out: inout [UInt8]) where S.Element == UInt8 {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20, 0x7f:
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 0xf)]])
-            default: out.append(b)
-            }
+    /// One byte that may need escaping (an 0xF4 that starts no raw-byte escape is copied).
+    private static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+        func two(_ c: UInt8) {
+            out.append(92)
+            out.append(c)
         }
-        out.append(UInt8(ascii: "\""))
+        switch b {
+        case UInt8(ascii: "\""): two(34)
+        case UInt8(ascii: "\\"): two(92)
+        case 0x0A: two(UInt8(ascii: "n"))
+        case 0x0D: two(UInt8(ascii: "r"))
+        case 0x09: two(UInt8(ascii: "t"))
+        case 0..<0x20, 0x7f:
+            func hex(_ d: UInt8) -> UInt8 { d < 10 ? 48 + d : 87 + d }
+            two(UInt8(ascii: "u"))
+            out.append(48)
+            out.append(48)
+            out.append(hex(b >> 4))
+            out.append(hex(b & 0xf))
+        default: out.append(b)
+        }
     }
 }
 

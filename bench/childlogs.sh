@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# [child_logs] format = "json": a command printing N JSON log lines (a router's shape: timestamp,
+# level, logger, message, two fields) on stderr, under airun with the profile that records each as a
+# child.log record, against the same run without it, in the same run. Target (issue 25): within 3x
+# of the run without child logs.
+#
+#   bench/childlogs.sh [LINES]   # default 1,000,000
+source "$(dirname "$0")/common.sh"
+lines=${1:-1000000}
+python3 - "$BENCH_TMP/lines" "$lines" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):
+        f.write(json.dumps({"timestamp": "2026-12-02T10:00:00.123Z", "level": "info", "logger": "router",
+                            "message": f"routing request {i} to model qwen3-8b", "request": i, "latency_ms": 12.5}) + "\n")
+PY
+printf '[child_logs]\nformat = "json"\n' > "$BENCH_TMP/json.toml"
+cat "$BENCH_TMP/lines" > /dev/null
+t_plain=$(median_seconds 3 "'$AIRUN' -q --log-dir '$BENCH_TMP/plain' -- sh -c 'cat $BENCH_TMP/lines >&2' 2>/dev/null")
+t_json=$(median_seconds 1 "'$AIRUN' -q --log-dir '$BENCH_TMP/json' --profile '$BENCH_TMP/json.toml' -- sh -c 'cat $BENCH_TMP/lines >&2' 2>/dev/null")
+echo "$lines JSON lines on stderr: without child logs ${t_plain} s, with [child_logs] json ${t_json} s ($(du -sm "$BENCH_TMP/json" | cut -f1) MB of records)"
+awk -v p="$t_plain" -v j="$t_json" 'BEGIN { printf "child logs take %.1fx the run without them (target <= 3)\n", j / p }'
