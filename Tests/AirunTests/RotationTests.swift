@@ -59,6 +59,35 @@ struct RotationTests {
         #expect(records.count == 32 * 50 * 4)
     }
 
+    @Test("a command's log lines go to the file in batches: all of them, in order, whole lines, files within the limit, beside another writer")
+    func childLogBatches() throws {
+        let s = Scratch()
+        let profile = s.write("json.toml", Array("[child_logs]\nformat = \"json\"\n".utf8))
+        let logs = s.file("logs")
+        // 20,000 lines arrive in chunks of many lines each; another airun writes to the same files meanwhile.
+        let script = "i=0; while [ $i -lt 20000 ]; do echo '{\"level\":\"info\",\"message\":\"line '$i'\"}'; i=$((i+1)); done >&2"
+        let other = try AirunProcess.start(["-q", "--", "sh", "-c", "for i in $(seq 40); do airun -q -- true; done"],
+                                           environment: ["AIRUN_LOG_DIR": logs, "AIRUN_LOG_MAX_FILE_SIZE": "256K"])
+        let r = try airun(["-q", "--profile", profile, "--", "sh", "-c", script], environment: ["AIRUN_LOG_DIR": logs, "AIRUN_LOG_MAX_FILE_SIZE": "256K"],
+                          scratch: s)
+        #expect(r.exitCode == 0)
+        #expect(try other.wait().exitCode == 0)
+        let (records, files) = try readAll(logs)
+        #expect(files.count >= 4, "\(files.count) files")
+        for f in files { #expect(f.size <= 262_144 + f.longestLine, "\(f.name) has \(f.size) bytes") }
+        // In the order written: file by file (airun-DAY.jsonl, then .1, .2, …), line by line.
+        func index(_ name: String) -> Int { name.split(separator: ".").count == 3 ? Int(name.split(separator: ".")[1]) ?? -1 : 0 }
+        var messages: [String] = []
+        for name in files.map(\.name).sorted(by: { index($0) < index($1) }) {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: logs + "/" + name)))
+            for line in bytes.split(separator: 0x0A) {
+                if case .childLog = try Record(line: line).event { messages.append(try Record(line: line).message) }
+            }
+        }
+        #expect(records.count > messages.count)
+        #expect(messages == (0..<20000).map { "line \($0)" }, "\(messages.count) lines")
+    }
+
     @Test("a record larger than the limit is written whole, in a file of its own")
     func largeRecord() throws {
         let s = Scratch()

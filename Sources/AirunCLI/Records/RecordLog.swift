@@ -1,7 +1,8 @@
 import AirunCore
 import AirunSystem
 
-/// Appends records to `<dir>/airun-YYYYMMDD.jsonl` (UTC day), one write(2) per line on an
+/// Appends records to `<dir>/airun-YYYYMMDD.jsonl` (UTC day), one write(2) per record (or per batch of a
+/// command's log lines, `write(batch:)`) on an
 /// O_APPEND descriptor so concurrent airun processes never tear each other's lines. A file takes
 /// records until the next would pass `max_file_size`; then `airun-YYYYMMDD.1.jsonl`, `.2`, …
 /// follow. The size is read and the line appended under an exclusive flock, so concurrent writers
@@ -48,6 +49,29 @@ final class LogFileSink: RecordSink {
             broken = true
             console.lost("cannot write records (\(error)); the command runs without them", once: "log")
         }
+    }
+
+    /// The records in one append, when they are of one day and fit the file: a chatty command's
+    /// log lines would otherwise take a lock, a size check and a write(2) each. Otherwise (and
+    /// for one record) one at a time, as `write` does.
+    func write(batch: [Record]) {
+        guard !broken, batch.count > 1, let first = batch.first else { return batch.forEach(write) }
+        let day = utcDayStamp(microseconds: first.timestampMicroseconds)
+        guard batch.allSatisfy({ utcDayStamp(microseconds: $0.timestampMicroseconds) == day }) else { return batch.forEach(write) }
+        var lines: [UInt8] = []
+        for record in batch { lines += record.line(redactor: redaction.redactor) }
+        do {
+            if file == nil || day != current.day {
+                guard try openLatest(day: day) else { return }
+            }
+            if try append(lines, to: file!) { return }
+        } catch {
+            broken = true
+            console.lost("cannot write records (\(error)); the command runs without them", once: "log")
+            return
+        }
+        // Past the file's limit together: one by one, each going where `write` sends it.
+        batch.forEach(write)
     }
 
     /// Appends under the file's lock, unless the line would take it past the limit or the file

@@ -184,11 +184,11 @@ struct AttemptRunner {
                                timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {
             let sink = context.sink, number = Int64(number)
-            plan.childLogs = ChildLogFeed { log, message in
+            plan.childLogs = ChildLogFeed(sink: sink) { log, message in
                 var log = log
                 log.attempt = number
-                sink.write(Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
-                                  identity: identity, timestampMicroseconds: wallClockMicroseconds()))
+                return Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
+                              identity: identity, timestampMicroseconds: wallClockMicroseconds())
             }
         }
         plan.service = makeServiceWatch(identity: identity)

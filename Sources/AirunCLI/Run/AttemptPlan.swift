@@ -20,13 +20,33 @@ struct AttemptPlan {
     var reloadsOnHangup = false
 }
 
-/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines.
+/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines,
+/// and the records made of them to the sink one chunk at a time (a batch: one append to the file).
 /// A class: the poll loop's stream and the attempt share the one reader.
 final class ChildLogFeed {
     private var lines = ChildLogLines()
-    private let emit: (ChildLog, String) -> Void
+    private let record: (ChildLog, String) -> Record
+    private let sink: any RecordSink
+    private var pending: [Record] = []
 
-    init(_ emit: @escaping (ChildLog, String) -> Void) { self.emit = emit }
-    func feed(_ chunk: UnsafeRawBufferPointer) { lines.feed(chunk, emit) }
-    func finish() { lines.finish(emit) }
+    init(sink: any RecordSink, record: @escaping (ChildLog, String) -> Record) {
+        self.sink = sink
+        self.record = record
+    }
+
+    func feed(_ chunk: UnsafeRawBufferPointer) {
+        lines.feed(chunk) { pending.append(record($0, $1)) }
+        flush()
+    }
+
+    func finish() {
+        lines.finish { pending.append(record($0, $1)) }
+        flush()
+    }
+
+    private func flush() {
+        guard !pending.isEmpty else { return }
+        sink.write(batch: pending)
+        pending.removeAll(keepingCapacity: true)
+    }
 }

@@ -159,6 +159,13 @@ public enum RecordDecodingError: Error, Equatable, Sendable {
 /// sink that cannot write degrades on its own.
 public protocol RecordSink: AnyObject {
     func write(_ record: Record)
+    /// Several records at once (a chunk's worth of a command's log lines): a sink that can, writes
+    /// them in one go.
+    func write(batch: [Record])
+}
+
+extension RecordSink {
+    public func write(batch: [Record]) { for record in batch { write(record) } }
 }
 
 /// Sends each record to every sink in turn; each fails open by itself (swift-log's multiplexer).
@@ -167,4 +174,5 @@ public final class RecordFanOut: RecordSink {
     public init(_ sinks: [any RecordSink]) { self.sinks = sinks }
     public func add(_ sink: any RecordSink) { sinks.append(sink) }
     public func write(_ record: Record) { for sink in sinks { sink.write(record) } }
+    public func write(batch: [Record]) { for sink in sinks { sink.write(batch: batch) } }
 }
