@@ -83,6 +83,26 @@ struct ServerPolicyTests {
         #expect(delay(later.decide(after: killed(), failed: true, uptime: .seconds(1), now: 100 * s, reload: true)) == 0)
     }
 
+    @Test("the redactor's table of secret first bytes holds exactly what was inserted, for every byte value")
+    func byteSet() {
+        let random = TestRandom()
+        var rng = random
+        for _ in 0..<50 {
+            var set = ByteSet()
+            var reference = Set<UInt8>()
+            for _ in 0..<Int.random(in: 0...64, using: &rng) {
+                let b = UInt8.random(in: 0...255, using: &rng)
+                set.insert(b)
+                reference.insert(b)
+            }
+            for b in UInt8.min...UInt8.max { #expect(set.contains(b) == reference.contains(b), "\(b) \(random)") }
+        }
+        var r = Redactor()
+        r.addSecret("\u{7f}abcdef", kind: "X")
+        r.addSecret("zzzz-secret", kind: "Y")
+        #expect(r.redact("a \u{7f}abcdef and zzzz-secret") == "a ***X_REDACTED*** and ***Y_REDACTED***")
+    }
+
     @Test("llama-server's /metrics: the figures kept, everything else skipped")
     func serverMetrics() {
         let text = """

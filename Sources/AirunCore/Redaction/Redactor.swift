@@ -7,6 +7,9 @@
 public struct Redactor: Sendable {
     /// Exact values to hide wherever they appear, with the name their mask carries.
     public private(set) var secretValues: [(value: [UInt8], kind: String)] = []
+    /// The first bytes of `secretValues`, a bit each: kept with them, so a scan (one per string
+    /// airun writes) does not build the table again.
+    private(set) var secretStarts = ByteSet()
     /// Emails and phone numbers (on by default).
     public var maskPersonalData = true
     /// Regular expressions from profiles: each match is replaced by `***<kind>_REDACTED***`.
@@ -32,6 +35,7 @@ public struct Redactor: Sendable {
         let bytes = Array(value.utf8)
         guard bytes.count >= 4, !secretValues.contains(where: { $0.value == bytes }) else { return }
         secretValues.append((bytes, kind))
+        secretStarts.insert(bytes[0])
         // Longest first, so a value containing another is masked whole.
         secretValues.sort { $0.value.count > $1.value.count }
     }
@@ -148,3 +152,29 @@ private let secretWords: [StaticString] = ["KEY", "APIKEY", "TOKEN", "SECRET", "
 /// Last words of names that say where or what a value is, not the value: `HF_TOKEN_PATH`.
 private let describingWords: [StaticString] = ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE",
                                                "LENGTH", "COUNT", "MODE"]
+
+/// A set of byte values, 256 bits in four words: no allocation, one shift and mask to ask.
+struct ByteSet: Sendable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    mutating func insert(_ b: UInt8) {
+        let bit = UInt64(1) << (b & 63)
+        switch b >> 6 {
+        case 0: words.0 |= bit
+        case 1: words.1 |= bit
+        case 2: words.2 |= bit
+        default: words.3 |= bit
+        }
+    }
+
+    func contains(_ b: UInt8) -> Bool {
+        let word = switch b >> 6 {
+        case 0: words.0
+        case 1: words.1
+        case 2: words.2
+        default: words.3
+        }
+        return word & (UInt64(1) << (b & 63)) != 0
+    }
+}
+

@@ -11,12 +11,12 @@ struct Scanner {
     private var copied = 0  // input[..<copied] is in `out` (or unchanged)
     private var changed = false
     /// First bytes of the exact secret values, to skip the value search at most positions.
-    private var secretStarts = [Bool](repeating: false, count: 256)
+    private let secretStarts: ByteSet
 
     init(redactor: Redactor, input: [UInt8]) {
         self.redactor = redactor
         self.input = input
-        for s in redactor.secretValues { secretStarts[Int(s.value[0])] = true }
+        secretStarts = redactor.secretStarts
     }
 
     /// The redacted bytes, or nil when nothing needed masking.
@@ -30,7 +30,7 @@ struct Scanner {
             // Most bytes sit inside a word or are plain punctuation; only word starts, a few
             // trigger bytes, the first bytes of known secret values and of distinctive key
             // prefixes (which may follow anything: `token-ghp_…`, `%3Dsk-…`) can begin a match.
-            let candidate = secretStarts[Int(b)] || (word && !previousIsWord) || isTrigger(b)
+            let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
                 || (isTokenStart(b) && keyMayStartInsideWord(i))
             if candidate, let end = matchAt(i) {
                 i = end
@@ -63,7 +63,7 @@ struct Scanner {
 
     mutating func matchAt(_ i: Int) -> Int? {
         let b = input[i]
-        if secretStarts[Int(b)] {
+        if secretStarts.contains(b) {
             for s in redactor.secretValues where startsWith(s.value, at: i) {
                 return replace(i, i + s.value.count, kind: s.kind)
             }
