@@ -114,6 +114,11 @@ struct ServerLiveTests {
         #expect(r.stderr.contains("airun: giving up: 3 starts within 1m (restart.start_limit = 3); exit 123"), "\(r.stderr)")
         let end = try #require(r.records("run.end").first)
         #expect(end["exit_code"] as? Int == 123 && end["attempts"] as? Int == 3)
+        // --max-time bounds a server's restarts too: no start begins past it, and the last status stands.
+        let bounded = try airun(["--restart", "always", "--max-time", "1s", "--", "sh", "-c", "sleep 0.2; exit 3"])
+        #expect(bounded.exitCode == 3, "\(bounded.stderr)")
+        #expect(bounded.stderr.contains("not restarting: --max-time leaves no time for another start"), "\(bounded.stderr)")
+        #expect((1...4).contains(bounded.records("attempt.start").count))
         // A stop code ends it at once; on-failure does not restart a clean exit.
         let stop = try airun(["--profile", profile, "--", "sh", "-c", "exit 0"], scratch: Scratch())
         #expect(stop.exitCode == 123, "always restarts a clean exit too: \(stop.stderr)")

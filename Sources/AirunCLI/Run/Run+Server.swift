@@ -29,6 +29,11 @@ extension Run {
                 if attempt.failed { runner.writeError(attempt, level: .error) }
                 console.error("giving up: \(why); exit \(ExitCode.startLimit)")
                 return (attempt, number, nil, why)
+            case .restart(let delay, _) where context.deadline.map { monotonicNanoseconds() + delay.nanoseconds >= $0 } ?? false:
+                // `--max-time` bounds the whole run, a server's too: no start begins past it.
+                if attempt.failed { runner.writeError(attempt, level: .error) }
+                console.info("not restarting: --max-time leaves no time for another start")
+                return (attempt, number, nil, nil)
             case .restart(let delay, let reason):
                 if attempt.failed { runner.writeError(attempt, level: .warning) }
                 reloading = process?.reloadRequested ?? false
