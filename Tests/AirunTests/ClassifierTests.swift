@@ -48,6 +48,9 @@ struct ClassifierTests {
         .fixture("llama.cpp-cuda/cuda-completion-ok", nil),
         .fixture("llama.cpp-cuda/cuda-oom-kv-fit", .timeout, timedOut: true),
         .fixture("python/router-filenotfound", .modelNotFound),
+        // llama-server whose port is taken (its own line), and a Python service's bind (errno 98).
+        .text("llama-server port taken", "0.00.004.706 E srv         start: couldn't bind HTTP server socket, hostname: 127.0.0.1, port: 8080\n", .addressInUse),
+        .text("Python bind", "Traceback (most recent call last):\n  File \"serve.py\", line 9, in <module>\n    s.bind((\"\", 8000))\nOSError: [Errno 98] Address already in use\n", .addressInUse),
         .text("H200 torch.OutOfMemoryError", Fixture.text("gpu/gpu-oom-torch.txt"), .gpuOutOfMemory),
         // Written from llama.cpp's format strings (docs/errors.md cites each).
         .text("Vulkan device allocation", """

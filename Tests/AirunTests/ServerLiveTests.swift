@@ -96,6 +96,37 @@ struct ServerLiveTests {
         #expect(tree.stdoutText.components(separatedBy: "ready after").count == 3, "\(tree.stdoutText)")
     }
 
+    @Test("llama-server that cannot listen (its port is taken): restarted with the backoff, then airun gives up at the start limit, exit 123",
+          Requirement.llamaTrait)
+    func llamaServerStartLimit() throws {
+        let s = Scratch()
+        let taken = SilentListener()
+        let profile = s.write("server.toml", Array("""
+            [restart]
+            policy = "on-failure"
+            initial_delay = "50ms"
+            start_limit = 3
+            start_window = "5m"
+            [ready]
+            url = "http://{host}:{port}/health"
+            timeout = "60s"
+            """.utf8))
+        let r = try airun(["--profile", profile, "--", Llama.server, "-m", Llama.model, "--port", String(taken.port), "-t", "2", "-c", "256"],
+                          scratch: s)
+        #expect(r.exitCode == ExitCode.startLimit, "\(r.status) \(r.stderr.suffix(800))")
+        #expect(r.records("attempt.start").count == 3 && r.records("ready").isEmpty)
+        #expect(r.records("retry").map { $0["delay_ms"] as? Double } == [50, 100])
+        #expect(r.records("retry").allSatisfy { $0["restart"] as? Bool == true && $0["model_id"] as? String == "tiny"
+            && $0["error_code"] as? String == "ADDRESS_IN_USE" })
+        // Why it died, from llama-server's own line, on the console's last lines.
+        let error = try #require(r.records("error").last)
+        #expect((error["evidence"] as? String ?? "").contains("couldn't bind HTTP server socket"), "\(error["evidence"] ?? "")")
+        #expect(r.stderr.contains("ADDRESS_IN_USE model=tiny"), "\(r.stderr.suffix(600))")
+        #expect(r.stderr.contains("giving up: 3 starts within 5m (restart.start_limit = 3); exit 123"), "\(r.stderr.suffix(600))")
+        let end = try #require(r.records("run.end").first)
+        #expect(end["exit_code"] as? Int == 123 && (end["message"] as? String ?? "").contains("gave up"), "\(end)")
+    }
+
     @Test("a server that keeps failing: airun gives up at the start limit with exit 123")
     func startLimit() throws {
         let s = Scratch()

@@ -109,6 +109,10 @@ extension ClassificationRule {
             "exiting due to model loading error", "the server exited before becoming ready", "no backends are loaded",
             "failed to initialize the context", "error: unable to create context",
         ]),
+        // llama-server's bind failure; Python's OSError errno 98, Node's and Go's wordings.
+        ClassificationRule("net.address-in-use", .addressInUse, any: [
+            "couldn't bind http server socket", "address already in use", "eaddrinuse",
+        ]),
         ClassificationRule("interrupted", .interrupted, any: ["interrupted by user"]),
         ClassificationRule("shell.not-found", .commandNotFound, any: [": not found", "command not found"],
                            stream: .stderr, exitCodes: [127]),

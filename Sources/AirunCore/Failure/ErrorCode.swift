@@ -36,11 +36,12 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case outputLost = "OUTPUT_LOST"
     case readyTimeout = "READY_TIMEOUT"
     case memoryLimit = "MEMORY_LIMIT"
+    case addressInUse = "ADDRESS_IN_USE"
 
     public var category: ErrorCategory {
         switch self {
         case .modelNotFound, .modelInvalid, .modelUnsupported, .badArguments, .commandNotFound, .permissionDenied,
-             .promptTooLong:
+             .promptTooLong, .addressInUse:
             return .configuration
         case .gpuOutOfMemory, .hostOutOfMemory, .contextTooLarge, .oomKilled, .memoryLimit:
             return .resource
@@ -58,7 +59,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     public var retryableByDefault: Bool {
         switch self {
         case .gpuOutOfMemory, .hostOutOfMemory, .oomKilled, .killedBySignal, .timeout, .modelLoadFailed, .nonzeroExit,
-             .readyTimeout, .memoryLimit:
+             .readyTimeout, .memoryLimit, .addressInUse:
             return true
         case .modelNotFound, .modelInvalid, .modelCorrupt, .modelUnsupported, .contextTooLarge, .promptTooLong,
              .badArguments, .aborted, .interrupted, .commandNotFound, .permissionDenied, .pythonException, .outputLost:
@@ -92,6 +93,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .outputLost: return "free disk space or fix where the output goes, then run it again"
         case .readyTimeout: return "read its last lines: a model that loads slowly needs a longer --ready-timeout; check the --ready-url or --ready-line"
         case .memoryLimit: return "raise --max-memory, or lower what the server holds (-c, --parallel, a smaller model)"
+        case .addressInUse: return "another process listens on that port (ss -ltnp shows which): stop it, or give the server another --port"
         }
     }
 
@@ -120,6 +122,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .outputLost: return "the command succeeded but airun could not write its output (a full disk, a closed reader): it is lost"
         case .readyTimeout: return "a server did not become ready (--ready-url, --ready-line) in time, and airun stopped it"
         case .memoryLimit: return "a server's processes passed --max-memory, and airun stopped it to start it again"
+        case .addressInUse: return "a server could not listen: its address and port are taken by another process"
         }
     }
 }
