@@ -18,6 +18,11 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
+    /// A GET of `endpoint`, as a server's readiness and metrics are asked.
+    public static func get(_ endpoint: HTTPEndpoint) -> HTTPRequest {
+        HTTPRequest(method: "GET", endpoint: endpoint, contentType: "text/plain", body: [])
+    }
+
     /// The bytes on the wire: one connection per request (`Connection: close`), so the end of
     /// the response is the end of the stream.
     var wire: [UInt8] {

@@ -30,25 +30,7 @@ final class LogFileSink: RecordSink {
 
     func write(_ record: Record) {
         guard !broken else { return }
-        let line = record.line(redactor: redaction.redactor)
-        let day = utcDayStamp(microseconds: record.timestampMicroseconds)
-        do {
-            if file == nil || day != current.day {
-                guard try openLatest(day: day) else { return }
-            }
-            // A full file, or one removed under us (retention by another airun), sends the record
-            // on to the next; a record larger than the limit still goes whole into an empty file.
-            for _ in 0..<1000 {
-                if try append(line, to: file!) { return }
-                file?.close()
-                file = nil
-                current.index += 1
-                file = try FileDescriptor.openForAppend("\(directory)/\(current.name)")
-            }
-        } catch {
-            broken = true
-            console.lost("cannot write records (\(error)); the command runs without them", once: "log")
-        }
+        write(record.line(redactor: redaction.redactor), day: utcDayStamp(microseconds: record.timestampMicroseconds), rotating: true)
     }
 
     /// The records in one append, when they are of one day and fit the file: a chatty command's
@@ -60,18 +42,33 @@ final class LogFileSink: RecordSink {
         guard batch.allSatisfy({ utcDayStamp(microseconds: $0.timestampMicroseconds) == day }) else { return batch.forEach(write) }
         var lines: [UInt8] = []
         for record in batch { lines += record.line(redactor: redaction.redactor) }
+        // Past the file's limit together: one by one, each going where `write` sends it.
+        if !write(lines, day: day, rotating: false) { batch.forEach(write) }
+    }
+
+    /// Appends `bytes` to the day's file. A full file, or one removed under us (retention by
+    /// another airun), sends them on to the next when `rotating` (bytes larger than the limit
+    /// still go whole into an empty file); otherwise returns false and writes nothing. True once
+    /// written, or when the log is broken (said once; the run goes on without records).
+    @discardableResult
+    private func write(_ bytes: [UInt8], day: String, rotating: Bool) -> Bool {
         do {
             if file == nil || day != current.day {
-                guard try openLatest(day: day) else { return }
+                guard try openLatest(day: day) else { return true }
             }
-            if try append(lines, to: file!) { return }
+            for _ in 0..<(rotating ? 1000 : 1) {
+                if try append(bytes, to: file!) { return true }
+                guard rotating else { return false }
+                file?.close()
+                file = nil
+                current.index += 1
+                file = try FileDescriptor.openForAppend("\(directory)/\(current.name)")
+            }
         } catch {
             broken = true
             console.lost("cannot write records (\(error)); the command runs without them", once: "log")
-            return
         }
-        // Past the file's limit together: one by one, each going where `write` sends it.
-        batch.forEach(write)
+        return true
     }
 
     /// Appends under the file's lock, unless the line would take it past the limit or the file

@@ -157,16 +157,17 @@ final class Run {
                                      redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
                                      runSpan: run.span, maxAttempts: settings.policy.attempts,
                                      deadline: options.maxTime.map { run.startMonotonic + $0.nanoseconds })
+        // A server's starts (docs/servers.md), or the attempts of a command that finishes.
+        let last: AttemptOutcome, attempts: Int, interruptedBy: Signal?, gaveUp: String?
         if settings.service.restart.restarts {
-            let (last, starts, interruptedBy, gaveUp) = runStarts(context, run: run, restarting: { exporter?.sendFinishedStarts() })
-            finish(run, last: last, attempts: starts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
-            exporter?.finish()
-            if gaveUp != nil { return .code(ExitCode.startLimit) }
-            return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
+            (last, attempts, interruptedBy, gaveUp) = runStarts(context, run: run, restarting: { exporter?.sendFinishedStarts() })
+        } else {
+            (last, attempts, interruptedBy) = runAttempts(context, run: run)
+            gaveUp = nil
         }
-        let (last, attempts, interruptedBy) = runAttempts(context, run: run)
-        finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, sink: sink)
+        finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
         exporter?.finish()
+        if gaveUp != nil { return .code(ExitCode.startLimit) }
         return interruptedBy.map { ExitDisposition.signal($0) } ?? last.disposition
     }
 

@@ -85,15 +85,17 @@ final class ServiceWatch {
         }
     }
 
+    /// The reason to stop the start when `sample` is over `--max-memory`.
+    func overMemory(_ sample: ResourceSample) -> SupervisorStop? {
+        guard let limit = settings.maxMemoryBytes, sample.treeRSSMB * 1_048_576 > Double(limit) else { return nil }
+        return .memoryLimit(limitBytes: limit, rssMB: sample.treeRSSMB)
+    }
+
     /// What is due at `now`: a readiness check, a heartbeat; returns a reason to stop the start
-    /// (not ready in time, over the memory limit), if there is one.
+    /// (not ready in time), if there is one.
     func due(now: Int64, sampler: ResourceSampler?) -> SupervisorStop? {
-        if let limit = settings.maxMemoryBytes, let rss = sampler?.latest?.treeRSSMB, rss * 1_048_576 > Double(limit) {
-            return .memoryLimit(limitBytes: limit, rssMB: rss)
-        }
         if waitingForReady, let url = settings.readyURL, now >= nextProbe {
-            let request = HTTPRequest(method: "GET", endpoint: url, contentType: "text/plain", body: [])
-            if performHTTP([request], timeoutNanoseconds: Self.probeTimeout)[0] == .status(200) {
+            if performHTTP([.get(url)], timeoutNanoseconds: Self.probeTimeout)[0] == .status(200) {
                 becameReady(at: monotonicNanoseconds(), via: "url", evidence: url.description)
             }
             nextProbe = monotonicNanoseconds() + settings.readyInterval.nanoseconds
@@ -118,8 +120,7 @@ final class ServiceWatch {
         var server = ServerMetrics()
         // A server still loading has no figures yet: read them once it is ready.
         if let url = settings.metricsURL, !waitingForReady {
-            let request = HTTPRequest(method: "GET", endpoint: url, contentType: "text/plain", body: [])
-            let (outcome, body) = fetchHTTP(request, timeoutNanoseconds: Self.probeTimeout)
+            let (outcome, body) = fetchHTTP(.get(url), timeoutNanoseconds: Self.probeTimeout)
             if outcome == .status(200) { server = ServerMetrics(exposition: body) }
         }
         onHeartbeat(Beat(uptime: TimeSpan(nanoseconds: now - started), ready: checksReadiness ? readyAt != nil : nil,

@@ -140,11 +140,17 @@ final class Supervisor {
             for case .sampler(let fd) in ready { watch.sampler?.readable(fd, now: now) }
             if watch.isRunning, let sampler = watch.sampler, now >= sampler.nextDeadline {
                 sampler.tick(now: now)
-                if let sample = sampler.latest { console.status(statusText(sample)) }
+                if let sample = sampler.latest {
+                    console.status(statusText(sample))
+                    // A server over --max-memory is stopped: looked at when a sample is taken, not per read.
+                    if watch.stoppedBy == nil, !watch.reloadRequested, let stop = plan.service?.overMemory(sample) {
+                        begin(stop, in: &watch, at: now)
+                    }
+                }
             }
-            if watch.isRunning, watch.stoppedBy == nil, !watch.reloadRequested, let service = plan.service, now >= service.nextDeadline
-                || plan.service?.settings.maxMemoryBytes != nil {
-                if let stop = service.due(now: now, sampler: watch.sampler) { begin(stop, in: &watch, at: now) }
+            if watch.isRunning, watch.stoppedBy == nil, !watch.reloadRequested, let service = plan.service, now >= service.nextDeadline,
+               let stop = service.due(now: now, sampler: watch.sampler) {
+                begin(stop, in: &watch, at: now)
             }
             if watch.isRunning, watch.pidFD == nil || ready.contains(.childExit), hasExited(pid) {
                 try watch.reap(at: now)

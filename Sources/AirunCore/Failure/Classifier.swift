@@ -305,8 +305,7 @@ func looksLikeModelPath(_ text: String) -> Bool {
     return (path.hasPrefix("models/") || path.contains("/models/")) && !name.contains(".")
 }
 
-/// The last line of `text` that is not blank, cut to 240 characters: a stopped server's evidence.
+/// The last line of `text` that is not blank, as evidence (`evidenceLine`): a stopped server's.
 func lastLine(_ text: String) -> String? {
-    guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.allSatisfy(\.isWhitespace) }) else { return nil }
-    return line.count > 240 ? String(line.suffix(240)) : String(line)
+    text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { !$0.allSatisfy(\.isWhitespace) }).map(evidenceLine)
 }

@@ -57,7 +57,7 @@ public struct Heartbeat: Equatable, Sendable {
         r.add("mean_cpu_percent", meanCPUPercent, decimals: 1)
         r.add("peak_gpu_memory_used_mb", peakGPUMemoryUsedMB)
         r.add("mean_gpu_utilization_percent", meanGPUUtilizationPercent, decimals: 1)
-        for (name, key) in Self.serverFields { r.add(name, server[keyPath: key]) }
+        for field in ServerMetrics.fields { r.add(field.record, server[keyPath: field.key]) }
     }
 
     init(_ o: JSONObject) {
@@ -71,17 +71,6 @@ public struct Heartbeat: Equatable, Sendable {
         meanCPUPercent = o.double("mean_cpu_percent")
         peakGPUMemoryUsedMB = o.double("peak_gpu_memory_used_mb")
         meanGPUUtilizationPercent = o.double("mean_gpu_utilization_percent")
-        for (name, key) in Self.serverFields { server[keyPath: key] = o.double(name) }
+        for field in ServerMetrics.fields { server[keyPath: field.key] = o.double(field.record) }
     }
-
-    /// The record's names for llama-server's figures.
-    static var serverFields: [(String, WritableKeyPath<ServerMetrics, Double?>)] { [
-        ("server_prompt_tokens_total", \.promptTokens),
-        ("server_prompt_seconds_total", \.promptSeconds),
-        ("server_predicted_tokens_total", \.predictedTokens),
-        ("server_predicted_seconds_total", \.predictedSeconds),
-        ("server_decode_total", \.decodeCalls),
-        ("server_requests_processing", \.requestsProcessing),
-        ("server_requests_deferred", \.requestsDeferred),
-    ] }
 }

@@ -15,15 +15,25 @@ public struct ServerMetrics: Equatable, Sendable {
 
     public var isEmpty: Bool { self == ServerMetrics() }
 
-    /// llama-server's names (`tools/server/server-context.cpp`), each with where it goes.
-    static var names: [(String, WritableKeyPath<ServerMetrics, Double?>)] { [
-        ("llamacpp:prompt_tokens_total", \.promptTokens),
-        ("llamacpp:prompt_seconds_total", \.promptSeconds),
-        ("llamacpp:tokens_predicted_total", \.predictedTokens),
-        ("llamacpp:tokens_predicted_seconds_total", \.predictedSeconds),
-        ("llamacpp:n_decode_total", \.decodeCalls),
-        ("llamacpp:requests_processing", \.requestsProcessing),
-        ("llamacpp:requests_deferred", \.requestsDeferred),
+    /// Each figure: llama-server's name for it (`tools/server/server-context.cpp`), the heartbeat
+    /// record's, whether it is a counter (since the start) or a gauge, and where it is kept.
+    struct Field {
+        let exposition: String
+        let record: String
+        let counter: Bool
+        let key: WritableKeyPath<ServerMetrics, Double?>
+    }
+
+    /// The one table of the figures: the parser, the heartbeat record and the increments read it.
+    static var fields: [Field] { [
+        Field(exposition: "llamacpp:prompt_tokens_total", record: "server_prompt_tokens_total", counter: true, key: \.promptTokens),
+        Field(exposition: "llamacpp:prompt_seconds_total", record: "server_prompt_seconds_total", counter: true, key: \.promptSeconds),
+        Field(exposition: "llamacpp:tokens_predicted_total", record: "server_predicted_tokens_total", counter: true, key: \.predictedTokens),
+        Field(exposition: "llamacpp:tokens_predicted_seconds_total", record: "server_predicted_seconds_total", counter: true,
+              key: \.predictedSeconds),
+        Field(exposition: "llamacpp:n_decode_total", record: "server_decode_total", counter: true, key: \.decodeCalls),
+        Field(exposition: "llamacpp:requests_processing", record: "server_requests_processing", counter: false, key: \.requestsProcessing),
+        Field(exposition: "llamacpp:requests_deferred", record: "server_requests_deferred", counter: false, key: \.requestsDeferred),
     ] }
 
     /// Reads a Prometheus text exposition, keeping the figures above; anything else (other
@@ -33,7 +43,7 @@ public struct ServerMetrics: Equatable, Sendable {
         self.init()
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
             guard let (name, value) = Self.sample(Array(line)) else { continue }
-            if let key = Self.names.first(where: { $0.0 == name })?.1 { self[keyPath: key] = value }
+            if let key = Self.fields.first(where: { $0.exposition == name })?.key { self[keyPath: key] = value }
         }
     }
 
@@ -95,14 +105,17 @@ public struct ServerCounterDeltas: Sendable {
     /// What each counter grew by since the previous scrape.
     public mutating func increments(_ now: ServerMetrics) -> ServerMetrics {
         var d = ServerMetrics()
-        for key in [\ServerMetrics.promptTokens, \.promptSeconds, \.predictedTokens, \.predictedSeconds, \.decodeCalls] {
+        for field in ServerMetrics.fields {
+            let key = field.key
+            guard field.counter else {
+                d[keyPath: key] = now[keyPath: key]
+                continue
+            }
             guard let value = now[keyPath: key], value >= 0 else { continue }
             let before = last[keyPath: key] ?? 0
             d[keyPath: key] = value >= before ? value - before : value
             last[keyPath: key] = value
         }
-        d.requestsProcessing = now.requestsProcessing
-        d.requestsDeferred = now.requestsDeferred
         return d
     }
 }
