@@ -33,7 +33,15 @@ final class RunExporter: RecordSink {
     static let maxChildLogs = 1000
     private var childLogs = 0
 
+    /// `write` runs on the attempt's worker too (a command's log records): the rest of the
+    /// exporter's work comes after the worker has finished.
+    private let lock = Lock()
+
     func write(_ record: Record) {
+        lock.withLock { keep(record) }
+    }
+
+    private func keep(_ record: Record) {
         switch record.event {
         case .sample: return
         case .childLog:

@@ -20,6 +20,9 @@ final class LogFileSink: RecordSink {
     private var current = LogFileName(day: "", index: 0)
     private var broken = false
     private var pruned = false
+    /// The file's state: the attempt's worker appends a command's log records while the poll
+    /// loop appends its own.
+    private let lock = Lock()
 
     init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
@@ -29,21 +32,35 @@ final class LogFileSink: RecordSink {
     }
 
     func write(_ record: Record) {
-        guard !broken else { return }
-        write(record.line(redactor: redaction.redactor), day: utcDayStamp(microseconds: record.timestampMicroseconds), rotating: true)
+        let line = record.line(redactor: redaction.redactor)
+        let day = utcDayStamp(microseconds: record.timestampMicroseconds)
+        lock.withLock { if !broken { write(line, day: day, rotating: true) } }
     }
 
     /// The records in one append, when they are of one day and fit the file: a chatty command's
     /// log lines would otherwise take a lock, a size check and a write(2) each. Otherwise (and
-    /// for one record) one at a time, as `write` does.
+    /// for one record) one at a time, as `write` does. Encoded before the lock is taken: the poll
+    /// loop's own records wait only for the append.
     func write(batch: [Record]) {
-        guard !broken, batch.count > 1, let first = batch.first else { return batch.forEach(write) }
+        guard batch.count > 1, let first = batch.first else { return batch.forEach(write) }
         let day = utcDayStamp(microseconds: first.timestampMicroseconds)
         guard batch.allSatisfy({ utcDayStamp(microseconds: $0.timestampMicroseconds) == day }) else { return batch.forEach(write) }
         var lines: [UInt8] = []
-        for record in batch { lines += record.line(redactor: redaction.redactor) }
-        // Past the file's limit together: one by one, each going where `write` sends it.
-        if !write(lines, day: day, rotating: false) { batch.forEach(write) }
+        var ends: [Int] = []
+        ends.reserveCapacity(batch.count)
+        for record in batch {
+            lines += record.line(redactor: redaction.redactor)
+            ends.append(lines.count)
+        }
+        lock.withLock {
+            guard !broken, !write(lines, day: day, rotating: false) else { return }
+            // Past the file's limit together: one by one, each going where `write` sends it.
+            var start = 0
+            for end in ends where !broken {
+                write(Array(lines[start..<end]), day: day, rotating: true)
+                start = end
+            }
+        }
     }
 
     /// Appends `bytes` to the day's file. A full file, or one removed under us (retention by

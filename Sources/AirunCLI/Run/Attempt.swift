@@ -184,11 +184,13 @@ struct AttemptRunner {
                                timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {
             let sink = context.sink, number = Int64(number)
-            plan.childLogs = ChildLogFeed(sink: sink) { log, message in
+            let worker = BackgroundWorker()
+            plan.worker = worker
+            plan.childLogs = ChildLogFeed(sink: sink, worker: worker) { log, message, arrived in
                 var log = log
                 log.attempt = number
                 return Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
-                              identity: identity, timestampMicroseconds: wallClockMicroseconds())
+                              identity: identity, timestampMicroseconds: arrived)
             }
         }
         plan.service = makeServiceWatch(identity: identity)
@@ -280,8 +282,9 @@ struct AttemptRunner {
             let names = ("\(dir)/\(requestID).stdout", "\(dir)/\(requestID).stderr")
             let files = (try FileDescriptor.create(names.0), try FileDescriptor.create(names.1))
             let redactor = context.options.captureRaw ? nil : context.redaction.redactor
-            plan.captureStdout = CaptureFile(file: files.0, redactor: redactor)
-            plan.captureStderr = CaptureFile(file: files.1, redactor: redactor)
+            if redactor != nil && plan.worker == nil { plan.worker = BackgroundWorker() }
+            plan.captureStdout = CaptureFile(file: files.0, redactor: redactor, worker: plan.worker)
+            plan.captureStderr = CaptureFile(file: files.1, redactor: redactor, worker: plan.worker)
             return (names, [files.0, files.1])
         } catch {
             context.console.lost("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")

@@ -4,46 +4,125 @@ import AirunSystem
 /// A full copy of one output stream (`--capture-dir`), redacted on the way to disk unless
 /// `--capture-raw` was given.
 ///
+/// A raw capture is written as the bytes arrive, like `tee`. A redacted one is redacted and
+/// written by the attempt's `BackgroundWorker`, beside the poll loop: the child's output is not
+/// slowed by the redactor. If the worker falls behind for longer than its wait limit, the chunk
+/// is dropped, and the capture says so on a line of its own in its place; the rest of the line
+/// the drop cut into is dropped with it, so only whole lines are ever redacted (a secret split
+/// by a drop would not be recognised).
+///
 /// Redaction works on whole lines, so a secret is never split between two writes: complete lines
 /// are redacted and written, the unfinished last line waits for the next chunk (up to 64 KiB,
 /// then it is written anyway so memory stays bounded). A private key block spans lines, so the
 /// lines between its BEGIN and END are dropped even when they arrive in different chunks.
 final class CaptureFile {
+    private let worker: BackgroundWorker?
+    /// The worker's side: touched only by jobs on the worker's thread until `finish` returns.
+    private let writer: RedactingWriter?
     private let file: FileDescriptor
-    private let redactor: Redactor?
+    /// Bytes refused by the worker since the last chunk it took (the poll loop's side).
+    private var dropping = 0
+    /// Why writing stopped, once it did.
+    private(set) var failure: SystemError?
+
+    init(file: FileDescriptor, redactor: Redactor?, worker: BackgroundWorker? = nil) {
+        self.file = file
+        self.worker = redactor == nil ? nil : worker
+        writer = redactor.map { RedactingWriter(file: file, redactor: $0) }
+    }
+
+    /// Takes the next bytes of the stream. A raw capture writes them now; a redacted one hands
+    /// them to the worker (or, without one, redacts them here).
+    func write(_ chunk: [UInt8]) {
+        guard failure == nil else { return }
+        guard let writer else {
+            do { try file.writeAll(chunk) } catch { failure = error }
+            return
+        }
+        guard let worker else { return writer.take(chunk) }
+        if dropping > 0 {
+            let dropped = dropping
+            worker.submit(bytes: 0) { writer.noteDropped(dropped) }
+            dropping = 0
+        }
+        if !worker.submit(bytes: chunk.count, { writer.take(chunk) }) { dropping += chunk.count }
+    }
+
+    /// Writes what is left at the end of the stream (on the worker: the caller then waits for it
+    /// with `BackgroundWorker.finish`, and reads `writeFailure`).
+    func finish() {
+        guard let writer else { return }
+        let dropped = dropping
+        dropping = 0
+        guard let worker else { return writer.finish(dropped: dropped) }
+        worker.submit(bytes: 0) { writer.finish(dropped: dropped) }
+    }
+
+    /// Why the capture stopped, if it did: read once the worker has finished.
+    var writeFailure: SystemError? { failure ?? writer?.failure }
+}
+
+/// The redacting half of a capture file, run on the worker's thread.
+final class RedactingWriter {
+    private let file: FileDescriptor
+    private let redactor: Redactor
     private var pending: [UInt8] = []
     private var insidePrivateKey = false
+    /// After a drop: the rest of the line it cut into goes too.
+    private var skippingToLineEnd = false
+    private(set) var failure: SystemError?
     private static let flushLimit = 64 * 1024
 
-    init(file: FileDescriptor, redactor: Redactor?) {
+    init(file: FileDescriptor, redactor: Redactor) {
         self.file = file
         self.redactor = redactor
     }
 
-    func write(_ chunk: UnsafeRawBufferPointer) throws(SystemError) {
-        guard let redactor else { return try file.writeAll(chunk) }
-        pending.append(contentsOf: chunk)
+    func take(_ chunk: [UInt8]) {
+        guard failure == nil else { return }
+        var start = 0
+        if skippingToLineEnd {
+            guard let newline = chunk.firstIndex(of: UInt8(ascii: "\n")) else { return }
+            start = newline + 1
+            skippingToLineEnd = false
+        }
+        pending.append(contentsOf: chunk[start...])
         guard let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) else {
-            if pending.count > Self.flushLimit { try flush(redactor) }
+            if pending.count > Self.flushLimit { flush() }
             return
         }
         let lines = Array(pending[...lastNewline])
         pending.removeFirst(lastNewline + 1)
-        try file.writeAll(redactLines(lines, redactor))
+        write(redactLines(lines))
     }
 
-    /// Writes what is left at the end of the stream.
-    func finish() throws(SystemError) {
-        if let redactor, !pending.isEmpty { try flush(redactor) }
+    /// `bytes` of the stream were dropped here: the unfinished line before them and the rest of
+    /// the line they end in go too, and a line says what is missing.
+    func noteDropped(_ bytes: Int) {
+        guard failure == nil else { return }
+        let lost = bytes + pending.count
+        pending = []
+        skippingToLineEnd = true
+        write(Array("[airun: \(lost)+ bytes of output not captured here: the capture fell behind]\n".utf8))
     }
 
-    private func flush(_ redactor: Redactor) throws(SystemError) {
+    func finish(dropped: Int) {
+        if dropped > 0 { noteDropped(dropped) }
+        if !pending.isEmpty { flush() }
+    }
+
+    private func flush() {
         let rest = pending
         pending = []
-        try file.writeAll(redactLines(rest, redactor))
+        write(redactLines(rest))
     }
 
-    private func redactLines(_ bytes: [UInt8], _ redactor: Redactor) -> [UInt8] {
+    private func write(_ bytes: [UInt8]) {
+        guard failure == nil else { return }
+        do { try file.writeAll(bytes) } catch { failure = error }
+    }
+
+    private func redactLines(_ bytes: [UInt8]) -> [UInt8] {
         var text = bytes
         if insidePrivateKey {
             // The block began in an earlier chunk, whose mask was written then: drop through END.
@@ -59,13 +138,21 @@ final class CaptureFile {
         return out
     }
 
-    private func find(_ literal: String, in bytes: [UInt8], after start: Int?) -> Int? {
+    private func find(_ literal: StaticString, in bytes: [UInt8], after start: Int?) -> Int? {
         guard let start else { return nil }
-        let needle = Array(literal.utf8)
-        guard bytes.count >= needle.count, start <= bytes.count - needle.count else { return nil }
-        for i in start...(bytes.count - needle.count) where bytes[i] == needle[0] && Array(bytes[i..<(i + needle.count)]) == needle {
-            return i
+        let count = literal.utf8CodeUnitCount, needle = literal.utf8Start
+        guard bytes.count >= count, start <= bytes.count - count else { return nil }
+        return bytes.withUnsafeBufferPointer { p in
+            var i = start
+            while i <= p.count - count {
+                if p[i] == needle[0] {
+                    var k = 1
+                    while k < count, p[i + k] == needle[k] { k += 1 }
+                    if k == count { return i }
+                }
+                i += 1
+            }
+            return nil
         }
-        return nil
     }
 }

@@ -14,6 +14,9 @@ final class Console {
     /// The run's redactor, shared: a profile adopted after start-up changes it for every writer.
     let redaction: SharedRedactor
     private var warned: Set<String> = []
+    /// A record sink's warning may come from the attempt's worker thread, while the poll loop
+    /// writes its own lines: one line at a time.
+    private let lock = Lock()
 
     /// `statusLine`: the caller's verdict on options and environment (`-q`, `--no-status`,
     /// `AIRUN_STATUS=0`, `TERM`); the console adds that stderr must be a terminal.
@@ -29,7 +32,7 @@ final class Console {
 
     /// A warning, printed at most once per `key` (fail-open paths warn once, not per record).
     func warn(_ text: String, once key: String? = nil) {
-        if let key, !warned.insert(key).inserted { return }
+        if let key, !firstTime(key) { return }
         if !quiet { emit("warning: " + text) }
     }
 
@@ -37,8 +40,10 @@ final class Console {
     /// exported metrics or traces): printed even with -q, at most once per `key`, since `-q` is
     /// what cron jobs use, and there a silent loss is found only when the records are needed.
     func lost(_ text: String, once key: String) {
-        if warned.insert(key).inserted { emit("warning: " + text) }
+        if firstTime(key) { emit("warning: " + text) }
     }
+
+    private func firstTime(_ key: String) -> Bool { lock.withLock { warned.insert(key).inserted } }
 
     /// Errors are printed even with -q: they replace what the shell would have said.
     func error(_ text: String) { emit(text) }
@@ -61,11 +66,14 @@ final class Console {
 
     /// `masked`: the text is already redacted (cutting it first could split a secret in two).
     private func emit(_ text: String, masked: Bool = false) {
-        clearStatus()
-        // Our line starts on a line of its own, not glued to the child's unfinished one.
-        let newline = cursorAtLineStart ? "" : "\n"
-        cursorAtLineStart = true
-        try? FileDescriptor.standardError.writeAll(newline + prefix + (masked ? text : redaction.redactor.redact(text)) + "\n")
+        let line = prefix + (masked ? text : redaction.redactor.redact(text)) + "\n"
+        lock.withLock {
+            eraseStatus()
+            // Our line starts on a line of its own, not glued to the child's unfinished one.
+            let newline = cursorAtLineStart ? "" : "\n"
+            cursorAtLineStart = true
+            try? FileDescriptor.standardError.writeAll(newline + line)
+        }
     }
 
     // MARK: The status line
@@ -81,7 +89,7 @@ final class Console {
     private(set) var cursorAtLineStart = true
 
     /// Called after each write of the child's output to where airun's lines go.
-    func childOutput(endsLine: Bool) { cursorAtLineStart = endsLine }
+    func childOutput(endsLine: Bool) { lock.withLock { cursorAtLineStart = endsLine } }
 
     /// Redraws the status line in place, at most once a second, and only where it cannot damage
     /// what the child shows: at the start of a line, while airun is the terminal's foreground job,
@@ -89,7 +97,7 @@ final class Console {
     /// prompt with echo off) and nothing typed ahead is echoed on the line. Cut to the window's
     /// width, so it never wraps onto a second line that `\r` could not erase.
     func status(_ text: String) {
-        guard statusEnabled, cursorAtLineStart else { return }
+        guard statusEnabled, lock.withLock({ cursorAtLineStart }) else { return }
         let now = monotonicNanoseconds()
         guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
         guard let terminal = TerminalState(.standardError), terminal.isForeground, terminal.isCooked,
@@ -98,14 +106,21 @@ final class Console {
         let width = terminal.columns > 0 ? terminal.columns : 80
         guard width > 8 else { return }
         statusDrawn = now
-        statusVisible = true
         let line = (prefix + redaction.redactor.redact(text)).unicodeScalars.prefix(width - 1)
-        try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
+        lock.withLock {
+            statusVisible = true
+            try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
+        }
     }
 
     /// Erases the status line (before the child's output, airun's own lines, and at exit),
     /// leaving the cursor at the start of the line, where the child's cursor was.
     func clearStatus() {
+        guard statusEnabled else { return }
+        lock.withLock { eraseStatus() }
+    }
+
+    private func eraseStatus() {
         guard statusVisible else { return }
         statusVisible = false
         try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K")

@@ -2,7 +2,9 @@ import AirunCore
 import AirunSystem
 
 /// Runs one attempt in a single-threaded poll(2) loop over the child's output, a signalfd and a
-/// pidfd: no threads, no signal handlers, no races between them.
+/// pidfd: no signal handlers, no races between them. The one other thread, the attempt's
+/// `BackgroundWorker` (only with a redacted capture or `[child_logs]`), redacts and writes what
+/// the loop hands it, and is waited for before the attempt ends.
 ///
 /// The child always reads airun's own stdin, so EOF, typeahead and terminal modes are the
 /// child's business exactly as without airun. When airun has a terminal on any standard stream,
@@ -160,7 +162,7 @@ final class Supervisor {
                 for step in watch.teardown?.due(at: now) ?? [] { carryOut(step, in: &watch) }
             }
         }
-        finish(watch.streams)
+        finish(watch.streams, worker: plan.worker)
         return watch.result(usedTTY: connection.usePTY)
     }
 
@@ -237,15 +239,25 @@ final class Supervisor {
 
     /// After the loop: a background process of the child that still holds the pipes gets a relay
     /// that copies until it closes them, so what it writes later arrives as without airun (closed,
-    /// the pipes would kill it with SIGPIPE); airun does not wait for it. Capture files are closed.
-    private func finish(_ streams: [OutputStream]) {
+    /// the pipes would kill it with SIGPIPE); airun does not wait for it. Capture files and the
+    /// command's log records are completed: the worker making them is waited for, so they are
+    /// whole before the attempt's end is recorded.
+    private func finish(_ streams: [OutputStream], worker: BackgroundWorker?) {
         let stillOpen = streams.filter { $0.open && !$0.destinationGone }
         if !stillOpen.isEmpty { startRelay(stillOpen.map { ($0.source, $0.destination) }) }
+        let now = wallClockMicroseconds()
         for s in streams {
             if s.open { s.source.close() }
-            s.childLogs?.finish()
-            do { try s.capture?.finish() } catch {
+            s.childLogs?.finish(at: now)
+            s.capture?.finish()
+        }
+        worker?.finish()
+        for s in streams {
+            if let error = s.capture?.writeFailure {
                 console.lost("cannot write the capture file (\(error)); capture stopped", once: "capture")
+            }
+            if let dropped = s.childLogs?.droppedBytes, dropped > 0 {
+                console.lost("\(dropped) bytes of the command's log lines were not recorded: airun fell behind", once: "child-logs")
             }
         }
     }
@@ -283,13 +295,12 @@ final class Supervisor {
                 }
             }
             stream.tail.append(chunk)
-            stream.childLogs?.feed(chunk)
             service?.output(chunk, now: now)
-            if let capture = stream.capture {
-                do { try capture.write(chunk) } catch {
-                    stream.capture = nil
-                    console.lost("cannot write the capture file (\(error)); capture stopped", once: "capture")
-                }
+            if stream.childLogs != nil || stream.capture != nil {
+                // One copy for both: the worker reads it after this buffer is reused.
+                let bytes = [UInt8](chunk)
+                stream.childLogs?.feed(bytes, arrived: wallClockMicroseconds())
+                stream.capture?.write(bytes)
             }
         }
         return true

@@ -76,6 +76,13 @@ public struct ChildLogLines: Sendable {
         }
     }
 
+    /// Bytes were lost before the next chunk (airun fell behind): the unfinished line is not
+    /// whole, and neither is the next chunk's first line; both are skipped.
+    public mutating func dropUnfinishedLine() {
+        partial = []
+        overlong = true
+    }
+
     /// The last line, when the stream ended without a newline.
     public mutating func finish(_ emit: (ChildLog, String) -> Void) {
         if !overlong, !partial.isEmpty { line(partial[...], emit) }
