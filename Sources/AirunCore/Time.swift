@@ -2,10 +2,40 @@
 /// Civil-date arithmetic (Howard Hinnant's days-from-civil inverse) so no libc or Foundation
 /// calendar is needed.
 public func rfc3339(microseconds: Int64) -> String {
+    var bytes: [UInt8] = []
+    appendRFC3339(microseconds: microseconds, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// `rfc3339(microseconds:)` appended as bytes: a record's timestamp, written straight into its line.
+public func appendRFC3339(microseconds: Int64, to out: inout [UInt8]) {
     let (date, secondsOfDay) = civilDate(microseconds: microseconds)
     let micros = ((microseconds % 1_000_000) + 1_000_000) % 1_000_000
-    return "\(pad(date.year, 4))-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(secondsOfDay / 3600, 2)):"
-        + "\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(micros, 6))Z"
+    func digits(_ value: Int64, _ width: Int) {
+        guard value >= 0, value < 10_000 || width > 4 else { return out.append(contentsOf: pad(value, width).utf8) }
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        while divisor > 0 {
+            out.append(UInt8(48 + v / divisor % 10))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+    digits(date.year, 4)
+    out.append(UInt8(ascii: "-"))
+    digits(date.month, 2)
+    out.append(UInt8(ascii: "-"))
+    digits(date.day, 2)
+    out.append(UInt8(ascii: "T"))
+    digits(secondsOfDay / 3600, 2)
+    out.append(UInt8(ascii: ":"))
+    digits(secondsOfDay / 60 % 60, 2)
+    out.append(UInt8(ascii: ":"))
+    digits(secondsOfDay % 60, 2)
+    out.append(UInt8(ascii: "."))
+    digits(micros, 6)
+    out.append(UInt8(ascii: "Z"))
 }
 
 /// `YYYYMMDD` of the UTC day, for daily log file names.

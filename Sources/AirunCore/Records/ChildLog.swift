@@ -13,7 +13,7 @@ public struct ChildLog: Equatable, Sendable {
 
     func encode(into r: inout JSONLine) {
         r.add("attempt", attempt)
-        r.add("stream", "stderr")
+        r.add("stream", literal: "stderr")
         r.add("child_level", childLevel)
         r.add("child_logger", childLogger)
         r.add("child_timestamp", childTimestamp)

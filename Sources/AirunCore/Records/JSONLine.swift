@@ -4,7 +4,9 @@
 /// 0.5–2.3 ms of start-up) and writes straight into one buffer that becomes one write(2).
 ///
 /// - Important: every string value passes through the redactor it was made with; there is no
-///   way to build a line without one, so no record can carry an unmasked secret.
+///   way to build a line without one, so no record can carry an unmasked secret. The only values
+///   written without it are those whose type allows no secret: numbers, ids of hex digits,
+///   timestamps airun formats, and literals in airun's source (`StaticString`).
 public struct JSONLine: Sendable {
     public private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var empty = true
@@ -22,15 +24,39 @@ public struct JSONLine: Sendable {
     public mutating func add(_ name: String, _ value: String?) {
         key(name)
         guard let value else { return appendNull() }
-        JSONLine.appendString(redactor.redact(value).utf8, to: &bytes)
+        appendRedacted(value)
+    }
+
+    private mutating func appendRedacted(_ text: String, cutAtStart: Bool = false) {
+        redactor.withRedactedUTF8(text, cutAtStart: cutAtStart) { JSONLine.appendString(bytes: $0, to: &bytes) }
+    }
+
+    /// A string spelled in airun's source (a level, an event's name): nothing to redact.
+    public mutating func add(_ name: String, literal: StaticString) {
+        key(name)
+        JSONLine.appendString(bytes: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount), to: &bytes)
+    }
+
+    /// A trace or span id: hex digits by construction, nothing to redact.
+    public mutating func add(_ name: String, identifier: (some HexIdentifier)?) {
+        key(name)
+        guard let identifier else { return appendNull() }
+        JSONLine.appendString(identifier.hex.utf8, to: &bytes)
+    }
+
+    /// A time as RFC 3339 UTC with microseconds, formatted here: nothing to redact.
+    public mutating func add(_ name: String, timestampMicroseconds: Int64) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        appendRFC3339(microseconds: timestampMicroseconds, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Adds raw bytes (e.g. an output tail) as a string; invalid UTF-8 becomes U+FFFD.
     /// `cutAtStart`: the bytes are the end of something longer (a tail that dropped its start).
     public mutating func add(_ name: String, bytes raw: [UInt8], cutAtStart: Bool = false) {
         key(name)
-        let text = String(decoding: raw, as: UTF8.self)
-        JSONLine.appendString(redactor.redact(text, cutAtStart: cutAtStart).utf8, to: &bytes)
+        appendRedacted(String(decoding: raw, as: UTF8.self), cutAtStart: cutAtStart)
     }
 
     public mutating func add(_ name: String, _ value: Int64?) {
@@ -116,7 +142,7 @@ public struct JSONLine: Sendable {
         case .bool(let b): bytes.append(contentsOf: (b ? "true" : "false").utf8)
         case .integer(let n): bytes.append(contentsOf: String(n).utf8)
         case .number(let d): bytes.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
-        case .string(let s): JSONLine.appendString(redactor.redact(s).utf8, to: &bytes)
+        case .string(let s): appendRedacted(s)
         case .array(let items):
             bytes.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -128,7 +154,7 @@ public struct JSONLine: Sendable {
             bytes.append(UInt8(ascii: "{"))
             for (i, member) in o.members.enumerated() {
                 if i > 0 { bytes.append(UInt8(ascii: ",")) }
-                JSONLine.appendString(redactor.redact(member.key).utf8, to: &bytes)
+                appendRedacted(member.key)
                 bytes.append(UInt8(ascii: ":"))
                 // A value under a secret-named key is masked whole, whatever it looks like
                 // ("password": "Tr0ub4dor-horse-battery" matches no key pattern); null and

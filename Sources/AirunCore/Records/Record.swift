@@ -3,6 +3,15 @@ public let recordSchemaVersion: Int64 = 1
 
 public enum RecordLevel: String, Sendable {
     case info = "INFO", warning = "WARN", error = "ERROR"
+
+    /// The raw value as spelled in the source: written into a line without the redactor.
+    var literal: StaticString {
+        switch self {
+        case .info: "INFO"
+        case .warning: "WARN"
+        case .error: "ERROR"
+        }
+    }
 }
 
 /// The identity every record carries: which trace, which span (run or attempt), its parent, and
@@ -35,7 +44,10 @@ public enum Event: Equatable, Sendable {
     case heartbeat(Heartbeat)
 
     /// The `event` field.
-    public var name: String {
+    public var name: String { literalName.description }
+
+    /// The `event` field as spelled in the source: written into a line without the redactor.
+    public var literalName: StaticString {
         switch self {
         case .runStart: "run.start"
         case .attemptStart: "attempt.start"
@@ -74,14 +86,14 @@ public struct Record: Equatable, Sendable {
     public func line(redactor: Redactor) -> [UInt8] {
         var r = JSONLine(redacting: redactor)
         r.add("schema", schema)
-        r.add("timestamp", rfc3339(microseconds: timestampMicroseconds))
-        r.add("level", level.rawValue)
-        r.add("logger", "airun")
-        r.add("event", event.name)
+        r.add("timestamp", timestampMicroseconds: timestampMicroseconds)
+        r.add("level", literal: level.literal)
+        r.add("logger", literal: "airun")
+        r.add("event", literal: event.literalName)
         r.add("message", message)
-        r.add("trace_id", identity.traceID.hex)
-        r.add("span_id", identity.spanID.hex)
-        r.add("parent_span_id", identity.parentSpanID?.hex)
+        r.add("trace_id", identifier: identity.traceID)
+        r.add("span_id", identifier: identity.spanID)
+        r.add("parent_span_id", identifier: identity.parentSpanID)
         r.add("request_id", identity.requestID)
         switch event {
         case .runStart(let e): e.encode(into: &r)

@@ -10,6 +10,9 @@ public struct Redactor: Sendable {
     /// The first bytes of `secretValues`, a bit each: kept with them, so a scan (one per string
     /// airun writes) does not build the table again.
     private(set) var secretStarts = ByteSet()
+    /// `ByteSet.wordBreaks` and `secretStarts` together: inside a word, the scanner skips
+    /// every other byte (its prefilter).
+    private(set) var insideWordStops = ByteSet.wordBreaks
     /// Emails and phone numbers (on by default).
     public var maskPersonalData = true
     /// Regular expressions from profiles: each match is replaced by `***<kind>_REDACTED***`.
@@ -36,6 +39,7 @@ public struct Redactor: Sendable {
         guard bytes.count >= 4, !secretValues.contains(where: { $0.value == bytes }) else { return }
         secretValues.append((bytes, kind))
         secretStarts.insert(bytes[0])
+        insideWordStops.insert(bytes[0])
         // Longest first, so a value containing another is masked whole.
         secretValues.sort { $0.value.count > $1.value.count }
     }
@@ -43,18 +47,38 @@ public struct Redactor: Sendable {
     /// `cutAtStart`: `text` is the end of something longer (an output tail that dropped its
     /// beginning), so its first word may be the second half of a key.
     public func redact(_ text: String, cutAtStart: Bool = false) -> String {
-        let bytes = Array(text.utf8)
-        var scanner = Scanner(redactor: self, input: bytes)
-        scanner.cutAtStart = cutAtStart
-        guard let out = scanner.run() else { return applyPatterns(text) }
+        var text = text
+        guard let out = text.withUTF8({ scan($0, cutAtStart: cutAtStart) }) else { return applyPatterns(text) }
         return applyPatterns(String(decoding: out, as: UTF8.self))
     }
 
     public func redact(_ bytes: [UInt8]) -> [UInt8] {
-        var scanner = Scanner(redactor: self, input: bytes)
-        let out = scanner.run() ?? bytes
+        guard let out = bytes.withUnsafeBufferPointer({ scan($0, cutAtStart: false) }) else {
+            return extraPatterns.isEmpty ? bytes : Array(applyPatterns(String(decoding: bytes, as: UTF8.self)).utf8)
+        }
         if extraPatterns.isEmpty { return out }
         return Array(applyPatterns(String(decoding: out, as: UTF8.self)).utf8)
+    }
+
+    /// Calls `body` with the bytes of `text` redacted, without copying them when nothing is
+    /// masked: how a record's strings reach its line.
+    public func withRedactedUTF8<R>(_ text: String, cutAtStart: Bool = false, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var text = text
+        if extraPatterns.isEmpty {
+            return text.withUTF8 { p in
+                guard let out = scan(p, cutAtStart: cutAtStart) else { return body(p) }
+                return out.withUnsafeBufferPointer(body)
+            }
+        }
+        var redacted = redact(text, cutAtStart: cutAtStart)
+        return redacted.withUTF8(body)
+    }
+
+    /// The masked bytes, or nil when nothing in `bytes` needed masking.
+    private func scan(_ bytes: UnsafeBufferPointer<UInt8>, cutAtStart: Bool) -> [UInt8]? {
+        var scanner = Scanner(redactor: self, input: bytes)
+        scanner.cutAtStart = cutAtStart
+        return scanner.run()
     }
 
     /// The command line with the values of secret-bearing options (`--api-key V`, `--token=V`,
@@ -115,16 +139,24 @@ public func secretOptionKind(_ option: String) -> String? {
 /// name says it is a secret, or nil: the environment variables' word rules, on the key's words
 /// however they are written (`password`, `api_key`, `X-Api-Key`, `apiKey`, `client.secret`).
 public func secretKeyKind(_ key: String) -> String? {
-    var upper: [UInt8] = []
-    var previousLower = false
-    for b in key.utf8.prefix(256) {
-        let isUpper = b >= 0x41 && b <= 0x5A, isLower = b >= 0x61 && b <= 0x7A, isDigit = b >= 0x30 && b <= 0x39
-        if isUpper && previousLower { upper.append(0x5F) }  // apiKey: a word boundary
-        upper.append(isLower ? b - 0x20 : isUpper || isDigit ? b : 0x5F)
-        previousLower = isLower || isDigit
+    // Runs for every key of every log line a command prints: no allocation unless it is secret.
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { upper in
+        var count = 0
+        var previousLower = false
+        for b in key.utf8.prefix(256) {
+            let isUpper = b >= 0x41 && b <= 0x5A, isLower = b >= 0x61 && b <= 0x7A, isDigit = b >= 0x30 && b <= 0x39
+            if isUpper && previousLower {  // apiKey: a word boundary
+                upper[count] = 0x5F
+                count += 1
+            }
+            upper[count] = isLower ? b - 0x20 : isUpper || isDigit ? b : 0x5F
+            count += 1
+            previousLower = isLower || isDigit
+        }
+        let name = UnsafeBufferPointer(rebasing: upper[..<count])
+        guard nameSuggestsSecret(name) else { return nil }
+        return secretOptionKind("--" + String(decoding: name, as: UTF8.self)) ?? "SECRET"
     }
-    guard nameSuggestsSecret(upper) else { return nil }
-    return secretOptionKind("--" + String(decoding: upper, as: UTF8.self)) ?? "SECRET"
 }
 
 /// Whether an environment variable's upper-cased name says its value is a secret, judged by its
@@ -133,18 +165,32 @@ public func secretKeyKind(_ key: String) -> String? {
 /// last word says where or what a value is (`HF_TOKEN_PATH`, `*_FILE`, `*_NAME`, `*_DIR`, …)
 /// holds no secret itself. The shell's own `PWD` and `OLDPWD` are directories.
 func nameSuggestsSecret(_ upper: [UInt8]) -> Bool {
-    // Bytes, not Strings: this runs for every variable at every start-up.
-    let words = upper.split(separator: 0x5F)
-    guard let last = words.last, !(words.count == 1 && (last.elementsEqual("PWD".utf8) || last.elementsEqual("OLDPWD".utf8)))
-    else { return false }
-    func isOne(of list: [StaticString], _ word: ArraySlice<UInt8>) -> Bool {
+    upper.withUnsafeBufferPointer(nameSuggestsSecret)
+}
+
+func nameSuggestsSecret(_ upper: UnsafeBufferPointer<UInt8>) -> Bool {
+    // Bytes, and words found in place: this runs for every variable at every start-up and for
+    // every key of a command's log lines.
+    func isOne(of list: [StaticString], _ word: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         list.contains { candidate in
             candidate.utf8CodeUnitCount == word.count
                 && UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount).elementsEqual(word)
         }
     }
-    if words.count > 1, isOne(of: describingWords, last) { return false }
-    return words.contains { isOne(of: secretWords, $0) }
+    var words = 0, start = 0, anySecret = false
+    var last = upper[0..<0]
+    for i in 0...upper.count where i == upper.count || upper[i] == 0x5F {
+        if i > start {
+            let word = upper[start..<i]
+            words += 1
+            last = word
+            if !anySecret, isOne(of: secretWords, word) { anySecret = true }
+        }
+        start = i + 1
+    }
+    guard words > 0, !(words == 1 && (last.elementsEqual("PWD".utf8) || last.elementsEqual("OLDPWD".utf8))) else { return false }
+    if words > 1, isOne(of: describingWords, last) { return false }
+    return anySecret
 }
 
 private let secretWords: [StaticString] = ["KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "PWD", "PASSPHRASE",
@@ -153,28 +199,43 @@ private let secretWords: [StaticString] = ["KEY", "APIKEY", "TOKEN", "SECRET", "
 private let describingWords: [StaticString] = ["PATH", "FILE", "NAME", "DIR", "DIRECTORY", "HOME", "TYPE", "ID", "SIZE",
                                                "LENGTH", "COUNT", "MODE"]
 
-/// A set of byte values, 256 bits in four words: no allocation, one shift and mask to ask.
+/// A set of byte values, 256 bits in four words: no allocation; asking is one load, one shift
+/// and one mask (no branch on which word: the scanner asks for every byte of every line).
 struct ByteSet: Sendable {
     private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
+    init() {}
+
+    init(where member: (UInt8) -> Bool) {
+        for b in UInt8.min...UInt8.max where member(b) { insert(b) }
+    }
+
     mutating func insert(_ b: UInt8) {
-        let bit = UInt64(1) << (b & 63)
-        switch b >> 6 {
-        case 0: words.0 |= bit
-        case 1: words.1 |= bit
-        case 2: words.2 |= bit
-        default: words.3 |= bit
+        withUnsafeMutableBytes(of: &words) { raw in
+            let offset = Int(b >> 6) * 8
+            raw.storeBytes(of: raw.load(fromByteOffset: offset, as: UInt64.self) | (1 << UInt64(b & 63)), toByteOffset: offset, as: UInt64.self)
         }
     }
 
-    func contains(_ b: UInt8) -> Bool {
-        let word = switch b >> 6 {
-        case 0: words.0
-        case 1: words.1
-        case 2: words.2
-        default: words.3
-        }
-        return word & (UInt64(1) << (b & 63)) != 0
+    @inline(__always) func contains(_ b: UInt8) -> Bool {
+        let word = withUnsafeBytes(of: words) { $0.load(fromByteOffset: Int(b >> 6) &* 8, as: UInt64.self) }
+        return word & (1 << UInt64(b & 63)) != 0
     }
+
+    /// Calls `body` with a test that reads the set in place: in a loop over every byte, `contains`
+    /// would copy the set's four words for each one.
+    @inline(__always) func withMembership<R>(_ body: ((UInt8) -> Bool) -> R) -> R {
+        withUnsafeBytes(of: words) { raw in
+            let words = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            return body { b in words[Int(b >> 6)] & (1 << UInt64(b & 63)) != 0 }
+        }
+    }
+
+    /// The bytes at which the scanner must look again inside a word: every byte that is not a
+    /// word byte, and the first letters of the key prefixes recognised inside words.
+    static let wordBreaks = ByteSet { !isWordByte($0) || isTokenStart($0) }
+    /// What a `key=` may be made of: word bytes and `. _ -`.
+    static let keyBytes = ByteSet { isWordByte($0) || isKeyPunctuation($0) }
+    /// What the local part of an email address may be made of.
+    static let emailLocalBytes = ByteSet { isAlnum($0) || isEmailLocal($0) }
 }
-

@@ -85,7 +85,7 @@ extension Scanner {
     }
 
     /// The mask kind and shortest value length for a key that names a secret.
-    func secretKey(_ key: ArraySlice<UInt8>) -> (String, Int)? {
+    func secretKey(_ key: Slice<UnsafeBufferPointer<UInt8>>) -> (String, Int)? {
         func ends(_ suffix: StaticString) -> Bool {
             let count = suffix.utf8CodeUnitCount
             guard key.count >= count else { return false }

@@ -1,9 +1,12 @@
 /// The single pass behind `Redactor`: walks the input once, and at each position tries only the
 /// detectors that can start with that byte. Output is built lazily: nothing is copied unless
 /// something is masked.
+///
+/// - Important: `input` is borrowed: a scanner lives only inside the `withUTF8` or
+///   `withUnsafeBufferPointer` call that lent it (`Redactor.scan`).
 struct Scanner {
     let redactor: Redactor
-    let input: [UInt8]
+    let input: UnsafeBufferPointer<UInt8>
     /// The text is the end of something longer (an output tail that kept its last bytes): its
     /// first word may be the second half of a key.
     var cutAtStart = false
@@ -12,34 +15,46 @@ struct Scanner {
     private var changed = false
     /// First bytes of the exact secret values, to skip the value search at most positions.
     private let secretStarts: ByteSet
+    private let insideWordStops: ByteSet
+    /// Read once per scan, not once per word (each static is a lazily made global).
+    private let keyBytes = ByteSet.keyBytes, emailLocalBytes = ByteSet.emailLocalBytes
 
-    init(redactor: Redactor, input: [UInt8]) {
+    init(redactor: Redactor, input: UnsafeBufferPointer<UInt8>) {
         self.redactor = redactor
         self.input = input
         secretStarts = redactor.secretStarts
+        insideWordStops = redactor.insideWordStops
     }
 
     /// The redacted bytes, or nil when nothing needed masking.
     mutating func run() -> [UInt8]? {
+        let p = input
+        let n = p.count
         var i = leadingFragment()
-        let n = input.count
         var previousIsWord = i > 0
-        while i < n {
-            let b = input[i]
-            let word = isWordByte(b)
-            // Most bytes sit inside a word or are plain punctuation; only word starts, a few
-            // trigger bytes, the first bytes of known secret values and of distinctive key
-            // prefixes (which may follow anything: `token-ghp_…`, `%3Dsk-…`) can begin a match.
-            let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
-                || (isTokenStart(b) && keyMayStartInsideWord(i))
-            if candidate, let end = matchAt(i) {
-                i = end
-                previousIsWord = end > 0 && isWordByte(input[end - 1])
-                continue
+        insideWordStops.withMembership { stopsInsideWord in
+            while i < n {
+                let b = p[i]
+                // The prefilter: most bytes sit inside a word, where only the first bytes of
+                // known secret values and of distinctive key prefixes (`token-ghp_…`, `%3Dsk-…`)
+                // can begin a match: every other byte is passed at one or two tests.
+                if previousIsWord, !stopsInsideWord(b) || (isWordByte(b) && !secretStarts.contains(b) && !keyMayStartInsideWord(i)) {
+                    i &+= 1
+                    continue
+                }
+                // Word starts, a few trigger bytes and those first bytes may begin a match.
+                let word = isWordByte(b)
+                let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
+                    || (isTokenStart(b) && keyMayStartInsideWord(i))
+                if candidate, let end = matchAt(i) {
+                    i = end
+                    previousIsWord = end > 0 && isWordByte(p[end - 1])
+                    continue
+                }
+                // A hyphen continues a word (`sk-learn`), but starts one after punctuation (`)-passwd`).
+                previousIsWord = word || (b == UInt8(ascii: "-") && previousIsWord)
+                i += 1
             }
-            // A hyphen continues a word (`sk-learn`), but starts one after punctuation (`)-passwd`).
-            previousIsWord = word || (b == UInt8(ascii: "-") && previousIsWord)
-            i += 1
         }
         trailingFragment()
         guard changed else { return nil }
@@ -85,11 +100,9 @@ struct Scanner {
         guard boundary else { return nil }
         if lowercased(b) == UInt8(ascii: "b"), let end = authorization(i) { return end }
         // One scan of the word serves the email and key=value checks.
-        var keyEnd = i
-        while keyEnd < input.count, isWordByte(input[keyEnd]) || isKeyPunctuation(input[keyEnd]) { keyEnd += 1 }
+        let keyEnd = skip(from: i, over: keyBytes)
         if redactor.maskPersonalData {
-            var localEnd = keyEnd
-            while localEnd < input.count, isAlnum(input[localEnd]) || isEmailLocal(input[localEnd]) { localEnd += 1 }
+            let localEnd = skip(from: keyEnd, over: emailLocalBytes)
             if localEnd < input.count, input[localEnd] == UInt8(ascii: "@"), let end = email(i, localEnd: localEnd) { return end }
             if isDigit(b), let end = phone(i) { return end }
         }
@@ -355,6 +368,16 @@ struct Scanner {
 
     // MARK: byte helpers
 
+    /// The first index from `start` on whose byte is not in `set`: the scans of a word, the
+    /// scanner's most frequent loop after its own.
+    func skip(from start: Int, over set: ByteSet) -> Int {
+        set.withMembership { member in
+            var k = start
+            while k < input.count, member(input[k]) { k &+= 1 }
+            return k
+        }
+    }
+
     /// Compares without allocating: literals are ASCII and short.
     func startsWith(_ literal: StaticString, at i: Int) -> Bool {
         let count = literal.utf8CodeUnitCount
@@ -382,7 +405,7 @@ struct Scanner {
     /// after a JSON or C escape
     /// (`"\nghp_…"`), after a URL-encoded byte (`token%3Dghp_…`). Not after a plain letter:
     /// `task-1234567890abcdefghij` is no OpenAI key.
-    func keyMayStartInsideWord(_ i: Int) -> Bool {
+    @inline(__always) func keyMayStartInsideWord(_ i: Int) -> Bool {
         guard i > 0 else { return true }
         if input[i - 1] == UInt8(ascii: "_") || input[i - 1] == UInt8(ascii: "-") { return true }
         if i >= 2, input[i - 2] == UInt8(ascii: "\\"), isLetter(input[i - 1]) { return true }
