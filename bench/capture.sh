@@ -8,9 +8,11 @@ source "$(dirname "$0")/common.sh"
 size_mb=${1:-405}
 head -c "$((size_mb * 3 / 4))M" /dev/urandom | base64 > "$BENCH_TMP/data"
 cat "$BENCH_TMP/data" > /dev/null  # warm the page cache
-t_tee=$(median_seconds 3 "cat '$BENCH_TMP/data' | tee '$BENCH_TMP/tee.out' > /dev/null")
-t_airun=$(median_seconds 3 "'$AIRUN' -q --log-dir '$BENCH_TMP/logs' --capture-dir '$BENCH_TMP/capture' -- cat '$BENCH_TMP/data' > /dev/null")
-t_raw=$(median_seconds 3 "'$AIRUN' -q --log-dir '$BENCH_TMP/logs' --capture-dir '$BENCH_TMP/capture' --capture-raw -- cat '$BENCH_TMP/data' > /dev/null")
+# Each run first removes the previous run's copy, tee's and airun's alike: capture files left to
+# pile up (1.2 GB over six runs) measured the disk's write-back, not airun.
+t_tee=$(median_seconds 3 "rm -f '$BENCH_TMP/tee.out'; cat '$BENCH_TMP/data' | tee '$BENCH_TMP/tee.out' > /dev/null")
+t_airun=$(median_seconds 3 "rm -rf '$BENCH_TMP/capture'; '$AIRUN' -q --log-dir '$BENCH_TMP/logs' --capture-dir '$BENCH_TMP/capture' -- cat '$BENCH_TMP/data' > /dev/null")
+t_raw=$(median_seconds 3 "rm -rf '$BENCH_TMP/capture'; '$AIRUN' -q --log-dir '$BENCH_TMP/logs' --capture-dir '$BENCH_TMP/capture' --capture-raw -- cat '$BENCH_TMP/data' > /dev/null")
 echo "$(du -m "$BENCH_TMP/data" | cut -f1) MB of base64: tee ${t_tee} s, airun --capture-dir ${t_airun} s, with --capture-raw ${t_raw} s"
 awk -v t="$t_tee" -v a="$t_airun" -v r="$t_raw" 'BEGIN {
   printf "airun --capture-dir (redacted) runs at %.2fx tee (target >= 0.5)\n", t / a

@@ -6,8 +6,14 @@ if [ -z "${AIRUN:-}" ]; then
   swift build -c release --static-swift-stdlib >/dev/null 2>&1
   AIRUN=$PWD/.build/release/airun
 fi
-BENCH_TMP=$(mktemp -d)
-trap 'rm -rf "$BENCH_TMP"' EXIT
+# BENCH_KEEP=DIR keeps the data a script made there (to profile a run against it afterwards).
+if [ -n "${BENCH_KEEP:-}" ]; then
+  BENCH_TMP=$BENCH_KEEP
+  mkdir -p "$BENCH_TMP"
+else
+  BENCH_TMP=$(mktemp -d)
+  trap 'rm -rf "$BENCH_TMP"' EXIT
+fi
 
 # median_seconds N CMD...: the median wall time of N runs of CMD (a shell string), in seconds.
 median_seconds() {

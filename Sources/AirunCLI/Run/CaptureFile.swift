@@ -126,33 +126,16 @@ final class RedactingWriter {
         var text = bytes
         if insidePrivateKey {
             // The block began in an earlier chunk, whose mask was written then: drop through END.
-            guard let end = find("PRIVATE KEY-----", in: text, after: find("-----END ", in: text, after: 0)) else { return [] }
+            guard let end = firstOffset(of: "-----END ", in: text).flatMap({ firstOffset(of: "PRIVATE KEY-----", in: text, from: $0) })
+            else { return [] }
             text = Array(text[(end + 16)...])
             insidePrivateKey = false
         }
         let out = redactor.redact(text)
-        if let begin = find("-----BEGIN ", in: text, after: 0), find("PRIVATE KEY", in: text, after: begin) != nil,
-           find("-----END ", in: text, after: begin) == nil {
+        if let begin = firstOffset(of: "-----BEGIN ", in: text), firstOffset(of: "PRIVATE KEY", in: text, from: begin) != nil,
+           firstOffset(of: "-----END ", in: text, from: begin) == nil {
             insidePrivateKey = true
         }
         return out
-    }
-
-    private func find(_ literal: StaticString, in bytes: [UInt8], after start: Int?) -> Int? {
-        guard let start else { return nil }
-        let count = literal.utf8CodeUnitCount, needle = literal.utf8Start
-        guard bytes.count >= count, start <= bytes.count - count else { return nil }
-        return bytes.withUnsafeBufferPointer { p in
-            var i = start
-            while i <= p.count - count {
-                if p[i] == needle[0] {
-                    var k = 1
-                    while k < count, p[i + k] == needle[k] { k += 1 }
-                    if k == count { return i }
-                }
-                i += 1
-            }
-            return nil
-        }
     }
 }

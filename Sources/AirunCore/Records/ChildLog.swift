@@ -46,8 +46,14 @@ public struct ChildLog: Equatable, Sendable {
         log.childLevel = o.string("level") ?? o.string("levelname") ?? o.string("severity")
         log.childLogger = o.string("logger") ?? o.string("name")
         log.childTimestamp = o.string("timestamp") ?? o.string("time")
-        let promoted: Set<String> = ["message", "level", "levelname", "severity", "logger", "name", "timestamp", "time"]
-        for member in o.members where !promoted.contains(member.key) { log.fields.append(member.key, member.value) }
+        // A switch, not a Set literal: this runs for every line a chatty command logs.
+        func promoted(_ key: String) -> Bool {
+            switch key {
+            case "message", "level", "levelname", "severity", "logger", "name", "timestamp", "time": true
+            default: false
+            }
+        }
+        for member in o.members where !promoted(member.key) { log.fields.append(member.key, member.value) }
         return (log, message)
     }
 }

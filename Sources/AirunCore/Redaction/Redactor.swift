@@ -232,8 +232,8 @@ struct ByteSet: Sendable {
     }
 
     /// The bytes at which the scanner must look again inside a word: every byte that is not a
-    /// word byte, and the first letters of the key prefixes recognised inside words.
-    static let wordBreaks = ByteSet { !isWordByte($0) || isTokenStart($0) }
+    /// word byte, and `_`, after which a key may begin (`key_sk-…`).
+    static let wordBreaks = ByteSet { !isWordByte($0) || mayGlueKey($0) }
     /// What a `key=` may be made of: word bytes and `. _ -`.
     static let keyBytes = ByteSet { isWordByte($0) || isKeyPunctuation($0) }
     /// What the local part of an email address may be made of.

@@ -32,16 +32,21 @@ struct Scanner {
         let n = p.count
         var i = leadingFragment()
         var previousIsWord = i > 0
+        // Positions left to take the careful path: a key prefix may begin inside a word within
+        // three bytes of `_`, `-`, `\` or `%` (`keyMayStartInsideWord`), and after a match.
+        var careful = 3
         insideWordStops.withMembership { stopsInsideWord in
             while i < n {
                 let b = p[i]
                 // The prefilter: most bytes sit inside a word, where only the first bytes of
-                // known secret values and of distinctive key prefixes (`token-ghp_…`, `%3Dsk-…`)
-                // can begin a match: every other byte is passed at one or two tests.
-                if previousIsWord, !stopsInsideWord(b) || (isWordByte(b) && !secretStarts.contains(b) && !keyMayStartInsideWord(i)) {
+                // known secret values can begin a match, and key prefixes only just after `_`,
+                // `-`, `\` or `%`: every other byte is passed at one test, with no branch on
+                // which letter it is (a random one mispredicts in base64).
+                if previousIsWord, careful == 0, !stopsInsideWord(b) {
                     i &+= 1
                     continue
                 }
+                if mayGlueKey(b) { careful = 3 } else if careful > 0 { careful -= 1 }
                 // Word starts, a few trigger bytes and those first bytes may begin a match.
                 let word = isWordByte(b)
                 let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
@@ -49,6 +54,7 @@ struct Scanner {
                 if candidate, let end = matchAt(i) {
                     i = end
                     previousIsWord = end > 0 && isWordByte(p[end - 1])
+                    careful = 3
                     continue
                 }
                 // A hyphen continues a word (`sk-learn`), but starts one after punctuation (`)-passwd`).
@@ -473,6 +479,11 @@ struct Scanner {
 /// Iza), g(hp_, ithub_pat_), x(ox), h(f_), e(yJ).
 @inline(__always) func isTokenStart(_ b: UInt8) -> Bool {
     switch b { case 0x73, 0x72, 0x41, 0x67, 0x78, 0x68, 0x65: return true; default: return false }
+}
+/// The bytes after which a key prefix may begin inside a word (`keyMayStartInsideWord`): `_`,
+/// `-`, `\` and `%`.
+@inline(__always) func mayGlueKey(_ b: UInt8) -> Bool {
+    switch b { case 0x5f, 0x2d, 0x5c, 0x25: return true; default: return false }
 }
 @inline(__always) func isTrigger(_ b: UInt8) -> Bool {
     switch b { case 0x2d, 0x3a, 0x2b, 0x28: return true; default: return false }  // - : + (
