@@ -12,7 +12,11 @@ public struct JSONLine: Sendable {
     private var empty = true
     public let redactor: Redactor
 
-    public init(redacting redactor: Redactor) { self.redactor = redactor }
+    public init(redacting redactor: Redactor) {
+        self.redactor = redactor
+        // Most records fit: one allocation instead of a string of doublings as fields are added.
+        bytes.reserveCapacity(768)
+    }
 
     private mutating func key(_ name: String) {
         if !empty { bytes.append(UInt8(ascii: ",")) }
