@@ -1,5 +1,4 @@
 @preconcurrency import Glibc
-internal import CAirunShims
 
 /// Arguments, environment and paths are bytes to Linux, not text: `cat $'caf\xe9.txt'` names a
 /// real file. airun keeps them as Swift `String`s without losing a byte: a byte that is not part of
@@ -84,15 +83,4 @@ func osStrdup(_ s: String) -> UnsafeMutablePointer<CChar>? { withOSBytes(s) { st
 /// airun's arguments (without argv[0]) as the kernel passed them, bytes kept (see `OSBytes`).
 public func commandLineArguments() -> [String] {
     (1..<Int(CommandLine.argc)).compactMap { k in CommandLine.unsafeArgv[k].map { OSBytes.decode(cString: $0) } }
-}
-
-/// The offset of the first `needle` in `bytes` at or after `start`, or nil. Wraps memmem(3),
-/// whose vectorised search a capture file runs over every chunk (private key markers).
-public func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0) -> Int? {
-    guard start >= 0, start < bytes.count else { return nil }
-    return bytes.withUnsafeBytes { raw in
-        guard let base = raw.baseAddress,
-              let found = airun_memmem(base + start, raw.count - start, needle.utf8Start, needle.utf8CodeUnitCount) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
-    }
 }

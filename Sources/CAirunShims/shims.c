@@ -307,7 +307,3 @@ pid_t airun_start_relay(const int *sources, const int *destinations, int count) 
     }
     _exit(0);
 }
-
-const void *airun_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
-    return memmem(haystack, haystack_length, needle, needle_length);
-}

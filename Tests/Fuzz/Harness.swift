@@ -35,6 +35,29 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = r.redact(text)
         _ = r.redact(bytes)
         _ = r.redact(arguments: text.split(separator: " ").map(String.init))
+    case "capture":
+        // A redacted capture file, chunk by chunk: the input cut into chunks whose sizes its own
+        // bytes give, some of them dropped (the writer fell behind), with a secret value planted
+        // in the redactor. Never a crash, and never that value whole in what would be written.
+        var redactor = Redactor()
+        redactor.addSecret("s3cr3tVALUE-0123", kind: "PLANTED")
+        var capture = CaptureRedaction(redactor: redactor)
+        var written: [UInt8] = []
+        var at = 0, k = 0
+        while at < bytes.count {
+            let size = 1 + Int(bytes[k % bytes.count]) * 131
+            let chunk = Array(bytes[at..<min(at + size, bytes.count)])
+            written += bytes[(k + 1) % bytes.count] == 0xFF ? capture.dropped(chunk.count) : capture.take(chunk)
+            at += size
+            k += 1
+        }
+        written += capture.finish()
+        let planted = Array("s3cr3tVALUE-0123".utf8)
+        if written.count >= planted.count {
+            for i in 0...(written.count - planted.count) where written[i] == planted[0] {
+                precondition(Array(written[i..<(i + planted.count)]) != planted, "the planted secret reached the capture")
+            }
+        }
     case "llamaperf":
         _ = LlamaPerformance.parse(stderr: text, stdout: text)
     case "regex":

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(toml classifier redactor llamaperf regex gguf records export promptcheck readers proc state server)
+[ ${#targets[@]} -gt 0 ] || targets=(toml classifier redactor capture llamaperf regex gguf records export promptcheck readers proc state server)
 
 out=.build/fuzz
 mkdir -p "$out"

@@ -10,11 +10,7 @@ import AirunSystem
 /// is dropped, and the capture says so on a line of its own in its place; the rest of the line
 /// the drop cut into is dropped with it, so only whole lines are ever redacted (a secret split
 /// by a drop would not be recognised).
-///
-/// Redaction works on whole lines, so a secret is never split between two writes: complete lines
-/// are redacted and written, the unfinished last line waits for the next chunk (up to 64 KiB,
-/// then it is written anyway so memory stays bounded). A private key block spans lines, so the
-/// lines between its BEGIN and END are dropped even when they arrive in different chunks.
+/// What is written, line by line, is `CaptureRedaction`'s.
 final class CaptureFile {
     private let worker: BackgroundWorker?
     /// The worker's side: touched only by jobs on the worker's thread until `finish` returns.
@@ -62,80 +58,29 @@ final class CaptureFile {
     var writeFailure: SystemError? { failure ?? writer?.failure }
 }
 
-/// The redacting half of a capture file, run on the worker's thread.
+/// The redacting half of a capture file, run on the worker's thread: `CaptureRedaction` decides
+/// what to write, this writes it.
 final class RedactingWriter {
     private let file: FileDescriptor
-    private let redactor: Redactor
-    private var pending: [UInt8] = []
-    private var insidePrivateKey = false
-    /// After a drop: the rest of the line it cut into goes too.
-    private var skippingToLineEnd = false
+    private var redaction: CaptureRedaction
     private(set) var failure: SystemError?
-    private static let flushLimit = 64 * 1024
 
     init(file: FileDescriptor, redactor: Redactor) {
         self.file = file
-        self.redactor = redactor
+        redaction = CaptureRedaction(redactor: redactor)
     }
 
-    func take(_ chunk: [UInt8]) {
-        guard failure == nil else { return }
-        var start = 0
-        if skippingToLineEnd {
-            guard let newline = chunk.firstIndex(of: UInt8(ascii: "\n")) else { return }
-            start = newline + 1
-            skippingToLineEnd = false
-        }
-        pending.append(contentsOf: chunk[start...])
-        guard let lastNewline = pending.lastIndex(of: UInt8(ascii: "\n")) else {
-            if pending.count > Self.flushLimit { flush() }
-            return
-        }
-        let lines = Array(pending[...lastNewline])
-        pending.removeFirst(lastNewline + 1)
-        write(redactLines(lines))
-    }
+    func take(_ chunk: [UInt8]) { if failure == nil { write(redaction.take(chunk)) } }
 
-    /// `bytes` of the stream were dropped here: the unfinished line before them and the rest of
-    /// the line they end in go too, and a line says what is missing.
-    func noteDropped(_ bytes: Int) {
-        guard failure == nil else { return }
-        let lost = bytes + pending.count
-        pending = []
-        skippingToLineEnd = true
-        write(Array("[airun: \(lost)+ bytes of output not captured here: the capture fell behind]\n".utf8))
-    }
+    func noteDropped(_ bytes: Int) { if failure == nil { write(redaction.dropped(bytes)) } }
 
     func finish(dropped: Int) {
         if dropped > 0 { noteDropped(dropped) }
-        if !pending.isEmpty { flush() }
-    }
-
-    private func flush() {
-        let rest = pending
-        pending = []
-        write(redactLines(rest))
+        if failure == nil { write(redaction.finish()) }
     }
 
     private func write(_ bytes: [UInt8]) {
-        guard failure == nil else { return }
+        guard failure == nil, !bytes.isEmpty else { return }
         do { try file.writeAll(bytes) } catch { failure = error }
-    }
-
-    private func redactLines(_ bytes: [UInt8]) -> [UInt8] {
-        var text = bytes
-        if insidePrivateKey {
-            // The block began in an earlier chunk, whose mask was written then: drop through END.
-            guard let end = firstOffset(of: "-----END ", in: text).flatMap({ firstOffset(of: "PRIVATE KEY-----", in: text, from: $0) })
-            else { return [] }
-            text = Array(text[(end + 16)...])
-            insidePrivateKey = false
-        }
-        let out = redactor.redact(text)
-        if let begin = firstOffset(of: "-----BEGIN ", in: text), firstOffset(of: "PRIVATE KEY", in: text, from: begin) != nil,
-           firstOffset(of: "-----END ", in: text, from: begin) == nil {
-            insidePrivateKey = true
-        }
-        return out
     }
 }

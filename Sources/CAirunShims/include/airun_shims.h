@@ -74,8 +74,6 @@ pid_t airun_start_relay(const int *sources, const int *destinations, int count);
 /// Sets `signo` to its default action, unblocks it and raises it on this process, with core
 /// dumps disabled so a re-raised SIGSEGV/SIGABRT does not leave a core of airun's own.
 void airun_reraise(int signo);
-/// memmem(3), which glibc declares only under _GNU_SOURCE.
-const void *airun_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 /// RUSAGE fields from wait4 in plain integers.
 struct airun_wait_result {
     int status;

@@ -1,0 +1,102 @@
+/// What a redacted capture file (`--capture-dir`) holds, chunk by chunk: the decisions, without
+/// the file. The capture writer gives it each chunk of the stream and writes what comes back.
+///
+/// Redaction works on whole lines, so a secret is never split between two writes: complete lines
+/// are redacted and returned, the unfinished last line waits for the next chunk (up to 64 KiB,
+/// then it goes anyway so memory stays bounded). A private key block spans lines, so the lines
+/// between its BEGIN and END are dropped even when they arrive in different chunks. Bytes the
+/// capture never saw (`dropped`: its writer fell behind) take the unfinished line before them
+/// and the rest of the line they end in with them, so only whole lines are ever redacted: a
+/// secret cut by the gap would not be recognised.
+public struct CaptureRedaction: Sendable {
+    private let redactor: Redactor
+    private var pending: [UInt8] = []
+    private var insidePrivateKey = false
+    private var skippingToLineEnd = false
+    public static let flushLimit = 64 * 1024
+
+    public init(redactor: Redactor) { self.redactor = redactor }
+
+    /// The bytes to write for the next `chunk` of the stream.
+    public mutating func take(_ chunk: [UInt8]) -> [UInt8] {
+        var start = 0
+        if skippingToLineEnd {
+            guard let newline = chunk.firstIndex(of: 0x0A) else { return [] }
+            start = newline + 1
+            skippingToLineEnd = false
+        }
+        pending.append(contentsOf: chunk[start...])
+        guard let lastNewline = pending.lastIndex(of: 0x0A) else {
+            return pending.count > Self.flushLimit ? flush() : []
+        }
+        let lines = Array(pending[...lastNewline])
+        pending.removeFirst(lastNewline + 1)
+        return redactLines(lines)
+    }
+
+    /// `bytes` of the stream were not seen here: the line that says so, in their place.
+    public mutating func dropped(_ bytes: Int) -> [UInt8] {
+        let lost = bytes + pending.count
+        pending = []
+        skippingToLineEnd = true
+        return Array("[airun: \(lost)+ bytes of output not captured here: the capture fell behind]\n".utf8)
+    }
+
+    /// What is left at the end of the stream.
+    public mutating func finish() -> [UInt8] { pending.isEmpty ? [] : flush() }
+
+    private mutating func flush() -> [UInt8] {
+        let rest = pending
+        pending = []
+        return redactLines(rest)
+    }
+
+    private mutating func redactLines(_ bytes: [UInt8]) -> [UInt8] {
+        var text = bytes
+        if insidePrivateKey {
+            // The block began in an earlier chunk, whose mask was written then: drop through END.
+            guard let end = firstOffset(of: "-----END ", in: text).flatMap({ firstOffset(of: "PRIVATE KEY-----", in: text, from: $0) })
+            else { return [] }
+            text = Array(text[(end + 16)...])
+            insidePrivateKey = false
+        }
+        let out = redactor.redact(text)
+        if let begin = firstOffset(of: "-----BEGIN ", in: text), firstOffset(of: "PRIVATE KEY", in: text, from: begin) != nil,
+           firstOffset(of: "-----END ", in: text, from: begin) == nil {
+            insidePrivateKey = true
+        }
+        return out
+    }
+}
+
+/// The offset of the first `needle` in `bytes` at or after `start`, or nil. The first byte is
+/// looked for eight at a time (a capture searches every chunk for private key markers, and their
+/// `-` is rare in output), then the rest compared.
+func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0) -> Int? {
+    let count = needle.utf8CodeUnitCount
+    guard count > 0, start >= 0, bytes.count - start >= count else { return nil }
+    let first = needle.utf8Start[0]
+    let pattern = UInt64(first) &* 0x0101_0101_0101_0101
+    return bytes.withUnsafeBufferPointer { p in
+        let raw = UnsafeRawPointer(p.baseAddress!)
+        let last = p.count - count
+        var i = start
+        while i <= last {
+            // No byte of the next eight is `first`: skip them (the has-zero-byte test of x ^ pattern).
+            if i + 8 <= p.count {
+                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+                if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                    continue
+                }
+            }
+            if p[i] == first {
+                var k = 1
+                while k < count, p[i + k] == needle.utf8Start[k] { k += 1 }
+                if k == count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
