@@ -44,6 +44,10 @@ public final class BackgroundWorker: @unchecked Sendable {
     private var finishing = false
     private var thread: pthread_t?
     private var threadFailed = false
+    /// Who sleeps on `changed`: signalled only then, so a worker that keeps up costs no wake-up
+    /// system call per chunk.
+    private var workerWaiting = false
+    private var submittersWaiting = 0
 
     public init(byteLimit: Int = 8 << 20, waitLimitNanoseconds: Int64 = 200_000_000) {
         self.byteLimit = byteLimit
@@ -72,7 +76,7 @@ public final class BackgroundWorker: @unchecked Sendable {
             if bytes > 0, queuedBytes > 0, queuedBytes + bytes > byteLimit, !waitForRoom(bytes) { return false }
             queue.append((bytes, job))
             queuedBytes += bytes
-            pthread_cond_broadcast(changed)
+            if workerWaiting { pthread_cond_broadcast(changed) }
             return true
         }
         if !accepted && threadFailed {
@@ -120,6 +124,8 @@ public final class BackgroundWorker: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let end = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + waitLimitNanoseconds
         deadline = timespec(tv_sec: Int(end / 1_000_000_000), tv_nsec: Int(end % 1_000_000_000))
+        submittersWaiting += 1
+        defer { submittersWaiting -= 1 }
         while queuedBytes > 0, queuedBytes + bytes > byteLimit {
             if pthread_cond_timedwait(changed, lock.mutex, &deadline) == ETIMEDOUT {
                 return queuedBytes == 0 || queuedBytes + bytes <= byteLimit
@@ -135,7 +141,7 @@ public final class BackgroundWorker: @unchecked Sendable {
             job()
             lock.withLock {
                 queuedBytes -= bytes
-                pthread_cond_broadcast(changed)
+                if submittersWaiting > 0 { pthread_cond_broadcast(changed) }
             }
         }
     }
@@ -145,7 +151,9 @@ public final class BackgroundWorker: @unchecked Sendable {
         lock.withLock {
             while head == queue.count {
                 if finishing { return nil }
+                workerWaiting = true
                 pthread_cond_wait(changed, lock.mutex)
+                workerWaiting = false
             }
             let next = queue[head]
             head += 1

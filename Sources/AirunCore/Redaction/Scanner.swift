@@ -124,6 +124,9 @@ struct Scanner {
             while j < input.count, allowed(input[j]) { j += 1 }
             return j
         }
+        // Every prefix below is told apart by its first two bytes: most words stop here (a log
+        // line is full of words beginning with s, r, e, g or h), before any prefix is compared.
+        guard i + 1 < input.count, tokenMayStart(input[i], input[i + 1]) else { return nil }
         let keyChars: (UInt8) -> Bool = { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
         switch input[i] {
         case UInt8(ascii: "s"), UInt8(ascii: "r"):
@@ -385,7 +388,7 @@ struct Scanner {
     }
 
     /// Compares without allocating: literals are ASCII and short.
-    func startsWith(_ literal: StaticString, at i: Int) -> Bool {
+    @inline(__always) func startsWith(_ literal: StaticString, at i: Int) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard i + count <= input.count else { return false }
         let p = literal.utf8Start
@@ -480,6 +483,18 @@ struct Scanner {
 @inline(__always) func isTokenStart(_ b: UInt8) -> Bool {
     switch b { case 0x73, 0x72, 0x41, 0x67, 0x78, 0x68, 0x65: return true; default: return false }
 }
+/// Whether a provider key's prefix can begin with these two bytes: sk, rk, AK AS AB AC AI, gh gi,
+/// xo, hf, ey (`Scanner.token`).
+@inline(__always) func tokenMayStart(_ first: UInt8, _ second: UInt8) -> Bool {
+    switch (first, second) {
+    case (0x73, 0x6b), (0x72, 0x6b): return true                                   // sk rk
+    case (0x41, 0x4b), (0x41, 0x53), (0x41, 0x42), (0x41, 0x43), (0x41, 0x49): return true  // AK AS AB AC AI
+    case (0x67, 0x68), (0x67, 0x69): return true                                   // gh gi
+    case (0x78, 0x6f), (0x68, 0x66), (0x65, 0x79): return true                     // xo hf ey
+    default: return false
+    }
+}
+
 /// The bytes after which a key prefix may begin inside a word (`keyMayStartInsideWord`): `_`,
 /// `-`, `\` and `%`.
 @inline(__always) func mayGlueKey(_ b: UInt8) -> Bool {
