@@ -38,6 +38,12 @@ public func appendRFC3339(microseconds: Int64, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "Z"))
 }
 
+/// The UTC day as a count of days since 1970-01-01: whether two records fall on one day, without
+/// formatting either (a chatty command's log lines are checked a batch at a time).
+public func utcDayNumber(microseconds: Int64) -> Int64 {
+    microseconds >= 0 ? microseconds / 86_400_000_000 : (microseconds + 1) / 86_400_000_000 - 1
+}
+
 /// `YYYYMMDD` of the UTC day, for daily log file names.
 public func utcDayStamp(microseconds: Int64) -> String {
     let (date, _) = civilDate(microseconds: microseconds)

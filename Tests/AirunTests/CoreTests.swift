@@ -117,6 +117,21 @@ struct FormatTests {
         #expect(utcDayStamp(microseconds: 1_795_693_724_000_000) == "20261126")
     }
 
+    @Test("day numbers: two instants share one iff they share a day stamp, on either side of 1970")
+    func dayNumbers() {
+        let day: Int64 = 86_400_000_000
+        for (micros, expected) in [(Int64(0), Int64(0)), (day - 1, 0), (day, 1), (-1, -1), (-day, -1), (-day - 1, -2)] {
+            #expect(utcDayNumber(microseconds: micros) == expected, "\(micros)")
+        }
+        var rng = TestRandom()
+        for _ in 0..<500 {
+            let a = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &rng)
+            let b = a + Int64.random(in: -2 * day...2 * day, using: &rng)
+            let sameDay = utcDayNumber(microseconds: a) == utcDayNumber(microseconds: b)
+            #expect(sameDay == (utcDayStamp(microseconds: a) == utcDayStamp(microseconds: b)), "\(a) \(b), \(rng)")
+        }
+    }
+
     @Test("JSON strings: random text with every kind of byte round-trips, raw-byte escapes become U+FFFD wherever they fall")
     func jsonStringsRandom() throws {
         let random = TestRandom()

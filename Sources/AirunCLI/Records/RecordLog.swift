@@ -44,7 +44,8 @@ final class LogFileSink: RecordSink {
     func write(batch: [Record]) {
         guard batch.count > 1, let first = batch.first else { return batch.forEach(write) }
         let day = utcDayStamp(microseconds: first.timestampMicroseconds)
-        guard batch.allSatisfy({ utcDayStamp(microseconds: $0.timestampMicroseconds) == day }) else { return batch.forEach(write) }
+        let dayNumber = utcDayNumber(microseconds: first.timestampMicroseconds)
+        guard batch.allSatisfy({ utcDayNumber(microseconds: $0.timestampMicroseconds) == dayNumber }) else { return batch.forEach(write) }
         var lines: [UInt8] = []
         var ends: [Int] = []
         ends.reserveCapacity(batch.count)

@@ -131,6 +131,8 @@ final class Supervisor {
         var watch = Watch(pid: pid, start: start, plan: plan, connection: connection,
                           streams: outputStreams(connection, plan), sampler: makeSampler(pid, start))
         defer { watch.sampler?.finish() }
+        // On every way out (a failed reap throws): a worker left running would sleep forever.
+        defer { plan.worker?.finish() }
         while !watch.isFinished(now: monotonicNanoseconds()) {
             let ready = poll(watch.registrations(signals: signals.descriptor), timeoutMilliseconds: watch.wait(now: monotonicNanoseconds()))
             let now = monotonicNanoseconds()
