@@ -56,16 +56,10 @@ public func hasExited(_ pid: ProcessID) -> Bool {
 /// The signals airun was started with ignored (call before changing any). SIGCHLD is then put
 /// back to its default for airun itself: ignored, the kernel would reap the child before airun
 /// could read its status.
-public func takeIgnoredSignals() -> Set<Signal> {
-    // The kernel's own list, in one read of /proc/self/status, rather than 63 sigaction calls
-    // (each a system call, and start-up cost matters); the calls where /proc is not mounted.
-    var ignored: Set<Signal>
-    if let listed = readText("/proc/self/status", limit: 16384).flatMap(parseIgnoredSignals(procStatus:)) {
-        ignored = listed
-    } else {
-        let mask = airun_ignored_signals()
-        ignored = Set((Int32(1)..<64).filter { mask & (1 << UInt64($0)) != 0 }.map(Signal.init))
-    }
+public func takeIgnoredSignals() -> SignalSet {
+    // 63 sigaction calls in C: about 11 µs, the same as reading /proc/self/status, without the
+    // parsing, and with no /proc to be missing.
+    let ignored = SignalSet(mask: airun_ignored_signals() >> 1)
     if ignored.contains(.child) { signal(SIGCHLD, SIG_DFL) }
     return ignored
 }

@@ -22,7 +22,7 @@ public struct SpawnConfiguration: Sendable {
     public var closedStandardStreams: Set<FileDescriptor> = []
     /// Signals the child starts with ignored rather than at their default: those airun itself
     /// was started with ignored (nohup's SIGHUP, a shell's SIGINT for background jobs).
-    public var ignoredSignals: Set<Signal> = []
+    public var ignoredSignals: SignalSet = []
 
     public init(standardInput: FileDescriptor? = nil, standardOutput: FileDescriptor? = nil,
                 standardError: FileDescriptor? = nil, group: Group = .newGroup,
@@ -52,7 +52,7 @@ public func spawn(path: String, arguments: [String], environment: [String],
         group_mode: 0,
         parent_death_signal: configuration.parentDeathSignal?.rawValue ?? 0,
         close_mask: configuration.closedStandardStreams.reduce(0) { $0 | (1 << $1.rawValue) },
-        ignore_mask: configuration.ignoredSignals.reduce(0) { $1.rawValue < 64 ? $0 | (1 << UInt64($1.rawValue)) : $0 })
+        ignore_mask: configuration.ignoredSignals.mask << 1)  // bit N for signal N there; 64 has none
     switch configuration.group {
     case .inherit: config.group_mode = Int32(AIRUN_GROUP_INHERIT.rawValue)
     case .newGroup: config.group_mode = Int32(AIRUN_GROUP_NEW.rawValue)
@@ -91,9 +91,16 @@ func looksLikeScript(_ path: String) -> Bool {
 
 /// A NULL-terminated array of C strings valid for the duration of `body`.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    let pointers = strings.map { osStrdup($0) } + [nil]
-    defer { for p in pointers { free(p) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    // A raw buffer, not an Array of optional pointers: that generic array type is made at run
+    // time on first use, which measurably costs a run that starts one child.
+    let pointers = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count + 1)
+    for (i, s) in strings.enumerated() { pointers[i] = osStrdup(s) }
+    pointers[strings.count] = nil
+    defer {
+        for i in 0..<strings.count { free(pointers[i]) }
+        pointers.deallocate()
+    }
+    return body(pointers)
 }
 
 /// The result of looking a command up the way a shell would, but against the child's `PATH`.

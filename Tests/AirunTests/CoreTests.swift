@@ -117,6 +117,19 @@ struct FormatTests {
         #expect(utcDayStamp(microseconds: 1_795_693_724_000_000) == "20261126")
     }
 
+    @Test("signal sets: bit N-1 for signal N, 1 to 64; anything else is never in one")
+    func signalSets() {
+        var set: SignalSet = [.hangup, .pipe]
+        #expect(set.mask == 0x1001 && set.contains(.hangup) && set.contains(.pipe) && !set.contains(.interrupt))
+        set.insert(Signal(64))
+        set.insert(Signal(65))
+        set.insert(Signal(0))
+        set.insert(Signal(-3))
+        #expect(set.mask == 0x8000_0000_0000_1001 && set.contains(Signal(64)))
+        #expect(!set.contains(Signal(0)) && !set.contains(Signal(65)) && !set.contains(Signal(-3)) && !set.contains(Signal(Int32.min)))
+        #expect(SignalSet().isEmpty && SignalSet(mask: 1) == [.hangup])
+    }
+
     @Test("day numbers: two instants share one iff they share a day stamp, on either side of 1970")
     func dayNumbers() {
         let day: Int64 = 86_400_000_000

@@ -169,7 +169,6 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = ProcessStat.parse(text)
         _ = SystemMemory.parse(meminfo: text)
         _ = parseLoadAverage(text)
-        _ = parseIgnoredSignals(procStatus: text)
         _ = parseChildren(text)
         _ = CgroupMemory.limitFile(procSelfCgroup: text)
         _ = CgroupMemory.limitMegabytes(memoryMax: text)

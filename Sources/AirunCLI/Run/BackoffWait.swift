@@ -3,7 +3,7 @@ import AirunSystem
 
 /// Waits `nanoseconds` (a retry's backoff) unless SIGINT, SIGTERM, SIGHUP, SIGQUIT, or a SIGPIPE
 /// that another process sent, arrives first, which it returns: the run then stops at once.
-func waitForTermination(nanoseconds: Int64, ignoring ignored: Set<Signal>) -> Signal? {
+func waitForTermination(nanoseconds: Int64, ignoring ignored: SignalSet) -> Signal? {
     guard let channel = try? SignalChannel(Supervisor.handledSignals(ignoring: ignored)) else {
         sleepNanoseconds(nanoseconds)
         return nil

@@ -39,7 +39,7 @@ public func airunMain(_ arguments: [String]) -> Never {
 /// in between: standard descriptors that were closed, signals that were ignored.
 struct Inherited {
     var closedStreams: Set<FileDescriptor> = []
-    var ignoredSignals: Set<Signal> = []
+    var ignoredSignals: SignalSet = []
 
     /// Called first thing: a closed 0, 1 or 2 must be occupied before anything is opened (or it
     /// would become the record log), and the ignored signals read before airun changes any.

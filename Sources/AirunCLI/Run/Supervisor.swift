@@ -20,7 +20,7 @@ final class Supervisor {
 
     /// Signals airun takes over for the duration of the run, less those it was started with
     /// ignored: those stay ignored, by airun and its child. SIGCHLD tells it the child stopped.
-    static func handledSignals(ignoring ignored: Set<Signal>) -> [Signal] {
+    static func handledSignals(ignoring ignored: SignalSet) -> [Signal] {
         [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
          .terminalStop, .terminalInput, .terminalOutput, .continue].filter { !ignored.contains($0) } + [.child]
     }

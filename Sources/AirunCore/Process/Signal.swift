@@ -49,6 +49,31 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
     public var isTermination: Bool { self == .interrupt || self == .terminate || self == .hangup || self == .quit }
 }
 
+/// A set of signals 1...64, one bit each (the kernel's sigset, as `SigIgn:` in /proc writes it):
+/// what airun was started with ignored, read at every start-up, where a `Set<Signal>` cost a
+/// generic type made at run time and a hash table for a handful of bits.
+public struct SignalSet: Equatable, Sendable, ExpressibleByArrayLiteral {
+    /// Bit N-1 for signal N.
+    public private(set) var mask: UInt64
+
+    public init(mask: UInt64 = 0) { self.mask = mask }
+    public init(arrayLiteral signals: Signal...) {
+        mask = 0
+        for s in signals { insert(s) }
+    }
+
+    public func contains(_ s: Signal) -> Bool {
+        s.rawValue >= 1 && s.rawValue <= 64 && mask & (1 << UInt64(s.rawValue - 1)) != 0
+    }
+
+    public mutating func insert(_ s: Signal) {
+        guard s.rawValue >= 1 && s.rawValue <= 64 else { return }
+        mask |= 1 << UInt64(s.rawValue - 1)
+    }
+
+    public var isEmpty: Bool { mask == 0 }
+}
+
 /// How a reaped child ended, decoded from wait4's status word.
 public enum TerminationStatus: Equatable, Sendable {
     case exited(Int32)

@@ -72,34 +72,6 @@ public enum CgroupMemory {
     }
 }
 
-/// The signals `/proc/self/status` lists as ignored (`SigIgn:`, a hex mask with bit N-1 for
-/// signal N); nil when there is no such line or it is not hex.
-public func parseIgnoredSignals(procStatus text: String) -> Set<Signal>? {
-    // Bytes, not Characters: every run reads this at start-up, and splitting 1.5 KB into
-    // grapheme clusters cost more than the rest of the read.
-    for line in text.utf8.split(separator: 0x0A) where line.starts(with: "SigIgn:".utf8) {
-        var mask: UInt64 = 0
-        var digits = 0
-        for b in line.dropFirst(7) where b != 0x20 && b != 0x09 {
-            let value: UInt8
-            switch b {
-            case 0x30...0x39: value = b - 0x30
-            case 0x61...0x66: value = b - 0x57
-            case 0x41...0x46: value = b - 0x37
-            default: return nil
-            }
-            guard digits < 16 else { return nil }
-            mask = mask << 4 | UInt64(value)
-            digits += 1
-        }
-        guard digits > 0 else { return nil }
-        var ignored = Set<Signal>()
-        for n in 1...64 where mask & (1 << UInt64(n - 1)) != 0 { ignored.insert(Signal(Int32(n))) }
-        return ignored
-    }
-    return nil
-}
-
 /// The fields of the `/etc/passwd` line whose uid (third field) is `uid`: name, password, uid,
 /// gid, gecos, home, shell. Bytes, not text: a name or home directory need not be UTF-8.
 public func passwdFields(uid: UInt32, in passwd: [UInt8]) -> [ArraySlice<UInt8>]? {
