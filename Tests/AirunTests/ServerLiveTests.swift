@@ -37,7 +37,9 @@ struct ServerLiveTests {
         let ready = waitFor(p, "ready")
         #expect(ready.first?["via"] as? String == "url" && ready.first?["model_id"] as? String == "tiny")
         #expect((ready.first?["ready_ms"] as? Double ?? -1) > 0)
-        #expect(stderrOf(p).contains("airun: ready after "), "\(stderrOf(p).suffix(400))")
+        // The line follows the record: wait for it, as for any output (a busy machine once read
+        // stderr between the two).
+        #expect(eventually(within: 10) { stderrOf(p).contains("airun: ready after ") }, "\(stderrOf(p).suffix(400))")
         // A request, so the server's own counters move.
         let answer = runTool(["curl", "-s", "-m", "30", "http://127.0.0.1:\(port)/completion", "-d", #"{"prompt":"hello","n_predict":4}"#])
         #expect(answer.output.contains("\"tokens_predicted\":4"), "\(answer.output.prefix(300))")
