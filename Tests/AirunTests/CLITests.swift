@@ -163,7 +163,7 @@ struct ReadmeTests {
     func shippedProfiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        for (name, _) in ShippedProfiles.all {
+        for name in ShippedProfiles.names {
             let line = try #require(readme.split(separator: "\n").first { $0.hasPrefix("- `\(name)`") }, "no README line for \(name)")
             let text = try #require(ShippedProfiles.text(name))
             let profile = try Profile.decode(String(decoding: text, as: UTF8.self), name: name, file: name)

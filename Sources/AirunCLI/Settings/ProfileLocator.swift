@@ -135,7 +135,7 @@ struct ProfileLocator {
                 if seen.insert(name).inserted { out.append((name, .file("\(dir)/\(file)"), ShippedProfiles.text(name) != nil)) }
             }
         }
-        for (name, _) in ShippedProfiles.all where seen.insert(name).inserted { out.append((name, .builtIn(name), false)) }
+        for name in ShippedProfiles.names where seen.insert(name).inserted { out.append((name, .builtIn(name), false)) }
         return out
     }
 }
