@@ -69,34 +69,10 @@ public struct CaptureRedaction: Sendable {
     }
 }
 
-/// The offset of the first `needle` in `bytes` at or after `start`, or nil. The first byte is
-/// looked for eight at a time (a capture searches every chunk for private key markers, and their
-/// `-` is rare in output), then the rest compared.
+/// The offset of the first `needle` in `bytes` at or after `start`, or nil (`firstOffset(of:in:from:)`
+/// over buffers).
 func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0) -> Int? {
-    let count = needle.utf8CodeUnitCount
-    guard count > 0, start >= 0, bytes.count - start >= count else { return nil }
-    let first = needle.utf8Start[0]
-    let pattern = UInt64(first) &* 0x0101_0101_0101_0101
-    return bytes.withUnsafeBufferPointer { p in
-        let raw = UnsafeRawPointer(p.baseAddress!)
-        let last = p.count - count
-        var i = start
-        while i <= last {
-            // No byte of the next eight is `first`: skip them (the has-zero-byte test of x ^ pattern).
-            if i + 8 <= p.count {
-                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
-                if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 == 0 {
-                    i += 8
-                    continue
-                }
-            }
-            if p[i] == first {
-                var k = 1
-                while k < count, p[i + k] == needle.utf8Start[k] { k += 1 }
-                if k == count { return i }
-            }
-            i += 1
-        }
-        return nil
+    bytes.withUnsafeBufferPointer { haystack in
+        firstOffset(of: UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount), in: haystack, from: start)
     }
 }

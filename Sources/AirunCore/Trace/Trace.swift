@@ -87,6 +87,17 @@ private func isLowerHex(_ c: Character) -> Bool { c.isHexDigit && !c.isUppercase
 /// record read back has a trace and a span id, and Character tests made a quarter of `trace`'s time.
 private func normalizedHex(_ text: some StringProtocol, length: Int) -> String? {
     guard text.utf8.count == length else { return nil }
+    // The usual case, an id airun wrote: already lowercase, returned without a copy.
+    var lowercaseOnly = true, anyNonZero = false
+    for b in text.utf8 {
+        switch b {
+        case 0x30: break
+        case 0x31...0x39, 0x61...0x66: anyNonZero = true
+        default: lowercaseOnly = false
+        }
+        if !lowercaseOnly { break }
+    }
+    if lowercaseOnly { return anyNonZero ? String(text) : nil }
     var lower = [UInt8]()
     lower.reserveCapacity(length)
     var nonZero = false
