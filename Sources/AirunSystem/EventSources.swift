@@ -9,10 +9,10 @@ public struct SignalChannel: ~Copyable {
     private var saved = sigset_t()
 
     /// Blocks `signals` and opens a signalfd for them. The child gets an empty mask back at spawn.
-    public init(_ signals: [Signal]) throws(SystemError) {
+    public init(_ signals: SignalSet) throws(SystemError) {
         var set = sigset_t()
         sigemptyset(&set)
-        for s in signals { sigaddset(&set, s.rawValue) }
+        for n in Int32(1)...64 where signals.contains(Signal(n)) { sigaddset(&set, n) }
         sigprocmask(SIG_BLOCK, &set, &saved)
         let fd = airun_signalfd(&set)
         guard fd >= 0 else { throw SystemError("signalfd") }

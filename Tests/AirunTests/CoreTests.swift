@@ -128,6 +128,7 @@ struct FormatTests {
         #expect(set.mask == 0x8000_0000_0000_1001 && set.contains(Signal(64)))
         #expect(!set.contains(Signal(0)) && !set.contains(Signal(65)) && !set.contains(Signal(-3)) && !set.contains(Signal(Int32.min)))
         #expect(SignalSet().isEmpty && SignalSet(mask: 1) == [.hangup])
+        #expect(SignalSet(mask: 1).union([.pipe, .hangup]) == [.pipe, .hangup])
     }
 
     @Test("day numbers: two instants share one iff they share a day stamp, on either side of 1970")

@@ -23,7 +23,7 @@ struct ClassifyCommand: Sendable {
                     c.exitCode = n
                 },
                 Option(["--signal"], "NAME", "or the signal that killed it (KILL, SIGTERM, 9)",
-                       kind: .choices(["KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", "SEGV", "BUS", "PIPE"])) { c, v throws(UsageError) in
+                       kind: .choices { ["KILL", "TERM", "INT", "HUP", "QUIT", "ABRT", "SEGV", "BUS", "PIPE"] }) { c, v throws(UsageError) in
                     guard let s = Signal(name: v) else { throw UsageError("--signal '\(v)' is not a signal name (e.g. KILL, SIGTERM, 9)") }
                     c.signal = s
                 },

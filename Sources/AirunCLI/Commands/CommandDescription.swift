@@ -1,13 +1,14 @@
 import AirunCore
 
 /// What an option's value is: how `--help` names it and what shell completion offers for it.
-enum ValueKind: Sendable, Equatable {
+enum ValueKind: Sendable {
     /// Free text: nothing to offer.
     case text
     case file
     case directory
-    /// One of these words.
-    case choices([String])
+    /// One of these words. Made when completion asks, not when the table is built: every run
+    /// builds the table, and a list like every error code's name costs a run that never asks.
+    case choices(@Sendable () -> [String])
 }
 
 /// One option of a command: its names, its value (nil for a switch), its help, and what it does

@@ -78,7 +78,7 @@ enum CompletionCommand {
         case .text: "COMPREPLY=()"
         case .file: "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\"))"
         case .directory: "compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\"))"
-        case .choices(let words): "COMPREPLY=($(compgen -W '\(words.joined(separator: " "))' -- \"$cur\"))"
+        case .choices(let words): "COMPREPLY=($(compgen -W '\(words().joined(separator: " "))' -- \"$cur\"))"
         }
     }
 
@@ -168,7 +168,7 @@ enum CompletionCommand {
             case .text: line += " -x"
             case .file: line += " -r -F"
             case .directory: line += " -x -a '(__fish_complete_directories)'"
-            case .choices(let words): line += " -x -a \(fishQuoted(words.joined(separator: " ")))"
+            case .choices(let words): line += " -x -a \(fishQuoted(words().joined(separator: " ")))"
             }
         }
         let summary = flag.help.count > 70 ? String(flag.help.prefix(69)) + "…" : flag.help

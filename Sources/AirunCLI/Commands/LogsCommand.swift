@@ -17,15 +17,15 @@ enum LogsCommand {
                     guard let n = Int(v), n >= 1, n <= 10_000_000 else { throw UsageError("-n '\(v)' must be a number of records from 1") }
                     f.last = n
                 },
-                Option(["--level"], "L", "INFO, WARN or ERROR and above", kind: .choices(["INFO", "WARN", "ERROR"])) { f, v throws(UsageError) in
+                Option(["--level"], "L", "INFO, WARN or ERROR and above", kind: .choices { ["INFO", "WARN", "ERROR"] }) { f, v throws(UsageError) in
                     guard let level = RecordLevel(rawValue: v.uppercased()) else { throw UsageError("--level '\(v)' must be INFO, WARN or ERROR") }
                     f.level = level
                 },
-                Option(["--event"], "E", "\(Self.events.joined(separator: ", ")) (repeatable)", kind: .choices(Self.events)) { f, v in
+                Option(["--event"], "E", "\(Self.events.joined(separator: ", ")) (repeatable)", kind: .choices { Self.events }) { f, v in
                     f.events.append(v)
                 },
                 Option(["--code"], "C", "records with this error_code (error, retry, run.end); any case",
-                       kind: .choices(ErrorCode.allCases.map(\.rawValue))) { f, v throws(UsageError) in
+                       kind: .choices { ErrorCode.allCases.map(\.rawValue) }) { f, v throws(UsageError) in
                     guard let code = ErrorCode(rawValue: v.uppercased()) else {
                         throw UsageError("--code '\(v)' is not an error code; the codes: \(ErrorCode.allCases.map(\.rawValue).joined(separator: ", "))")
                     }

@@ -22,7 +22,7 @@ enum StatsCommand {
                 """,
             options: RecordSelection.window(\StatsOptions.selection, now: wallClockMicroseconds()) + [
                 Option(["--by"], "G", "group by model, command or tag:KEY (repeatable; default model and command)",
-                       kind: .choices(["model", "command", "tag:"])) { o, v throws(UsageError) in
+                       kind: .choices { ["model", "command", "tag:"] }) { o, v throws(UsageError) in
                     guard let g = StatsAggregator.Grouping(v) else { throw UsageError("--by '\(v)' must be model, command or tag:KEY") }
                     o.groupings.append(g)
                 },

@@ -119,7 +119,7 @@ let runOptions: [Option<RunOptions>] = [
         o.killAfter = try duration("--kill-after", v)
     },
     Option(["--tty"], "auto|always|never", "run the command on a pseudo-terminal (auto: when stdout is one)",
-           kind: .choices(["auto", "always", "never"])) { o, v throws(UsageError) in
+           kind: .choices { ["auto", "always", "never"] }) { o, v throws(UsageError) in
         guard let mode = TTYMode(rawValue: v) else { throw UsageError("--tty '\(v)' must be auto, always or never") }
         o.tty = mode
     },
@@ -147,7 +147,7 @@ let runOptions: [Option<RunOptions>] = [
     Option(["--fallback-model"], "PATH", "a model to try instead of -m/--model after a model or memory failure (repeatable; replaces the profile's list; each gets an attempt)",
            kind: .file) { o, v in o.fallbackModels.append(v) },
     Option(["--simulate"], "CODE[@N]", "end attempt N (default 1) as error CODE without running it, to walk the profile's retries and fallbacks (repeatable; its records say simulated)",
-           kind: .choices(ErrorCode.allCases.map(\.rawValue))) { o, v throws(UsageError) in
+           kind: .choices { ErrorCode.allCases.map(\.rawValue) }) { o, v throws(UsageError) in
         guard let failure = SimulatedFailure(v) else {
             throw UsageError("--simulate '\(v)' must be an error code, optionally @ATTEMPT (GPU_OOM, GPU_OOM@2; docs/errors.md lists the codes)")
         }
@@ -157,7 +157,7 @@ let runOptions: [Option<RunOptions>] = [
     Option(["--no-cooldown"], nil, "use the model even while it is cooling down after repeated failures (the profile's [cooldown])") { o, _ in o.noCooldown = true },
     Option(["--no-memory"], nil, "run the command as given, not with an edit that made the same model work in an earlier run") { o, _ in o.noMemory = true },
     Option(["--restart"], "no|on-failure|always", "a server: start the command again when it ends (on-failure: unless it exits 0), with a growing wait; see docs/servers.md",
-           kind: .choices(RestartPolicy.Mode.allCases.map(\.rawValue))) { o, v throws(UsageError) in
+           kind: .choices { RestartPolicy.Mode.allCases.map(\.rawValue) }) { o, v throws(UsageError) in
         guard let mode = RestartPolicy.Mode(rawValue: v) else { throw UsageError("--restart '\(v)' must be no, on-failure or always") }
         o.restart = mode
     },
@@ -191,7 +191,7 @@ let runOptions: [Option<RunOptions>] = [
     },
     Option(["--samples"], nil, "also write every sample as a `sample` record") { o, _ in o.samples = true },
     Option(["--no-gpu"], nil, "do not sample the GPU") { o, _ in o.noGPU = true },
-    Option(["--gpu-backend"], "B", "auto (NVML, else nvidia-smi), nvml or nvidia-smi", kind: .choices(["auto", "nvml", "nvidia-smi"])) { o, v throws(UsageError) in
+    Option(["--gpu-backend"], "B", "auto (NVML, else nvidia-smi), nvml or nvidia-smi", kind: .choices { ["auto", "nvml", "nvidia-smi"] }) { o, v throws(UsageError) in
         guard ["auto", "nvml", "nvidia-smi"].contains(v) else { throw UsageError("--gpu-backend '\(v)' must be auto, nvml or nvidia-smi") }
         o.gpuBackend = v
     },

@@ -20,9 +20,10 @@ final class Supervisor {
 
     /// Signals airun takes over for the duration of the run, less those it was started with
     /// ignored: those stay ignored, by airun and its child. SIGCHLD tells it the child stopped.
-    static func handledSignals(ignoring ignored: SignalSet) -> [Signal] {
-        [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
-         .terminalStop, .terminalInput, .terminalOutput, .continue].filter { !ignored.contains($0) } + [.child]
+    static func handledSignals(ignoring ignored: SignalSet) -> SignalSet {
+        let taken: SignalSet = [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
+                                .terminalStop, .terminalInput, .terminalOutput, .continue]
+        return SignalSet(mask: taken.mask & ~ignored.mask).union([.child])
     }
 
     deinit { buffer.deallocate() }

@@ -72,6 +72,8 @@ public struct SignalSet: Equatable, Sendable, ExpressibleByArrayLiteral {
     }
 
     public var isEmpty: Bool { mask == 0 }
+
+    public func union(_ other: SignalSet) -> SignalSet { SignalSet(mask: mask | other.mask) }
 }
 
 /// How a reaped child ended, decoded from wait4's status word.
