@@ -91,8 +91,8 @@ func looksLikeScript(_ path: String) -> Bool {
 
 /// A NULL-terminated array of C strings valid for the duration of `body`.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    // A raw buffer, not an Array of optional pointers: that generic array type is made at run
-    // time on first use, which measurably costs a run that starts one child.
+    // A raw buffer, not an Array of optional pointers: one generic type fewer made at run time
+    // during start-up.
     let pointers = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: strings.count + 1)
     for (i, s) in strings.enumerated() { pointers[i] = osStrdup(s) }
     pointers[strings.count] = nil

@@ -184,9 +184,7 @@ struct AttemptRunner {
                                timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {
             let sink = context.sink, number = Int64(number)
-            let worker = BackgroundWorker()
-            plan.worker = worker
-            plan.childLogs = ChildLogFeed(sink: sink, worker: worker) { log, message, arrived in
+            plan.childLogs = ChildLogFeed(sink: sink, worker: plan.sharedWorker()) { log, message, arrived in
                 var log = log
                 log.attempt = number
                 return Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
@@ -282,9 +280,9 @@ struct AttemptRunner {
             let names = ("\(dir)/\(requestID).stdout", "\(dir)/\(requestID).stderr")
             let files = (try FileDescriptor.create(names.0), try FileDescriptor.create(names.1))
             let redactor = context.options.captureRaw ? nil : context.redaction.redactor
-            if redactor != nil && plan.worker == nil { plan.worker = BackgroundWorker() }
-            plan.captureStdout = CaptureFile(file: files.0, redactor: redactor, worker: plan.worker)
-            plan.captureStderr = CaptureFile(file: files.1, redactor: redactor, worker: plan.worker)
+            let worker = redactor == nil ? nil : plan.sharedWorker()
+            plan.captureStdout = CaptureFile(file: files.0, redactor: redactor, worker: worker)
+            plan.captureStderr = CaptureFile(file: files.1, redactor: redactor, worker: worker)
             return (names, [files.0, files.1])
         } catch {
             context.console.lost("cannot write capture files in \(dir) (\(error)); capture skipped", once: "capture")

@@ -19,8 +19,16 @@ struct AttemptPlan {
     /// SIGHUP sent to airun restarts the child (`--restart`) instead of ending the run.
     var reloadsOnHangup = false
     /// Where redacted captures and child log records are made, off the output path; waited for
-    /// when the attempt ends. Only an attempt that has either gets one.
-    var worker: BackgroundWorker?
+    /// when the attempt ends. Only an attempt that has either gets one (`sharedWorker`).
+    private(set) var worker: BackgroundWorker?
+
+    /// The attempt's one worker, made when the first thing that needs it asks.
+    mutating func sharedWorker() -> BackgroundWorker {
+        if let worker { return worker }
+        let made = BackgroundWorker()
+        worker = made
+        return made
+    }
 }
 
 /// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines,

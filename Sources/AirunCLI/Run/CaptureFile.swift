@@ -23,7 +23,7 @@ final class CaptureFile {
 
     init(file: FileDescriptor, redactor: Redactor?, worker: BackgroundWorker? = nil) {
         self.file = file
-        self.worker = redactor == nil ? nil : worker
+        self.worker = worker
         writer = redactor.map { RedactingWriter(file: file, redactor: $0) }
     }
 

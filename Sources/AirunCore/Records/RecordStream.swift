@@ -147,34 +147,3 @@ public func lineContains(_ line: UnsafeBufferPointer<UInt8>, anyOf needles: [[UI
     }
     return false
 }
-
-/// The offset of the first `needle` in `haystack` at or after `start`, or nil. The needle's first
-/// byte is looked for eight bytes at a time (most bytes of a record line or an output chunk are
-/// not it), then the rest compared: what `trace` and `logs` do to every line of a record file and
-/// a capture to every chunk.
-public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-    let count = needle.count
-    guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress else { return nil }
-    let first = needle[0]
-    let pattern = UInt64(first) &* 0x0101_0101_0101_0101
-    let raw = UnsafeRawPointer(base)
-    let last = haystack.count - count
-    var i = start
-    while i <= last {
-        // No byte of the next eight is `first` (the has-zero-byte test of x ^ pattern): skip them.
-        if i + 8 <= haystack.count {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
-            if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 == 0 {
-                i += 8
-                continue
-            }
-        }
-        if haystack[i] == first {
-            var k = 1
-            while k < count, haystack[i + k] == needle[k] { k += 1 }
-            if k == count { return i }
-        }
-        i += 1
-    }
-    return nil
-}

@@ -68,11 +68,3 @@ public struct CaptureRedaction: Sendable {
         return out
     }
 }
-
-/// The offset of the first `needle` in `bytes` at or after `start`, or nil (`firstOffset(of:in:from:)`
-/// over buffers).
-func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0) -> Int? {
-    bytes.withUnsafeBufferPointer { haystack in
-        firstOffset(of: UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount), in: haystack, from: start)
-    }
-}

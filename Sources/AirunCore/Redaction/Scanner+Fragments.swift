@@ -1,0 +1,106 @@
+/// The scanner's detectors at the edges of a text that is part of something longer (an output
+/// tail that dropped its start, a capture flushed mid-line): the halves of keys cut there.
+extension Scanner {
+    /// A known secret's second half (8 bytes or more) at the very start, and in a text cut at
+    /// its start, a first word that looks like the rest of a key: 12+ key characters (base64 and
+    /// JWT punctuation included) that look random: digits and letters, or upper case and digits
+    /// only (AWS), or case changing at least four times (letters-only tokens). Returns where the
+    /// scan goes on.
+    mutating func leadingFragment() -> Int {
+        guard !input.isEmpty else { return 0 }
+        for s in redactor.secretValues where s.value.count > 8 {
+            var k = s.value.count - 1
+            while k >= 8 {
+                if s.value[s.value.count - k] == input[0], startsWith(Array(s.value.suffix(k)), at: 0) {
+                    return replace(0, k, kind: s.kind)
+                }
+                k -= 1
+            }
+        }
+        guard cutAtStart else { return 0 }
+        if let end = valueAfterCutKeyword() { return end }
+        // The first word (after the `": "` of a cut `key: value`), up to a space, quote, `:` or
+        // `=`: a password may hold any other character.
+        var start = 0
+        while start < min(input.count, 4), isSpaceOrQuote(input[start]) || input[start] == UInt8(ascii: ":")
+            || input[start] == UInt8(ascii: "=") { start += 1 }
+        var end = start
+        while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]),
+              input[end] != UInt8(ascii: ":"), input[end] != UInt8(ascii: "=") { end += 1 }
+        // `…a08-token=VALUE`: the word is a key that names a secret; its value goes, not the key.
+        if end < input.count, let valueEnd = keyValue(start, keyEnd: end) { return valueEnd }
+        guard end - start >= 12, looksRandom(start, end) else { return 0 }
+        return replace(start, end, kind: "KEY_FRAGMENT")
+    }
+
+    /// The cut fell inside the word that announces a secret (`…arer TOKEN`, `…word=VALUE`): the
+    /// first word is the end of `Bearer`, `Basic`, `password`, `token`, … and the value follows.
+    mutating func valueAfterCutKeyword() -> Int? {
+        var word = 0
+        while word < input.count, word < 16, isWordByte(input[word]) || input[word] == UInt8(ascii: "-") { word += 1 }
+        guard word > 0, word < input.count else { return nil }
+        let first = String(decoding: input[0..<word], as: UTF8.self).lowercased()
+        func endOf(_ keywords: [String]) -> Bool { keywords.contains { $0.hasSuffix(first) } }
+        var start = word
+        // `{"secret": "…"}` cut inside the key name: its closing quote comes first.
+        if input[start] == UInt8(ascii: "\"") || input[start] == UInt8(ascii: "'"), start + 1 < input.count { start += 1 }
+        if endOf(["bearer", "basic"]), input[word] == UInt8(ascii: " ") {
+            while start < input.count, input[start] == UInt8(ascii: " ") { start += 1 }
+        } else if endOf(["password", "passwd", "token", "secret", "api_key", "apikey", "api-key", "credentials"]),
+                  input[start] == UInt8(ascii: "=") || input[start] == UInt8(ascii: ":") {
+            start += 1
+            while start < input.count, input[start] == UInt8(ascii: " ") || input[start] == UInt8(ascii: "\"") { start += 1 }
+        } else {
+            return nil
+        }
+        var end = start
+        while end < input.count, !isSpaceOrQuote(input[end]), !isValueStop(input[end]) { end += 1 }
+        // `n:` may end `token` or anything else: only a value that looks like a secret goes
+        // (`n: Bearer …` is left to the Bearer rule).
+        guard end - start >= 6, looksRandom(start, end) else { return nil }
+        return maskValue(start, end, kind: "SECRET")
+    }
+
+    /// Digits and letters, upper case and digits, or letters only (Hugging Face tokens are) whose
+    /// case changes three times, or twice around five consonants in a row, or that mix case with two
+    /// capitals in a row: camel-case names of two words and words of any language rarely do (the
+    /// first word of a cut tail only).
+    func looksRandom(_ start: Int, _ end: Int) -> Bool {
+        if hasDigitAndLetter(start, end) { return true }
+        if input[start..<end].allSatisfy({ isUpper($0) || isDigit($0) }) { return true }
+        var changes = 0
+        var lastUpper: Bool?
+        var consonants = 0, longestConsonantRun = 0
+        for b in input[start..<end] where isLetter(b) {
+            if let l = lastUpper, l != isUpper(b) { changes += 1 }
+            lastUpper = isUpper(b)
+            consonants = "aeiouyAEIOUY".utf8.contains(b) ? 0 : consonants + 1
+            longestConsonantRun = max(longestConsonantRun, consonants)
+        }
+        if changes >= 3 || (changes >= 2 && longestConsonantRun >= 5) { return true }
+        // Mixed case with two capitals in a row (`oiajgcAWELXr`, `KOPCLgugNETNB`, `PUWQYe_wteqwup`:
+        // ends of Hugging Face tokens, JWTs, Basic credentials, 2% of cuts): words never are, and
+        // camel-case names only with an acronym (`HTTPServerURL`), which a cut fragment loses
+        // little by.
+        let letters = input[start..<end].filter(isLetter)
+        let capitalRun = zip(letters, letters.dropFirst()).contains { isUpper($0) && isUpper($1) }
+        if capitalRun, letters.count(where: { !isUpper($0) }) >= 2 { return true }
+        return false
+    }
+
+    /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
+    mutating func trailingFragment() {
+        let n = input.count
+        guard n > 0 else { return }
+        for s in redactor.secretValues where s.value.count > 8 {
+            var k = s.value.count - 1
+            while k >= 8 {
+                if n - k >= copied, s.value[k - 1] == input[n - 1], startsWith(Array(s.value.prefix(k)), at: n - k) {
+                    _ = replace(n - k, n, kind: s.kind)
+                    return
+                }
+                k -= 1
+            }
+        }
+    }
+}
