@@ -36,3 +36,21 @@ func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0
         firstOffset(of: UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount), in: haystack, from: start)
     }
 }
+
+/// Whether the bytes spell `text` exactly: an event name or a literal compared in a record line
+/// without making a String of it.
+public func bytesEqual(_ b: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard b.count == n else { return false }
+    let t = text.utf8Start
+    for i in 0..<n where b[i] != t[i] { return false }
+    return true
+}
+
+/// Whether the bytes are `other`'s.
+public func bytesEqual(_ b: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Bool {
+    b.count == other.count && other.withUnsafeBufferPointer { o in
+        for i in 0..<o.count where o[i] != b[i] { return false }
+        return true
+    }
+}

@@ -116,17 +116,47 @@ public func formatSeconds(milliseconds: Double) -> String {
     return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
 }
 
+/// The same appended as bytes, for a reader that writes a line per record (`trace`'s log lines).
+public func appendSeconds(milliseconds: Double, to out: inout [UInt8]) {
+    let hundredths = Int64(saturating: (milliseconds / 10).rounded())
+    guard hundredths >= 0 else { return out.append(contentsOf: formatSeconds(milliseconds: milliseconds).utf8) }
+    appendDecimal(hundredths / 100, to: &out)
+    let fraction = UInt8(hundredths % 100)
+    out.append(UInt8(ascii: "."))
+    out.append(fraction / 10 + 0x30)
+    out.append(fraction % 10 + 0x30)
+    out.append(UInt8(ascii: "s"))
+}
+
+/// A non-negative number's decimal digits.
+public func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+    var divisor: Int64 = 1
+    while divisor <= value / 10 { divisor *= 10 }
+    var rest = value
+    repeat {
+        out.append(UInt8(rest / divisor) + 0x30)
+        rest %= divisor
+        divisor /= 10
+    } while divisor > 0
+}
+
 /// Unix microseconds of an RFC 3339 UTC time as airun writes it (`2026-11-26T11:40:23.123456Z`;
 /// fewer fraction digits are accepted), or nil.
 public func parseRFC3339(_ text: String) -> Int64? {
-    let b = Array(text.utf8)
+    var text = text
+    return text.withUTF8 { parseRFC3339(bytes: $0) }
+}
+
+/// The same from the bytes of a record line, without a String.
+public func parseRFC3339(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
     guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == 0x2D, b[7] == 0x2D, b[10] == UInt8(ascii: "T"),
           b[13] == 0x3A, b[16] == 0x3A else { return nil }
-    func number(_ r: Range<Int>) -> Int64? {
+    @inline(__always) func number(_ r: Range<Int>) -> Int64? {
         var n: Int64 = 0
         for i in r {
-            guard (0x30...0x39).contains(b[i]) else { return nil }
-            n = n * 10 + Int64(b[i] - 0x30)
+            let d = b[i] &- 0x30
+            guard d <= 9 else { return nil }
+            n = n &* 10 &+ Int64(d)
         }
         return n
     }
@@ -135,8 +165,12 @@ public func parseRFC3339(_ text: String) -> Int64? {
     else { return nil }
     // A real calendar day: 1970-02-31 is no date (it would read as March 3rd).
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-    let monthDays: [Int64] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    guard d >= 1, d <= monthDays[Int(mo) - 1] else { return nil }
+    let monthDays: Int64 = switch mo {
+    case 2: leap ? 29 : 28
+    case 4, 6, 9, 11: 30
+    default: 31
+    }
+    guard d >= 1, d <= monthDays else { return nil }
     var micros: Int64 = 0
     if b.count > 20 {
         guard b[19] == UInt8(ascii: "."), b.count - 21 <= 9, b.count - 21 >= 1, let f = number(20..<(b.count - 1)) else { return nil }

@@ -91,8 +91,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var stream = RecordStream()
         var encoded = 0
         let redactor = Redactor()
-        // The child.log projection `trace` reads long sessions with.
-        bytes.withUnsafeBufferPointer { _ = Record.childLog(line: $0) }
+        // The child.log reader `trace` reads long sessions with.
+        var builder = TraceTree.Builder(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!)
+        for line in bytes.split(separator: 0x0A).prefix(64) { _ = line.withUnsafeBufferPointer { builder.addChildLog(line: $0) } }
+        _ = builder.build()
+        // The member visitor stats and trace read lines with, against the whole parser: each line
+        // the parser reads as an object is visited too, and every typed read agrees.
+        for line in bytes.split(separator: 0x0A).prefix(64) { checkMemberReads(line) }
         func encode(_ record: Record) {
             guard encoded < 3 else { return }
             encoded += 1
@@ -265,3 +270,47 @@ private func promptCheck(_ bytes: [UInt8]) {
         if seconds > 5 { fatalError("one prompt check took \(seconds) s of CPU: its budget does not bound it") }
     }
 }
+
+/// The keys of the differential check: fields of every kind a record has, and a key with escapes.
+private let memberKeys = ["event", "timestamp", "attempt", "duration_ms", "restart", "command_args", "tags", "fields", "a\"b", ""]
+private let memberProjection = JSONProjection(memberKeys)
+
+/// `JSONParser.forEachMember` and its typed reads against `JSONParser.parse` and `JSONObject`'s
+/// typed reads, on one line. Traps on a disagreement (the fuzzer reports it).
+private func checkMemberReads(_ line: ArraySlice<UInt8>) {
+    guard case .object(let whole)? = try? JSONParser.parse(line) else { return }
+    // Each key read by a different typed read, chosen by the line's length, so every read meets every value.
+    var values: [Int: String] = [:]
+    let visited: Void? = line.withUnsafeBufferPointer { b in
+        try? JSONParser.forEachMember(of: b, in: memberProjection) { i, p throws(JSONSyntaxError) in
+            switch (i + line.count) % 7 {
+            case 0: values[i] = String(describing: Optional(try p.readValue()))
+            case 1: values[i] = String(describing: try p.readString() as String?)
+            case 2: values[i] = String(describing: try p.readDouble() as Double?)
+            case 3: values[i] = String(describing: try p.readInteger() as Int64?)
+            case 4: values[i] = String(describing: try p.readBool() as Bool?)
+            case 5: values[i] = String(describing: try p.readFirstString() as String?)
+            default: values[i] = String(describing: try p.readObject() as JSONObject?)
+            }
+            return true
+        }
+    }
+    precondition(visited != nil, "the visitor refused a line the parser read")
+    for (i, key) in memberKeys.enumerated() {
+        let expected: String = switch (i + line.count) % 7 {
+        case 0: String(describing: whole[key] as JSONValue?)
+        case 1: String(describing: whole.string(key) as String?)
+        case 2: String(describing: whole.double(key) as Double?)
+        case 3: String(describing: whole.int(key) as Int64?)
+        case 4: String(describing: whole.bool(key) as Bool?)
+        case 5: String(describing: whole.strings(key)?.first as String?)
+        default: String(describing: whole.object(key) as JSONObject?)
+        }
+        guard let got = values[i] else {
+            precondition(whole[key] == nil, "key \(key) not visited")
+            continue
+        }
+        precondition(got == expected, "key \(key): visitor \(got), parser \(expected)")
+    }
+}
+

@@ -49,13 +49,9 @@ enum TraceCommand {
         // the tree is built as the records are read (memory is the trace's, not the files').
         var builder = TraceTree.Builder(traceID: traceID)
         // A command's log lines, most of a long session's records, are read for what the text tree
-        // shows (their `fields` are in the JSON tree only).
-        let childLog = [Array(#""event":"child.log""#.utf8)]
+        // shows (their `fields` are in the JSON tree only), from their bytes.
         files.forEachLine(onlyLinesWith: [traceID.hex]) { line in
-            if !options.json, lineContains(line, anyOf: childLog), let record = Record.childLog(line: line) {
-                builder.add(record)
-                return .read
-            }
+            if !options.json, builder.addChildLog(line: line) { return .read }
             return RecordStream.decode(line) { builder.add($0) }
         }
         guard !builder.isEmpty else {
@@ -63,48 +59,63 @@ enum TraceCommand {
             return 1
         }
         let tree = builder.build()
-        try? FileDescriptor.standardOutput.writeAll(options.json ? tree.json() : Array(text(tree).utf8))
+        try? FileDescriptor.standardOutput.writeAll(options.json ? tree.json() : textBytes(tree))
         return 0
     }
 
-    static func text(_ tree: TraceTree) -> String {
+    static func text(_ tree: TraceTree) -> String { String(decoding: textBytes(tree), as: UTF8.self) }
+
+    /// The tree as text, written as bytes: a long session's tree is hundreds of thousands of log
+    /// lines, each written without a String of its own.
+    static func textBytes(_ tree: TraceTree) -> [UInt8] {
         let origin = tree.startTime ?? 0
+        var out: [UInt8] = []
+        func put(_ text: String) { out.append(contentsOf: text.utf8) }
         func offset(_ t: Int64?) -> String { t.map { "+" + formatSeconds(milliseconds: Double($0 - origin) / 1000) } ?? "+?" }
-        var out = "trace \(tree.traceID.hex)"
-        if let caller = tree.roots.first?.start?.callerTraceID { out += " (caller id \(caller))" }
-        out += ", \(tree.recordCount) records\n"
-        func renderLog(_ log: TraceTree.ChildLogEntry, _ indent: String) {
-            let level = log.log.childLevel ?? log.level.rawValue
-            out += "\(indent)   log \(offset(log.time)) \(escapingControlCharacters(level)) \(escapingControlCharacters(String(log.message.prefix(160))))\n"
+        put("trace \(tree.traceID.hex)")
+        if let caller = tree.roots.first?.start?.callerTraceID { put(" (caller id \(caller))") }
+        put(", \(tree.recordCount) records\n")
+        func renderLog(_ log: TraceTree.ChildLogEntry, _ indent: [UInt8]) {
+            out += indent
+            put("   log +")
+            appendSeconds(milliseconds: Double(log.time - origin) / 1000, to: &out)
+            out.append(0x20)
+            appendEscaped(log.log.childLevel ?? log.level.rawValue, to: &out)
+            out.append(0x20)
+            // The first 160 characters: a message of up to 160 bytes is all of them.
+            let message = log.message.utf8.count <= 160 ? log.message : String(log.message.prefix(160))
+            appendEscaped(message, to: &out)
+            out.append(0x0A)
         }
         func render(_ run: TraceTree.Run, _ indent: String, under attempt: SpanID? = nil) {
             let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"
             // Shown above its real depth (deeper than TraceTree.maximumDepth): say whose it is.
             let deeper = attempt != nil && run.parentSpanID != attempt ? " (nested deeper, in attempt \(run.parentSpanID?.hex.prefix(8) ?? "?"))" : ""
             let outcome = run.end.map { "exit=\($0.exitCode)" + ($0.errorCode.map { " \($0)" } ?? "") + " " + formatSeconds(milliseconds: $0.durationMs) } ?? "(no run.end: running, or airun was killed)"
-            out += "\(indent)run \(run.spanID.hex.prefix(8))\(deeper) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n"
+            put("\(indent)run \(run.spanID.hex.prefix(8))\(deeper) \(offset(run.startTime)) \(command.prefix(120))  \(outcome)\n")
             for (i, attempt) in run.attempts.enumerated() {
                 let last = i == run.attempts.count - 1 && run.retries.count <= i
                 let branch = indent + (last ? "└─ " : "├─ ")
                 let status = attempt.end.map { "\($0.status) \(formatSeconds(milliseconds: $0.durationMs))" } ?? "(no attempt.end)"
-                out += "\(branch)attempt \(attempt.number) \(offset(attempt.start)) \(status)"
-                if let e = attempt.error { out += "  \(e.errorCode)" }
-                if let ready = attempt.ready { out += "  ready after \(formatSeconds(milliseconds: ready.readyMs))" }
-                if attempt.heartbeats > 0 { out += "  \(attempt.heartbeats) heartbeat\(attempt.heartbeats == 1 ? "" : "s")" }
-                out += "\n"
+                put("\(branch)attempt \(attempt.number) \(offset(attempt.start)) \(status)")
+                if let e = attempt.error { put("  \(e.errorCode)") }
+                if let ready = attempt.ready { put("  ready after \(formatSeconds(milliseconds: ready.readyMs))") }
+                if attempt.heartbeats > 0 { put("  \(attempt.heartbeats) heartbeat\(attempt.heartbeats == 1 ? "" : "s")") }
+                put("\n")
                 let inner = indent + (last ? "   " : "│  ")
-                if let e = attempt.error { out += "\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n" }
+                let innerBytes = Array(inner.utf8)
+                if let e = attempt.error { put("\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n") }
                 // The command's log lines and the runs it started, in the order they happened.
                 var logs = attempt.logs[...]
                 for nested in attempt.runs {
-                    while let log = logs.first, log.time <= (nested.startTime ?? .max) { renderLog(logs.removeFirst(), inner) }
+                    while let log = logs.first, log.time <= (nested.startTime ?? .max) { renderLog(logs.removeFirst(), innerBytes) }
                     render(nested, inner, under: attempt.spanID)
                 }
-                for log in logs { renderLog(log, inner) }
+                for log in logs { renderLog(log, innerBytes) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
                     let what = r.restart ? "restart" : "retry"
-                    out += "\(indent)├─ \(what) \(offset(run.retries[i].time)) in \(formatSeconds(milliseconds: r.delayMs)) with \(r.change)\n"
+                    put("\(indent)├─ \(what) \(offset(run.retries[i].time)) in \(formatSeconds(milliseconds: r.delayMs)) with \(r.change)\n")
                 }
             }
         }

@@ -190,6 +190,21 @@ public func escapingControlCharacters(_ text: String) -> String {
 
 private func isControlScalar(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0x7F...0x9F).contains(s.value) }
 
+/// `escapingControlCharacters(text)` appended as bytes: the text's own bytes where it has no
+/// control character (U+0000–U+001F, U+007F–U+009F: a byte below 0x20, 0x7F, or 0xC2 then 0x80–0x9F).
+public func appendEscaped(_ text: String, to out: inout [UInt8]) {
+    var text = text
+    let clean = text.withUTF8 { b in
+        for i in 0..<b.count {
+            let c = b[i]
+            if c < 0x20 || c == 0x7F || (c == 0xC2 && i + 1 < b.count && (0x80...0x9F).contains(b[i + 1])) { return false }
+        }
+        out.append(contentsOf: b)
+        return true
+    }
+    if !clean { out.append(contentsOf: escapingControlCharacters(text).utf8) }
+}
+
 /// `[child_logs] format`: `json` when the command writes one JSON object per stderr line (with at
 /// least `message`); airun then records each as a `child.log` record in the attempt's span.
 public enum ChildLogFormat: String, Sendable {

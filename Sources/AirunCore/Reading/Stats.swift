@@ -90,39 +90,93 @@ public struct StatsAggregator {
         "peak_rss_mb", "max_rss_mb", "peak_gpu_memory_used_mb", "tags", "error_code", "error_category", "restart", "ready_ms",
     ]
 
-    /// One line of a record file, parsed for `fields` only: what `airun stats` does, several
-    /// times faster than decoding whole records (their output tails are passed over).
+    /// One line of a record file, read for `fields` only: what `airun stats` does, several
+    /// times faster than decoding whole records (their output tails are passed over, and no
+    /// value is built that stats does not keep).
     public mutating func add(line: UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome {
-        // Lines of other events stop at their `event` member (the fifth of every record).
-        let wanted: JSONParser.Continuation = { key, value in
-            guard key == "event", case .string(let e) = value else { return true }
-            return e == "attempt.start" || e == "attempt.end" || e == "error" || e == "retry" || e == "ready"
-        }
-        guard let o = try? JSONParser.parseObject(line, keeping: Self.projection, continuing: wanted), o.string("logger") == "airun",
-              let event = o.string("event"), let stamp = o.string("timestamp"), let t = parseRFC3339(stamp) else { return .skipped }
-        let request = o.string("request_id") ?? ""
-        switch event {
-        case "attempt.start":
-            apply(.attemptStart(requestID: request, program: o.strings("command_args")?.first ?? ""))
-        case "attempt.end":
-            apply(.attemptEnd(requestID: request, time: t, status: AttemptStatus(rawValue: o.string("status") ?? ""), durationMs: o.double("duration_ms") ?? 0,
-                              modelID: o.string("model_id"), tokensPerSecond: o.double("tokens_per_second"),
-                              rssMB: o.double("peak_rss_mb") ?? o.double("max_rss_mb"), gpuMB: o.double("peak_gpu_memory_used_mb"),
-                              tags: Tags(o.object("tags"))))
-        case "error":
-            apply(.error(time: t, code: o.string("error_code") ?? "", category: o.string("error_category") ?? "", modelID: o.string("model_id")))
-        case "retry":
-            if o.bool("restart") == true {
-                apply(.restart(time: t, modelID: o.string("model_id"), program: o.strings("command_args")?.first ?? ""))
+        var f = LineFields()
+        do {
+            try JSONParser.forEachMember(of: line, in: Self.projection) { i, p throws(JSONSyntaxError) in
+                switch i {
+                case 0: f.airun = try p.readString(equalTo: "airun")
+                case 1:
+                    // Lines of other events stop at their `event` member (the fifth of every record).
+                    f.event = try p.readString { LineEvent($0) }
+                    return f.event.map { $0 != .other && $0 != .unknown } ?? true
+                case 2: f.time = try p.readString { parseRFC3339(bytes: $0) } ?? nil
+                case 3: f.request = try p.readString()
+                case 4: f.program = try p.readFirstString()
+                case 5: f.status = try p.readString()
+                case 6: f.durationMs = try p.readDouble()
+                case 7: f.modelID = try p.readString()
+                case 8: f.tokensPerSecond = try p.readDouble()
+                case 9: f.peakRSSMB = try p.readDouble()
+                case 10: f.maxRSSMB = try p.readDouble()
+                case 11: f.gpuMB = try p.readDouble()
+                case 12: f.tags = try p.readObject()
+                case 13: f.errorCode = try p.readString()
+                case 14: f.errorCategory = try p.readString()
+                case 15: f.restart = try p.readBool()
+                case 16: f.readyMs = try p.readDouble()
+                default: break
+                }
+                return true
             }
-        case "ready":
-            apply(.ready(requestID: request, time: t, modelID: o.string("model_id"), readyMs: o.double("ready_ms") ?? 0))
-        case "run.start", "run.end", "sample", "heartbeat":
+        } catch {
+            return .skipped
+        }
+        guard f.airun, let event = f.event, let t = f.time else { return .skipped }
+        let request = f.request ?? ""
+        switch event {
+        case .attemptStart:
+            apply(.attemptStart(requestID: request, program: f.program ?? ""))
+        case .attemptEnd:
+            apply(.attemptEnd(requestID: request, time: t, status: AttemptStatus(rawValue: f.status ?? ""), durationMs: f.durationMs ?? 0,
+                              modelID: f.modelID, tokensPerSecond: f.tokensPerSecond, rssMB: f.peakRSSMB ?? f.maxRSSMB, gpuMB: f.gpuMB,
+                              tags: Tags(f.tags)))
+        case .error:
+            apply(.error(time: t, code: f.errorCode ?? "", category: f.errorCategory ?? "", modelID: f.modelID))
+        case .retry:
+            if f.restart == true { apply(.restart(time: t, modelID: f.modelID, program: f.program ?? "")) }
+        case .ready:
+            apply(.ready(requestID: request, time: t, modelID: f.modelID, readyMs: f.readyMs ?? 0))
+        case .other:
             break
-        default:
+        case .unknown:
             return .unknownEvent
         }
         return .read
+    }
+
+    /// The events of a line as stats sees them.
+    private enum LineEvent {
+        case attemptStart, attemptEnd, error, retry, ready
+        /// Events stats has no use for.
+        case other
+        /// An event of a newer airun.
+        case unknown
+
+        init(_ b: UnsafeBufferPointer<UInt8>) {
+            self = if bytesEqual(b, "attempt.end") { .attemptEnd }
+                else if bytesEqual(b, "attempt.start") { .attemptStart }
+                else if bytesEqual(b, "error") { .error }
+                else if bytesEqual(b, "retry") { .retry }
+                else if bytesEqual(b, "ready") { .ready }
+                else if bytesEqual(b, "run.start") || bytesEqual(b, "run.end") || bytesEqual(b, "sample")
+                    || bytesEqual(b, "heartbeat") || bytesEqual(b, "child.log") { .other }
+                else { .unknown }
+        }
+    }
+
+    /// The members of one line that stats reads (the last of a repeated key wins).
+    private struct LineFields {
+        var airun = false
+        var event: LineEvent?
+        var time: Int64?
+        var request, program, status, modelID, errorCode, errorCategory: String?
+        var durationMs, tokensPerSecond, peakRSSMB, maxRSSMB, gpuMB, readyMs: Double?
+        var tags: JSONObject?
+        var restart: Bool?
     }
 
     /// What stats takes from a record, however it was read.

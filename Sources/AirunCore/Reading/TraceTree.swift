@@ -65,10 +65,17 @@ public struct TraceTree: Sendable {
     /// the records it read (a long router session has hundreds of thousands of log lines).
     public struct Builder: Sendable {
         public let traceID: TraceID
-        private var pieces = Pieces()
-        private var count = 0
+        var pieces = Pieces()
+        var count = 0
+        /// The trace id's bytes, and the span ids last read from a line: what `addChildLog(line:)`
+        /// compares each line's ids with before making any.
+        let traceHex: [UInt8]
+        var recentSpans = RecentSpans()
 
-        public init(traceID: TraceID) { self.traceID = traceID }
+        public init(traceID: TraceID) {
+            self.traceID = traceID
+            traceHex = Array(traceID.hex.utf8)
+        }
 
         /// Adds a record of the trace; records of other traces are ignored.
         public mutating func add(_ record: Record) {
@@ -86,11 +93,16 @@ public struct TraceTree: Sendable {
     }
 
     /// The runs and attempts of a trace while its tree is built, by span.
-    private struct Pieces: Sendable {
+    struct Pieces: Sendable {
         var runs: [SpanID: Run] = [:]
         /// Runs in the order first seen.
         var order: [SpanID] = []
-        var attempts: [SpanID: (run: SpanID, attempt: Attempt)] = [:]
+        /// Attempts in the order first seen, and where each is by span.
+        var attempts: [(run: SpanID, attempt: Attempt)] = []
+        var attemptIndex: [SpanID: Int] = [:]
+        /// The attempt changed last: a long session's log lines are all one attempt's, one after
+        /// another, and are added without hashing its span for each.
+        var lastAttempt: (span: SpanID, index: Int)?
 
         /// Changes a run where it is stored.
         /// - Important: in place: a copy out and back would copy an attempt's log lines for each
@@ -102,9 +114,33 @@ public struct TraceTree: Sendable {
 
         /// An attempt's records all carry its span; its parent is the run's. In place, as above.
         mutating func updateAttempt(_ id: RecordIdentity, _ number: Int64, _ change: (inout Attempt) -> Void) {
-            guard let parent = id.parentSpanID else { return }
-            change(&attempts[id.spanID, default: (parent, Attempt(number: number, spanID: id.spanID))].attempt)
-            attempts[id.spanID]!.run = parent
+            updateAttempt(span: id.spanID, parent: id.parentSpanID, number, change)
+        }
+
+        mutating func updateAttempt(span: SpanID, parent: SpanID?, _ number: Int64, _ change: (inout Attempt) -> Void) {
+            guard let parent else { return }
+            let i: Int
+            if let last = lastAttempt, last.span == span {
+                i = last.index
+            } else if let known = attemptIndex[span] {
+                i = known
+            } else {
+                i = attempts.count
+                attempts.append((parent, Attempt(number: number, spanID: span)))
+                attemptIndex[span] = i
+            }
+            lastAttempt = (span, i)
+            change(&attempts[i].attempt)
+            attempts[i].run = parent
+        }
+
+        /// A command's log line. When it happened: the line's own timestamp, if it has one that
+        /// fits (not after airun read it, nor an hour before); airun reads a busy child's lines late.
+        mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, message: String, log: ChildLog) {
+            let own = log.childTimestamp.flatMap(parseRFC3339).flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil }
+            updateAttempt(span: span, parent: parent, log.attempt) {
+                $0.logs.append(ChildLogEntry(time: own ?? time, level: level, message: message, log: log))
+            }
         }
 
         mutating func add(_ record: Record) {
@@ -122,12 +158,7 @@ public struct TraceTree: Sendable {
             case .attemptEnd(let e): updateAttempt(id, e.attempt) { $0.end = e; $0.endTime = time }
             case .error(let e): updateAttempt(id, e.attempt) { $0.error = e }
             case .childLog(let e):
-                // When it happened: the line's own timestamp, if it has one that fits (not after
-                // airun read it, nor an hour before); airun reads a busy child's lines late.
-                let own = e.childTimestamp.flatMap(parseRFC3339).flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil }
-                updateAttempt(id, e.attempt) {
-                    $0.logs.append(ChildLogEntry(time: own ?? time, level: record.level, message: record.message, log: e))
-                }
+                addChildLog(span: id.spanID, parent: id.parentSpanID, time: time, level: record.level, message: record.message, log: e)
             case .ready(let e): updateAttempt(id, e.attempt) { $0.ready = e }
             case .heartbeat(let e): updateAttempt(id, e.attempt) { $0.heartbeats += 1 }
             case .sample: break
@@ -136,14 +167,14 @@ public struct TraceTree: Sendable {
 
         /// Each attempt into its run, in attempt order.
         mutating func placeAttempts() {
-            for (_, (runSpan, attempt)) in attempts { updateRun(runSpan) { $0.attempts.append(attempt) } }
+            for (runSpan, attempt) in attempts { updateRun(runSpan) { $0.attempts.append(attempt) } }
             for span in runs.keys { runs[span]!.attempts.sort { $0.number < $1.number } }
         }
 
         /// Nested runs into the attempts that started them, deepest first, so a run carries its
         /// own nested runs when it is placed. Returns the roots, in start order.
         mutating func nestRuns() -> [Run] {
-            let attemptOwner = Dictionary(attempts.map { ($0.key, $0.value.run) }, uniquingKeysWith: { a, _ in a })
+            let attemptOwner = Dictionary(attempts.map { ($0.attempt.spanID, $0.run) }, uniquingKeysWith: { a, _ in a })
             let (depth, anchor) = placement(attemptOwner)
             func sortedNested(_ r: inout Run) {
                 for i in r.attempts.indices { r.attempts[i].runs.sort { ($0.startTime ?? 0) < ($1.startTime ?? 0) } }

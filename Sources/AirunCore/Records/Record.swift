@@ -119,18 +119,6 @@ public struct Record: Equatable, Sendable {
         try self.init(object: o)
     }
 
-    /// The members of a `child.log` line a trace tree shows: what `childLog(line:)` keeps.
-    static let childLogProjection = JSONProjection(["logger", "event", "timestamp", "level", "message", "trace_id", "span_id",
-                                                   "parent_span_id", "request_id", "schema", "attempt", "child_level",
-                                                   "child_logger", "child_timestamp"])
-
-    /// A `child.log` line without its `fields` (a reader that shows the message only, as `trace`
-    /// does, for sessions of hundreds of thousands of lines); nil for a line that is not one.
-    public static func childLog(line: UnsafeBufferPointer<UInt8>) -> Record? {
-        guard let o = try? JSONParser.parseObject(line, keeping: childLogProjection), o.string("event") == "child.log" else { return nil }
-        return try? Record(object: o)
-    }
-
     private init(object o: JSONObject) throws(RecordDecodingError) {
         guard o.string("logger") == "airun", let name = o.string("event") else { throw .notARecord("no airun event") }
         guard let stamp = o.string("timestamp"), let micros = parseRFC3339(stamp) else { throw .notARecord("bad timestamp") }

@@ -1,0 +1,99 @@
+extension TraceTree.Builder {
+    /// The members of a `child.log` line that the text tree shows, and those the whole decoder
+    /// requires of every record (so that a line read here is one it would read the same way).
+    static let childLogProjection = JSONProjection([
+        "logger", "event", "timestamp", "level", "message", "trace_id", "span_id", "parent_span_id", "request_id",
+        "attempt", "child_level", "child_logger", "child_timestamp",
+    ])
+
+    /// Adds a `child.log` line of the trace as its text tree shows it (without its `fields`),
+    /// read from the line's bytes without decoding a record: a long router session is hundreds of
+    /// thousands of these. Returns false for a line this does not read (another event, or a
+    /// member only the whole decoder can judge); the caller then decodes it whole, so a line is
+    /// never dropped here that the decoder would have read.
+    public mutating func addChildLog(line: UnsafeBufferPointer<UInt8>) -> Bool {
+        var f = ChildLogFields()
+        do {
+            try JSONParser.forEachMember(of: line, in: Self.childLogProjection) { i, p throws(JSONSyntaxError) in
+                switch i {
+                case 0: f.airun = try p.readString(equalTo: "airun")
+                case 1:
+                    f.childLog = try p.readString(equalTo: "child.log")
+                    return f.childLog
+                case 2: f.time = try p.readString { parseRFC3339(bytes: $0) } ?? nil
+                case 3: f.level = try p.readString { RecordLevel(bytes: $0) } ?? nil
+                case 4: f.message = try p.readString()
+                case 5: f.trace = try p.readString { b in bytesEqual(b, traceHex) ? .this : TraceID(String(decoding: b, as: UTF8.self)).map { $0 == traceID ? .this : .other } ?? .invalid }
+                case 6: f.span = try p.readString { recentSpans.span($0) } ?? nil
+                case 7: f.parent = try p.readString { recentSpans.span($0) } ?? nil
+                case 8: f.hasRequest = try p.readString { _ in true } ?? false
+                case 9: f.attempt = try p.readInteger()
+                case 10: f.childLevel = try p.readString()
+                case 11: f.childLogger = try p.readString()
+                case 12: f.childTimestamp = try p.readString()
+                default: break
+                }
+                return true
+            }
+        } catch {
+            return false
+        }
+        guard f.airun, f.childLog, let time = f.time, let level = f.level, f.hasRequest, let span = f.span else { return false }
+        switch f.trace {
+        case .this: break
+        case .other: return true  // read, and not this trace's: as `add` ignores it
+        case .invalid, nil: return false
+        }
+        count += 1
+        var log = ChildLog()
+        log.attempt = f.attempt ?? 1
+        log.childLevel = f.childLevel
+        log.childLogger = f.childLogger
+        log.childTimestamp = f.childTimestamp
+        pieces.addChildLog(span: span, parent: f.parent, time: time, level: level, message: f.message ?? "", log: log)
+        return true
+    }
+}
+
+/// What `addChildLog(line:)` takes from a line (the last of a repeated key wins).
+private struct ChildLogFields {
+    enum Trace { case this, other, invalid }
+    var airun = false, childLog = false, hasRequest = false
+    var time: Int64?
+    var level: RecordLevel?
+    var trace: Trace?
+    var span, parent: SpanID?
+    var attempt: Int64?
+    var message, childLevel, childLogger, childTimestamp: String?
+}
+
+/// The last two span ids read, by their bytes: a session's log lines repeat one attempt's span
+/// and its run's, so each line's ids are compared, not made (16 hex digits are a String on the heap).
+struct RecentSpans: Sendable {
+    private var entries: [(words: (UInt64, UInt64), id: SpanID)] = []
+    private var next = 0
+
+    /// The span id the bytes spell, or nil when they spell none.
+    mutating func span(_ b: UnsafeBufferPointer<UInt8>) -> SpanID? {
+        guard b.count == 16, let base = b.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        let words = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        for e in entries where e.words == words { return e.id }
+        guard let id = SpanID(String(decoding: b, as: UTF8.self)) else { return nil }
+        // Only ids spelled as stored (lowercase) are kept: another spelling of one is made again.
+        guard id.hex.utf8.elementsEqual(b) else { return id }
+        if entries.count < 2 { entries.append((words, id)) } else { entries[next] = (words, id) }
+        next = (next + 1) % 2
+        return id
+    }
+}
+
+extension RecordLevel {
+    /// The level a record line spells, without a String.
+    init?(bytes b: UnsafeBufferPointer<UInt8>) {
+        if bytesEqual(b, "INFO") { self = .info }
+        else if bytesEqual(b, "WARN") { self = .warning }
+        else if bytesEqual(b, "ERROR") { self = .error }
+        else { return nil }
+    }
+}

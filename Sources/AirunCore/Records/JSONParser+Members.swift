@@ -1,0 +1,258 @@
+/// The keys a reader wants from each line, prepared once: their bytes, and a small table that
+/// finds a key's index from its length and first and last bytes, so a member passed over costs
+/// one probe rather than a comparison with every wanted key.
+public struct JSONProjection: Sendable {
+    public let keys: [String]
+    let keyBytes: [[UInt8]]
+    private let table: KeyTable
+
+    public init(_ keys: [String]) {
+        self.keys = keys
+        keyBytes = keys.map { Array($0.utf8) }
+        table = KeyTable(keyBytes)
+    }
+
+    /// The index of the key spelled by `key`, or nil.
+    @inline(__always) func index(of key: UnsafeBufferPointer<UInt8>) -> Int? { table.index(of: key) }
+
+    func index(of key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { index(of: $0) }
+    }
+}
+
+/// The keys' bytes end to end and the probe table, allocated once for a projection's life (a
+/// reader looks a key up for every member of every line: no array is touched for it).
+private final class KeyTable: @unchecked Sendable {  // immutable after init
+    private static let slotCount = 256
+    private let count: Int
+    private let bytes: UnsafeMutablePointer<UInt8>
+    /// Each key's start in `bytes` and its length.
+    private let spans: UnsafeMutablePointer<(start: Int, count: Int)>
+    /// Open addressing: a key's index + 1, 0 for an empty slot. Only the first half of the slot
+    /// count of keys go in (a probe must meet an empty slot); more are found by a scan.
+    private let slots: UnsafeMutablePointer<UInt16>
+
+    init(_ keys: [[UInt8]]) {
+        count = keys.count
+        let total = keys.reduce(0) { $0 + $1.count }
+        bytes = .allocate(capacity: max(total, 1))
+        spans = .allocate(capacity: max(count, 1))
+        slots = .allocate(capacity: Self.slotCount)
+        slots.initialize(repeating: 0, count: Self.slotCount)
+        var at = 0
+        for (i, k) in keys.enumerated() {
+            (bytes + at).initialize(from: k, count: k.count)
+            (spans + i).initialize(to: (at, k.count))
+            at += k.count
+            guard i < Self.slotCount / 2 else { continue }
+            var s = Self.hash(count: k.count, first: k.first ?? 0, last: k.last ?? 0)
+            while slots[s] != 0 { s = (s + 1) & (Self.slotCount - 1) }
+            slots[s] = UInt16(i + 1)
+        }
+    }
+
+    deinit {
+        bytes.deallocate()
+        spans.deallocate()
+        slots.deallocate()
+    }
+
+    @inline(__always) private static func hash(count: Int, first: UInt8, last: UInt8) -> Int {
+        (count &* 31 &+ Int(first) &* 7 &+ Int(last)) & (slotCount - 1)
+    }
+
+    @inline(__always) private func matches(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let span = spans[i]
+        guard span.count == key.count, let k = key.baseAddress else { return span.count == key.count }
+        let mine = UnsafeRawPointer(bytes + span.start), theirs = UnsafeRawPointer(k)
+        var j = 0
+        while j + 8 <= span.count {
+            guard mine.loadUnaligned(fromByteOffset: j, as: UInt64.self) == theirs.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return false }
+            j += 8
+        }
+        while j < span.count {
+            guard bytes[span.start + j] == key[j] else { return false }
+            j += 1
+        }
+        return true
+    }
+
+    @inline(__always) func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = key.count
+        var s = Self.hash(count: n, first: n > 0 ? key[0] : 0, last: n > 0 ? key[n - 1] : 0)
+        while slots[s] != 0 {
+            let i = Int(slots[s]) - 1
+            if matches(i, key) { return i }
+            s = (s + 1) & (Self.slotCount - 1)
+        }
+        if count > Self.slotCount / 2 {
+            for i in (Self.slotCount / 2)..<count where matches(i, key) { return i }
+        }
+        return nil
+    }
+}
+
+extension JSONParser {
+    /// Visits the members of the bytes' top-level object whose keys the projection names, in the
+    /// order written: `visit` gets the key's index in the projection and the parser at the value,
+    /// reads the value with one `read…` method or leaves it (a value left is skipped), and returns
+    /// whether to go on. Other members are checked for shape and skipped without being built. For
+    /// readers of many lines that want a few fields each, without a `JSONObject` per line.
+    /// - Important: `visit` reads at most one value: the methods it may call are the `read…` ones.
+    public static func forEachMember(of bytes: UnsafeBufferPointer<UInt8>, in projection: JSONProjection,
+                                     _ visit: (Int, inout JSONParser) throws(JSONSyntaxError) -> Bool) throws(JSONSyntaxError) {
+        var parser = JSONParser(bytes)
+        parser.skipSpaces()
+        guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
+        parser.p += 1
+        parser.skipSpaces()
+        if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") { return }
+        while true {
+            parser.skipSpaces()
+            guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "\"") else { throw parser.error("expected a key") }
+            // The key is looked up as bytes (no String made for the keys passed over); one with
+            // escapes is decoded first.
+            let keyStart = parser.p + 1
+            let (keyEnd, escaped) = parser.keyEnd(from: keyStart)
+            guard keyEnd < parser.end else { throw JSONSyntaxError(offset: keyEnd, message: "unterminated string") }
+            let index: Int?
+            if escaped {
+                index = projection.index(of: try parser.string())
+            } else {
+                parser.p = keyEnd + 1
+                index = projection.index(of: UnsafeBufferPointer(rebasing: parser.bytes[keyStart..<keyEnd]))
+            }
+            parser.skipSpaces()
+            guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
+            parser.p += 1
+            parser.skipSpaces()
+            if let index {
+                let before = parser.p
+                guard try visit(index, &parser) else { return }
+                if parser.p == before { try parser.skipValue() }
+            } else {
+                try parser.skipValue()
+            }
+            parser.skipSpaces()
+            guard parser.p < parser.end else { throw parser.error("unexpected end in an object") }
+            if parser.bytes[parser.p] == UInt8(ascii: ",") { parser.p += 1; continue }
+            guard parser.bytes[parser.p] == UInt8(ascii: "}") else { throw parser.error("expected ',' or '}'") }
+            return
+        }
+    }
+
+    /// Where the key starting at `start` ends (its closing quote, or `end`), and whether it has
+    /// an escape or a control character before that (then it is decoded, or the character
+    /// reported). A word at a time: the first special byte of a word is exact, and a key's end
+    /// is usually in its first or second word.
+    @inline(__always) private func keyEnd(from start: Int) -> (Int, escaped: Bool) {
+        var i = start
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= end {
+                let m = Self.special(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if m == 0 { i += 8; continue }
+                i += m.trailingZeroBitCount >> 3
+                if bytes[i] == UInt8(ascii: "\"") { return (i, false) }
+                break
+            }
+        }
+        var escaped = false
+        while i < end, bytes[i] != UInt8(ascii: "\"") {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\\") || c < 0x20 { escaped = true }
+            i += c == UInt8(ascii: "\\") ? 2 : 1
+        }
+        return (min(i, end), escaped)
+    }
+
+    // The reads of a visited value. Each consumes the whole value; one of another type than asked
+    // for is skipped and reads as nil, as `JSONObject`'s typed reads do (a field that changed type
+    // in another version degrades to a missing one).
+
+    /// The value, built.
+    public mutating func readValue() throws(JSONSyntaxError) -> JSONValue { try value(depth: 1) }
+
+    /// A string value; nil for any other.
+    public mutating func readString() throws(JSONSyntaxError) -> String? {
+        guard p < end, bytes[p] == UInt8(ascii: "\"") else { try skipValue(); return nil }
+        return try string()
+    }
+
+    /// A string value's UTF-8 handed to `body` without a copy where it has no escapes; nil for a
+    /// value of another type.
+    public mutating func readString<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) throws(JSONSyntaxError) -> R? {
+        guard p < end, bytes[p] == UInt8(ascii: "\"") else { try skipValue(); return nil }
+        let close = try Self.stringEnd(bytes, from: p + 1) - 1
+        var escaped = false
+        for i in (p + 1)..<close where bytes[i] == UInt8(ascii: "\\") { escaped = true; break }
+        guard escaped else {
+            defer { p = close + 1 }
+            return body(UnsafeBufferPointer(rebasing: bytes[(p + 1)..<close]))
+        }
+        var decoded = try string()
+        return decoded.withUTF8(body)
+    }
+
+    /// Whether the value is the string `text` (consumed either way).
+    public mutating func readString(equalTo text: StaticString) throws(JSONSyntaxError) -> Bool {
+        try readString { bytesEqual($0, text) } ?? false
+    }
+
+    /// A number as a Double (an integer too); nil for any other value.
+    public mutating func readDouble() throws(JSONSyntaxError) -> Double? {
+        guard atNumber else { try skipValue(); return nil }
+        switch try number() {
+        case .integer(let n): return Double(n)
+        case .number(let d): return d
+        default: return nil
+        }
+    }
+
+    /// An integer, or a number that is one exactly; nil for any other value.
+    public mutating func readInteger() throws(JSONSyntaxError) -> Int64? {
+        guard atNumber else { try skipValue(); return nil }
+        switch try number() {
+        case .integer(let n): return n
+        case .number(let d) where d == d.rounded() && abs(d) < 9e15: return Int64(d)
+        default: return nil
+        }
+    }
+
+    private var atNumber: Bool { p < end && (bytes[p] == UInt8(ascii: "-") || (0x30...0x39).contains(bytes[p])) }
+
+    /// A boolean; nil for any other value.
+    public mutating func readBool() throws(JSONSyntaxError) -> Bool? {
+        guard p < end, bytes[p] == UInt8(ascii: "t") || bytes[p] == UInt8(ascii: "f") else { try skipValue(); return nil }
+        if case .bool(let b) = try value(depth: Self.maximumDepth) { return b }
+        return nil
+    }
+
+    /// An object, built; nil for any other value.
+    public mutating func readObject() throws(JSONSyntaxError) -> JSONObject? {
+        guard p < end, bytes[p] == UInt8(ascii: "{") else { try skipValue(); return nil }
+        if case .object(let o) = try value(depth: 1) { return o }
+        return nil
+    }
+
+    /// The first string in an array (a command's program in `command_args`), the rest passed
+    /// over unbuilt; nil for an array without one, or another value.
+    public mutating func readFirstString() throws(JSONSyntaxError) -> String? {
+        guard p < end, bytes[p] == UInt8(ascii: "[") else { try skipValue(); return nil }
+        p += 1
+        var first: String?
+        skipSpaces()
+        if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return nil }
+        while true {
+            skipSpaces()
+            if first == nil, p < end, bytes[p] == UInt8(ascii: "\"") { first = try string() } else { try skipValue() }
+            skipSpaces()
+            guard p < end else { throw error("unexpected end in an array") }
+            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
+            guard bytes[p] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+            p += 1
+            return first
+        }
+    }
+}

@@ -1,0 +1,239 @@
+@testable import AirunCore
+import Testing
+
+/// The readers that take a few members from each record line without building it (`stats`,
+/// `trace`'s log lines): checked against the whole parser and decoder they stand in for.
+@Suite("reading members of record lines", .offPool)
+struct LineReaderTests {
+    static let keys = ["event", "timestamp", "attempt", "duration_ms", "restart", "command_args", "tags", "a\"b", "", "k\u{01}"]
+
+    /// Every typed read of each kept member, against `JSONObject`'s read of the whole parse.
+    static func agree(_ line: String, _ rng: TestRandom? = nil) {
+        let bytes = Array(line.utf8)
+        let projection = JSONProjection(keys)
+        let whole: JSONObject? = if case .object(let o)? = try? JSONParser.parse(bytes[...]) { o } else { nil }
+        for read in 0..<7 {
+            var got: [Int: String] = [:]
+            let visited: Void? = bytes.withUnsafeBufferPointer { b in
+                try? JSONParser.forEachMember(of: b, in: projection) { i, p throws(JSONSyntaxError) in
+                    got[i] = switch read {
+                    case 0: String(describing: Optional(try p.readValue()))
+                    case 1: String(describing: try p.readString() as String?)
+                    case 2: String(describing: try p.readDouble() as Double?)
+                    case 3: String(describing: try p.readInteger() as Int64?)
+                    case 4: String(describing: try p.readBool() as Bool?)
+                    case 5: String(describing: try p.readFirstString() as String?)
+                    default: String(describing: try p.readObject() as JSONObject?)
+                    }
+                    return true
+                }
+            }
+            guard let whole else { continue }  // the visitor may be laxer about members it skips
+            #expect(visited != nil, "\(line) \(rng?.description ?? "")")
+            for (i, key) in keys.enumerated() {
+                let expected: String? = switch read {
+                case 0: whole[key].map { String(describing: Optional($0)) }
+                case 1: whole[key].map { _ in String(describing: whole.string(key)) }
+                case 2: whole[key].map { _ in String(describing: whole.double(key)) }
+                case 3: whole[key].map { _ in String(describing: whole.int(key)) }
+                case 4: whole[key].map { _ in String(describing: whole.bool(key)) }
+                case 5: whole[key].map { _ in String(describing: whole.strings(key)?.first) }
+                default: whole[key].map { _ in String(describing: whole.object(key)) }
+                }
+                #expect(got[i] == expected, "read \(read) of \(key) in \(line) \(rng?.description ?? "")")
+            }
+        }
+    }
+
+    @Test("each typed read of a member agrees with the whole parse: wrong types, repeats, escaped keys", arguments: [
+        #"{"event":"attempt.end","attempt":3,"duration_ms":1.5e3,"restart":true,"command_args":["sh","-c"],"tags":{"a":"b"}}"#,
+        #"{"event":1,"attempt":"3","duration_ms":null,"restart":"yes","command_args":"sh","tags":[1]}"#,
+        #"{"attempt":2.0,"duration_ms":-0,"command_args":[1,["x"],"first","second"],"event":"a","event":"b"}"#,
+        #"{"attempt":123456789012345678,"duration_ms":1234567890123456789012,"restart":false}"#,
+        #"{"a\"b":"escaped key","\u0065vent":"escaped spelling","":"empty key","k\u0001":"control"}"#,
+        #" { "event" : "spaced" , "attempt" : 7 , "tags" : { } } "#,
+        #"{"other":{"deep":[[[{"x":"}"}]]]},"event":"after a skipped object"}"#,
+        #"{"event":"a\\\"quote\" and \u00e9 and \ud83d\ude42","timestamp":"2026-11-26T11:40:23.123456Z"}"#,
+    ])
+    func typedReads(line: String) { Self.agree(line) }
+
+    @Test("refused where the parser refuses: torn lines, control characters, bad numbers, deep nesting", arguments: [
+        #"{"event":"torn"#, #"{"ev"#, "{\"event\":\"a\u{01}b\"}", "{\"k\u{01}\":1}", #"{"attempt":-}"#, #"{"x":1.2e}"#, #"{"event":tru}"#,
+        #"{"event" "x"}"#, #"{"event":"x" "y":1}"#, "[1]", "",
+        "{\"x\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
+        "{\"event\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
+    ])
+    func refused(line: String) {
+        let refused = Array(line.utf8).withUnsafeBufferPointer { b in
+            (try? JSONParser.forEachMember(of: b, in: JSONProjection(Self.keys)) { _, p throws(JSONSyntaxError) in
+                _ = try p.readValue()
+                return true
+            }) == nil
+        }
+        #expect(refused, "\(line)")
+    }
+
+    @Test("strings and keys of every length around the 8- and 16-byte words, with a stop at every place")
+    func wordEdges() {
+        for length in 0...40 {
+            for stop in ["", "\\\"", "\\\\", "\\n", "é"] {
+                for at in stride(from: 0, through: length, by: 3) {
+                    let text = String(repeating: "x", count: at) + stop + String(repeating: "y", count: length - at)
+                    Self.agree(#"{"event":"\#(text)","\#(text)":"as a key","attempt":1}"#)
+                    Self.agree(#"{"\#(text)":{"event":"\#(text)"},"event":"\#(text)"}"#)
+                }
+            }
+        }
+    }
+
+    @Test("random lines: the visitor and the parser agree (seeded)")
+    func randomLines() {
+        let rng = TestRandom()
+        var g = EventGenerator(rng: rng)
+        let values: [(inout EventGenerator) -> String] = [
+            { g in "\"\(jsonEscaped(g.text(20)))\"" }, { g in "\(g.int(-1_000_000_000...1_000_000_000))" }, { g in "\(g.number())" },
+            { _ in "true" }, { _ in "null" }, { g in "[\"\(jsonEscaped(g.text(4)))\",1]" }, { g in "{\"a\":\"\(jsonEscaped(g.text(4)))\"}" },
+        ]
+        for _ in 0..<2000 {
+            let members = (0..<Int.random(in: 0...12, using: &g.rng)).map { _ -> String in
+                let key = Bool.random(using: &g.rng) ? Self.keys.randomElement(using: &g.rng)! : g.text(6)
+                return "\"\(jsonEscaped(key))\":" + values.randomElement(using: &g.rng)!(&g)
+            }
+            Self.agree("{" + members.joined(separator: ",") + "}", rng)
+        }
+    }
+
+    @Test("a projection of more keys than its table holds finds every key")
+    func manyKeys() {
+        let keys = (0..<300).map { "key\($0)" }
+        let projection = JSONProjection(keys)
+        for (i, key) in keys.enumerated() {
+            var found: Int?
+            let line = Array("{\"\(key)\":1}".utf8)
+            line.withUnsafeBufferPointer { b in
+                try? JSONParser.forEachMember(of: b, in: projection) { index, _ in found = index; return true }
+            }
+            #expect(found == i, "\(key)")
+        }
+    }
+
+    @Test("durations and escaped text written as bytes are the strings the rest of airun writes")
+    func byteFormatters() {
+        for ms in [0, 4.99, 5, 994.9, 995, 1000, 59_999.4, 123_456_789, 9e20, -1, -5, -1234.5, .infinity, -.infinity, .nan] {
+            var out: [UInt8] = []
+            appendSeconds(milliseconds: ms, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == formatSeconds(milliseconds: ms), "\(ms)")
+        }
+        for text in ["", "plain", "tab\there", "\u{7F}", "\u{85}next line", "\u{9F}", "é\u{A0}日🙂", "a\u{0}b", "\u{C2}"] {
+            var out: [UInt8] = []
+            appendEscaped(text, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == escapingControlCharacters(text), "\(text.debugDescription)")
+        }
+    }
+}
+
+/// `text` as a JSON string's content.
+private func jsonEscaped(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+/// `trace`'s reader of a command's log lines against the whole decoder: the trees agree.
+@Suite("trace's log-line reader", .offPool)
+struct ChildLogLineTests {
+    static let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    /// A child.log line as airun writes it, with members replaced (or removed, for nil).
+    static func line(_ changes: [String: String?] = [:], message: String = "routing request 1") -> String {
+        var members: [(String, String)] = [
+            ("schema", "1"), ("timestamp", "\"2026-12-02T17:57:36.550646Z\""), ("level", "\"INFO\""), ("logger", "\"airun\""),
+            ("event", "\"child.log\""), ("message", "\"\(message)\""), ("trace_id", "\"\(trace)\""), ("span_id", "\"be3c63233a2406be\""),
+            ("parent_span_id", "\"350e50f21071f699\""), ("request_id", "\"350e50f21071f699-1\""), ("attempt", "1"), ("stream", "\"stderr\""),
+            ("child_level", "\"info\""), ("child_logger", "null"), ("child_timestamp", "null"), ("fields", "{\"model\":\"qwen3-8b\"}"),
+        ]
+        for (key, value) in changes {
+            if let i = members.firstIndex(where: { $0.0 == key }) {
+                if let value { members[i].1 = value } else { members.remove(at: i) }
+            } else if let value {
+                members.append((key, value))
+            }
+        }
+        return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// The tree's log entries, as the text tree shows them.
+    static func logs(_ tree: TraceTree) -> [String] {
+        func walk(_ run: TraceTree.Run) -> [String] {
+            run.attempts.flatMap { a in
+                a.logs.map { "\(run.spanID.hex)/\(a.spanID.hex)#\(a.number) \($0.time) \($0.level) \($0.message) \($0.log.childLevel ?? "-") \($0.log.childLogger ?? "-") \($0.log.childTimestamp ?? "-")" }
+                    + a.runs.flatMap(walk)
+            }
+        }
+        return tree.roots.flatMap(walk) + ["records \(tree.recordCount)"]
+    }
+
+    static func compare(_ lines: [String], _ note: String = "") {
+        let id = TraceID(trace)!
+        var fast = TraceTree.Builder(traceID: id)
+        var whole = TraceTree.Builder(traceID: id)
+        for line in lines {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBufferPointer { b in
+                if !fast.addChildLog(line: b) { _ = RecordStream.decode(b) { fast.add($0) } }
+                _ = RecordStream.decode(b) { whole.add($0) }
+            }
+        }
+        #expect(logs(fast.build()) == logs(whole.build()), "\(note) \(lines)")
+    }
+
+    @Test("each way a line can differ from what airun writes is read as the decoder reads it", arguments: [
+        [:], ["trace_id": "\"4BF92F3577B34DA6A3CE929D0E0E4736\""], ["trace_id": "\"0af7651916cd43dd8448eb211c80319c\""],
+        ["trace_id": "\"4bf92f\""], ["trace_id": nil], ["span_id": "\"BE3C63233A2406BE\""], ["span_id": "\"be3c6323\""], ["span_id": "null"],
+        ["parent_span_id": "null"], ["parent_span_id": "\"xyz\""], ["request_id": nil], ["request_id": "7"], ["level": "\"DEBUG\""],
+        ["level": "\"WARN\""], ["logger": "\"other\""], ["event": "\"child.logs\""], ["timestamp": "\"2026-02-30T00:00:00Z\""],
+        ["timestamp": "\"2026-12-02T17:57:36Z\""], ["attempt": "\"2\""], ["attempt": "2.0"], ["attempt": "3"], ["message": nil],
+        ["message": "\"tab\\there \\u00e9\""], ["child_level": "null"], ["child_logger": "\"router.core\""],
+        ["child_timestamp": "\"2026-12-02T17:57:30.000001Z\""], ["child_timestamp": "\"2026-12-02T19:00:00Z\""], ["child_timestamp": "7"],
+        ["fields": "[1,2]"], ["schema": "\"one\""], ["extra": "{\"nested\":[{\"a\":null}]}"],
+    ] as [[String: String?]])
+    func variants(changes: [String: String?]) {
+        Self.compare([Self.line(), Self.line(changes), Self.line(changes, message: "second"), Self.line()])
+    }
+
+    @Test("a repeated member: the last one counts, as in the decoder")
+    func repeated() {
+        Self.compare([Self.line().replacingLast("}", with: #","message":"later","span_id":"aaaaaaaaaaaaaaaa","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#)])
+        Self.compare([Self.line().replacingLast("}", with: #","trace_id":"0af7651916cd43dd8448eb211c80319c"}"#)])
+    }
+
+    @Test("lines of several attempts and runs, interleaved, with the span cache turned over (seeded)")
+    func interleaved() {
+        let rng = TestRandom()
+        var g = SeededGenerator(state: rng.seed)
+        let spans = ["be3c63233a2406be", "00f067aa0ba902b7", "1111111111111111", "BE3C63233A2406BE", "2222222222222222"]
+        let parents = ["350e50f21071f699", "null", "3333333333333333"]
+        let lines = (0..<300).map { i -> String in
+            let span = spans.randomElement(using: &g)!, parent = parents.randomElement(using: &g)!
+            return Self.line(["span_id": "\"\(span)\"", "parent_span_id": parent == "null" ? "null" : "\"\(parent)\"", "attempt": "\(Int.random(in: 1...3, using: &g))"],
+                             message: "line \(i)")
+        }
+        Self.compare(lines, rng.description)
+    }
+}
+
+private extension String {
+    func replacingLast(_ target: Character, with replacement: String) -> String {
+        guard let i = lastIndex(of: target) else { return self }
+        return String(self[..<i]) + replacement + String(self[index(after: i)...])
+    }
+}
