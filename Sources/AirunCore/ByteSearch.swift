@@ -1,29 +1,40 @@
-/// The offset of the first `needle` in `haystack` at or after `start`, or nil. The needle's first
-/// byte is looked for eight bytes at a time (most bytes of a record line or an output chunk are
-/// not it), then the rest compared: what `trace` and `logs` do to every line of a record file and
-/// a capture to every chunk.
+/// The offset of the first `needle` in `haystack` at or after `start`, or nil. Positions where
+/// the needle's first two bytes both occur are found eight at a time (most bytes of a record line
+/// or an output chunk are not the pair: a trace id's first hex digit alone is in every id and
+/// timestamp), then the rest compared: what `trace` and `logs` do to every line of a record file
+/// and a capture to every chunk.
 public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
     let count = needle.count
     guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress else { return nil }
-    let first = needle[0]
-    let pattern = UInt64(first) &* 0x0101_0101_0101_0101
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    let first = UInt64(needle[0]) &* ones
+    // A one-byte needle: the second test is the first again.
+    let second = UInt64(needle[count > 1 ? 1 : 0]) &* ones, secondOffset = count > 1 ? 1 : 0
     let raw = UnsafeRawPointer(base)
     let last = haystack.count - count
+    @inline(__always) func matches(at i: Int) -> Bool {
+        var k = 0
+        while k < count, haystack[i + k] == needle[k] { k += 1 }
+        return k == count
+    }
     var i = start
     while i <= last {
-        // No byte of the next eight is `first` (the has-zero-byte test of x ^ pattern): skip them.
-        if i + 8 <= haystack.count {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
-            if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 == 0 {
+        if i + 9 <= haystack.count {
+            // A zero byte of x is a position where both bytes match; the lowest one reported is exact.
+            let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ first)
+                | (raw.loadUnaligned(fromByteOffset: i + secondOffset, as: UInt64.self) ^ second)
+            let candidates = (x &- ones) & ~x & highs
+            if candidates == 0 {
                 i += 8
                 continue
             }
+            i += candidates.trailingZeroBitCount >> 3
+            if i > last { return nil }
+            if matches(at: i) { return i }
+            i += 1
+            continue
         }
-        if haystack[i] == first {
-            var k = 1
-            while k < count, haystack[i + k] == needle[k] { k += 1 }
-            if k == count { return i }
-        }
+        if matches(at: i) { return i }
         i += 1
     }
     return nil

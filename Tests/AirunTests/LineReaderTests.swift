@@ -117,6 +117,23 @@ struct LineReaderTests {
         }
     }
 
+    @Test("the byte search finds what a plain search finds: needles of one to five bytes, every start (seeded)")
+    func byteSearch() {
+        let rng = TestRandom()
+        var g = SeededGenerator(state: rng.seed)
+        for _ in 0..<3000 {
+            let alphabet: [UInt8] = Array("ab4f".utf8)
+            let haystack = (0..<Int.random(in: 0...40, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let needle = (0..<Int.random(in: 1...5, using: &g)).map { _ in alphabet.randomElement(using: &g)! }
+            let start = Int.random(in: 0...max(0, haystack.count), using: &g)
+            let plain = haystack.count < needle.count ? nil : (start...max(start, haystack.count - needle.count)).first {
+                $0 + needle.count <= haystack.count && Array(haystack[$0..<($0 + needle.count)]) == needle
+            }
+            let found = needle.withUnsafeBufferPointer { n in haystack.withUnsafeBufferPointer { firstOffset(of: n, in: $0, from: start) } }
+            #expect(found == plain, "\(haystack) \(needle) from \(start), \(rng)")
+        }
+    }
+
     @Test("durations and escaped text written as bytes are the strings the rest of airun writes")
     func byteFormatters() {
         for ms in [0, 4.99, 5, 994.9, 995, 1000, 59_999.4, 123_456_789, 9e20, -1, -5, -1234.5, .infinity, -.infinity, .nan] {

@@ -260,11 +260,12 @@ struct RedactionAdversarialTests {
         // Letters-only ends of a Hugging Face token or a Basic credential with two case changes
         // around a run of capitals (the property test, seeds 78, 131 and 158).
         for fragment in ["oiajgcAWELXr\n", "tuhozkKXiepiys&--n-gpu-layers 99", "oSDBIZXVYVDJm 123e4567-e89b-12d3-a456-426614174000",
-                         "PUWQYe_wteqwup&", "KOPCLgugNETNB ", "PDKOPCLgugNETNB KEYBOARD=us"] {  // seeds 199, 247 too
+                         "PUWQYe_wteqwup&", "KOPCLgugNETNB ", "PDKOPCLgugNETNB KEYBOARD=us",  // seeds 199, 247 too
+                         "qDTAJEHOQGPW&", "qDTAJEHOQGPW\n", "qDTAJEHOQGPW,--n-gpu-layers 99 --ctx-size 8192"] {  // one small letter, 2026-12-02
             #expect(r.redact(fragment, cutAtStart: true).hasPrefix("***KEY_FRAGMENT_REDACTED***"), "\(fragment)")
         }
         // Words and two-word names at the start of a cut tail stay.
-        for word in ["configuration", "ModelLoader ok", "Instructions", "strengthening x", "reconfiguredModel"] {
+        for word in ["configuration", "ModelLoader ok", "Instructions", "strengthening x", "reconfiguredModel", "iPhoneXR ok", "eBPFProgram"] {
             #expect(r.redact(word, cutAtStart: true) == word)
         }
         // Not cut: the same word is left alone (a hash at the start of a whole text is fine).

@@ -59,17 +59,20 @@ enum TraceCommand {
             return 1
         }
         let tree = builder.build()
-        try? FileDescriptor.standardOutput.writeAll(options.json ? tree.json() : textBytes(tree))
+        let standardOutput = FileDescriptor.standardOutput
+        try? standardOutput.writeAll(options.json ? tree.json() : textBytes(tree) { try? standardOutput.writeAll($0) })
         return 0
     }
 
     static func text(_ tree: TraceTree) -> String { String(decoding: textBytes(tree), as: UTF8.self) }
 
     /// The tree as text, written as bytes: a long session's tree is hundreds of thousands of log
-    /// lines, each written without a String of its own.
-    static func textBytes(_ tree: TraceTree) -> [UInt8] {
+    /// lines, each written without a String of its own, and handed to `flush` 64 KiB at a time
+    /// when there is one (the text of a long session is not held whole). Returns what is left.
+    static func textBytes(_ tree: TraceTree, flush: (([UInt8]) -> Void)? = nil) -> [UInt8] {
         let origin = tree.startTime ?? 0
         var out: [UInt8] = []
+        out.reserveCapacity(flush == nil ? 0 : 1 << 16 + 4096)
         func put(_ text: String) { out.append(contentsOf: text.utf8) }
         func offset(_ t: Int64?) -> String { t.map { "+" + formatSeconds(milliseconds: Double($0 - origin) / 1000) } ?? "+?" }
         put("trace \(tree.traceID.hex)")
@@ -86,6 +89,10 @@ enum TraceCommand {
             let message = log.message.utf8.count <= 160 ? log.message : String(log.message.prefix(160))
             appendEscaped(message, to: &out)
             out.append(0x0A)
+            if let flush, out.count >= 1 << 16 {
+                flush(out)
+                out.removeAll(keepingCapacity: true)
+            }
         }
         func render(_ run: TraceTree.Run, _ indent: String, under attempt: SpanID? = nil) {
             let command = run.start.map { $0.command.map(escapingControlCharacters).joined(separator: " ") } ?? "(run.start not found)"

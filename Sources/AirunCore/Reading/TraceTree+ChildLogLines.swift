@@ -70,20 +70,22 @@ private struct ChildLogFields {
 /// The last two span ids read, by their bytes: a session's log lines repeat one attempt's span
 /// and its run's, so each line's ids are compared, not made (16 hex digits are a String on the heap).
 struct RecentSpans: Sendable {
-    private var entries: [(words: (UInt64, UInt64), id: SpanID)] = []
-    private var next = 0
+    private var first: (words: (UInt64, UInt64), id: SpanID)?
+    private var second: (words: (UInt64, UInt64), id: SpanID)?
 
     /// The span id the bytes spell, or nil when they spell none.
     mutating func span(_ b: UnsafeBufferPointer<UInt8>) -> SpanID? {
         guard b.count == 16, let base = b.baseAddress else { return nil }
         let raw = UnsafeRawPointer(base)
         let words = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        for e in entries where e.words == words { return e.id }
+        if let e = first, e.words == words { return e.id }
+        if let e = second, e.words == words { return e.id }
         guard let id = SpanID(String(decoding: b, as: UTF8.self)) else { return nil }
         // Only ids spelled as stored (lowercase) are kept: another spelling of one is made again.
-        guard id.hex.utf8.elementsEqual(b) else { return id }
-        if entries.count < 2 { entries.append((words, id)) } else { entries[next] = (words, id) }
-        next = (next + 1) % 2
+        if id.hex.utf8.elementsEqual(b) {
+            second = first
+            first = (words, id)
+        }
         return id
     }
 }

@@ -212,6 +212,15 @@ public struct JSONLine: Sendable {
         out.append(UInt8(ascii: "\""))
         var start = 0, i = 0
         while i < b.count {
+            // Eight bytes at a time to the next byte that may need a look (the lowest reported is exact).
+            if let base = b.baseAddress, i + 8 <= b.count {
+                let mark = mayNeedEscape(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if mark == 0 {
+                    i += 8
+                    continue
+                }
+                i += mark.trailingZeroBitCount >> 3
+            }
             let c = b[i]
             if c >= 0x20, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\"), c != 0x7F, c != 0xF4 {
                 i += 1
@@ -231,6 +240,14 @@ public struct JSONLine: Sendable {
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count]))
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The high bit set in the bytes of `w` that are a quote, a backslash, below 0x20, 0x7F or
+    /// 0xF4: the bytes `appendString` looks at.
+    @inline(__always) private static func mayNeedEscape(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func zero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+        return JSONParser.special(w) | zero(w ^ (ones &* 0x7F)) | zero(w ^ (ones &* 0xF4))
     }
 
     /// One byte that may need escaping (an 0xF4 that starts no raw-byte escape is copied).

@@ -82,9 +82,12 @@ extension Scanner {
         // ends of Hugging Face tokens, JWTs, Basic credentials, 2% of cuts): words never are, and
         // camel-case names only with an acronym (`HTTPServerURL`), which a cut fragment loses
         // little by.
+        // Or one small letter among ten capitals or more (`qDTAJEHOQGPW`, a Hugging Face token's end,
+        // 2026-12-02): as random as the capitals-only case above, which a word in capitals already is.
         let letters = input[start..<end].filter(isLetter)
         let capitalRun = zip(letters, letters.dropFirst()).contains { isUpper($0) && isUpper($1) }
-        if capitalRun, letters.count(where: { !isUpper($0) }) >= 2 { return true }
+        let small = letters.count(where: { !isUpper($0) })
+        if capitalRun, small >= 2 || letters.count - small >= 10 { return true }
         return false
     }
 
