@@ -44,8 +44,12 @@ public func hostName() -> String {
 /// binary is fully static, where NSS lookups would need the build machine's glibc plugins.
 public func userName(_ environment: [String: String]) -> String {
     if let name = environment["USER"] ?? environment["LOGNAME"], !name.isEmpty { return name }
-    return passwdEntry()?.first ?? String(geteuid())
+    return passwdName ?? String(geteuid())
 }
+
+/// The effective user's name in /etc/passwd, read once a process: a run asks for it for its
+/// start record and for each attempt's context.
+private let passwdName: String? = passwdEntry()?.first
 
 /// The effective user's /etc/passwd line, split at `:` (name, password, uid, gid, gecos, home,
 /// shell). Read directly: see `userName`.

@@ -10,6 +10,7 @@ public struct Environment: Sendable, ExpressibleByDictionaryLiteral {
     public init(entries: [String]) {
         self.entries = entries
         var values: [String: String] = [:]
+        values.reserveCapacity(entries.count)  // grown once, not a rehash per doubling
         for entry in entries {
             // The byte, not the Character: searching Characters cost more than the rest of start-up.
             guard let eq = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
