@@ -134,11 +134,7 @@ extension JSONParser {
             } else {
                 try parser.skipValue()
             }
-            parser.skipSpaces()
-            guard parser.p < parser.end else { throw parser.error("unexpected end in an object") }
-            if parser.bytes[parser.p] == UInt8(ascii: ",") { parser.p += 1; continue }
-            guard parser.bytes[parser.p] == UInt8(ascii: "}") else { throw parser.error("expected ',' or '}'") }
-            return
+            guard try parser.anotherMember() else { return }
         }
     }
 
@@ -244,15 +240,10 @@ extension JSONParser {
         var first: String?
         skipSpaces()
         if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return nil }
-        while true {
+        repeat {
             skipSpaces()
             if first == nil, p < end, bytes[p] == UInt8(ascii: "\"") { first = try string() } else { try skipValue() }
-            skipSpaces()
-            guard p < end else { throw error("unexpected end in an array") }
-            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
-            guard bytes[p] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-            p += 1
-            return first
-        }
+        } while try anotherElement()
+        return first
     }
 }

@@ -204,12 +204,7 @@ public struct JSONParser {
             guard p < end, bytes[p] == UInt8(ascii: ":") else { throw error("expected ':'") }
             p += 1
             object.append(key, try value(depth: depth))
-            skipSpaces()
-            guard p < end else { throw error("unexpected end in an object") }
-            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
-            guard bytes[p] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-            p += 1
-            return object
+            guard try anotherMember() else { return object }
         }
     }
 
@@ -218,15 +213,29 @@ public struct JSONParser {
         var items: [JSONValue] = []
         skipSpaces()
         if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return items }
-        while true {
-            items.append(try value(depth: depth))
-            skipSpaces()
-            guard p < end else { throw error("unexpected end in an array") }
-            if bytes[p] == UInt8(ascii: ",") { p += 1; continue }
-            guard bytes[p] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-            p += 1
-            return items
-        }
+        repeat { items.append(try value(depth: depth)) } while try anotherElement()
+        return items
+    }
+
+    /// After an object's member: true past a comma (another member follows), false past the
+    /// closing brace.
+    mutating func anotherMember() throws(JSONSyntaxError) -> Bool {
+        skipSpaces()
+        guard p < end else { throw error("unexpected end in an object") }
+        if bytes[p] == UInt8(ascii: ",") { p += 1; return true }
+        guard bytes[p] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
+        p += 1
+        return false
+    }
+
+    /// After an array's element: true past a comma, false past the closing bracket.
+    mutating func anotherElement() throws(JSONSyntaxError) -> Bool {
+        skipSpaces()
+        guard p < end else { throw error("unexpected end in an array") }
+        if bytes[p] == UInt8(ascii: ",") { p += 1; return true }
+        guard bytes[p] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+        p += 1
+        return false
     }
 
     private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {

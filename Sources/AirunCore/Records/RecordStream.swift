@@ -45,7 +45,7 @@ public struct RecordStream {
     public enum LineOutcome { case read, unknownEvent, skipped }
 
     /// Feeds the next bytes to a reader of whole lines (no newline), for readers that decode only
-    /// the fields they need (`JSONParser.parseObject(_:keeping:)`); the same splitting, limits,
+    /// the fields they need (`JSONParser.forEachMember(of:in:)`); the same splitting, limits,
     /// filter and counts as `feed`.
     public mutating func feedLines(_ chunk: UnsafeRawBufferPointer, _ line: (UnsafeBufferPointer<UInt8>) -> LineOutcome) {
         // Concrete bytes, not a generic collection: the generic version ran at 8 MB/s.
