@@ -59,7 +59,7 @@ struct LineReaderTests {
 
     @Test("refused where the parser refuses: torn lines, control characters, bad numbers, deep nesting", arguments: [
         #"{"event":"torn"#, #"{"ev"#, "{\"event\":\"a\u{01}b\"}", "{\"k\u{01}\":1}", #"{"attempt":-}"#, #"{"x":1.2e}"#, #"{"event":tru}"#,
-        #"{"event" "x"}"#, #"{"event":"x" "y":1}"#, "[1]", "",
+        #"{"event" "x"}"#, #"{"event":"x" "y":1}"#, "[1]", "", #"{"x":nul}"#, #"{"x":falsy}"#, #"{"x":t}"#,
         "{\"x\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
         "{\"event\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
     ])
@@ -100,6 +100,30 @@ struct LineReaderTests {
                 return "\"\(jsonEscaped(key))\":" + values.randomElement(using: &g.rng)!(&g)
             }
             Self.agree("{" + members.joined(separator: ",") + "}", rng)
+        }
+    }
+
+    @Test("decimals read in place are the doubles Double(String) reads, digit for digit (seeded)")
+    func decimals() throws {
+        let rng = TestRandom()
+        var g = SeededGenerator(state: rng.seed)
+        var texts = ["0.0", "-0.0", "1.5", "2.952", "0.1", "0.3", "123456789012345.6", "12345678901234.5", "9007199254740.993",
+                     "1e5", "1.", "1.5e-3", "-12.25", "0.000000000000001", "99999999999999.9"]
+        for _ in 0..<5000 {
+            let digits = Int.random(in: 1...17, using: &g)
+            let text = String((0..<digits).map { _ in "0123456789".randomElement(using: &g)! })
+            let point = Int.random(in: 1...digits, using: &g)
+            texts.append((Bool.random(using: &g) ? "-" : "") + text.prefix(point) + (point < digits ? "." + text.dropFirst(point) : ".0"))
+        }
+        for text in texts {
+            let parsed = try JSONParser.parse(Array(text.utf8)[...])
+            let expected = Double(text)!
+            let got: Double? = switch parsed {
+            case .number(let d): d
+            case .integer(let n): Double(n)
+            default: nil
+            }
+            #expect(got?.bitPattern == expected.bitPattern, "\(text): \(String(describing: got)) against \(expected), \(rng)")
         }
     }
 

@@ -83,7 +83,13 @@ public struct JSONParser {
             return
         }
         if first == UInt8(ascii: "-") || (0x30...0x39).contains(first) { try skipNumber(); return }
-        _ = try value(depth: Self.maximumDepth)  // a literal: checked
+        // A literal: checked, not built.
+        switch first {
+        case UInt8(ascii: "t"): _ = try literal("true", .null)
+        case UInt8(ascii: "f"): _ = try literal("false", .null)
+        case UInt8(ascii: "n"): _ = try literal("null", .null)
+        default: throw error("unexpected character")
+        }
     }
 
     /// Passes over a number, checking its shape (`-`, digits, a fraction, an exponent) without
@@ -301,6 +307,36 @@ public struct JSONParser {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `-DIGITS.DIGITS` with at most 15 digits in all (a duration, a size, a rate as airun writes
+    /// them) read in place: the digits as an integer below 2^53 divided by a power of ten up to
+    /// 10^15, both exact, so the one rounding of the division gives the double nearest the
+    /// decimal, as `Double(String)` does (Clinger's fast path). Nil for any other shape.
+    private func shortDecimal(_ start: Int, _ stop: Int) -> Double? {
+        var i = start
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        var mantissa: Int64 = 0, digits = 0, fraction = -1
+        while i < stop {
+            let b = bytes[i]
+            if b == UInt8(ascii: ".") {
+                guard fraction < 0, digits > 0 else { return nil }
+                fraction = 0
+            } else {
+                let d = b &- 0x30
+                guard d <= 9 else { return nil }  // an exponent or a sign: the general path
+                mantissa = mantissa &* 10 &+ Int64(d)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            }
+            i += 1
+        }
+        guard fraction > 0, digits <= 15 else { return nil }
+        let value = Double(mantissa) / Self.powersOfTen[fraction]
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+
     mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = p
         if bytes[p] == UInt8(ascii: "-") { p += 1 }
@@ -323,6 +359,7 @@ public struct JSONParser {
             for i in (p - digits)..<p { n = n &* 10 &+ Int64(bytes[i] &- 0x30) }
             return .integer(negative ? -n : n)
         }
+        if !integral, let d = shortDecimal(start, p) { return .number(d) }
         guard p - start <= 64 else { throw error("number too long") }
         let text = String(decoding: bytes[start..<p], as: UTF8.self)
         if integral, let n = Int64(text) { return .integer(n) }
