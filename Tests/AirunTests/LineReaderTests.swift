@@ -165,7 +165,11 @@ struct LineReaderTests {
             appendSeconds(milliseconds: ms, to: &out)
             #expect(String(decoding: out, as: UTF8.self) == formatSeconds(milliseconds: ms), "\(ms)")
         }
-        for text in ["", "plain", "tab\there", "\u{7F}", "\u{85}next line", "\u{9F}", "é\u{A0}日🙂", "a\u{0}b", "\u{C2}"] {
+        // Each stop at every place of a text longer than the eight bytes read at once.
+        let placed = ["\u{7}", "\u{7F}", "\u{85}", "\u{A0}", "é", "\u{1F}", " "].flatMap { stop in
+            (0...24).map { String(repeating: "x", count: $0) + stop + String(repeating: "y", count: 24 - $0) }
+        }
+        for text in ["", "plain", "tab\there", "\u{7F}", "\u{85}next line", "\u{9F}", "é\u{A0}日🙂", "a\u{0}b", "\u{C2}"] + placed {
             var out: [UInt8] = []
             appendEscaped(text, to: &out)
             #expect(String(decoding: out, as: UTF8.self) == escapingControlCharacters(text), "\(text.debugDescription)")

@@ -195,9 +195,23 @@ private func isControlScalar(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0
 public func appendEscaped(_ text: String, to out: inout [UInt8]) {
     var text = text
     let clean = text.withUTF8 { b in
-        for i in 0..<b.count {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i < b.count {
+            // Eight bytes at a time to the next that may be one (the lowest flagged byte is exact).
+            if let base = b.baseAddress, i + 8 <= b.count {
+                let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let del = w ^ (ones &* 0x7F), c2 = w ^ (ones &* 0xC2)
+                let mark = ((w &- ones &* 0x20) & ~w | (del &- ones) & ~del | (c2 &- ones) & ~c2) & highs
+                if mark == 0 {
+                    i += 8
+                    continue
+                }
+                i += mark.trailingZeroBitCount >> 3
+            }
             let c = b[i]
             if c < 0x20 || c == 0x7F || (c == 0xC2 && i + 1 < b.count && (0x80...0x9F).contains(b[i + 1])) { return false }
+            i += 1
         }
         out.append(contentsOf: b)
         return true

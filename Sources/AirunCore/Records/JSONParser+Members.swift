@@ -180,9 +180,8 @@ extension JSONParser {
     /// value of another type.
     public mutating func readString<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) throws(JSONSyntaxError) -> R? {
         guard p < end, bytes[p] == UInt8(ascii: "\"") else { try skipValue(); return nil }
-        let close = try Self.stringEnd(bytes, from: p + 1) - 1
-        var escaped = false
-        for i in (p + 1)..<close where bytes[i] == UInt8(ascii: "\\") { escaped = true; break }
+        let (afterClose, escaped) = try Self.stringEndAndEscapes(bytes, from: p + 1)
+        let close = afterClose - 1
         guard escaped else {
             defer { p = close + 1 }
             return body(UnsafeBufferPointer(rebasing: bytes[(p + 1)..<close]))

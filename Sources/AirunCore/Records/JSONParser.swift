@@ -121,8 +121,14 @@ public struct JSONParser {
     /// one, straight to it (the lowest special byte a word reports is exact), so a short string
     /// costs a word or two, not a word per byte. (SIMD16 comparisons were measured 40 times slower
     /// here: they do not lower to vector instructions.)
-    static func stringEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> Int {
-        var i = start
+    @inline(__always) static func stringEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> Int {
+        try stringEndAndEscapes(b, from: start).end
+    }
+
+    /// The same, and whether the string has an escape (a reader then decodes it; without one its
+    /// bytes are its text).
+    static func stringEndAndEscapes(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws(JSONSyntaxError) -> (end: Int, escaped: Bool) {
+        var i = start, escaped = false
         let count = b.count
         while true {
             if let base = b.baseAddress, i + 8 <= count {
@@ -142,8 +148,12 @@ public struct JSONParser {
             // At a special byte, or in the last seven bytes.
             guard i < count else { throw JSONSyntaxError(offset: count, message: "unterminated string") }
             let c = b[i]
-            if c == UInt8(ascii: "\"") { return i + 1 }
-            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c == UInt8(ascii: "\"") { return (i + 1, escaped) }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                i += 2
+                continue
+            }
             if c < 0x20 { throw JSONSyntaxError(offset: i, message: "control character in a string") }
             i += 1
         }
