@@ -173,7 +173,7 @@ struct RecordSelection: Sendable {
     }
 
     /// `--since T` and `--until T`, relative times counted back from `now`.
-    static func window<V>(_ path: WritableKeyPath<V, RecordSelection> & Sendable, now: Int64) -> [Option<V>] {
+    static func window<V>(_ path: any WritableKeyPath<V, RecordSelection> & Sendable, now: Int64) -> [Option<V>] {
         func bound(_ name: String, _ set: @escaping @Sendable (inout RecordSelection, Int64) -> Void) -> Option<V> {
             Option([name], "T", name == "--since" ? "only records from T: 2026-11-01, 2026-11-01T12:00:00Z, or 1h, 7d back"
                                                   : "only records before T (the same forms)") { v, text throws(UsageError) in
@@ -185,7 +185,7 @@ struct RecordSelection: Sendable {
     }
 
     /// `--log-dir DIR`.
-    static func logDirectory<V>(_ path: WritableKeyPath<V, RecordSelection> & Sendable) -> Option<V> {
+    static func logDirectory<V>(_ path: any WritableKeyPath<V, RecordSelection> & Sendable) -> Option<V> {
         Option(["--log-dir"], "DIR", "read DIR instead of the log directory", kind: .directory) { v, dir in v[keyPath: path].logDir = dir }
     }
 }
