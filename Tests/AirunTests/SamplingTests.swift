@@ -77,6 +77,13 @@ struct SamplingTests {
         #expect(parseLoadAverage("0.80 0.98 1.13 2/345 6789\n") == 0.8)
         #expect(NvidiaSmi.parseGPULine("2026/11/26 10:47:01.141, 0, [N/A], [Not Supported], 25677, 143771, [N/A]")?.reading
                 == GPUReading(index: 0, memoryUsedMB: 25677, memoryTotalMB: 143771))
+        // Dates no day count can hold are no time, not a trap (the proc fuzz target's input).
+        #expect(abs((NvidiaSmi.parseTimestamp("2026/11/26 10:47:01.141") ?? 0) - 1_795_690_021.141) < 0.001)
+        for date in ["8888888888888888829/11/20 10:23:01.141", "-9223372036854775808/1/1 0:0:0", "2026/9223372036854775807/1 0:0:0",
+                     "2026/13/01 00:00:00", "2026/11/-922337203685477580 0:0:0", "0/1/1 0:0:0"] {
+            #expect(NvidiaSmi.parseTimestamp(Substring(date)) == nil, "\(date)")
+            #expect(NvidiaSmi.parseGPULine(Substring(date + ", 0, 98, 24, 25677, 143771, 220.85"))?.time == nil, "\(date)")
+        }
     }
 
     @Test("what airun reads from the system, parsed in Core: the machine's own files and hostile ones")

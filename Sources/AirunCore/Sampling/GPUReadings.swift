@@ -42,10 +42,12 @@ public enum NvidiaSmi {
     }
 
     /// nvidia-smi's `2026/11/26 10:47:00.936` as seconds since the Unix epoch (its local time,
-    /// which only matters for differences between samples).
+    /// which only matters for differences between samples). A date outside years 1–9999 is no
+    /// time: a year of 19 digits overflowed the day count (the `proc` fuzz target, 2026-12-02).
     public static func parseTimestamp(_ text: Substring) -> Double? {
         let parts = text.trimmingSpaces().split(whereSeparator: { $0 == "/" || $0 == " " || $0 == ":" })
         guard parts.count == 6, let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
+              (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d),
               let h = Double(parts[3]), let mi = Double(parts[4]), let s = Double(parts[5]) else { return nil }
         return Double(daysFromCivil(y, m, d)) * 86400 + h * 3600 + mi * 60 + s
     }
