@@ -93,9 +93,7 @@ struct RecentSpans: Sendable {
 extension RecordLevel {
     /// The level a record line spells, without a String.
     init?(bytes b: UnsafeBufferPointer<UInt8>) {
-        if bytesEqual(b, "INFO") { self = .info }
-        else if bytesEqual(b, "WARN") { self = .warning }
-        else if bytesEqual(b, "ERROR") { self = .error }
-        else { return nil }
+        guard let level = RecordLevel.allCases.first(where: { bytesEqual(b, $0.literal) }) else { return nil }
+        self = level
     }
 }

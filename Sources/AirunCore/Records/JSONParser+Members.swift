@@ -3,13 +3,11 @@
 /// one probe rather than a comparison with every wanted key.
 public struct JSONProjection: Sendable {
     public let keys: [String]
-    let keyBytes: [[UInt8]]
     private let table: KeyTable
 
     public init(_ keys: [String]) {
         self.keys = keys
-        keyBytes = keys.map { Array($0.utf8) }
-        table = KeyTable(keyBytes)
+        table = KeyTable(keys.map { Array($0.utf8) })
     }
 
     /// The index of the key spelled by `key`, or nil.

@@ -25,34 +25,6 @@ public struct JSONParser {
         }
     }
 
-    public static func parseObject(_ bytes: ArraySlice<UInt8>, keeping keys: [String]) throws(JSONSyntaxError) -> JSONObject {
-        try bytes.withUnsafeBufferPointer { b throws(JSONSyntaxError) in try parseObject(b, keeping: keys) }
-    }
-
-    /// Whether a projection goes on after a kept member: a reader that learns from `event` that
-    /// it does not want the line stops there, without looking at the rest.
-    public typealias Continuation = (String, JSONValue) -> Bool
-
-    /// The top-level object of the bytes with only the members named in `keys`; the other values
-    /// are checked for shape and skipped without being built (a 64 KiB output tail is passed over
-    /// by a byte scan). For readers that need a few fields of many records.
-    public static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>, keeping keys: [String],
-                                   continuing: Continuation? = nil) throws(JSONSyntaxError) -> JSONObject {
-        try parseObject(bytes, keeping: JSONProjection(keys), continuing: continuing)
-    }
-
-    /// The same with the keys prepared once (`JSONProjection`), for a reader of many lines.
-    public static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>, keeping projection: JSONProjection,
-                                   continuing: Continuation? = nil) throws(JSONSyntaxError) -> JSONObject {
-        var object = JSONObject()
-        try forEachMember(of: bytes, in: projection) { index, parser throws(JSONSyntaxError) in
-            let key = projection.keys[index], value = try parser.readValue()
-            object.append(key, value)
-            return continuing?(key, value) ?? true
-        }
-        return object
-    }
-
     /// Skips one value: a string by scanning for its closing quote, an object or array by
     /// counting brackets outside strings (nesting bounded as in `value`), a literal or number by
     /// its characters.

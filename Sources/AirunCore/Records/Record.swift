@@ -1,7 +1,7 @@
 /// The version of the record format; bumped when a field changes meaning or is removed.
 public let recordSchemaVersion: Int64 = 1
 
-public enum RecordLevel: String, Sendable {
+public enum RecordLevel: String, CaseIterable, Sendable {
     case info = "INFO", warning = "WARN", error = "ERROR"
 
     /// The raw value as spelled in the source: written into a line without the redactor.
