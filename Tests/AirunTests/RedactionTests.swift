@@ -102,6 +102,25 @@ struct RedactionTests {
         #expect(r.redact("us keyboard at /root with /usr/bin") == "us keyboard at /root with /usr/bin")
     }
 
+    /// Found by the capture fuzz target (CI of fecb3f9): the option rule masked `--…pwd`'s value
+    /// and wrote the option's name, a planted value inside it, as it was.
+    @Test("a secret value inside what another rule consumes (an option's name, a key) is masked too")
+    func valueInsideAnotherMatch() {
+        var r = Redactor()
+        r.addSecret("s3cr3tVALUE-0123", kind: "PLANTED")
+        #expect(r.redact("--AAAAs3cr3tVALUE-0123BBB---pwd s2x") == "--AAAA***PLANTED_REDACTED***BBB---pwd ***PASSWORD_REDACTED***")
+        for text in ["--AAAAs3cr3tVALUE-0123BBB---pwd s2x", "xs3cr3tVALUE-0123_password=hunter22 y", "--s3cr3tVALUE-0123-token abcdef12",
+                     "https://s3cr3tVALUE-0123:pw@example.com/", "{\"s3cr3tVALUE-0123_secret\": \"abc\"}",
+                     "s3cr3tVALUE-0123_api_key: zzz s3cr3tVALUE-0123"] {
+            let out = r.redact(text)
+            #expect(!out.contains("s3cr3tVALUE-0123"), "\(text) → \(out)")
+            #expect(!r.redact(Array(text.utf8)).elementsEqual(text.utf8), "\(text)")
+        }
+        // The allow-list still wins over the value.
+        r.allowList = ["s3cr3tVALUE-0123"]
+        #expect(r.redact("--AAAAs3cr3tVALUE-0123BBB---pwd s2x") == "--AAAAs3cr3tVALUE-0123BBB---pwd ***PASSWORD_REDACTED***")
+    }
+
     @Test("argument values after secret options, both forms")
     func arguments() {
         let r = Self.redactor

@@ -30,7 +30,12 @@ struct Scanner {
     mutating func run() -> [UInt8]? {
         let p = input
         let n = p.count
+        // A rule that consumes more than it masks (an option's name, a key before its value)
+        // passes over any secret value inside what it consumed: then the output is searched for
+        // the values once more, so none is ever written whole.
+        let hasValues = !redactor.secretValues.isEmpty
         var i = leadingFragment()
+        var valueInsideMatch = hasValues && secretValueStarts(in: 0..<i)
         var previousIsWord = i > 0
         // Positions left to take the careful path: a key prefix may begin inside a word within
         // three bytes of `_`, `-`, `\` or `%` (`keyMayStartInsideWord`), and after a match.
@@ -52,6 +57,7 @@ struct Scanner {
                 let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
                     || (isTokenStart(b) && keyMayStartInsideWord(i))
                 if candidate, let end = matchAt(i) {
+                    if !valueInsideMatch, hasValues { valueInsideMatch = secretValueStarts(in: (i + 1)..<end) }
                     i = end
                     previousIsWord = end > 0 && isWordByte(p[end - 1])
                     careful = 3
@@ -63,9 +69,39 @@ struct Scanner {
             }
         }
         trailingFragment()
+        if valueInsideMatch { return maskingValues(changed ? out + input[copied..<n] : Array(input)) }
         guard changed else { return nil }
         out.append(contentsOf: input[copied..<n])
         return out
+    }
+
+    /// Whether an exact secret value starts somewhere in `range` of the input.
+    private func secretValueStarts(in range: Range<Int>) -> Bool {
+        guard !range.isEmpty else { return false }
+        for j in range where secretStarts.contains(input[j]) {
+            for s in redactor.secretValues where startsWith(s.value, at: j) { return true }
+        }
+        return false
+    }
+
+    /// `bytes` with every exact secret value masked (longest first, as `secretValues` is sorted).
+    private func maskingValues(_ bytes: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var j = 0
+        search: while j < bytes.count {
+            if secretStarts.contains(bytes[j]) {
+                for s in redactor.secretValues where bytes.count - j >= s.value.count && bytes[j..<(j + s.value.count)].elementsEqual(s.value)
+                    && (redactor.allowList.isEmpty || !redactor.allowList.contains(String(decoding: s.value, as: UTF8.self))) {
+                    result.append(contentsOf: mask(s.kind).utf8)
+                    j += s.value.count
+                    continue search
+                }
+            }
+            result.append(bytes[j])
+            j += 1
+        }
+        return result
     }
 
     /// Replaces input[start..<end] with the mask of `kind` and returns `end`.
