@@ -138,9 +138,7 @@ extension BackgroundWorkerTests {
         let worker = BackgroundWorker(byteLimit: 32 * 1024, waitLimitNanoseconds: 20_000_000)
         let identity = RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, spanID: SpanID("00f067aa0ba902b7")!,
                                       parentSpanID: nil, requestID: "00f067aa0ba902b7")
-        let feed = ChildLogFeed(sink: sink, worker: worker) { log, message, arrived in
-            Record(.childLog(log), level: .info, message: message, identity: identity, timestampMicroseconds: arrived)
-        }
+        let feed = ChildLogFeed(sink: sink, worker: worker, attempt: 1, identity: identity)
         var text: [UInt8] = []
         for i in 0..<4000 { text += Array(#"{"level":"info","message":"request \#(i) routed","n":\#(i)}"#.utf8) + [0x0A] }
         // Half the lines while the sink is stuck, the rest once it writes again.

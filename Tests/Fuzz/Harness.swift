@@ -146,14 +146,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         bytes.withUnsafeBytes { raw in
             var i = 0
             while i < raw.count {
-                lines.feed(UnsafeRawBufferPointer(rebasing: raw[i..<min(i + 5, raw.count)])) { log, _ in
+                lines.feed(UnsafeRawBufferPointer(rebasing: raw[i..<min(i + 5, raw.count)])) { line in
                     logs += 1
-                    if logs < 4 { _ = Record(.childLog(log), level: .info, message: "", identity: RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, spanID: SpanID("00f067aa0ba902b7")!, parentSpanID: nil, requestID: ""), timestampMicroseconds: 0).line(redactor: Redactor()) }
+                    if logs < 64 { checkChildLogTranscoder(line) }
                 }
                 i += 5
             }
         }
-        lines.finish { _, _ in }
+        lines.finish { checkChildLogTranscoder($0) }
     case "promptcheck":
         promptCheck(bytes)
     case "readers":
@@ -314,3 +314,18 @@ private func checkMemberReads(_ line: ArraySlice<UInt8>) {
     }
 }
 
+
+/// A command's log line made into its record by the transcoder and by the ordinary road
+/// (`ChildLog.record`, `Record.line`): the same bytes, or neither makes a record. With a planted
+/// secret, so the redacting paths of both run.
+private func checkChildLogTranscoder(_ line: UnsafeBufferPointer<UInt8>) {
+    var redactor = Redactor()
+    redactor.addSecret("s3cr3tVALUE-0123", kind: "PLANTED")
+    let identity = RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, spanID: SpanID("00f067aa0ba902b7")!,
+                                  parentSpanID: nil, requestID: "00f067aa0ba902b7-2")
+    var transcoder = ChildLogTranscoder(redactor: redactor, identity: identity, attempt: 2)
+    var fast: [UInt8] = []
+    let written = transcoder.append(line: line, arrived: 1_767_225_600_123_456, to: &fast)
+    let slow = ChildLog.record(line: line, attempt: 2, identity: identity, arrived: 1_767_225_600_123_456)?.line(redactor: redactor)
+    precondition(written == (slow != nil) && (slow ?? []) == fast, "the transcoder and the ordinary road disagree on a log line")
+}

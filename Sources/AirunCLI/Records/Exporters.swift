@@ -41,6 +41,12 @@ final class RunExporter: RecordSink {
         lock.withLock { keep(record) }
     }
 
+    /// A command's log lines are read into records only while the payload still keeps them.
+    func write(childLogs batch: ChildLogBatch) {
+        guard lock.withLock({ childLogs < Self.maxChildLogs }) else { return }
+        for record in batch.records() { write(record) }
+    }
+
     private func keep(_ record: Record) {
         switch record.event {
         case .sample: return

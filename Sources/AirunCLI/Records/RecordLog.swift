@@ -54,6 +54,25 @@ final class LogFileSink: RecordSink {
             lines += batch[i].line(redactor: redactor)
             ends.append(lines.count)
         }
+        append(lines, ends: ends, day: day)
+    }
+
+    /// A command's log lines, made into their records' lines straight from their bytes, in one
+    /// append (all of a batch arrived at once: one day).
+    func write(childLogs batch: ChildLogBatch) {
+        var transcoder = ChildLogTranscoder(redactor: redaction.redactor, identity: batch.identity, attempt: batch.attempt)
+        var lines: [UInt8] = []
+        lines.reserveCapacity(batch.lines.count * 3)
+        var ends: [Int] = []
+        batch.forEachLine { line in
+            if transcoder.append(line: line, arrived: batch.arrived, to: &lines) { ends.append(lines.count) }
+        }
+        guard !ends.isEmpty else { return }
+        append(lines, ends: ends, day: utcDayStamp(microseconds: batch.arrived))
+    }
+
+    /// Record lines ending at `ends`, in one append when they fit the file.
+    private func append(_ lines: [UInt8], ends: [Int], day: String) {
         lock.withLock {
             guard !broken, !write(lines, day: day, rotating: false) else { return }
             // Past the file's limit together: one by one, each going where `write` sends it.

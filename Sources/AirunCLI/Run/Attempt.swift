@@ -183,13 +183,7 @@ struct AttemptRunner {
                                tty: context.options.tty, captureBytes: context.settings.captureBytes,
                                timeout: timeout(), killAfter: context.settings.killAfter)
         if context.settings.profile.childLogs == .json {
-            let sink = context.sink, number = Int64(number)
-            plan.childLogs = ChildLogFeed(sink: sink, worker: plan.sharedWorker()) { log, message, arrived in
-                var log = log
-                log.attempt = number
-                return Record(.childLog(log), level: ChildLog.recordLevel(log.childLevel), message: message,
-                              identity: identity, timestampMicroseconds: arrived)
-            }
+            plan.childLogs = ChildLogFeed(sink: context.sink, worker: plan.sharedWorker(), attempt: Int64(number), identity: identity)
         }
         plan.service = makeServiceWatch(identity: identity)
         plan.reloadsOnHangup = context.settings.service.restart.restarts

@@ -31,11 +31,12 @@ struct AttemptPlan {
     }
 }
 
-/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its JSON log lines,
-/// and the records made of them to the sink one chunk at a time (a batch: one append to the file).
-/// The reading, the records and the writing happen on the attempt's `BackgroundWorker`; a chunk
-/// the worker refused (it fell behind) loses its lines, and the line it cut into, with a count.
-/// A class: the poll loop's stream and the attempt share the one reader.
+/// Hands the child's stderr, chunk by chunk, to a line reader that picks out its lines, and the
+/// sink each chunk's complete lines at once (a `ChildLogBatch`: one append to the file, the record
+/// lines transcoded from the log lines' bytes). The reading and the writing happen on the
+/// attempt's `BackgroundWorker`; a chunk the worker refused (it fell behind) loses its lines, and
+/// the line it cut into, with a count. A class: the poll loop's stream and the attempt share the
+/// one reader.
 final class ChildLogFeed {
     private let worker: BackgroundWorker?
     /// The worker's side: touched only by jobs on the worker's thread until it has finished.
@@ -44,10 +45,10 @@ final class ChildLogFeed {
     private(set) var droppedBytes = 0
     private var dropping = false
 
-    /// `record`: the child.log record of a line, given the wall-clock time its chunk arrived.
-    init(sink: any RecordSink, worker: BackgroundWorker? = nil, record: @escaping (ChildLog, String, Int64) -> Record) {
+    /// The lines' records are of attempt `attempt`, in the span of `identity`.
+    init(sink: any RecordSink, worker: BackgroundWorker? = nil, attempt: Int64, identity: RecordIdentity) {
         self.worker = worker
-        reader = Reader(sink: sink, record: record)
+        reader = Reader(sink: sink, attempt: attempt, identity: identity)
     }
 
     func feed(_ chunk: [UInt8], arrived: Int64) {
@@ -70,30 +71,27 @@ final class ChildLogFeed {
 
     private final class Reader {
         private var lines = ChildLogLines()
-        private let record: (ChildLog, String, Int64) -> Record
         private let sink: any RecordSink
-        private var pending: [Record] = []
+        private let attempt: Int64
+        private let identity: RecordIdentity
 
-        init(sink: any RecordSink, record: @escaping (ChildLog, String, Int64) -> Record) {
+        init(sink: any RecordSink, attempt: Int64, identity: RecordIdentity) {
             self.sink = sink
-            self.record = record
+            self.attempt = attempt
+            self.identity = identity
         }
 
         func feed(_ chunk: [UInt8], arrived: Int64, afterDrop: Bool) {
             if afterDrop { lines.dropUnfinishedLine() }
-            chunk.withUnsafeBytes { bytes in lines.feed(bytes) { pending.append(record($0, $1, arrived)) } }
-            flush()
+            var batch = ChildLogBatch(arrived: arrived, attempt: attempt, identity: identity)
+            chunk.withUnsafeBytes { bytes in lines.feed(bytes) { batch.append(line: $0) } }
+            if !batch.isEmpty { sink.write(childLogs: batch) }
         }
 
         func finish(_ now: Int64) {
-            lines.finish { pending.append(record($0, $1, now)) }
-            flush()
-        }
-
-        private func flush() {
-            guard !pending.isEmpty else { return }
-            sink.write(batch: pending)
-            pending.removeAll(keepingCapacity: true)
+            var batch = ChildLogBatch(arrived: now, attempt: attempt, identity: identity)
+            lines.finish { batch.append(line: $0) }
+            if !batch.isEmpty { sink.write(childLogs: batch) }
         }
     }
 }

@@ -46,20 +46,27 @@ public struct ChildLog: Equatable, Sendable {
         log.childLevel = o.string("level") ?? o.string("levelname") ?? o.string("severity")
         log.childLogger = o.string("logger") ?? o.string("name")
         log.childTimestamp = o.string("timestamp") ?? o.string("time")
-        // A switch, not a Set literal: this runs for every line a chatty command logs.
-        func promoted(_ key: String) -> Bool {
-            switch key {
-            case "message", "level", "levelname", "severity", "logger", "name", "timestamp", "time": true
-            default: false
-            }
-        }
-        for member in o.members where !promoted(member.key) { log.fields.append(member.key, member.value) }
+        for member in o.members where promotedKeys.index(of: member.key) == nil { log.fields.append(member.key, member.value) }
         return (log, message)
+    }
+
+    /// The members a log line's record reads into its own fields rather than `fields`, in the
+    /// order `ChildLogTranscoder` keeps them: message, the level's three names, the logger's two,
+    /// the timestamp's two.
+    static let promotedKeys = JSONProjection(["message", "level", "levelname", "severity", "logger", "name", "timestamp", "time"])
+
+    /// The child.log record of a line of attempt `attempt`, or nil for a line that is no log line.
+    public static func record(line: UnsafeBufferPointer<UInt8>, attempt: Int64, identity: RecordIdentity, arrived: Int64) -> Record? {
+        guard var (log, message) = parse(line: ArraySlice(line)) else { return nil }
+        log.attempt = attempt
+        return Record(.childLog(log), level: recordLevel(log.childLevel), message: message, identity: identity, timestampMicroseconds: arrived)
     }
 }
 
-/// Splits a stream into lines for `ChildLog.parse`, across chunk boundaries, in bounded memory:
-/// a line longer than `maximumLine` is not a log line and is skipped whole.
+/// Splits a stream into lines (for `ChildLog.parse` or `ChildLogTranscoder`), across chunk
+/// boundaries, in bounded memory: a line longer than `maximumLine` is not a log line and is
+/// skipped whole. A line is handed on without its newline, and without the carriage return a
+/// terminal's line discipline may have added.
 public struct ChildLogLines: Sendable {
     public static let maximumLine = 64 * 1024
     private var partial: [UInt8] = []
@@ -67,7 +74,8 @@ public struct ChildLogLines: Sendable {
 
     public init() {}
 
-    public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (ChildLog, String) -> Void) {
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let chunk = chunk.assumingMemoryBound(to: UInt8.self)
         var start = 0
         for i in 0..<chunk.count where chunk[i] == 0x0A {
             take(chunk, start, i, emit)
@@ -90,22 +98,23 @@ public struct ChildLogLines: Sendable {
     }
 
     /// The last line, when the stream ended without a newline.
-    public mutating func finish(_ emit: (ChildLog, String) -> Void) {
-        if !overlong, !partial.isEmpty { line(partial[...], emit) }
+    public mutating func finish(_ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        if !overlong, !partial.isEmpty { partial.withUnsafeBufferPointer { Self.line($0, emit) } }
         partial = []
         overlong = false
     }
 
-    private mutating func take(_ chunk: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ emit: (ChildLog, String) -> Void) {
-        defer { partial = []; overlong = false }
-        if overlong || partial.count + end - start > Self.maximumLine { return }
+    private mutating func take(_ chunk: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        defer { overlong = false }
+        if overlong || partial.count + end - start > Self.maximumLine { return partial = [] }
+        // A line within the chunk is handed on where it lies; only one begun in an earlier chunk is copied.
+        guard !partial.isEmpty else { return Self.line(UnsafeBufferPointer(rebasing: chunk[start..<end]), emit) }
         partial.append(contentsOf: chunk[start..<end])
-        line(partial[...], emit)
+        partial.withUnsafeBufferPointer { Self.line($0, emit) }
+        partial.removeAll(keepingCapacity: true)
     }
 
-    private func line(_ bytes: ArraySlice<UInt8>, _ emit: (ChildLog, String) -> Void) {
-        // A terminal's line discipline may have added a carriage return.
-        let trimmed = bytes.last == 0x0D ? bytes.dropLast() : bytes
-        if let (log, message) = ChildLog.parse(line: trimmed) { emit(log, message) }
+    private static func line(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        emit(bytes.last == 0x0D ? UnsafeBufferPointer(rebasing: bytes.dropLast()) : bytes)
     }
 }

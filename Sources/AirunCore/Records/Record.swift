@@ -162,10 +162,17 @@ public protocol RecordSink: AnyObject {
     /// Several records at once (a chunk's worth of a command's log lines): a sink that can, writes
     /// them in one go.
     func write(batch: [Record])
+    /// A chunk's worth of a command's log lines, as they came: a sink reads what it needs of them
+    /// (by default, their records).
+    func write(childLogs: ChildLogBatch)
 }
 
 extension RecordSink {
     public func write(batch: [Record]) { for record in batch { write(record) } }
+    public func write(childLogs: ChildLogBatch) {
+        let records = childLogs.records()
+        if !records.isEmpty { write(batch: records) }
+    }
 }
 
 /// Sends each record to every sink in turn; each fails open by itself (swift-log's multiplexer).
@@ -175,4 +182,5 @@ public final class RecordFanOut: RecordSink {
     public func add(_ sink: any RecordSink) { sinks.append(sink) }
     public func write(_ record: Record) { for sink in sinks { sink.write(record) } }
     public func write(batch: [Record]) { for sink in sinks { sink.write(batch: batch) } }
+    public func write(childLogs: ChildLogBatch) { for sink in sinks { sink.write(childLogs: childLogs) } }
 }

@@ -74,6 +74,14 @@ public struct Redactor: Sendable {
         return redacted.withUTF8(body)
     }
 
+    /// `withRedactedUTF8` for the `String` of `bytes`, without making it: a string's bytes read
+    /// straight from a line (`ChildLogTranscoder`).
+    func withRedacted<R>(bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard extraPatterns.isEmpty else { return withRedactedUTF8(String(decoding: bytes, as: UTF8.self), body) }
+        guard let out = scan(bytes, cutAtStart: false) else { return body(bytes) }
+        return out.withUnsafeBufferPointer(body)
+    }
+
     /// The masked bytes, or nil when nothing in `bytes` needed masking.
     private func scan(_ bytes: UnsafeBufferPointer<UInt8>, cutAtStart: Bool) -> [UInt8]? {
         var scanner = Scanner(redactor: self, input: bytes)
@@ -138,12 +146,15 @@ public func secretOptionKind(_ option: String) -> String? {
 /// The mask kind for the value under a key of structured data (a child's JSON log fields) whose
 /// name says it is a secret, or nil: the environment variables' word rules, on the key's words
 /// however they are written (`password`, `api_key`, `X-Api-Key`, `apiKey`, `client.secret`).
-public func secretKeyKind(_ key: String) -> String? {
+public func secretKeyKind(_ key: String) -> String? { secretKeyKind(utf8: key.utf8) }
+
+/// `secretKeyKind` of a key's UTF-8.
+func secretKeyKind(utf8 key: some Collection<UInt8>) -> String? {
     // Runs for every key of every log line a command prints: no allocation unless it is secret.
     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { upper in
         var count = 0
         var previousLower = false
-        for b in key.utf8.prefix(256) {
+        for b in key.prefix(256) {
             let isUpper = b >= 0x41 && b <= 0x5A, isLower = b >= 0x61 && b <= 0x7A, isDigit = b >= 0x30 && b <= 0x39
             if isUpper && previousLower {  // apiKey: a word boundary
                 upper[count] = 0x5F
