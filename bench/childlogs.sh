@@ -7,12 +7,20 @@
 #   bench/childlogs.sh [LINES]   # default 1,000,000
 source "$(dirname "$0")/common.sh"
 lines=${1:-1000000}
+# A router's lines as Python's logging writes them: a time that moves, a level and logger from a
+# few, a message and fields that differ on every line.
 python3 - "$BENCH_TMP/lines" "$lines" <<'PY'
-import json, sys
+import json, random, sys
+random.seed(25)
+models = ["qwen3-8b", "llama-3.2-1b", "mistral-7b-instruct"]
 with open(sys.argv[1], "w") as f:
     for i in range(int(sys.argv[2])):
-        f.write(json.dumps({"timestamp": "2026-12-02T10:00:00.123Z", "level": "info", "logger": "router",
-                            "message": f"routing request {i} to model qwen3-8b", "request": i, "latency_ms": 12.5}) + "\n")
+        ms = 36_000_000 + i * 7
+        stamp = f"2026-12-02T{ms // 3_600_000 % 24:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}Z"
+        level = "warning" if i % 50 == 0 else "info"
+        f.write(json.dumps({"timestamp": stamp, "level": level, "logger": "router" if i % 3 else "router.fallback",
+                            "message": f"routing request {i} to model {models[i % 3]}", "request": i,
+                            "latency_ms": round(random.uniform(1, 900), 2)}) + "\n")
 PY
 printf '[child_logs]\nformat = "json"\n' > "$BENCH_TMP/json.toml"
 cat "$BENCH_TMP/lines" > /dev/null

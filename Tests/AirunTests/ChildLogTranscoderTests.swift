@@ -18,6 +18,12 @@ struct ChildLogTranscoderTests {
     /// the line itself (not by the ordinary road).
     static func bothRoads(_ line: [UInt8], redactor: Redactor = redactor) -> (fast: [UInt8]?, slow: [UInt8]?, direct: Bool) {
         var transcoder = ChildLogTranscoder(redactor: redactor, identity: identity, attempt: 3)
+        return bothRoads(line, &transcoder)
+    }
+
+    /// The same with a transcoder that has read other lines before (the names it remembers).
+    static func bothRoads(_ line: [UInt8], _ transcoder: inout ChildLogTranscoder) -> (fast: [UInt8]?, slow: [UInt8]?, direct: Bool) {
+        let redactor = transcoder.redactor
         var out: [UInt8] = Array("earlier".utf8)
         let (written, direct) = line.withUnsafeBufferPointer { l in
             (transcoder.append(line: l, arrived: 1_767_225_600_123_456, to: &out), transcoder.readDirectly(l))
@@ -102,16 +108,18 @@ struct ChildLogTranscoderTests {
     func randomLines() {
         let rng = TestRandom()
         var r = rng
+        // A few hundred names besides the usual ones: the transcoder's remembered names collide and are replaced.
         let keys = ["message", "level", "levelname", "severity", "logger", "name", "timestamp", "time", "request", "latency_ms",
-                    "password", "api_key", "model", "ok", "mess\\u0061ge", "é"]
-        let strings = ["info", "ERROR", "warning", "routing", "a \\\"quoted\\\" word", "line\\nbreak", "s3cr3tVALUE-0123", "naïve",
+                    "password", "api_key", "model", "ok", "mess\\u0061ge", "é"] + (0..<400).map { "k\($0)" } + (0..<40).map { "k\($0)_token" }
+        var transcoder = ChildLogTranscoder(redactor: Self.redactor, identity: Self.identity, attempt: 3)
+        let strings = ["info", "ERROR", "warning", "Warn", "crit", "s3cr3tVALUE-0123x", "routing", "a \\\"quoted\\\" word", "line\\nbreak", "s3cr3tVALUE-0123", "naïve",
                        "sk-abcdefghijklmnopqrstuvwx1234", "user@example.com", "", "\\u00e9", "\\ud83d\\ude00", "x\\q"]
         let numbers = ["0", "7", "-3", "12.5", "0.25", "1.0", "1e3", "-0", "007", "123456789012345678901", "0.001", "3.14159"]
         var direct = 0
         for _ in 0..<2000 {
             var members: [String] = []
             for _ in 0..<Int.random(in: 0...7, using: &r) {
-                let key = keys.randomElement(using: &r)!
+                let key = Bool.random(using: &r) ? keys[Int.random(in: 0..<16, using: &r)] : keys.randomElement(using: &r)!
                 let value: String = switch Int.random(in: 0..<10, using: &r) {
                 case 0..<5: "\"\(strings.randomElement(using: &r)!)\""
                 case 5..<8: numbers.randomElement(using: &r)!
@@ -123,7 +131,7 @@ struct ChildLogTranscoderTests {
             if Int.random(in: 0..<3, using: &r) > 0 { members.insert("\"message\":\"\(strings.randomElement(using: &r)!)\"", at: Int.random(in: 0...members.count, using: &r)) }
             var line = "{" + members.joined(separator: Bool.random(using: &r) ? ", " : ",") + "}"
             if Int.random(in: 0..<20, using: &r) == 0 { line.removeLast() }
-            let (fast, slow, wasDirect) = Self.bothRoads(Array(line.utf8))
+            let (fast, slow, wasDirect) = Self.bothRoads(Array(line.utf8), &transcoder)
             #expect(fast == slow, "\(line) (seed \(rng))")
             if wasDirect { direct += 1 }
         }

@@ -23,6 +23,9 @@ final class LogFileSink: RecordSink {
     /// The file's state: the attempt's worker appends a command's log records while the poll
     /// loop appends its own.
     private let lock = Lock()
+    /// The transcoder of the attempt whose log lines came last, and the redactor it was made with.
+    private var transcoder: ChildLogTranscoder?
+    private var transcoderGeneration = 0
 
     init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
@@ -60,7 +63,16 @@ final class LogFileSink: RecordSink {
     /// A command's log lines, made into their records' lines straight from their bytes, in one
     /// append (all of a batch arrived at once: one day).
     func write(childLogs batch: ChildLogBatch) {
-        var transcoder = ChildLogTranscoder(redactor: redaction.redactor, identity: batch.identity, attempt: batch.attempt)
+        // Kept from batch to batch of the attempt: it remembers the names its lines repeat.
+        var transcoder = lock.withLock { self.transcoder }
+        if transcoder?.attempt != batch.attempt || transcoder?.identity != batch.identity || transcoderGeneration != redaction.generation {
+            transcoder = ChildLogTranscoder(redactor: redaction.redactor, identity: batch.identity, attempt: batch.attempt)
+        }
+        guard var transcoder else { return }
+        defer {
+            let (kept, generation) = (transcoder, redaction.generation)
+            lock.withLock { (self.transcoder, transcoderGeneration) = (kept, generation) }
+        }
         var lines: [UInt8] = []
         lines.reserveCapacity(batch.lines.count * 3)
         var ends: [Int] = []

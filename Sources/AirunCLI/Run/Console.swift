@@ -138,7 +138,9 @@ func statusLineAllowed(environment: [String: String]) -> Bool {
 /// The one redactor of a run, by reference: the console, the record file, capture files and the
 /// attempts all read it, so the profile's patterns, set once adopted, apply to every byte written.
 final class SharedRedactor {
-    var redactor: Redactor
+    var redactor: Redactor { didSet { generation += 1 } }
+    /// Counts replacements of `redactor`: what was made with an earlier one is made again.
+    private(set) var generation = 0
     init(_ redactor: Redactor) { self.redactor = redactor }
 }
 

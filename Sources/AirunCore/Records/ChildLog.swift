@@ -76,8 +76,9 @@ public struct ChildLogLines: Sendable {
 
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         let chunk = chunk.assumingMemoryBound(to: UInt8.self)
+        let newline: StaticString = "\n"
         var start = 0
-        for i in 0..<chunk.count where chunk[i] == 0x0A {
+        while let i = firstOffset(of: UnsafeBufferPointer(start: newline.utf8Start, count: 1), in: chunk, from: start) {
             take(chunk, start, i, emit)
             start = i + 1
         }

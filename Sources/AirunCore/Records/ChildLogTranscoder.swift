@@ -13,14 +13,18 @@ public struct ChildLogTranscoder {
     public let attempt: Int64
     /// `,"trace_id":…,"request_id":…,"attempt":N,"stream":"stderr","child_level":`, once.
     private let middle: [UInt8]
+    /// `{"schema":1,"timestamp":"`.
+    private let head = Array(#"{"schema":\#(recordSchemaVersion),"timestamp":""#.utf8)
     private var stampMicroseconds = Int64.min
     private var stamp: [UInt8] = []
     /// The line's fields, encoded while it is read (its promoted members may come after them).
     private var fields: [UInt8] = []
     /// The last value of each promoted key (`ChildLog.promotedKeys`' order), as its content's range.
     private var promoted = [PromotedString?](repeating: nil, count: 8)
+    /// Field keys, levels and logger names as written, remembered across lines.
+    private let names: KnownNames
 
-    private struct PromotedString {
+    struct PromotedString {
         var content: Range<Int>
         var escaped: Bool
     }
@@ -31,6 +35,7 @@ public struct ChildLogTranscoder {
         self.redactor = redactor
         self.identity = identity
         self.attempt = attempt
+        names = KnownNames(redactor: redactor)
         var m = JSONLine(redacting: redactor)
         m.add("trace_id", identifier: identity.traceID)
         m.add("span_id", identifier: identity.spanID)
@@ -107,29 +112,29 @@ public struct ChildLogTranscoder {
         guard let message = promoted[0] else { return .notALog }
         let level = promoted[1] ?? promoted[2] ?? promoted[3]
         var recordLevel = RecordLevel.info
-        if let level { recordLevel = ChildLog.recordLevel(try Self.text(level, line)) }
+        if let level {
+            if let known = names.slot(level, line) { recordLevel = names.level(known) } else { recordLevel = ChildLog.recordLevel(try Self.text(level, line)) }
+        }
 
         if arrived != stampMicroseconds {
             stamp.removeAll(keepingCapacity: true)
             appendRFC3339(microseconds: arrived, to: &stamp)
             stampMicroseconds = arrived
         }
-        out.append(contentsOf: #"{"schema":"#.utf8)
-        out.append(contentsOf: String(recordSchemaVersion).utf8)
-        out.append(contentsOf: #","timestamp":""#.utf8)
+        out.append(contentsOf: head)
         out.append(contentsOf: stamp)
-        out.append(contentsOf: #"","level":""#.utf8)
-        out.append(contentsOf: UnsafeBufferPointer(start: recordLevel.literal.utf8Start, count: recordLevel.literal.utf8CodeUnitCount))
-        out.append(contentsOf: #"","logger":"airun","event":"child.log","message":"#.utf8)
+        appendLiteral(#"","level":""#, to: &out)
+        appendLiteral(recordLevel.literal, to: &out)
+        appendLiteral(#"","logger":"airun","event":"child.log","message":"#, to: &out)
         try appendString(message, line, &out)
         out.append(contentsOf: middle)
-        try appendString(level, line, &out)
-        out.append(contentsOf: #","child_logger":"#.utf8)
-        try appendString(promoted[4] ?? promoted[5], line, &out)
-        out.append(contentsOf: #","child_timestamp":"#.utf8)
+        try appendString(level, line, &out, name: true)
+        appendLiteral(#","child_logger":"#, to: &out)
+        try appendString(promoted[4] ?? promoted[5], line, &out, name: true)
+        appendLiteral(#","child_timestamp":"#, to: &out)
         try appendString(promoted[6] ?? promoted[7], line, &out)
         if !fields.isEmpty {
-            out.append(contentsOf: #","fields":{"#.utf8)
+            appendLiteral(#","fields":{"#, to: &out)
             out.append(contentsOf: fields)
             out.append(UInt8(ascii: "}"))
         }
@@ -146,8 +151,10 @@ public struct ChildLogTranscoder {
         let first = line[parser.p]
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return false }
         if !fields.isEmpty { fields.append(UInt8(ascii: ",")) }
-        try appendRedacted(key, escaped: false, &fields)
+        let known = names.slot(key)
+        if let known { names.appendWritten(known, to: &fields) } else { try appendRedacted(key, escaped: false, &fields) }
         fields.append(UInt8(ascii: ":"))
+        let secretKind = known.map(names.secretKind) ?? Self.secretKind(key)
         let start = parser.p
         switch first {
         case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
@@ -158,7 +165,7 @@ public struct ChildLogTranscoder {
         case UInt8(ascii: "\""):
             let (afterValue, escaped) = try JSONParser.stringEndAndEscapes(line, from: start + 1)
             parser.p = afterValue
-            if let kind = Self.secretKind(key) {
+            if let kind = secretKind {
                 if escaped { _ = try Self.decoded((start + 1)..<(afterValue - 1), line) }
                 JSONLine.appendString(mask(kind).utf8, to: &fields)
             } else {
@@ -169,7 +176,7 @@ public struct ChildLogTranscoder {
             while parser.p < parser.end, Self.isNumberByte(line[parser.p]) { parser.p += 1 }
             let token = UnsafeBufferPointer(rebasing: line[start..<parser.p])
             guard Self.printsAsWritten(token) else { return false }
-            if let kind = Self.secretKind(key) {
+            if let kind = secretKind {
                 JSONLine.appendString(mask(kind).utf8, to: &fields)
             } else {
                 fields.append(contentsOf: token)
@@ -180,9 +187,11 @@ public struct ChildLogTranscoder {
         }
     }
 
-    /// A promoted string as `JSONLine.add(_:_: String?)` writes it, or `null`.
-    private func appendString(_ s: PromotedString?, _ line: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) throws(JSONSyntaxError) {
-        guard let s else { return out.append(contentsOf: "null".utf8) }
+    /// A promoted string as `JSONLine.add(_:_: String?)` writes it, or `null`. A `name` (a level,
+    /// a logger) is looked up among those known.
+    private func appendString(_ s: PromotedString?, _ line: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8], name: Bool = false) throws(JSONSyntaxError) {
+        guard let s else { return appendLiteral("null", to: &out) }
+        if name, let known = names.slot(s, line) { return names.appendWritten(known, to: &out) }
         try appendRedacted(UnsafeBufferPointer(rebasing: line[s.content]), escaped: s.escaped, &out)
     }
 
@@ -221,7 +230,7 @@ public struct ChildLogTranscoder {
         isASCII(key) ? secretKeyKind(utf8: key) : secretKeyKind(String(decoding: key, as: UTF8.self))
     }
 
-    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         if let base = bytes.baseAddress {
             let raw = UnsafeRawPointer(base)
@@ -271,4 +280,65 @@ public struct ChildLogTranscoder {
         }
         return integerDigits + fractionDigits <= 15
     }
+}
+
+/// What the names in a command's log lines (field keys, levels, logger names) are written as,
+/// remembered: a chatty command repeats the same few on every line, and each would otherwise be
+/// redacted, escaped and judged again. Redaction is a function of the bytes and the redactor,
+/// which is the transcoder's for its life. Values (messages, times, ids) are not kept: they differ
+/// from line to line.
+private final class KnownNames {
+    struct Entry {
+        var bytes: [UInt8]
+        /// As a JSON string, redacted.
+        var written: [UInt8]
+        /// `secretKeyKind` of the name, as a field key.
+        var secretKind: String?
+        /// `ChildLog.recordLevel` of the name, as a level.
+        var level: RecordLevel
+    }
+
+    static let maximumLength = 48
+    private let redactor: Redactor
+    private var slots = [Entry?](repeating: nil, count: 256)
+
+    init(redactor: Redactor) { self.redactor = redactor }
+
+    func slot(_ s: ChildLogTranscoder.PromotedString, _ line: UnsafeBufferPointer<UInt8>) -> Int? {
+        s.escaped ? nil : slot(UnsafeBufferPointer(rebasing: line[s.content]))
+    }
+
+    /// The slot that holds `name`, its entry made if it is new; nil for a name too long or not
+    /// plain ASCII.
+    func slot(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard name.count <= Self.maximumLength, let slot = Self.slot(name) else { return nil }
+        let known = slots[slot].map { bytesEqual(name, $0.bytes) } ?? false
+        if known { return slot }
+        guard ChildLogTranscoder.isASCII(name) else { return nil }
+        var written: [UInt8] = []
+        redactor.withRedacted(bytes: name) { JSONLine.appendString(bytes: $0, to: &written) }
+        slots[slot] = Entry(bytes: Array(name), written: written, secretKind: secretKeyKind(utf8: name),
+                            level: ChildLog.recordLevel(String(decoding: name, as: UTF8.self)))
+        return slot
+    }
+
+    func appendWritten(_ slot: Int, to out: inout [UInt8]) {
+        slots[slot]?.written.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+    }
+    func secretKind(_ slot: Int) -> String? { slots[slot]?.secretKind }
+    func level(_ slot: Int) -> RecordLevel { slots[slot]?.level ?? .info }
+
+    /// A slot from the name's length and its first and last two bytes.
+    private static func slot(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let first = name.first, let last = name.last else { return nil }
+        let second = name.count > 1 ? name[1] : 0, beforeLast = name.count > 1 ? name[name.count - 2] : 0
+        let h = UInt32(name.count) &* 0x9E37_79B1 ^ UInt32(first) &* 0x85EB_CA6B ^ UInt32(second) &* 0xC2B2_AE35
+            ^ UInt32(last) &* 0x27D4_EB2F ^ UInt32(beforeLast) &* 0x1656_67B1
+        return Int((h ^ h >> 15) & 0xFF)
+    }
+}
+
+/// Appends a literal of the record format.
+@inline(__always) private func appendLiteral(_ literal: StaticString, to out: inout [UInt8]) {
+    out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
 }
