@@ -57,7 +57,8 @@ public struct ChildLog: Equatable, Sendable {
 
     /// The child.log record of a line of attempt `attempt`, or nil for a line that is no log line.
     public static func record(line: UnsafeBufferPointer<UInt8>, attempt: Int64, identity: RecordIdentity, arrived: Int64) -> Record? {
-        guard var (log, message) = parse(line: ArraySlice(line)) else { return nil }
+        guard let (parsed, message) = parse(line: ArraySlice(line)) else { return nil }
+        var log = parsed
         log.attempt = attempt
         return Record(.childLog(log), level: recordLevel(log.childLevel), message: message, identity: identity, timestampMicroseconds: arrived)
     }
