@@ -13,6 +13,11 @@ struct Scanner {
     private var out: [UInt8] = []
     private(set) var copied = 0  // input[..<copied] is in `out` (or unchanged)
     private var changed = false
+    /// The next `@` and the next byte of no email's local part, at or after where they were last
+    /// looked for (`emailMayEnd`).
+    private var nextAtSign = -1, nextLocalBreak = -1, searchedFrom = 0
+    /// For the tests: every word start scans for an address, as before `emailMayEnd`.
+    var scansEveryEmail = false
     /// First bytes of the exact secret values, to skip the value search at most positions.
     private let secretStarts: ByteSet
     private let insideWordStops: ByteSet
@@ -104,6 +109,29 @@ struct Scanner {
         return result
     }
 
+    /// Whether an `@` follows `i` with only an address's local-part bytes between: without one,
+    /// no email starts at `i`. Answered from the next `@` and the next byte that is neither, each
+    /// found once and kept until the scan passes it (a word start would otherwise scan to the end
+    /// of its line: base64, whose `+` is a local-part byte, made that a scan per word).
+    mutating func emailMayEnd(after i: Int) -> Bool {
+        if scansEveryEmail { return true }
+        // Kept answers hold from where they were looked for on; the scan only moves forward.
+        if i < searchedFrom { (nextAtSign, nextLocalBreak) = (-1, -1) }
+        searchedFrom = i
+        if nextAtSign < i {
+            let at: StaticString = "@"
+            nextAtSign = firstOffset(of: UnsafeBufferPointer(start: at.utf8Start, count: 1), in: input, from: i) ?? input.count
+        }
+        if nextAtSign == input.count { return false }
+        if nextLocalBreak < i {
+            nextLocalBreak = i
+            emailLocalBytes.withMembership { local in
+                while nextLocalBreak < input.count, local(input[nextLocalBreak]) { nextLocalBreak &+= 1 }
+            }
+        }
+        return nextAtSign <= nextLocalBreak
+    }
+
     /// Replaces input[start..<end] with the mask of `kind` and returns `end`.
     mutating func replace(_ start: Int, _ end: Int, kind: String) -> Int {
         let found = input[start..<end]
@@ -144,8 +172,10 @@ struct Scanner {
         // One scan of the word serves the email and key=value checks.
         let keyEnd = skip(from: i, over: keyBytes)
         if redactor.maskPersonalData {
-            let localEnd = skip(from: keyEnd, over: emailLocalBytes)
-            if localEnd < input.count, input[localEnd] == UInt8(ascii: "@"), let end = email(i, localEnd: localEnd) { return end }
+            if emailMayEnd(after: i) {
+                let localEnd = skip(from: keyEnd, over: emailLocalBytes)
+                if localEnd < input.count, input[localEnd] == UInt8(ascii: "@"), let end = email(i, localEnd: localEnd) { return end }
+            }
             if isDigit(b), let end = phone(i) { return end }
         }
         return keyValue(i, keyEnd: keyEnd)
