@@ -28,4 +28,34 @@ struct ScannerTests {
             }
         }
     }
+
+    @Test("runs inside words passed eight bytes at a time: the same output as byte by byte, with 0 to 6 secret values")
+    func wordAtATime() {
+        let rng = TestRandom()
+        var r = rng
+        let alphabet = Array("abcXYZ0189+/=_-%\\ \n.:@é".utf8) + Array("hf_sk-AKIAghp_eyJ".utf8)
+        for _ in 0..<1500 {
+            var redactor = Redactor()
+            var values: [String] = []
+            for _ in 0..<Int.random(in: 0...6, using: &r) {
+                let value = String((0..<Int.random(in: 6...20, using: &r)).map { _ in "abcdefXYZ0123456789-_".randomElement(using: &r)! })
+                values.append(value)
+                redactor.addSecret(value, kind: "V\(values.count)")
+            }
+            var text = (0..<Int.random(in: 0...120, using: &r)).map { _ in alphabet.randomElement(using: &r)! }
+            for v in values where Bool.random(using: &r) {
+                text.insert(contentsOf: Array(v.utf8), at: Int.random(in: 0...text.count, using: &r))
+            }
+            if Int.random(in: 0..<4, using: &r) == 0 {
+                text += Array("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk".utf8)
+            }
+            let (fast, slow) = text.withUnsafeBufferPointer { input in
+                var a = Scanner(redactor: redactor, input: input)
+                var b = Scanner(redactor: redactor, input: input)
+                b.wordAtATime = false
+                return (a.run(), b.run())
+            }
+            #expect(fast == slow, "\(String(decoding: text, as: UTF8.self).debugDescription) with \(values) (seed \(rng))")
+        }
+    }
 }

@@ -103,3 +103,52 @@ struct ByteSet: Sendable {
     /// What the local part of an email address may be made of.
     static let emailLocalBytes = ByteSet { isAlnum($0) || isEmailLocal($0) }
 }
+
+/// The bytes inside a word at which the scanner must stop (`ByteSet.wordBreaks` and the first
+/// bytes of the exact secret values), tested eight at a time: a run of letters and digits (most of
+/// base64, most of a long word) is passed a word per step instead of a byte per step. Holds up to
+/// four alphanumeric first bytes; with more, `usable` is false and the scanner goes byte by byte.
+struct WordStops: Sendable {
+    private var starts: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var count = 0
+    var usable: Bool { count <= 4 }
+
+    /// A secret value's first byte: one more stop inside words (a non-alphanumeric byte is one already).
+    mutating func insert(_ b: UInt8) {
+        guard isAlnum(b) else { return }
+        let broadcast = UInt64(b) &* Self.ones
+        if count <= 4, [starts.0, starts.1, starts.2, starts.3].prefix(count).contains(broadcast) { return }
+        switch count {
+        case 0: starts.0 = broadcast
+        case 1: starts.1 = broadcast
+        case 2: starts.2 = broadcast
+        case 3: starts.3 = broadcast
+        default: break
+        }
+        count += 1
+    }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit set in each byte of `w` (eight bytes, the first in the lowest) that is a stop;
+    /// the lowest set bit is exact (higher ones may be false where a start byte matched below).
+    @inline(__always) func stops(_ w: UInt64) -> UInt64 {
+        let ones = Self.ones, highs = Self.highs
+        let x = w & ~highs
+        // x ≥ lo for each byte: its high bit after adding 0x80 - lo (no carry: x < 0x80).
+        @inline(__always) func atLeast(_ v: UInt64, _ lo: UInt64) -> UInt64 { (v &+ (0x80 &- lo) &* ones) & highs }
+        let digit = atLeast(x, 0x30) & ~atLeast(x, 0x3A)
+        let folded = x | (0x20 &* ones)
+        let letter = atLeast(folded, 0x61) & ~atLeast(folded, 0x7B)
+        var stop = (~(digit | letter) | w) & highs
+        @inline(__always) func equal(_ broadcast: UInt64) -> UInt64 {
+            let z = w ^ broadcast
+            return (z &- ones) & ~z & highs
+        }
+        if count > 0 { stop |= equal(starts.0) }
+        if count > 1 { stop |= equal(starts.1) }
+        if count > 2 { stop |= equal(starts.2) }
+        if count > 3 { stop |= equal(starts.3) }
+        return stop
+    }
+}

@@ -13,6 +13,8 @@ public struct Redactor: Sendable {
     /// `ByteSet.wordBreaks` and `secretStarts` together: inside a word, the scanner skips
     /// every other byte (its prefilter).
     private(set) var insideWordStops = ByteSet.wordBreaks
+    /// The same stops, for eight bytes at a time.
+    private(set) var wordStops = WordStops()
     /// Emails and phone numbers (on by default).
     public var maskPersonalData = true
     /// Regular expressions from profiles: each match is replaced by `***<kind>_REDACTED***`.
@@ -40,6 +42,7 @@ public struct Redactor: Sendable {
         secretValues.append((bytes, kind))
         secretStarts.insert(bytes[0])
         insideWordStops.insert(bytes[0])
+        wordStops.insert(bytes[0])
         // Longest first, so a value containing another is masked whole.
         secretValues.sort { $0.value.count > $1.value.count }
     }
