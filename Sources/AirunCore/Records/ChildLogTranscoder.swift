@@ -75,7 +75,12 @@ public struct ChildLogTranscoder {
         parser.p += 1
         parser.skipSpaces()
         for k in promoted.indices { promoted[k] = nil }
+        // The fields are written into a local buffer (the kept one, lent): written into `self`
+        // while `self`'s methods run, the whole transcoder would be copied for each call.
+        var fields: [UInt8] = []
+        swap(&fields, &self.fields)
         fields.removeAll(keepingCapacity: true)
+        defer { swap(&fields, &self.fields) }
         if parser.p < parser.end, line[parser.p] == UInt8(ascii: "}") {
             parser.p += 1
         } else {
@@ -103,7 +108,7 @@ public struct ChildLogTranscoder {
                     promoted[k] = string
                     parser.p = afterValue
                 } else {
-                    guard try appendField(key, &parser) else { return .otherShape }
+                    guard try appendField(key, &parser, &fields) else { return .otherShape }
                 }
             } while try parser.anotherMember()
         }
@@ -146,7 +151,7 @@ public struct ChildLogTranscoder {
     /// One member of the line's fields, its key and value as `JSONLine.add(_:value:)` writes
     /// them; false for a value this road does not read (an object, an array, a number written
     /// other than Swift prints it).
-    private mutating func appendField(_ key: UnsafeBufferPointer<UInt8>, _ parser: inout JSONParser) throws(JSONSyntaxError) -> Bool {
+    private func appendField(_ key: UnsafeBufferPointer<UInt8>, _ parser: inout JSONParser, _ fields: inout [UInt8]) throws(JSONSyntaxError) -> Bool {
         let line = parser.bytes
         let first = line[parser.p]
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return false }
@@ -300,9 +305,21 @@ private final class KnownNames {
 
     static let maximumLength = 48
     private let redactor: Redactor
-    private var slots = [Entry?](repeating: nil, count: 256)
+    /// Allocated once and read in place: an array property of a class is checked for exclusive
+    /// access at every read, several times a line.
+    private let slots: UnsafeMutablePointer<Entry?>
+    private static let slotCount = 256
 
-    init(redactor: Redactor) { self.redactor = redactor }
+    init(redactor: Redactor) {
+        self.redactor = redactor
+        slots = .allocate(capacity: Self.slotCount)
+        slots.initialize(repeating: nil, count: Self.slotCount)
+    }
+
+    deinit {
+        slots.deinitialize(count: Self.slotCount)
+        slots.deallocate()
+    }
 
     func slot(_ s: ChildLogTranscoder.PromotedString, _ line: UnsafeBufferPointer<UInt8>) -> Int? {
         s.escaped ? nil : slot(UnsafeBufferPointer(rebasing: line[s.content]))
