@@ -65,3 +65,11 @@ public func bytesEqual(_ b: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Boo
         return true
     }
 }
+
+/// Whether `text` holds `needle`, searched as bytes (`firstOffset`): `String.contains` of a
+/// string goes through generic collection searching, a hundred times slower on an output tail.
+func utf8Contains(_ text: some StringProtocol, _ needle: StaticString) -> Bool {
+    let needleBytes = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+    if let found = text.utf8.withContiguousStorageIfAvailable({ firstOffset(of: needleBytes, in: $0, from: 0) != nil }) { return found }
+    return Array(text.utf8).withUnsafeBufferPointer { firstOffset(of: needleBytes, in: $0, from: 0) != nil }
+}

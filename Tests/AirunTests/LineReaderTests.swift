@@ -158,6 +158,20 @@ struct LineReaderTests {
         }
     }
 
+    @Test("a tag searched as bytes is found where String.contains finds it, in lines and in substrings (seeded)")
+    func tagSearch() {
+        let rng = TestRandom()
+        var g = SeededGenerator(state: rng.seed)
+        let pieces = ["llama_print_timings:", "llama_", "timings", ":", "é", "\n", " ", "[ Prompt:", "x"]
+        for _ in 0..<1000 {
+            let text = (0..<Int.random(in: 0...12, using: &g)).map { _ in pieces.randomElement(using: &g)! }.joined()
+            #expect(utf8Contains(text, "llama_print_timings:") == text.contains("llama_print_timings:"), "\(text.debugDescription), \(rng)")
+            for line in text.split(separator: "\n") {
+                #expect(utf8Contains(line, "[ Prompt:") == line.contains("[ Prompt:"), "\(line.debugDescription), \(rng)")
+            }
+        }
+    }
+
     @Test("durations and escaped text written as bytes are the strings the rest of airun writes")
     func byteFormatters() {
         for ms in [0, 4.99, 5, 994.9, 995, 1000, 59_999.4, 123_456_789, 9e20, -1, -5, -1234.5, .infinity, -.infinity, .nan] {
