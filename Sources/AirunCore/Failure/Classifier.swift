@@ -208,7 +208,7 @@ public struct Classifier: Sendable {
     /// failure it exits with is logged as an `E` line first. So the line was written, then lost.
     static func llamaLogCut(_ facts: AttemptFacts) -> Bool {
         let program = facts.program.split(separator: "/").last ?? ""
-        guard program.hasPrefix("llama-") || facts.stderr.contains(" I llama_") else { return false }
+        guard program.hasPrefix("llama-") || utf8Contains(facts.stderr, " I llama_") else { return false }
         return !facts.stderr.utf8.split(separator: 0x0A).contains { line in isLlamaLogLine(line, level: UInt8(ascii: "E")) }
     }
 }

@@ -11,6 +11,8 @@ public struct PythonException: Equatable, Sendable {
     /// Finds the last traceback in `text` (a stderr tail). Chained tracebacks ("During handling of
     /// the above exception…") report the final one, which is what ended the program.
     public static func parse(_ text: String) -> PythonException? {
+        // Every failed run's 64 KiB tail comes here: split into lines only when a traceback is in it.
+        guard utf8Contains(text, "Traceback (most recent call last):") else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard let start = lines.lastIndex(where: { $0.hasPrefix("Traceback (most recent call last):") }) else { return nil }
         // The exception line is the first after the header that does not start with whitespace.
