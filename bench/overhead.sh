@@ -29,6 +29,16 @@ echo "GNU time:             ${gnu} us/run (+${gnu_extra} us)"
 echo "airun -q:             ${ours} us/run (+${ours_extra} us, 4 records each)"
 awk -v a="$ours_extra" -v g="$gnu_extra" 'BEGIN { printf "overhead ratio airun/GNU time: %.2f (target <= 1.50)\n", a / g }'
 
+# The end of a chatty failing run: 300 KB on stderr, exit 3, so full 64 KiB tails are classified
+# and read for llama.cpp's figures. Its extra time against the same command bare (no target: it
+# shows what reading the tails costs; a String search over them once cost ~30 ms a run).
+head -c 300000 /dev/urandom | base64 > "$BENCH_TMP/chatty"
+chatty="cat '$BENCH_TMP/chatty' >&2; exit 3"
+runs=$((runs / 10 > 5 ? runs / 10 : 5))
+bare_chatty=$(measure sh -c "$chatty" 2>/dev/null)
+ours_chatty=$(measure "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- sh -c "$chatty" 2>/dev/null)
+echo "a chatty failing run: bare ${bare_chatty} us, airun -q ${ours_chatty} us (+$((ours_chatty - bare_chatty)) us)"
+
 # Where airun's own time goes (issue 25): with perf(1), `PHASES=1 bench/overhead.sh` samples 200
 # runs and prints each phase's share of the samples taken in airun's process (its kernel time
 # included: exec, page faults, the vfork'd child until it execs /bin/true, exit). Shares overlap
