@@ -108,7 +108,7 @@ public struct ChildLogTranscoder {
                     promoted[k] = string
                     parser.p = afterValue
                 } else {
-                    guard try appendField(key, &parser, &fields) else { return .otherShape }
+                    guard try Self.appendField(key, &parser, &fields, names) else { return .otherShape }
                 }
             } while try parser.anotherMember()
         }
@@ -131,13 +131,13 @@ public struct ChildLogTranscoder {
         appendLiteral(#"","level":""#, to: &out)
         appendLiteral(recordLevel.literal, to: &out)
         appendLiteral(#"","logger":"airun","event":"child.log","message":"#, to: &out)
-        try appendString(message, line, &out)
+        try Self.appendString(message, line, &out, names)
         out.append(contentsOf: middle)
-        try appendString(level, line, &out, name: true)
+        try Self.appendString(level, line, &out, names, name: true)
         appendLiteral(#","child_logger":"#, to: &out)
-        try appendString(promoted[4] ?? promoted[5], line, &out, name: true)
+        try Self.appendString(promoted[4] ?? promoted[5], line, &out, names, name: true)
         appendLiteral(#","child_timestamp":"#, to: &out)
-        try appendString(promoted[6] ?? promoted[7], line, &out)
+        try Self.appendString(promoted[6] ?? promoted[7], line, &out, names)
         if !fields.isEmpty {
             appendLiteral(#","fields":{"#, to: &out)
             out.append(contentsOf: fields)
@@ -151,13 +151,14 @@ public struct ChildLogTranscoder {
     /// One member of the line's fields, its key and value as `JSONLine.add(_:value:)` writes
     /// them; false for a value this road does not read (an object, an array, a number written
     /// other than Swift prints it).
-    private func appendField(_ key: UnsafeBufferPointer<UInt8>, _ parser: inout JSONParser, _ fields: inout [UInt8]) throws(JSONSyntaxError) -> Bool {
+    private static func appendField(_ key: UnsafeBufferPointer<UInt8>, _ parser: inout JSONParser, _ fields: inout [UInt8],
+                                    _ names: KnownNames) throws(JSONSyntaxError) -> Bool {
         let line = parser.bytes
         let first = line[parser.p]
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return false }
         if !fields.isEmpty { fields.append(UInt8(ascii: ",")) }
         let known = names.slot(key)
-        if let known { names.appendWritten(known, to: &fields) } else { try appendRedacted(key, escaped: false, &fields) }
+        if let known { names.appendWritten(known, to: &fields) } else { try appendRedacted(key, escaped: false, &fields, names.redactor) }
         fields.append(UInt8(ascii: ":"))
         let secretKind = known.map(names.secretKind) ?? Self.secretKind(key)
         let start = parser.p
@@ -174,7 +175,7 @@ public struct ChildLogTranscoder {
                 if escaped { _ = try Self.decoded((start + 1)..<(afterValue - 1), line) }
                 JSONLine.appendString(mask(kind).utf8, to: &fields)
             } else {
-                try appendRedacted(UnsafeBufferPointer(rebasing: line[(start + 1)..<(afterValue - 1)]), escaped: escaped, &fields)
+                try appendRedacted(UnsafeBufferPointer(rebasing: line[(start + 1)..<(afterValue - 1)]), escaped: escaped, &fields, names.redactor)
             }
             return true
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -194,15 +195,17 @@ public struct ChildLogTranscoder {
 
     /// A promoted string as `JSONLine.add(_:_: String?)` writes it, or `null`. A `name` (a level,
     /// a logger) is looked up among those known.
-    private func appendString(_ s: PromotedString?, _ line: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8], name: Bool = false) throws(JSONSyntaxError) {
+    private static func appendString(_ s: PromotedString?, _ line: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8], _ names: KnownNames,
+                                     name: Bool = false) throws(JSONSyntaxError) {
         guard let s else { return appendLiteral("null", to: &out) }
         if name, let known = names.slot(s, line) { return names.appendWritten(known, to: &out) }
-        try appendRedacted(UnsafeBufferPointer(rebasing: line[s.content]), escaped: s.escaped, &out)
+        try appendRedacted(UnsafeBufferPointer(rebasing: line[s.content]), escaped: s.escaped, &out, names.redactor)
     }
 
     /// A string's content from the line, redacted and written as a JSON string: what the
     /// ordinary road writes for the `String` the parser would make of it.
-    private func appendRedacted(_ content: UnsafeBufferPointer<UInt8>, escaped: Bool, _ out: inout [UInt8]) throws(JSONSyntaxError) {
+    private static func appendRedacted(_ content: UnsafeBufferPointer<UInt8>, escaped: Bool, _ out: inout [UInt8],
+                                       _ redactor: Redactor) throws(JSONSyntaxError) {
         if !escaped, Self.isASCII(content) {
             redactor.withRedacted(bytes: content) { JSONLine.appendString(bytes: $0, to: &out) }
             return
@@ -304,7 +307,7 @@ private final class KnownNames {
     }
 
     static let maximumLength = 48
-    private let redactor: Redactor
+    let redactor: Redactor
     /// Allocated once and read in place: an array property of a class is checked for exclusive
     /// access at every read, several times a line.
     private let slots: UnsafeMutablePointer<Entry?>
