@@ -128,6 +128,13 @@ extension Scanner {
     /// `+<8–15 digits with spaces, dashes, dots or brackets>`, `(555) 123-4567`, `555-123-4567`.
     mutating func phone(_ i: Int) -> Int? {
         if i > 0, isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-") { return nil }
+        // A number that starts with a digit is only ever the 3-3-4 form below: a first run of
+        // digits of another length (a year, a time, a count) is none, without reading further.
+        if isDigit(input[i]), !takesNoShortcuts {
+            var k = i + 1
+            while k < input.count, k - i < 4, isDigit(input[k]) { k += 1 }
+            if k - i != 3 { return nil }
+        }
         var digits = 0
         var groups = 0  // digit groups seen so far
         var shape = 0   // the group lengths as decimal digits, e.g. 334 for 555-123-4567
