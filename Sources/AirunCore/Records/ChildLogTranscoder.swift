@@ -6,7 +6,7 @@
 /// of a shape it does not read (a nested field, a number Swift would print otherwise, an escaped
 /// key, a promoted member that is no string) goes the ordinary way, `ChildLog.parse` and
 /// `Record.line`: so there is one format and one set of rules, and this is only a faster road to
-/// it. LineReaderTests and the `records` fuzz target hold the two roads to the same bytes.
+/// it. ChildLogTranscoderTests and the `records` fuzz target hold the two roads to the same bytes.
 public struct ChildLogTranscoder {
     public let redactor: Redactor
     public let identity: RecordIdentity
