@@ -117,7 +117,9 @@ struct WordStops: Sendable {
     mutating func insert(_ b: UInt8) {
         guard isAlnum(b) else { return }
         let broadcast = UInt64(b) &* Self.ones
-        if count <= 4, [starts.0, starts.1, starts.2, starts.3].prefix(count).contains(broadcast) { return }
+        // Compared in place: an array of the four would be made at every secret's start-up insert.
+        if (count > 0 && starts.0 == broadcast) || (count > 1 && starts.1 == broadcast) || (count > 2 && starts.2 == broadcast)
+            || (count > 3 && starts.3 == broadcast) { return }
         switch count {
         case 0: starts.0 = broadcast
         case 1: starts.1 = broadcast

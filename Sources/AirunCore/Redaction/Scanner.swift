@@ -98,6 +98,11 @@ struct Scanner {
         return out
     }
 
+    /// Whether a profile's allow-list keeps `found` readable.
+    private func isAllowed(_ found: some Collection<UInt8>) -> Bool {
+        !redactor.allowList.isEmpty && redactor.allowList.contains(String(decoding: found, as: UTF8.self))
+    }
+
     /// Whether an exact secret value starts somewhere in `range` of the input.
     private func secretValueStarts(in range: Range<Int>) -> Bool {
         guard !range.isEmpty else { return false }
@@ -115,7 +120,7 @@ struct Scanner {
         search: while j < bytes.count {
             if secretStarts.contains(bytes[j]) {
                 for s in redactor.secretValues where bytes.count - j >= s.value.count && bytes[j..<(j + s.value.count)].elementsEqual(s.value)
-                    && (redactor.allowList.isEmpty || !redactor.allowList.contains(String(decoding: s.value, as: UTF8.self))) {
+                    && !isAllowed(s.value) {
                     result.append(contentsOf: mask(s.kind).utf8)
                     j += s.value.count
                     continue search
@@ -152,8 +157,7 @@ struct Scanner {
 
     /// Replaces input[start..<end] with the mask of `kind` and returns `end`.
     mutating func replace(_ start: Int, _ end: Int, kind: String) -> Int {
-        let found = input[start..<end]
-        if !redactor.allowList.isEmpty, redactor.allowList.contains(String(decoding: found, as: UTF8.self)) { return end }
+        if isAllowed(input[start..<end]) { return end }
         if !changed { out.reserveCapacity(input.count) }
         changed = true
         out.append(contentsOf: input[copied..<start])
