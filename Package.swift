@@ -2,9 +2,13 @@
 import PackageDescription
 
 // Settings applied to every Swift target: explicit imports keep Foundation out of the run path.
+// In release builds, concrete generic types (`[Signal]`, `String?`) are made through their metadata
+// accessors rather than by demangling their names at run time: the demangler was a sixth of the
+// instructions of `airun -- /bin/true` (bench/overhead.sh).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -49,7 +49,7 @@ public func userName(_ environment: [String: String]) -> String {
 
 /// The effective user's name in /etc/passwd, read once a process: a run asks for it for its
 /// start record and for each attempt's context.
-private let passwdName: String? = passwdEntry()?.first
+private let passwdName: String? = readSmallFile("/etc/passwd").flatMap { passwdFields(uid: geteuid(), in: $0)?.first }.map(OSBytes.decode)
 
 /// The effective user's /etc/passwd line, split at `:` (name, password, uid, gid, gecos, home,
 /// shell). Read directly: see `userName`.

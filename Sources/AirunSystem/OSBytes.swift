@@ -44,7 +44,8 @@ public enum OSBytes {
     /// The bytes `decode` was given.
     public static func encode(_ s: String) -> [UInt8] {
         // The common case, no escape scalar (their UTF-8 starts with 0xF4): the bytes as they are.
-        guard s.utf8.contains(0xF4) else { return Array(s.utf8) }
+        var s = s
+        if let plain = s.withUTF8({ $0.firstIndex(of: 0xF4) == nil ? Array($0) : nil }) { return plain }
         var out: [UInt8] = []
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {
@@ -70,6 +71,10 @@ public enum OSBytes {
 
 /// Calls `body` with `s` as the NUL-terminated bytes it stands for (see `OSBytes`).
 public func withOSBytes<R>(_ s: String, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+    // The common case, no escape scalar: the string's own bytes, lent without a copy (every
+    // argument and variable of every child passes here).
+    var s = s
+    if s.withUTF8({ $0.firstIndex(of: 0xF4) == nil }) { return try s.withCString(body) }
     var bytes = OSBytes.encode(s)
     bytes.append(0)
     return try bytes.withUnsafeBufferPointer { buffer in

@@ -178,6 +178,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = CgroupMemory.limitFile(procSelfCgroup: text)
         _ = CgroupMemory.limitMegabytes(memoryMax: text)
         _ = passwdFields(uid: UInt32(bytes.first ?? 0), in: bytes)
+        // The environment as a run reads it at start, a line an entry: by name, exported, and
+        // the names that say a value is a secret.
+        let environment = Environment(entries: text.split(separator: "\n", omittingEmptySubsequences: false).prefix(256).map(String.init))
+        _ = environment.exporting([("TRACEPARENT", "x"), ("", "")], removing: ["AIRUN_PROFILE"])
+        _ = Redactor(environment: environment.values).secretValues.count
         for line in text.split(separator: "\n").prefix(64) {
             _ = NvidiaSmi.parseGPULine(line)
             _ = NvidiaSmi.parseAppLine(line)

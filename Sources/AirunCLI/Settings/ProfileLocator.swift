@@ -41,7 +41,9 @@ struct ProfileLocator {
         // The XDG base directory rules: relative entries are ignored, an unset or empty value
         // means /usr/local/share:/usr/share.
         let data = environment["XDG_DATA_DIRS"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/share:/usr/share"
-        for dir in data.split(separator: ":") where dir.hasPrefix("/") { dirs.append(dir + "/airun/profiles") }
+        // `String(dir) +`, not `dir +`: String + Substring is generic code that scans every protocol
+        // conformance in the binary at its first use (~75,000 instructions of a run's start).
+        for dir in data.split(separator: ":") where dir.hasPrefix("/") { dirs.append(String(dir) + "/airun/profiles") }
         return dirs
     }
 

@@ -208,7 +208,10 @@ public struct JSONLine: Sendable {
     /// variable or path (AirunSystem's OSBytes): JSON strings are text, so the records show U+FFFD
     /// for each, as docs/records.md says.
     static func appendString(bytes b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + b.count + 2)
+        // Grown by doubling: `reserveCapacity` alone grows to exactly what is asked, which made
+        // every field of a long line copy the line so far.
+        let needed = out.count + b.count + 2
+        if out.capacity < needed { out.reserveCapacity(max(needed, 2 * out.capacity)) }
         out.append(UInt8(ascii: "\""))
         var start = 0, i = 0
         while i < b.count {

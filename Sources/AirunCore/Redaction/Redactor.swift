@@ -29,9 +29,20 @@ public struct Redactor: Sendable {
     public init(environment: [String: String]) {
         // Runs at every start-up over the whole environment: short names, two set lookups a word.
         for (name, value) in environment where value.utf8.count >= 6 {
-            let upper = name.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }
-            guard nameSuggestsSecret(upper) else { continue }
-            addSecret(value, kind: String(decoding: upper.filter { isAlnum($0) || $0 == 0x5f }, as: UTF8.self))
+            if let kind = Self.secretVariableKind(name) { addSecret(value, kind: kind) }
+        }
+    }
+
+    /// The mask kind of a variable whose name says it holds a secret (the name upper-cased, its
+    /// letters, digits and `_`), or nil. A name already upper-case, as most are, is read in place.
+    static func secretVariableKind(_ name: String) -> String? {
+        func kind(_ upper: UnsafeBufferPointer<UInt8>) -> String? {
+            nameSuggestsSecret(upper) ? String(decoding: upper.filter { isAlnum($0) || $0 == 0x5f }, as: UTF8.self) : nil
+        }
+        var name = name
+        return name.withUTF8 { bytes in
+            guard bytes.contains(where: { $0 >= 0x61 && $0 <= 0x7a }) else { return kind(bytes) }
+            return bytes.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }.withUnsafeBufferPointer(kind)
         }
     }
 

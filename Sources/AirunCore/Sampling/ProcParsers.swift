@@ -76,9 +76,17 @@ public enum CgroupMemory {
 /// gid, gecos, home, shell. Bytes, not text: a name or home directory need not be UTF-8.
 public func passwdFields(uid: UInt32, in passwd: [UInt8]) -> [ArraySlice<UInt8>]? {
     let wanted = Array(String(uid).utf8)
-    for line in passwd.split(separator: UInt8(ascii: "\n")) {
-        let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-        if fields.count > 2, fields[2].elementsEqual(wanted) { return fields }
+    let colon = UInt8(ascii: ":"), newline = UInt8(ascii: "\n")
+    var start = passwd.startIndex
+    while start < passwd.endIndex {
+        let end = passwd[start...].firstIndex(of: newline) ?? passwd.endIndex
+        let line = passwd[start..<end]
+        start = end + 1
+        // The third field found in place: only the user's own line is split (a run without
+        // `$USER` reads the file at start-up; splitting every line was most of that).
+        guard let first = line.firstIndex(of: colon), let second = line[(first + 1)...].firstIndex(of: colon) else { continue }
+        let third = line[(second + 1)...].firstIndex(of: colon) ?? line.endIndex
+        if line[(second + 1)..<third].elementsEqual(wanted) { return line.split(separator: colon, omittingEmptySubsequences: false) }
     }
     return nil
 }

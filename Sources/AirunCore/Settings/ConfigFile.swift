@@ -45,9 +45,10 @@ public struct ConfigFile: Sendable {
     /// which is ignored: a bad variable degrades what it sets, never the run.
     mutating func applySettingVariables(_ environment: [String: String], table name: String) -> [String] {
         var warnings: [String] = []
-        for setting in Setting.inFile where setting.tableAndName?.table == name {
-            guard let read = setting.read, let key = setting.tableAndName?.name,
-                  let text = environment[setting.variable], !text.isEmpty else { continue }
+        // The variable first: at every start most are unset, and a lookup is cheaper than the key's split.
+        for setting in Setting.all {
+            guard let text = environment[setting.variable], !text.isEmpty, let read = setting.read,
+                  let (table, key) = setting.tableAndName, table == name else { continue }
             do throws(SettingProblem) {
                 try read(&self, .text(text))
                 setSource(table: name, key: key, setting.variable)
