@@ -7,27 +7,33 @@ runs=${1:-500}
 gnutime=/usr/bin/time
 [ -x "$gnutime" ] || { echo "GNU time not found (apt-get install time)"; exit 1; }
 
-# Median of 5 batches of $runs runs, in microseconds per run; one bash loop, so only the command's
-# own fork/exec/wait is measured.
-measure() {
-  local samples=()
-  for batch in 1 2 3 4 5; do
-    local t0=$EPOCHREALTIME
-    for ((i = 0; i < runs; i++)); do "$@" >/dev/null; done
-    local t1=$EPOCHREALTIME
-    samples+=("$(( (${t1/./} - ${t0/./}) / runs ))")
-  done
-  printf '%s\n' "${samples[@]}" | sort -n | sed -n 3p
+# Median of 7 batches of $runs runs each, in microseconds per run; one bash loop, so only the
+# command's own fork/exec/wait is measured. The three commands take turns batch by batch, so a
+# change in the machine's load during the run falls on all three alike.
+batch() {
+  local t0=$EPOCHREALTIME
+  for ((i = 0; i < runs; i++)); do "$@" >/dev/null; done
+  local t1=$EPOCHREALTIME
+  echo $(( (${t1/./} - ${t0/./}) / runs ))
 }
-
-bare=$(measure /bin/true)
-gnu=$(measure "$gnutime" -o /dev/null /bin/true)
-ours=$(measure "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- /bin/true)
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+bares=() gnus=() ourss=()
+for round in 1 2 3 4 5 6 7; do
+  bares+=("$(batch /bin/true)")
+  gnus+=("$(batch "$gnutime" -o /dev/null /bin/true)")
+  ourss+=("$(batch "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- /bin/true)")
+done
+bare=$(median "${bares[@]}") gnu=$(median "${gnus[@]}") ours=$(median "${ourss[@]}")
 gnu_extra=$((gnu - bare)); ours_extra=$((ours - bare))
 echo "bare true:            ${bare} us/run"
 echo "GNU time:             ${gnu} us/run (+${gnu_extra} us)"
 echo "airun -q:             ${ours} us/run (+${ours_extra} us, 4 records each)"
-awk -v a="$ours_extra" -v g="$gnu_extra" 'BEGIN { printf "overhead ratio airun/GNU time: %.2f (target <= 1.50)\n", a / g }'
+# The ratio of each round's own batches (taken a moment apart), then the median of the seven.
+ratios=()
+for k in 0 1 2 3 4 5 6; do
+  ratios+=("$(awk -v b="${bares[k]}" -v g="${gnus[k]}" -v a="${ourss[k]}" 'BEGIN { printf "%.2f", (a - b) / (g - b) }')")
+done
+echo "overhead ratio airun/GNU time: $(median "${ratios[@]}") (target <= 1.50; rounds: ${ratios[*]})"
 
 # The end of a chatty failing run: 300 KB on stderr, exit 3, so full 64 KiB tails are classified
 # and read for llama.cpp's figures. Its extra time against the same command bare (no target: it
@@ -35,8 +41,8 @@ awk -v a="$ours_extra" -v g="$gnu_extra" 'BEGIN { printf "overhead ratio airun/G
 head -c 300000 /dev/urandom | base64 > "$BENCH_TMP/chatty"
 chatty="cat '$BENCH_TMP/chatty' >&2; exit 3"
 runs=$((runs / 10 > 5 ? runs / 10 : 5))
-bare_chatty=$(measure sh -c "$chatty" 2>/dev/null)
-ours_chatty=$(measure "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- sh -c "$chatty" 2>/dev/null)
+bare_chatty=$(batch sh -c "$chatty" 2>/dev/null)
+ours_chatty=$(batch "$AIRUN" -q --log-dir "$BENCH_TMP/logs" -- sh -c "$chatty" 2>/dev/null)
 echo "a chatty failing run: bare ${bare_chatty} us, airun -q ${ours_chatty} us (+$((ours_chatty - bare_chatty)) us)"
 
 # Where airun's own time goes (issue 25): with perf(1), `PHASES=1 bench/overhead.sh` samples 200

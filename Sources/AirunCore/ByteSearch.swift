@@ -73,3 +73,14 @@ func utf8Contains(_ text: some StringProtocol, _ needle: StaticString) -> Bool {
     if let found = text.utf8.withContiguousStorageIfAvailable({ firstOffset(of: needleBytes, in: $0, from: 0) != nil }) { return found }
     return Array(text.utf8).withUnsafeBufferPointer { firstOffset(of: needleBytes, in: $0, from: 0) != nil }
 }
+
+/// `text`'s parts between `separator` bytes (an ASCII byte: it never occurs inside a longer UTF-8
+/// sequence), as the kernel and shells split `PATH`: splitting a String at a Character walks
+/// grapheme clusters, a run's start-up splits `PATH` and `XDG_DATA_DIRS` that way.
+public func splitUTF8(_ text: String, at separator: UInt8, omittingEmptySubsequences: Bool = true) -> [String] {
+    var text = text
+    return text.withUTF8 { bytes in
+        bytes.split(separator: separator, omittingEmptySubsequences: omittingEmptySubsequences)
+            .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
+    }
+}

@@ -125,9 +125,8 @@ public func resolveExecutable(_ name: String, path: String?) -> ExecutableLookup
     if name.isEmpty { return .notFound }
     if name.contains("/") { return check(name) ?? .notFound }
     var firstUnexecutable: ExecutableLookup?
-    let entries = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false)
-    for entry in entries {
-        let dir = entry.isEmpty ? "." : String(entry)
+    for entry in splitUTF8(path ?? "/usr/local/bin:/usr/bin:/bin", at: UInt8(ascii: ":"), omittingEmptySubsequences: false) {
+        let dir = entry.isEmpty ? "." : entry
         switch check(dir + "/" + name) {
         case .found(let p)?: return .found(p)
         case let other?: if firstUnexecutable == nil { firstUnexecutable = other }

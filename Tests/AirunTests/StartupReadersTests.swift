@@ -44,7 +44,7 @@ struct StartupReadersTests {
         for _ in 0..<2000 {
             let entries = (0..<Int.random(in: 0...12, using: &r)).map { _ in Self.entry(&r) }
             let exports = (0..<Int.random(in: 0...3, using: &r)).map { _ in (Self.entry(&r), Self.entry(&r)) }
-            let removing = Set((0..<Int.random(in: 0...2, using: &r)).map { _ in Self.entry(&r) })
+            let removing = (0..<Int.random(in: 0...2, using: &r)).map { _ in Self.entry(&r) }
             let names = Set(exports.map(\.0)).union(removing)
             var plain = entries.filter { entry in
                 guard let eq = entry.firstIndex(of: "=") else { return true }

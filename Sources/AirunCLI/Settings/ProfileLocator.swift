@@ -32,7 +32,7 @@ struct ProfileLocator {
 
     static func searchDirectories(_ environment: [String: String]) -> [String] {
         var dirs: [String] = []
-        if let path = environment[Setting.profilePath.variable] { dirs += path.split(separator: ":").map(String.init) }
+        if let path = environment[Setting.profilePath.variable] { dirs += splitUTF8(path, at: UInt8(ascii: ":")) }
         if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
             dirs.append(xdg + "/airun/profiles")
         } else if let home = environment["HOME"], home.hasPrefix("/") {
@@ -41,9 +41,9 @@ struct ProfileLocator {
         // The XDG base directory rules: relative entries are ignored, an unset or empty value
         // means /usr/local/share:/usr/share.
         let data = environment["XDG_DATA_DIRS"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/share:/usr/share"
-        // `String(dir) +`, not `dir +`: String + Substring is generic code that scans every protocol
+        // Not `dir +` a Substring: String + Substring is generic code that scans every protocol
         // conformance in the binary at its first use (~75,000 instructions of a run's start).
-        for dir in data.split(separator: ":") where dir.hasPrefix("/") { dirs.append(String(dir) + "/airun/profiles") }
+        for dir in splitUTF8(data, at: UInt8(ascii: ":")) where dir.hasPrefix("/") { dirs.append(dir + "/airun/profiles") }
         return dirs
     }
 

@@ -37,7 +37,7 @@ public struct Environment: Sendable, ExpressibleByDictionaryLiteral {
 
     /// The entries with `exports` set: each exported name's old entries removed, the new ones
     /// appended, and the names in `removing` gone; everything else (BAGGAGE, duplicates) as it was.
-    public func exporting(_ exports: [(String, String)], removing: Set<String> = []) -> [String] {
+    public func exporting(_ exports: [(String, String)], removing: [String] = []) -> [String] {
         // A handful of names, compared as bytes with each entry's name: no String made per entry.
         let names = (exports.map(\.0) + removing).map { Array($0.utf8) }
         var out: [String] = []

@@ -18,7 +18,7 @@ public struct TraceResolution: Sendable {
     /// The caller's `TRACESTATE` goes with its `TRACEPARENT`: the vendors' entries of that trace
     /// (W3C Trace Context: a tracestate without the valid traceparent it came with is discarded).
     /// When the run's trace came from anywhere else, the child must not inherit it.
-    public var inheritedTraceStateDropped: Set<String> { source == "TRACEPARENT" ? [] : ["TRACESTATE"] }
+    public var inheritedTraceStateDropped: [String] { source == "TRACEPARENT" ? [] : ["TRACESTATE"] }
 
     /// Takes the trace id, in order, from `--trace-id`, a valid `TRACEPARENT`, `TRACE_ID` or
     /// `AIRUN_TRACE_ID`, else generates one. `--trace-id` accepts a traceparent header too. A
