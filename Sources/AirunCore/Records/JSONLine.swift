@@ -41,6 +41,13 @@ public struct JSONLine: Sendable {
         JSONLine.appendString(bytes: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount), to: &bytes)
     }
 
+    /// One of airun's own words, an enum's raw value (`status`): spelled in its source, nothing to
+    /// redact (a scan per word was a tenth of a short run's record encoding).
+    public mutating func add(_ name: String, word: some RawRepresentable<String>) {
+        key(name)
+        JSONLine.appendString(word.rawValue.utf8, to: &bytes)
+    }
+
     /// A trace or span id: hex digits by construction, nothing to redact.
     public mutating func add(_ name: String, identifier: (some HexIdentifier)?) {
         key(name)
