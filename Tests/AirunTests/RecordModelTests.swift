@@ -132,6 +132,52 @@ struct RecordModelTests {
         }
     }
 
+    @Test("a record held back for the next one is made once, then, and written before it to every sink")
+    func writeBeforeNext() {
+        final class Keep: RecordSink {
+            var messages: [String] = []
+            func write(_ record: Record) { messages.append(record.message) }
+        }
+        let (a, b) = (Keep(), Keep())
+        let fanOut = RecordFanOut([a, b])
+        var made = 0
+        func record(_ message: String) -> Record {
+            Record(.runEnd(RunEnd()), level: .info, message: message, identity: RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!,
+                   spanID: SpanID("00f067aa0ba902b7")!, parentSpanID: nil, requestID: "r"), timestampMicroseconds: 0)
+        }
+        fanOut.writeBeforeNext {
+            made += 1
+            return record("run.start")
+        }
+        #expect(made == 0 && a.messages.isEmpty, "nothing is made before the next record")
+        fanOut.write(record("attempt.start"))
+        fanOut.write(batch: [record("attempt.end")])
+        fanOut.flush()
+        #expect(made == 1)
+        #expect(a.messages == ["run.start", "attempt.start", "attempt.end"] && b.messages == a.messages)
+        fanOut.writeBeforeNext { record("held") }
+        fanOut.flush()
+        #expect(a.messages.last == "held", "flush writes what is held when no record follows")
+    }
+
+    @Test("a status airun writes is written as it is; any other is redacted like any text")
+    func statusWords() throws {
+        var redactor = Redactor()
+        redactor.addSecret("hunter2-secret-value", kind: "PASSWORD")
+        for status in AttemptStatus.all + [AttemptStatus(rawValue: "password=hunter2-secret-value")] {
+            var end = RunEnd()
+            end.status = status
+            let identity = RecordIdentity(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!, spanID: SpanID("00f067aa0ba902b7")!,
+                                          parentSpanID: nil, requestID: "r")
+            let line = String(decoding: Record(.runEnd(end), level: .info, message: "", identity: identity, timestampMicroseconds: 0).line(redactor: redactor), as: UTF8.self)
+            if AttemptStatus.all.contains(status) {
+                #expect(line.contains("\"status\":\"\(status.rawValue)\""), "\(line)")
+            } else {
+                #expect(!line.contains("hunter2"), "\(line)")
+            }
+        }
+    }
+
     @Test("RFC 3339 times read back to the microsecond, before and after 1970")
     func times() throws {
         for micros: Int64 in [0, 1, -1, 1_795_000_000_123_456, 4_102_444_799_999_999, -62_135_596_800_000_000] {

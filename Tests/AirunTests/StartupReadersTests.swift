@@ -3,8 +3,8 @@ import AirunSystem
 import Testing
 
 /// What every run reads at start-up (its environment, /etc/passwd, the names of secret-bearing
-/// variables) is read as bytes in place, for start-up time (issue 25): each reader is held here to
-/// the plain version it replaced, on seeded random input dense in the bytes each one splits at.
+/// variables, PATH) is read as bytes in place, for start-up time (issue 25): each reader is held
+/// here to the plain version it replaced, on seeded random input dense in the bytes it splits at.
 @Suite("start-up readers against their plain versions", .offPool)
 struct StartupReadersTests {
     /// Pieces of environment entries: separators, duplicates, non-ASCII, an OSBytes escape.
@@ -92,6 +92,22 @@ struct StartupReadersTests {
         }
         #expect(secret > 100, "the names drawn must include secret ones (\(secret))")
         #expect(Redactor.secretVariableKind("hf_token") == "HF_TOKEN" && Redactor.secretVariableKind("HF_TOKEN_PATH") == nil)
+    }
+
+    @Test("PATH and XDG_DATA_DIRS split at their ':' bytes, as the kernel and shells split them")
+    func splitAtBytes() {
+        let rng = TestRandom()
+        var r = rng
+        // A combining accent after ':' makes one Character of the two: a byte split still splits.
+        let pieces = [":", "::", "/usr/bin", "é", "\u{301}", "\u{10FF80}", "", " ", "bin"]
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...8, using: &r)).map { _ in pieces.randomElement(using: &r)! }.joined()
+            for omitting in [true, false] {
+                let plain = Array(text.utf8).split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: omitting).map { String(decoding: $0, as: UTF8.self) }
+                #expect(splitUTF8(text, at: UInt8(ascii: ":"), omittingEmptySubsequences: omitting) == plain, "\(text.debugDescription) \(rng)")
+            }
+        }
+        #expect(splitUTF8(":\u{301}/bin", at: UInt8(ascii: ":"), omittingEmptySubsequences: false) == ["", "\u{301}/bin"])
     }
 
     @Test("a string handed to the kernel: its own bytes when plain, the escaped bytes when not")

@@ -152,7 +152,8 @@ final class Run {
         }
         let run = RunIdentity(trace: trace, span: SpanID.random(using: &rng), startWall: wallClockMicroseconds(),
                               startMonotonic: monotonicNanoseconds())
-        sink.write(runStartRecord(run))
+        // Made and written with the first attempt's start, once its command is on its way.
+        sink.writeBeforeNext { self.runStartRecord(run) }
         let context = AttemptContext(options: options, settings: settings, environment: environment, console: console,
                                      redaction: redaction, inherited: inherited, labels: labels, sink: sink, trace: trace,
                                      runSpan: run.span, maxAttempts: settings.policy.attempts,
@@ -165,6 +166,7 @@ final class Run {
             (last, attempts, interruptedBy) = runAttempts(context, run: run)
             gaveUp = nil
         }
+        sink.flush()
         finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
         exporter?.finish()
         if gaveUp != nil { return .code(ExitCode.startLimit) }

@@ -213,7 +213,7 @@ public struct AttemptEnd: Equatable, Sendable {
     func encode(into r: inout JSONLine) {
         r.add("attempt", attempt)
         r.add("pid", pid)
-        r.add("status", word: status)
+        r.add("status", status: status)
         r.add("exit_code", exitCode)
         r.add("return_code", returnCode)
         r.add("signal", signal)

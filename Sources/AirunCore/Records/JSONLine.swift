@@ -41,11 +41,13 @@ public struct JSONLine: Sendable {
         JSONLine.appendString(bytes: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount), to: &bytes)
     }
 
-    /// One of airun's own words, an enum's raw value (`status`): spelled in its source, nothing to
-    /// redact (a scan per word was a tenth of a short run's record encoding).
-    public mutating func add(_ name: String, word: some RawRepresentable<String>) {
+    /// An attempt's or run's status. One of the statuses airun writes (`AttemptStatus.all`) is
+    /// spelled in its source and written as it is (a redaction scan per record was a tenth of a
+    /// short run's record encoding); any other, as read from a newer writer's file, is redacted.
+    public mutating func add(_ name: String, status: AttemptStatus) {
+        guard AttemptStatus.all.contains(status) else { return add(name, status.rawValue) }
         key(name)
-        JSONLine.appendString(word.rawValue.utf8, to: &bytes)
+        JSONLine.appendString(status.rawValue.utf8, to: &bytes)
     }
 
     /// A trace or span id: hex digits by construction, nothing to redact.

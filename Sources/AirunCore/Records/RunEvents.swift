@@ -127,7 +127,7 @@ public struct RunEnd: Equatable, Sendable {
 
     func encode(into r: inout JSONLine) {
         r.add("exit_code", exitCode)
-        r.add("status", word: status)
+        r.add("status", status: status)
         r.add("error_code", errorCode)
         r.add("attempts", attempts)
         r.add("retry_count", attempts - 1)
