@@ -60,6 +60,7 @@ struct LineReaderTests {
     @Test("refused where the parser refuses: torn lines, control characters, bad numbers, deep nesting", arguments: [
         #"{"event":"torn"#, #"{"ev"#, "{\"event\":\"a\u{01}b\"}", "{\"k\u{01}\":1}", #"{"attempt":-}"#, #"{"x":1.2e}"#, #"{"event":tru}"#,
         #"{"event" "x"}"#, #"{"event":"x" "y":1}"#, "[1]", "", #"{"x":nul}"#, #"{"x":falsy}"#, #"{"x":t}"#,
+        #"{"duration_ms":-.234}"#, #"{"x":-.5e1}"#,
         "{\"x\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
         "{\"event\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
     ])

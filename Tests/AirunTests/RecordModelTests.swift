@@ -237,7 +237,7 @@ struct RecordModelTests {
     }
 
     @Test("the JSON parser refuses what is not JSON and bounds its nesting", arguments: [
-        "", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "\"\u{01}\"", "tru", "{\"a\":01e}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        "", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "\"\u{01}\"", "tru", "{\"a\":01e}", "{\"a\":-.234}", "-.5", "{\"a\":-e5}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
     ])
     func parserErrors(text: String) {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array(text.utf8)[...]) }
