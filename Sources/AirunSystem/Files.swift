@@ -49,13 +49,12 @@ public func userName(_ environment: [String: String]) -> String {
 
 /// The effective user's name in /etc/passwd, read once a process: a run asks for it for its
 /// start record and for each attempt's context.
-private let passwdName: String? = readSmallFile("/etc/passwd").flatMap { passwdFields(uid: geteuid(), in: $0)?.first }.map(OSBytes.decode)
+private let passwdName: String? = passwdEntry()?.first.map(OSBytes.decode)
 
 /// The effective user's /etc/passwd line, split at `:` (name, password, uid, gid, gecos, home,
-/// shell). Read directly: see `userName`.
-func passwdEntry() -> [String]? {
-    guard let passwd = readSmallFile("/etc/passwd") else { return nil }
-    return passwdFields(uid: geteuid(), in: passwd)?.map { OSBytes.decode($0) }
+/// shell), as bytes: each caller decodes the field it needs. Read directly: see `userName`.
+func passwdEntry() -> [ArraySlice<UInt8>]? {
+    readSmallFile("/etc/passwd").flatMap { passwdFields(uid: geteuid(), in: $0) }
 }
 
 public func processID() -> ProcessID { getpid() }
@@ -111,8 +110,9 @@ public func unsafeDirectoryReason(_ path: String) -> String? {
 
 /// The effective user's home directory from /etc/passwd, unless it is `/` or not absolute.
 public func passwdHomeDirectory() -> String? {
-    guard let fields = passwdEntry(), fields.count > 5, fields[5].hasPrefix("/"), fields[5] != "/" else { return nil }
-    return fields[5]
+    guard let fields = passwdEntry(), fields.count > 5 else { return nil }
+    let home = OSBytes.decode(fields[5])
+    return home.hasPrefix("/") && home != "/" ? home : nil
 }
 
 /// The effective user id.

@@ -141,10 +141,22 @@ extension BackgroundWorkerTests {
         let feed = ChildLogFeed(sink: sink, worker: worker, attempt: 1, identity: identity)
         var text: [UInt8] = []
         for i in 0..<4000 { text += Array(#"{"level":"info","message":"request \#(i) routed","n":\#(i)}"#.utf8) + [0x0A] }
-        // Half the lines while the sink is stuck, the rest once it writes again.
-        var at = 0
+        // Half the lines while the sink is stuck, the rest once it writes again. Each piece of the
+        // second half waits until the worker has caught up (a job of no bytes runs after every
+        // one before it): on a busy machine a worker that fell behind again would drop the last
+        // lines by chance, and whether lines after a drop are recorded would go unproven.
+        let caughtUp = try FileDescriptor.pipe()
+        var at = 0, opened = false
         while at < text.count {
-            if at >= text.count / 2, at - 4093 < text.count / 2 { try gate.write.writeAll([0x31]) }
+            if at >= text.count / 2 {
+                if !opened {
+                    try gate.write.writeAll([0x31])
+                    opened = true
+                }
+                worker.submit(bytes: 0) { try? caughtUp.write.writeAll([0x31]) }
+                var byte: UInt8 = 0
+                _ = try caughtUp.read.read(into: &byte, count: 1)
+            }
             let n = min(4093, text.count - at)  // cuts inside lines
             feed.feed(Array(text[at..<(at + n)]), arrived: 1)
             at += n
