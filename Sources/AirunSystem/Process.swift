@@ -53,16 +53,21 @@ public func hasExited(_ pid: ProcessID) -> Bool {
     return rc == 0 && info._sifields._sigchld.si_pid == pid
 }
 
-/// The signals airun was started with ignored (call before changing any). SIGCHLD is then put
-/// back to its default for airun itself: ignored, the kernel would reap the child before airun
-/// could read its status.
-public func takeIgnoredSignals() -> SignalSet {
-    // 63 sigaction calls in C: about 11 µs, the same as reading /proc/self/status, without the
-    // parsing, and with no /proc to be missing.
-    let ignored = SignalSet(mask: airun_ignored_signals() >> 1)
+/// Which of `signals` airun was started with ignored (call before changing any). SIGCHLD is then
+/// put back to its default for airun itself: ignored, the kernel would reap the child before
+/// airun could read its status.
+public func takeIgnoredSignals(among signals: SignalSet) -> SignalSet {
+    // One sigaction call per signal asked about (all 63: about 11 µs, as much as reading
+    // /proc/self/status), with no /proc to be missing.
+    let ignored = SignalSet(mask: airun_ignored_signals(signals.mask << 1) >> 1)
     if ignored.contains(.child) { signal(SIGCHLD, SIG_DFL) }
     return ignored
 }
+
+/// The signals whose disposition airun itself changes (`ignoreBrokenPipe`,
+/// `ignoreFileSizeLimitSignal`, SIGCHLD in `takeIgnoredSignals`): the only ones its child needs
+/// set back, since exec resets caught signals and keeps every other disposition as inherited.
+public let signalsAirunChanges: SignalSet = [.pipe, .fileSizeLimit, .child]
 
 /// Copies each source to its destination in a forked process until the source's end of file,
 /// without airun waiting for it: output a background process of the child writes after airun

@@ -67,8 +67,11 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
         struct sigaction ign;
         memset(&ign, 0, sizeof ign);
         ign.sa_handler = SIG_IGN;
+        // exec itself puts caught signals back to their default and keeps ignored ones: only the
+        // dispositions the caller changed need setting (each call here is time airun waits).
         for (int s = 1; s < NSIG; s++) {
             if (s == SIGKILL || s == SIGSTOP) continue;
+            if (!config->reset_all && (s >= 64 || !(config->reset_mask & (1ULL << s)))) continue;
             // What airun's starter ignored (nohup's SIGHUP), the child ignores too, as it would
             // have without airun in between.
             int ignored = s < 64 && (config->ignore_mask & (1ULL << s));
@@ -246,9 +249,10 @@ pid_t airun_wait4(pid_t pid, struct airun_wait_result *result) {
     return r;
 }
 
-unsigned long long airun_ignored_signals(void) {
+unsigned long long airun_ignored_signals(unsigned long long among) {
     unsigned long long mask = 0;
     for (int s = 1; s < 64 && s < NSIG; s++) {
+        if (!(among & (1ULL << s))) continue;
         struct sigaction old;
         if (sigaction(s, NULL, &old) == 0 && old.sa_handler == SIG_IGN) mask |= 1ULL << s;
     }

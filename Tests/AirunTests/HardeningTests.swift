@@ -90,6 +90,25 @@ struct HardeningTests {
         #expect(chld.exitCode == 7, "\(chld.stderr)")
     }
 
+    @Test("the command starts with exactly the ignored signals it has without airun (airun sets back only what it changed)",
+          arguments: ["", "HUP ALRM", "PIPE XFSZ", "INT URG PIPE", "TERM USR1 WINCH CHLD"])
+    func ignoredSignalsAsBare(ignored: String) throws {
+        // A starter that sets every signal itself (a shell cannot undo what it was started with
+        // ignored, and this test process ignores SIGPIPE), then execs the command, bare or wrapped.
+        let starter = """
+            import os, signal, sys
+            for s in range(1, 32):
+                try: signal.signal(s, signal.SIG_IGN if signal.Signals(s).name[3:] in sys.argv[1].split() else signal.SIG_DFL)
+                except (OSError, ValueError): pass
+            os.execv(sys.argv[2], sys.argv[2:])
+            """
+        let status = ["/bin/grep", "SigIgn", "/proc/self/status"]
+        let bare = try airun(["-q", "--", "python3", "-c", starter, ignored] + status)
+        let wrapped = try airun(["-q", "--", "python3", "-c", starter, ignored, Airun.path, "-q", "--"] + status)
+        #expect(bare.stdoutText.hasPrefix("SigIgn:"), "\(bare.stdoutText) \(bare.stderr)")
+        #expect(wrapped.stdoutText == bare.stdoutText, "\(wrapped.stderr)")
+    }
+
     @Test("arguments, environment and PATH entries that are not UTF-8 reach the child byte for byte")
     func nonUTF8Bytes() throws {
         let s = Scratch()

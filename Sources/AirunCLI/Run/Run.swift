@@ -39,12 +39,15 @@ public func airunMain(_ arguments: [String]) -> Never {
 /// in between: standard descriptors that were closed, signals that were ignored.
 struct Inherited {
     var closedStreams: Set<FileDescriptor> = []
+    /// Of the signals airun takes over or changes, those that were ignored (any other signal's
+    /// disposition reaches the child untouched).
     var ignoredSignals: SignalSet = []
 
     /// Called first thing: a closed 0, 1 or 2 must be occupied before anything is opened (or it
     /// would become the record log), and the ignored signals read before airun changes any.
     static func take() -> Inherited {
-        Inherited(closedStreams: FileDescriptor.occupyClosedStandardStreams(), ignoredSignals: takeIgnoredSignals())
+        Inherited(closedStreams: FileDescriptor.occupyClosedStandardStreams(),
+                  ignoredSignals: takeIgnoredSignals(among: Supervisor.takenSignals.union(signalsAirunChanges)))
     }
 }
 

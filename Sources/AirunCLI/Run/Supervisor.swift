@@ -18,12 +18,14 @@ final class Supervisor {
     /// Uninitialised on purpose: zero-filling 256 KiB would fault in every page at start-up.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
 
-    /// Signals airun takes over for the duration of the run, less those it was started with
-    /// ignored: those stay ignored, by airun and its child. SIGCHLD tells it the child stopped.
+    /// Signals airun takes over for the duration of the run (forwards to its child, or acts on).
+    static let takenSignals: SignalSet = [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
+                                          .terminalStop, .terminalInput, .terminalOutput, .continue]
+
+    /// `takenSignals` less those airun was started with ignored: those stay ignored, by airun
+    /// and its child. SIGCHLD tells it the child stopped.
     static func handledSignals(ignoring ignored: SignalSet) -> SignalSet {
-        let taken: SignalSet = [.interrupt, .terminate, .hangup, .quit, .user1, .user2, .pipe, .windowChange,
-                                .terminalStop, .terminalInput, .terminalOutput, .continue]
-        return SignalSet(mask: taken.mask & ~ignored.mask).union([.child])
+        SignalSet(mask: takenSignals.mask & ~ignored.mask).union([.child])
     }
 
     deinit { buffer.deallocate() }
@@ -67,6 +69,8 @@ final class Supervisor {
         var c = Connection()
         c.config.closedStandardStreams = inherited.closedStreams
         c.config.ignoredSignals = inherited.ignoredSignals
+        // Every other disposition is still the one airun was started with, and passes as it is.
+        c.config.resetSignals = signalsAirunChanges
         let outClosed = inherited.closedStreams.contains(.standardOutput)
         let errClosed = inherited.closedStreams.contains(.standardError)
         c.outIsTTY = FileDescriptor.standardOutput.isTerminal

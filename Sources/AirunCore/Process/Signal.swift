@@ -21,6 +21,7 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
     public static let terminalStop = Signal(20)
     public static let terminalInput = Signal(21)
     public static let terminalOutput = Signal(22)
+    public static let fileSizeLimit = Signal(25)
     public static let windowChange = Signal(28)
 
     private static let names: [Int32: String] = [

@@ -22,11 +22,13 @@ struct airun_spawn_config {
     int parent_death_signal; ///< PR_SET_PDEATHSIG in the child; 0 for none
     int close_mask;        ///< bit N set: close fd N (0..2) in the child, as airun's starter had it
     unsigned long long ignore_mask; ///< bit N set: signal N stays ignored in the child (nohup's SIGHUP)
+    unsigned long long reset_mask;  ///< bit N set: signal N's disposition is set in the child (see below)
+    int reset_all;         ///< nonzero: every signal's disposition is set, whatever `reset_mask` says
 };
 
 /// vfork + execve with everything a supervised child needs set between the two, using only
-/// async-signal-safe calls: default dispositions for every signal (ignored for those in
-/// `ignore_mask`), the configured process group, the three standard fds (closing those in
+/// async-signal-safe calls: the default disposition for each signal in `reset_mask` (or every
+/// signal, with `reset_all`), ignored for those in `ignore_mask`, the configured process group, the three standard fds (closing those in
 /// `close_mask`), PR_SET_PDEATHSIG (checked against a parent that died
 /// already), every other fd closed at exec, an empty signal mask. An exec failure is reported
 /// through a close-on-exec pipe, so the result is synchronous like posix_spawn's.
@@ -65,8 +67,8 @@ void airun_stop_self(int signo);
 /// Consumes a "stopped" state change of child `pid` (waitid WSTOPPED|WNOHANG): the stopping signal,
 /// or 0 when it has not stopped. Never reaps.
 int airun_child_stopped(pid_t pid);
-/// The signals (bit N for signal N, 1..63) whose disposition is SIG_IGN right now.
-unsigned long long airun_ignored_signals(void);
+/// The signals among `among` (bit N for signal N, 1..63) whose disposition is SIG_IGN right now.
+unsigned long long airun_ignored_signals(unsigned long long among);
 /// Forks a process that copies each `sources[i]` to `destinations[i]` until every source reaches
 /// end of file (or its destination fails), then exits; it closes every other descriptor, ignores
 /// SIGINT, SIGQUIT and SIGHUP, and is never waited for. Returns its pid, or -1.
