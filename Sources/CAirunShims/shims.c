@@ -311,3 +311,4 @@ pid_t airun_start_relay(const int *sources, const int *destinations, int count) 
     }
     _exit(0);
 }
+
