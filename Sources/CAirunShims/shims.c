@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -312,3 +313,4 @@ pid_t airun_start_relay(const int *sources, const int *destinations, int count) 
     _exit(0);
 }
 
+long airun_getrandom(void *buffer, unsigned long length) { return (long)getrandom(buffer, length, 0); }

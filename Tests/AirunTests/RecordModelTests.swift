@@ -132,11 +132,20 @@ struct RecordModelTests {
         }
     }
 
-    @Test("a record held back for the next one is made once, then, and written before it to every sink")
+    @Test("records held back for the next one are made once, then, and written with it, in one batch, to every sink")
     func writeBeforeNext() {
         final class Keep: RecordSink {
             var messages: [String] = []
-            func write(_ record: Record) { messages.append(record.message) }
+            /// How the records came: each write's messages together.
+            var writes: [[String]] = []
+            func write(_ record: Record) {
+                messages.append(record.message)
+                writes.append([record.message])
+            }
+            func write(batch: [Record]) {
+                messages += batch.map(\.message)
+                writes.append(batch.map(\.message))
+            }
         }
         let (a, b) = (Keep(), Keep())
         let fanOut = RecordFanOut([a, b])
@@ -155,9 +164,18 @@ struct RecordModelTests {
         fanOut.flush()
         #expect(made == 1)
         #expect(a.messages == ["run.start", "attempt.start", "attempt.end"] && b.messages == a.messages)
+        #expect(a.writes == [["run.start", "attempt.start"], ["attempt.end"]], "one append for the held record and the next")
         fanOut.writeBeforeNext { record("held") }
         fanOut.flush()
         #expect(a.messages.last == "held", "flush writes what is held when no record follows")
+        // An attempt's end, then its error, go out with the retry that follows, in their order.
+        fanOut.writeBeforeNext { record("attempt.end 2") }
+        fanOut.writeBeforeNext { record("error 2") }
+        #expect(a.messages.last == "held")
+        fanOut.write(record("retry"))
+        #expect(a.writes.last == ["attempt.end 2", "error 2", "retry"] && b.writes == a.writes)
+        fanOut.flush()
+        #expect(a.writes.count == 4, "nothing is held after a write: flush writes nothing again")
     }
 
     @Test("a status airun writes is written as it is; any other is redacted like any text")

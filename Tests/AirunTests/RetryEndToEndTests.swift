@@ -32,6 +32,20 @@ struct RetryEndToEndTests {
         #expect(named.exitCode == 125 && named.stderr.contains("no profile named 'no-such-profile'"))
     }
 
+    @Test("during a backoff the failed attempt's end, error and retry are in the record file already")
+    func recordsBeforeBackoff() throws {
+        let s = Scratch()
+        let profile = s.write("slow.toml", Array("[retry]\nattempts = 2\nbackoff = \"fixed\"\ninitial_delay = \"30s\"\njitter = 0\n".utf8))
+        let p = try AirunProcess.start(["--profile", profile, "--", "sh", "-c", "exit 3"], scratch: s)
+        let events = { readRecords(in: s.file("logs")).compactMap { $0["event"] as? String } }
+        #expect(eventually(within: 20) { events().contains("retry") }, "\(events())")
+        #expect(events() == ["run.start", "attempt.start", "attempt.end", "error", "retry"], "the records held for the next one went with it")
+        kill(p.pid, SIGTERM)
+        let r = try p.wait()
+        #expect(r.status == .signaled(.terminate, coreDumped: false), "airun ends by the signal that ended its wait: \(r.stderr)")
+        #expect(events().last == "run.end", "\(events())")
+    }
+
     @Test("a generic failure with --retries 3 runs 3 attempts; the exit status is the last one's")
     func generic() throws {
         let s = Scratch()

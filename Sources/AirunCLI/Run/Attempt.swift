@@ -53,8 +53,10 @@ struct AttemptRunner {
         }
         let measurement = outcome.measurement
         if let rule = outcome.verdict?.patternBudgetSpentBy { context.console.warn(patternBudgetWarning(rule), once: "pattern-budget") }
-        context.sink.write(Record(.attemptEnd(AttemptEnd(outcome, labels: context.labels)), level: outcome.exitCode == 0 ? .info : .warning,
-                                  message: measurement.message, identity: identity, timestampMicroseconds: measurement.endedWall))
+        // Goes out with the record that follows it (the run's end, or the error and the retry).
+        let end = Record(.attemptEnd(AttemptEnd(outcome, labels: context.labels)), level: outcome.exitCode == 0 ? .info : .warning,
+                         message: measurement.message, identity: identity, timestampMicroseconds: measurement.endedWall)
+        context.sink.writeBeforeNext { end }
         return outcome
     }
 

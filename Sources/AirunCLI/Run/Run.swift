@@ -61,7 +61,7 @@ final class Run {
     let redaction: SharedRedactor
     var redactor: Redactor { redaction.redactor }
     private(set) var settings: RunSettings
-    var rng = SystemRandomNumberGenerator()
+    var rng = BatchedRandomNumberGenerator()
     /// What airun was started with that the child must get too.
     let inherited: Inherited
     /// How the records label the run: the caller's trace id, the tags (the profile's `[tags]`,
@@ -169,7 +169,6 @@ final class Run {
             (last, attempts, interruptedBy) = runAttempts(context, run: run)
             gaveUp = nil
         }
-        sink.flush()
         finish(run, last: last, attempts: attempts, interruptedBy: interruptedBy, gaveUp: gaveUp, sink: sink)
         exporter?.finish()
         if gaveUp != nil { return .code(ExitCode.startLimit) }

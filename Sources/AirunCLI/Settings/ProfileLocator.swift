@@ -81,8 +81,9 @@ struct ProfileLocator {
         return stem(program)
     }
 
-    func find(_ name: String) -> ProfileLocation? {
-        for dir in directories where isRegularFile("\(dir)/\(name).toml") { return .file("\(dir)/\(name).toml") }
+    /// `name`'s profile in the first of `directories` (by default all of them) that has it.
+    func find(_ name: String, in directories: [String]? = nil) -> ProfileLocation? {
+        for dir in directories ?? self.directories where isRegularFile("\(dir)/\(name).toml") { return .file("\(dir)/\(name).toml") }
         return ShippedProfiles.text(name) == nil ? nil : .builtIn(name)
     }
 
@@ -100,9 +101,12 @@ struct ProfileLocator {
             }
             return try load(location, name: explicit)
         }
+        // Two names in each directory: those that do not exist (most, on most machines) are
+        // looked at once, not once per name (each look is a system call of every run).
+        let present = directories.filter(isDirectory)
         let own = Self.commandName(command)
-        if let location = find(own) { return try load(location, name: own) }
-        if let location = find("default") { return try load(location, name: "default") }
+        if let location = find(own, in: present) { return try load(location, name: own) }
+        if let location = find("default", in: present) { return try load(location, name: "default") }
         return Profile()
     }
 

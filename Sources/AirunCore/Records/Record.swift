@@ -165,6 +165,9 @@ public protocol RecordSink: AnyObject {
     /// A chunk's worth of a command's log lines, as they came: a sink reads what it needs of them
     /// (by default, their records).
     func write(childLogs: ChildLogBatch)
+    /// `make`'s record, to go with the next record written: a sink that can, holds it back and
+    /// writes the two in one go (by default it is made and written now).
+    func writeBeforeNext(_ make: @escaping () -> Record)
 }
 
 extension RecordSink {
@@ -173,41 +176,55 @@ extension RecordSink {
         let records = childLogs.records()
         if !records.isEmpty { write(batch: records) }
     }
+    public func writeBeforeNext(_ make: @escaping () -> Record) { write(make()) }
 }
 
 /// Sends each record to every sink in turn; each fails open by itself (swift-log's multiplexer).
 public final class RecordFanOut: RecordSink {
     public private(set) var sinks: [any RecordSink]
-    /// The record `writeBeforeNext` holds back.
-    private var beforeNext: (() -> Record)?
+    /// The records `writeBeforeNext` holds back, in order.
+    private var beforeNext: [() -> Record] = []
 
     public init(_ sinks: [any RecordSink]) { self.sinks = sinks }
     public func add(_ sink: any RecordSink) { sinks.append(sink) }
 
-    /// `make`'s record is made and written just before the next record, or at `flush()`. The run's
-    /// start waits for its first attempt's, which is written once the command is started: making
-    /// and writing it then overlaps the command's own start instead of delaying it (issue 25: the
-    /// records were ~160 µs of a run of `/bin/true`).
+    /// `make`'s record is made and written with the next record, in one batch (one append to the
+    /// record file, where a record alone is one: a lock, a look at the file's end, a write), or at
+    /// `flush()`. The run's start waits for its first attempt's, written once the command is
+    /// started, so making it overlaps the command's own start (issue 25: the records were ~160 µs
+    /// of a run of `/bin/true`); an attempt's end waits for the run's end, or the error and retry
+    /// records that follow it.
     ///
     /// - Important: the next record must come from this thread, or from a thread handed its work
-    ///   through a lock after that (the worker's log lines follow their attempt's start).
-    public func writeBeforeNext(_ make: @escaping () -> Record) { beforeNext = make }
+    ///   through a lock after that (the worker's log lines follow their attempt's start); and
+    ///   what waits (a backoff, a server's restart) writes or flushes first, or the held record
+    ///   waits with it.
+    public func writeBeforeNext(_ make: @escaping () -> Record) { beforeNext.append(make) }
 
     /// Writes what `writeBeforeNext` holds, if anything.
     public func flush() {
-        guard let make = beforeNext else { return }
-        beforeNext = nil
-        let record = make()
-        for sink in sinks { sink.write(record) }
+        guard !beforeNext.isEmpty else { return }
+        let held = takeHeld()
+        for sink in sinks { sink.write(batch: held) }
+    }
+
+    private func takeHeld() -> [Record] {
+        let held = beforeNext.map { $0() }
+        beforeNext.removeAll()
+        return held
     }
 
     public func write(_ record: Record) {
-        flush()
-        for sink in sinks { sink.write(record) }
+        guard !beforeNext.isEmpty else {
+            for sink in sinks { sink.write(record) }
+            return
+        }
+        let batch = takeHeld() + [record]
+        for sink in sinks { sink.write(batch: batch) }
     }
 
     public func write(batch: [Record]) {
-        flush()
+        let batch = beforeNext.isEmpty ? batch : takeHeld() + batch
         for sink in sinks { sink.write(batch: batch) }
     }
 

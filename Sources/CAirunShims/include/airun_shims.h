@@ -37,6 +37,8 @@ int airun_spawn(const char *path, char *const argv[], char *const envp[],
                 const struct airun_spawn_config *config, pid_t *pid_out);
 
 int airun_pidfd_open(pid_t pid);
+/// getrandom(2) with no flags: up to `length` random bytes, or -1 and errno.
+long airun_getrandom(void *buffer, unsigned long length);
 int airun_signalfd(const sigset_t *mask);
 /// Reads one signalfd_siginfo; returns 1 and fills the fields, 0 when none is pending, -1 on error.
 int airun_signalfd_read(int fd, int *signo, int *code, int *sender_pid);
