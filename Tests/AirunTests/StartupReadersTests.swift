@@ -94,6 +94,16 @@ struct StartupReadersTests {
         #expect(Redactor.secretVariableKind("hf_token") == "HF_TOKEN" && Redactor.secretVariableKind("HF_TOKEN_PATH") == nil)
     }
 
+    @Test("ids' random numbers, 64 bytes from the kernel at a time: every draw differs, across refills, and every bit varies")
+    func batchedRandom() {
+        var rng = BatchedRandomNumberGenerator()
+        let draws = (0..<200).map { _ in rng.next() }
+        #expect(Set(draws).count == draws.count, "a repeated 64-bit draw: the buffer is served twice")
+        #expect(draws.reduce(0, |) == .max && draws.reduce(.max, &) == 0, "a bit that never changes")
+        var other = BatchedRandomNumberGenerator()
+        #expect(other.next() != draws[0], "two generators share no state")
+    }
+
     @Test("PATH and XDG_DATA_DIRS split at their ':' bytes, as the kernel and shells split them")
     func splitAtBytes() {
         let rng = TestRandom()
