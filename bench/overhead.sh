@@ -73,7 +73,7 @@ phases = [
     ("  Run.init: environment, redactor, console", share("3RunC7options9inherited")),
     ("  trace id and profile lookup, parse, adopt", share("TraceResolutionV7resolve") + share("ProfileLocatorV7resolve")),
     ("  config and record file opened", share("9openSinks")),
-    ("  records encoded and appended", share("LogFileSinkC5writeyy")),
+    ("  records encoded and appended", share("LogFileSinkC5writeyy") + share("LogFileSinkC5write5batch")),
     ("  the attempt: supervisor (spawn, poll, reap)", share("10SupervisorC3run")),
     ("    of which spawn (vfork, exec of the child)", share("11AirunSystem5spawn")),
     ("  diagnosis of the outcome", share("9DiagnosisV8findings")),

@@ -6,12 +6,20 @@ import Testing
 @Suite("reading members of record lines", .offPool)
 struct LineReaderTests {
     static let keys = ["event", "timestamp", "attempt", "duration_ms", "restart", "command_args", "tags", "a\"b", "", "k\u{01}"]
+    /// A writer's order that some lines below follow, some in part, with a key no reader wants
+    /// and one that cannot be matched as written: a line is read the same with it as without.
+    static let layout = ["event", "attempt", "other", "duration_ms", "restart", "command_args", "tags", "a\"b", "", "timestamp"]
 
     /// Every typed read of each kept member, against `JSONObject`'s read of the whole parse.
     static func agree(_ line: String, _ rng: TestRandom? = nil) {
         let bytes = Array(line.utf8)
-        let projection = JSONProjection(keys)
         let whole: JSONObject? = if case .object(let o)? = try? JSONParser.parse(bytes[...]) { o } else { nil }
+        for projection in [JSONProjection(keys), JSONProjection(keys, layout: layout)] {
+            agree(bytes, whole, projection, line, rng)
+        }
+    }
+
+    static func agree(_ bytes: [UInt8], _ whole: JSONObject?, _ projection: JSONProjection, _ line: String, _ rng: TestRandom?) {
         for read in 0..<7 {
             var got: [Int: String] = [:]
             let visited: Void? = bytes.withUnsafeBufferPointer { b in
@@ -54,6 +62,9 @@ struct LineReaderTests {
         #" { "event" : "spaced" , "attempt" : 7 , "tags" : { } } "#,
         #"{"other":{"deep":[[[{"x":"}"}]]]},"event":"after a skipped object"}"#,
         #"{"event":"a\\\"quote\" and \u00e9 and \ud83d\ude42","timestamp":"2026-11-26T11:40:23.123456Z"}"#,
+        #"{"event":"in the layout's order","attempt":1,"other":[1,{"attempt":9}],"duration_ms":2,"restart":false,"command_args":[],"tags":{},"timestamp":"t"}"#,
+        #"{"event":"departs","attempt":1,"duration_ms":2,"other":0,"attempt":3,"event" :"spaced after a departure"}"#,
+        #"{"event":"a key's prefix","attempts":1,"attempt":2,"\u0061ttempt":4}"#,
     ])
     func typedReads(line: String) { Self.agree(line) }
 
@@ -268,6 +279,26 @@ struct ChildLogLineTests {
     ] as [[String: String?]])
     func variants(changes: [String: String?]) {
         Self.compare([Self.line(), Self.line(changes), Self.line(changes, message: "second"), Self.line()])
+    }
+
+    @Test("the order of members the trace reader expects is the one airun writes, by a record's line and by the transcoder")
+    func layoutIsTheWritersOrder() throws {
+        let identity = RecordIdentity(traceID: TraceID(Self.trace)!, spanID: SpanID("be3c63233a2406be")!,
+                                      parentSpanID: SpanID("350e50f21071f699")!, requestID: "350e50f21071f699-1")
+        var log = ChildLog()
+        log.childLevel = "info"
+        log.childLogger = "router"
+        log.childTimestamp = "2026-12-02T17:57:30Z"
+        log.fields.append("model", .string("qwen3-8b"))
+        let written = Record(.childLog(log), level: .info, message: "m", identity: identity, timestampMicroseconds: 0).line(redactor: Redactor())
+        var transcoder = ChildLogTranscoder(redactor: Redactor(), identity: identity, attempt: 1)
+        var transcoded: [UInt8] = []
+        let input = Array(#"{"level":"info","logger":"router","message":"m","timestamp":"2026-12-02T17:57:30Z","model":"qwen3-8b"}"#.utf8)
+        #expect(input.withUnsafeBufferPointer { transcoder.append(line: $0, arrived: 0, to: &transcoded) })
+        for line in [written, transcoded] {
+            guard case .object(let o) = try JSONParser.parse(line.dropLast()[...]) else { Issue.record("not an object"); continue }
+            #expect(o.members.map(\.key) == TraceTree.Builder.childLogProjection.layout, "\(String(decoding: line, as: UTF8.self))")
+        }
     }
 
     @Test("a repeated member: the last one counts, as in the decoder")

@@ -279,11 +279,19 @@ private func promptCheck(_ bytes: [UInt8]) {
 /// The keys of the differential check: fields of every kind a record has, and a key with escapes.
 private let memberKeys = ["event", "timestamp", "attempt", "duration_ms", "restart", "command_args", "tags", "fields", "a\"b", ""]
 private let memberProjection = JSONProjection(memberKeys)
+/// The same keys with a writer's order expected (`JSONProjection`'s layout), one of them no
+/// reader wants: each line is read by both, and each must agree with the parser.
+private let laidOutProjection = JSONProjection(memberKeys, layout: ["event", "timestamp", "other", "attempt", "duration_ms", "restart",
+                                                                    "command_args", "tags", "fields", "a\"b", ""])
 
 /// `JSONParser.forEachMember` and its typed reads against `JSONParser.parse` and `JSONObject`'s
 /// typed reads, on one line. Traps on a disagreement (the fuzzer reports it).
 private func checkMemberReads(_ line: ArraySlice<UInt8>) {
     guard case .object(let whole)? = try? JSONParser.parse(line) else { return }
+    for projection in [memberProjection, laidOutProjection] { checkMemberReads(line, whole, projection) }
+}
+
+private func checkMemberReads(_ line: ArraySlice<UInt8>, _ whole: JSONObject, _ memberProjection: JSONProjection) {
     // Each key read by a different typed read, chosen by the line's length, so every read meets every value.
     var values: [Int: String] = [:]
     let visited: Void? = line.withUnsafeBufferPointer { b in

@@ -4,7 +4,8 @@ extension TraceTree.Builder {
     static let childLogProjection = JSONProjection([
         "logger", "event", "timestamp", "level", "message", "trace_id", "span_id", "parent_span_id", "request_id",
         "attempt", "child_level", "child_logger", "child_timestamp",
-    ])
+    ], layout: ["schema", "timestamp", "level", "logger", "event", "message", "trace_id", "span_id", "parent_span_id", "request_id",
+                "attempt", "stream", "child_level", "child_logger", "child_timestamp", "fields"])
 
     /// Adds a `child.log` line of the trace as its text tree shows it (without its `fields`),
     /// read from the line's bytes without decoding a record: a long router session is hundreds of

@@ -118,7 +118,13 @@ public struct TraceTree: Sendable {
         }
 
         mutating func updateAttempt(span: SpanID, parent: SpanID?, _ number: Int64, _ change: (inout Attempt) -> Void) {
-            guard let parent else { return }
+            guard let i = attemptSlot(span: span, parent: parent, number) else { return }
+            change(&attempts[i].attempt)
+        }
+
+        /// Where the attempt of `span` is in `attempts`, made if it is new; nil without a parent.
+        private mutating func attemptSlot(span: SpanID, parent: SpanID?, _ number: Int64) -> Int? {
+            guard let parent else { return nil }
             let i: Int
             if let last = lastAttempt, last.span == span {
                 i = last.index
@@ -130,17 +136,18 @@ public struct TraceTree: Sendable {
                 attemptIndex[span] = i
             }
             lastAttempt = (span, i)
-            change(&attempts[i].attempt)
             attempts[i].run = parent
+            return i
         }
 
         /// A command's log line. When it happened: the line's own timestamp, if it has one that
         /// fits (not after airun read it, nor an hour before); airun reads a busy child's lines late.
         mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, message: String, log: ChildLog) {
             let own = log.childTimestamp.flatMap(parseRFC3339).flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil }
-            updateAttempt(span: span, parent: parent, log.attempt) {
-                $0.logs.append(ChildLogEntry(time: own ?? time, level: level, message: message, log: log))
-            }
+            // Appended in place, not through a closure: a long session has hundreds of thousands of
+            // these, and a captured entry is copied (its strings retained) on the way.
+            guard let i = attemptSlot(span: span, parent: parent, log.attempt) else { return }
+            attempts[i].attempt.logs.append(ChildLogEntry(time: own ?? time, level: level, message: message, log: log))
         }
 
         mutating func add(_ record: Record) {

@@ -4,18 +4,74 @@
 public struct JSONProjection: Sendable {
     public let keys: [String]
     private let table: KeyTable
+    /// Every key of the lines, in the order their writer writes them (see `init`).
+    public let layout: [String]
+    private let expectedMembers: MemberLayout
 
-    public init(_ keys: [String]) {
+    /// `layout`: every key of the lines read, wanted or not, in the order their writer writes
+    /// them (a record's, `Record.line`). A line that follows it has each key found by one
+    /// comparison with the expected `"key":`; from a member that departs from it on, keys are
+    /// looked up as without one.
+    public init(_ keys: [String], layout: [String] = []) {
         self.keys = keys
         table = KeyTable(keys.map { Array($0.utf8) })
+        self.layout = layout
+        expectedMembers = MemberLayout(layout.map { key in (Array("\"\(key)\":".utf8), keys.firstIndex(of: key)) })
     }
 
     /// The index of the key spelled by `key`, or nil.
     @inline(__always) func index(of key: UnsafeBufferPointer<UInt8>) -> Int? { table.index(of: key) }
 
+    /// Whether `bytes` at `at` start with the `next`th member's `"key":` of the layout: then its
+    /// length and the key's index among `keys` (nil for a key not wanted).
+    @inline(__always) func expected(_ next: Int, in bytes: UnsafeBufferPointer<UInt8>, at: Int) -> (length: Int, index: Int?)? {
+        expectedMembers.match(next, bytes, at)
+    }
+
     func index(of key: String) -> Int? {
         var key = key
         return key.withUTF8 { index(of: $0) }
+    }
+}
+
+/// A layout's `"key":` prefixes end to end, with the wanted index of each (-1: not wanted).
+private final class MemberLayout: @unchecked Sendable {  // immutable after init
+    private let count: Int
+    private let bytes: UnsafeMutablePointer<UInt8>
+    private let members: UnsafeMutablePointer<(start: Int, count: Int, index: Int)>
+
+    init(_ prefixes: [([UInt8], Int?)]) {
+        count = prefixes.count
+        bytes = .allocate(capacity: max(prefixes.reduce(0) { $0 + $1.0.count }, 1))
+        members = .allocate(capacity: max(count, 1))
+        var at = 0
+        for (i, (prefix, index)) in prefixes.enumerated() {
+            (bytes + at).initialize(from: prefix, count: prefix.count)
+            (members + i).initialize(to: (at, prefix.count, index ?? -1))
+            at += prefix.count
+        }
+    }
+
+    deinit {
+        bytes.deallocate()
+        members.deallocate()
+    }
+
+    @inline(__always) func match(_ next: Int, _ line: UnsafeBufferPointer<UInt8>, _ at: Int) -> (length: Int, index: Int?)? {
+        guard next < count, let base = line.baseAddress else { return nil }
+        let m = members[next]
+        guard at + m.count <= line.count else { return nil }
+        let mine = UnsafeRawPointer(bytes + m.start), theirs = UnsafeRawPointer(base + at)
+        var j = 0
+        while j + 8 <= m.count {
+            guard mine.loadUnaligned(fromByteOffset: j, as: UInt64.self) == theirs.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return nil }
+            j += 8
+        }
+        while j < m.count {
+            guard mine.load(fromByteOffset: j, as: UInt8.self) == theirs.load(fromByteOffset: j, as: UInt8.self) else { return nil }
+            j += 1
+        }
+        return (m.count, m.index < 0 ? nil : m.index)
     }
 }
 
@@ -106,24 +162,34 @@ extension JSONParser {
         parser.p += 1
         parser.skipSpaces()
         if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") { return }
+        // The layout's member expected next; past its end once a member departs from it.
+        var next = 0
         while true {
             parser.skipSpaces()
             guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "\"") else { throw parser.error("expected a key") }
-            // The key is looked up as bytes (no String made for the keys passed over); one with
-            // escapes is decoded first.
-            let keyStart = parser.p + 1
-            let (keyEnd, escaped) = parser.keyEnd(from: keyStart)
-            guard keyEnd < parser.end else { throw JSONSyntaxError(offset: keyEnd, message: "unterminated string") }
             let index: Int?
-            if escaped {
-                index = projection.index(of: try parser.string())
+            if let member = projection.expected(next, in: parser.bytes, at: parser.p) {
+                // `"key":` as the writer writes it: no escape, no space, the key it expects.
+                parser.p += member.length
+                index = member.index
+                next += 1
             } else {
-                parser.p = keyEnd + 1
-                index = projection.index(of: UnsafeBufferPointer(rebasing: parser.bytes[keyStart..<keyEnd]))
+                next = .max
+                // The key is looked up as bytes (no String made for the keys passed over); one with
+                // escapes is decoded first.
+                let keyStart = parser.p + 1
+                let (keyEnd, escaped) = parser.keyEnd(from: keyStart)
+                guard keyEnd < parser.end else { throw JSONSyntaxError(offset: keyEnd, message: "unterminated string") }
+                if escaped {
+                    index = projection.index(of: try parser.string())
+                } else {
+                    parser.p = keyEnd + 1
+                    index = projection.index(of: UnsafeBufferPointer(rebasing: parser.bytes[keyStart..<keyEnd]))
+                }
+                parser.skipSpaces()
+                guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
+                parser.p += 1
             }
-            parser.skipSpaces()
-            guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: ":") else { throw parser.error("expected ':'") }
-            parser.p += 1
             parser.skipSpaces()
             if let index {
                 let before = parser.p
