@@ -1,4 +1,4 @@
-import AirunCore
+@testable import AirunCore
 import AirunSystem
 import Foundation
 import Testing
@@ -105,6 +105,45 @@ struct SamplingTests {
         #expect(passwdFields(uid: 7, in: passwd) == nil && passwdFields(uid: 0, in: Array("::\n:::\n".utf8)) == nil)
         #expect(parseChildren("412 413 \n9000 x -5 99999999999") == [412, 413, 9000])
         #expect(SystemMemory.parse(meminfo: "MemTotal: nan kB\nMemAvailable: inf kB\n") == SystemMemory())
+    }
+
+    @Test("/proc/PID/stat, meminfo and loadavg read as bytes give what the Character readers gave (seeded)")
+    func procParsersAsCharacters() {
+        // The readers they replaced: lines, words and fields as Characters.
+        func statByCharacters(_ text: String) -> ProcessStat? {
+            guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
+                  let pid = ProcessID(text[..<open].trimmingSpaces()) else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count >= 22, let state = fields[0].first, let ppid = ProcessID(fields[1]), let utime = Int64(fields[11]),
+                  let stime = Int64(fields[12]), let threads = Int64(fields[17]), let rss = Int64(fields[21]) else { return nil }
+            return ProcessStat(pid: pid, parent: ppid, state: state, userTicks: utime, systemTicks: stime, threads: threads, residentPages: rss)
+        }
+        func meminfoByCharacters(_ text: String) -> SystemMemory {
+            var values: [Substring: Double] = [:]
+            for line in text.split(separator: "\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let key = line[..<colon]
+                guard key == "MemAvailable" || key == "MemTotal" || key == "SwapTotal" || key == "SwapFree" else { continue }
+                values[key] = line[line.index(after: colon)...].split(separator: " ").first.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil }
+            }
+            let swap = values["SwapTotal"].flatMap { total in values["SwapFree"].map { (total - $0) / 1024 } }
+            return SystemMemory(availableMB: values["MemAvailable"].map { $0 / 1024 }, swapUsedMB: swap, totalMB: values["MemTotal"].map { $0 / 1024 })
+        }
+        // Pieces dense in what the readers split at; no "\r" before a newline nor a combining mark
+        // after a separator, where Characters join what bytes part (the kernel writes neither).
+        let pieces = ["MemTotal", "MemAvailable", "SwapTotal", "SwapFree", ":", " ", "  ", "\n", "1024", "-7", "1e3", "nan", "inf", "kB",
+                      "(", ")", "S", "R", "é", "x", "0", "12345678901234567890", "\t"]
+        var r = TestRandom()
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...40, using: &r)).map { _ in pieces.randomElement(using: &r)! }.joined()
+            #expect(SystemMemory.parse(meminfo: text) == meminfoByCharacters(text), "\(text.debugDescription) \(r)")
+            // As text: nan is no nan's equal.
+            #expect("\(parseLoadAverage(text) as Double?)" == "\(text.split(separator: " ").first.flatMap { Double($0) })", "\(text.debugDescription) \(r)")
+            let stat = (0..<Int.random(in: 0...30, using: &r)).map { _ in ["7", " ", "(", ")", "a b", "S", "R", "-1", "é", "99999999999999999999"].randomElement(using: &r)! }.joined()
+            #expect(ProcessStat.parse(stat) == statByCharacters(stat), "\(stat.debugDescription) \(r)")
+        }
+        let line = "42 (a (weird) name) S 1 42 42 0 -1 0 0 0 0 0 5 6 0 0 20 0 3 0 100 1000 77 0"
+        #expect(ProcessStat.parse(line) == statByCharacters(line) && ProcessStat.parse(line) != nil)
     }
 
     @Test("GPU figures from a fake nvidia-smi replaying the H200 capture match it")

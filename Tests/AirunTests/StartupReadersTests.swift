@@ -94,6 +94,21 @@ struct StartupReadersTests {
         #expect(Redactor.secretVariableKind("hf_token") == "HF_TOKEN" && Redactor.secretVariableKind("HF_TOKEN_PATH") == nil)
     }
 
+    @Test("trimming spaces and tabs by bytes keeps what trimming Characters keeps: combining marks, prepended signs, CRLF (seeded)")
+    func trimmingSpaces() {
+        let pieces = [" ", "\t", "a", "é", "e\u{301}", "\u{301}", "\u{600}", "\r\n", "👍🏽", "\u{200D}", "x y", "", "\u{10FFFF}"]
+        func plain(_ s: Substring) -> String {
+            String(s.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+        }
+        var r = TestRandom()
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...6, using: &r)).map { _ in pieces.randomElement(using: &r)! }.joined()
+            #expect(text.trimmingSpaces() == plain(text[...]), "\(text.debugDescription) \(r)")
+            let cut = text.dropFirst(Int.random(in: 0...2, using: &r))
+            #expect(cut.trimmingSpaces() == plain(cut), "\(String(cut).debugDescription) \(r)")
+        }
+    }
+
     @Test("ids' random numbers, 64 bytes from the kernel at a time: every draw differs, across refills, and every bit varies")
     func batchedRandom() {
         var rng = BatchedRandomNumberGenerator()

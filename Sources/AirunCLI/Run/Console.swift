@@ -95,8 +95,9 @@ final class Console {
     /// what the child shows: at the start of a line, while airun is the terminal's foreground job,
     /// the terminal is in its ordinary line mode (not a full-screen program, not a password
     /// prompt with echo off) and nothing typed ahead is echoed on the line. Cut to the window's
-    /// width, so it never wraps onto a second line that `\r` could not erase.
-    func status(_ text: String) {
+    /// width, so it never wraps onto a second line that `\r` could not erase. `text` is made
+    /// only when the line is drawn (a sample is taken every 100 ms, the line drawn once a second).
+    func status(_ text: @autoclosure () -> String) {
         guard statusEnabled, lock.withLock({ cursorAtLineStart }) else { return }
         let now = monotonicNanoseconds()
         guard statusDrawn == 0 || now - statusDrawn >= 1_000_000_000 else { return }
@@ -106,7 +107,7 @@ final class Console {
         let width = terminal.columns > 0 ? terminal.columns : 80
         guard width > 8 else { return }
         statusDrawn = now
-        let line = (prefix + redaction.redactor.redact(text)).unicodeScalars.prefix(width - 1)
+        let line = (prefix + redaction.redactor.redact(text())).unicodeScalars.prefix(width - 1)
         lock.withLock {
             statusVisible = true
             try? FileDescriptor.standardError.writeAll("\r\u{1B}[2K" + String(String.UnicodeScalarView(line)))
@@ -160,5 +161,11 @@ func statusText(_ s: ResourceSample) -> String {
         if let u = g.utilizationPercent { parts.append("gpu \(Int(saturating: u))%") }
         if let m = g.memoryUsedMB { parts.append("vram \(mb(m))") }
     }
-    return parts.joined(separator: "  ")
+    // Joined by hand: `joined(separator:)` is generic code that looks its types up at run time.
+    var line = ""
+    for part in parts {
+        if !line.isEmpty { line += "  " }
+        line += part
+    }
+    return line
 }
