@@ -67,9 +67,15 @@ struct ServerLiveTests {
         #expect(stderrOf(p).contains("restarting in 2 s after KILLED_BY_SIGNAL (start 2)"), "\(stderrOf(p).suffix(600))")
 
         // The textfile follows the server: up, a restart, the server's tokens under the model's name.
+        // It is written just after the ready record reaches the log file (the fan-out's second
+        // sink): wait for it, as for any output (a run of CI once read it in between).
         _ = waitFor(p, "heartbeat", count: beats.count + 1)
-        let prom = try String(contentsOfFile: textfile + "/airun.prom", encoding: .utf8)
-        #expect(prom.contains(#"airun_up{command="llama-server",model="tiny"} 1"#), "\(prom)")
+        var prom = ""
+        let upAgain = eventually(within: 10) {
+            prom = (try? String(contentsOfFile: textfile + "/airun.prom", encoding: .utf8)) ?? ""
+            return prom.contains(#"airun_up{command="llama-server",model="tiny"} 1"#)
+        }
+        #expect(upAgain, "\(prom)")
         #expect(prom.contains(#"airun_restarts_total{command="llama-server",model="tiny",reason="KILLED_BY_SIGNAL"} 1"#), "\(prom)")
         #expect(prom.contains(#"airun_server_predicted_tokens_total{command="llama-server",model="tiny"} 4"#), "\(prom)")
         #expect(prom.contains(#"airun_ready_seconds{command="llama-server",model="tiny"}"#))
