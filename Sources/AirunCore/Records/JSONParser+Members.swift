@@ -34,6 +34,21 @@ public struct JSONProjection: Sendable {
     }
 }
 
+/// Whether `count` bytes at `a` and `b` are the same, eight at a time (keys are short: no call
+/// to memcmp for them).
+@inline(__always) private func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    var j = 0
+    while j + 8 <= count {
+        guard a.loadUnaligned(fromByteOffset: j, as: UInt64.self) == b.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return false }
+        j += 8
+    }
+    while j < count {
+        guard a.load(fromByteOffset: j, as: UInt8.self) == b.load(fromByteOffset: j, as: UInt8.self) else { return false }
+        j += 1
+    }
+    return true
+}
+
 /// A layout's `"key":` prefixes end to end, with the wanted index of each (-1: not wanted).
 private final class MemberLayout: @unchecked Sendable {  // immutable after init
     private let count: Int
@@ -61,16 +76,7 @@ private final class MemberLayout: @unchecked Sendable {  // immutable after init
         guard next < count, let base = line.baseAddress else { return nil }
         let m = members[next]
         guard at + m.count <= line.count else { return nil }
-        let mine = UnsafeRawPointer(bytes + m.start), theirs = UnsafeRawPointer(base + at)
-        var j = 0
-        while j + 8 <= m.count {
-            guard mine.loadUnaligned(fromByteOffset: j, as: UInt64.self) == theirs.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return nil }
-            j += 8
-        }
-        while j < m.count {
-            guard mine.load(fromByteOffset: j, as: UInt8.self) == theirs.load(fromByteOffset: j, as: UInt8.self) else { return nil }
-            j += 1
-        }
+        guard sameBytes(UnsafeRawPointer(bytes + m.start), UnsafeRawPointer(base + at), count: m.count) else { return nil }
         return (m.count, m.index < 0 ? nil : m.index)
     }
 }
@@ -119,17 +125,7 @@ private final class KeyTable: @unchecked Sendable {  // immutable after init
     @inline(__always) private func matches(_ i: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         let span = spans[i]
         guard span.count == key.count, let k = key.baseAddress else { return span.count == key.count }
-        let mine = UnsafeRawPointer(bytes + span.start), theirs = UnsafeRawPointer(k)
-        var j = 0
-        while j + 8 <= span.count {
-            guard mine.loadUnaligned(fromByteOffset: j, as: UInt64.self) == theirs.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return false }
-            j += 8
-        }
-        while j < span.count {
-            guard bytes[span.start + j] == key[j] else { return false }
-            j += 1
-        }
-        return true
+        return sameBytes(UnsafeRawPointer(bytes + span.start), UnsafeRawPointer(k), count: span.count)
     }
 
     @inline(__always) func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
