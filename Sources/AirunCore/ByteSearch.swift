@@ -17,18 +17,24 @@ public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: Unsa
         while k < count, haystack[i + k] == needle[k] { k += 1 }
         return k == count
     }
+    @inline(__always) func candidates(at i: Int) -> UInt64 {
+        // A zero byte of x is a position where both bytes match; the lowest one reported is exact.
+        let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ first)
+            | (raw.loadUnaligned(fromByteOffset: i + secondOffset, as: UInt64.self) ^ second)
+        return (x &- ones) & ~x & highs
+    }
     var i = start
     while i <= last {
+        // Sixteen bytes a turn while neither half holds the pair (an output chunk, a long line).
+        while i &+ 17 <= haystack.count, candidates(at: i) | candidates(at: i &+ 8) == 0 { i &+= 16 }
+        if i > last { return nil }
         if i + 9 <= haystack.count {
-            // A zero byte of x is a position where both bytes match; the lowest one reported is exact.
-            let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ first)
-                | (raw.loadUnaligned(fromByteOffset: i + secondOffset, as: UInt64.self) ^ second)
-            let candidates = (x &- ones) & ~x & highs
-            if candidates == 0 {
+            let found = candidates(at: i)
+            if found == 0 {
                 i += 8
                 continue
             }
-            i += candidates.trailingZeroBitCount >> 3
+            i += found.trailingZeroBitCount >> 3
             if i > last { return nil }
             if matches(at: i) { return i }
             i += 1

@@ -65,6 +65,51 @@ case "redaction":
     print("redact a plain llama.cpp 64 KiB tail:    \(JSONLine.format(redactPlain, decimals: 1)) us (ratio \(JSONLine.format(redactPlain / copy, decimals: 1)))")
     print("redact a tail with \(masked) secrets:      \(JSONLine.format(redact, decimals: 1)) us (ratio \(JSONLine.format(redact / copy, decimals: 1)))")
     print("target: well under 1000 us per 64 KiB tail")
+case "capture":
+    // A redacted capture's work on its thread: 8 MB of base64 (bench/capture.sh's shape) in
+    // 64 KiB chunks, against copying the same chunks.
+    var r = SystemRandomNumberGenerator()
+    var data: [UInt8] = []
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    while data.count < 8 << 20 {
+        for _ in 0..<76 { data.append(alphabet[Int(r.next() % 64)]) }
+        data.append(0x0A)
+    }
+    let chunks = stride(from: 0, to: data.count, by: 65536).map { Array(data[$0..<min($0 + 65536, data.count)]) }
+    let copy = median(9) { chunks.reduce(0) { $0 + $1.withUnsafeBufferPointer { Array($0) }.count } }
+    let redact = median(9) {
+        var capture = CaptureRedaction(redactor: redactor)
+        return chunks.reduce(0) { $0 + capture.take($1).count } + capture.finish().count
+    }
+    print("copy 8 MB of base64 in 64 KiB chunks:   \(JSONLine.format(copy / 1000, decimals: 2)) ms")
+    print("redact it as a capture:                 \(JSONLine.format(redact / 1000, decimals: 2)) ms (\(JSONLine.format(Double(data.count) / redact, decimals: 0)) MB/s, ratio \(JSONLine.format(redact / copy, decimals: 1)))")
+case "childlogs":
+    // A child.log record line per JSON log line on the worker: bench/childlogs.sh's lines.
+    let models = ["qwen3-8b", "llama-3.2-1b", "mistral-7b-instruct"]
+    var lines: [[UInt8]] = []
+    for i in 0..<20_000 {
+        let ms = 36_000_000 + i * 7
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let stamp = "2026-12-02T\(two(ms / 3_600_000 % 24)):\(two(ms / 60_000 % 60)):\(two(ms / 1000 % 60)).\(String(ms % 1000 + 1000).dropFirst())Z"
+        let line = #"{"timestamp": "\#(stamp)", "level": "\#(i % 50 == 0 ? "warning" : "info")", "logger": "\#(i % 3 != 0 ? "router" : "router.fallback")", "#
+            + #""message": "routing request \#(i) to model \#(models[i % 3])", "request": \#(i), "latency_ms": \#(Double(i % 90000) / 100 + 1.25)}"#
+        lines.append(Array(line.utf8))
+    }
+    let identity = RecordIdentity(traceID: TraceID(validatedHex: "4bf92f3577b34da6a3ce929d0e0e4736"), spanID: SpanID(validatedHex: "00f067aa0ba902b7"),
+                                  parentSpanID: nil, requestID: "00f067aa0ba902b7-1")
+    let copy = median(9) { lines.reduce(0) { $0 + $1.withUnsafeBufferPointer { Array($0) }.count } }
+    let transcode = median(9) {
+        var transcoder = ChildLogTranscoder(redactor: redactor, identity: identity, attempt: 1)
+        var out: [UInt8] = []
+        var written = 0
+        for line in lines {
+            _ = line.withUnsafeBufferPointer { transcoder.append(line: $0, arrived: 1_764_700_000_000_000, to: &out) }
+            if out.count > 1 << 20 { written += out.count; out.removeAll(keepingCapacity: true) }
+        }
+        return written + out.count
+    }
+    print("copy 20,000 JSON log lines:             \(JSONLine.format(copy / 1000, decimals: 2)) ms")
+    print("transcode them to child.log records:    \(JSONLine.format(transcode / 1000, decimals: 2)) ms (\(JSONLine.format(transcode * 1000 / 20_000, decimals: 0)) ns a line, ratio \(JSONLine.format(transcode / copy, decimals: 1)))")
 case "classify":
     let facts = AttemptFacts(exitCode: 1, stderr: tail + "0.00.020.000 E llama_completion: error: unable to create context\n")
     let copy = median(100) { String(decoding: Array(tail.utf8), as: UTF8.self).utf8.count }
@@ -97,5 +142,5 @@ case "prompt-check":
     print("lower bound of a 100 KB prompt:          \(JSONLine.format(bound / 1000, decimals: 1)) ms (ratio \(JSONLine.format(bound / copy, decimals: 0)))")
     print("target: well under a second, once per failed llama.cpp attempt whose log was cut")
 default:
-    print("usage: airun-bench redaction|classify|prompt-check")
+    print("usage: airun-bench redaction|capture|childlogs|classify|prompt-check")
 }

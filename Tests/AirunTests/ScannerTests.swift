@@ -60,4 +60,28 @@ struct ScannerTests {
             #expect(fast == slow, "\(String(decoding: text, as: UTF8.self).debugDescription) with \(values) (seed \(rng))")
         }
     }
+
+    /// The first and last bytes a value's halves can have (`Redactor.fragmentStarts`, `fragmentEnds`)
+    /// are the scanner's shortcut past the fragment search: every half of every length is still found.
+    @Test("a secret value's halves of 8 bytes or more are masked at the start and end of a text, at every length")
+    func fragmentsAtEveryLength() {
+        let rng = TestRandom()
+        var r = rng
+        for round in 0..<40 {
+            // A quarter of the values repeat themselves: each eight bytes of a half occur more than once.
+            let value = round % 4 == 0 ? String(repeating: "ab12cd34", count: Int.random(in: 2...4, using: &r)) + "Z"
+                : String((0..<Int.random(in: 9...40, using: &r)).map { _ in "abcdefghijXYZ0123456789".randomElement(using: &r)! })
+            let length = value.utf8.count
+            var redactor = Redactor()
+            redactor.addSecret(value, kind: "V")
+            let bytes = Array(value.utf8)
+            for k in 8..<length {
+                let second = String(decoding: bytes.suffix(k), as: UTF8.self), first = String(decoding: bytes.prefix(k), as: UTF8.self)
+                #expect(redactor.redact(second + " and on") == "***V_REDACTED*** and on", "\(value) k=\(k) (seed \(rng))")
+                #expect(redactor.redact("cut here: " + first) == "cut here: ***V_REDACTED***", "\(value) k=\(k) (seed \(rng))")
+            }
+            // Seven bytes are no fragment.
+            #expect(redactor.redact(String(decoding: bytes.suffix(7), as: UTF8.self) + " x") == String(decoding: bytes.suffix(7), as: UTF8.self) + " x")
+        }
+    }
 }

@@ -136,13 +136,7 @@ struct WordStops: Sendable {
     /// the lowest set bit is exact (higher ones may be false where a start byte matched below).
     @inline(__always) func stops(_ w: UInt64) -> UInt64 {
         let ones = Self.ones, highs = Self.highs
-        let x = w & ~highs
-        // x ≥ lo for each byte: its high bit after adding 0x80 - lo (no carry: x < 0x80).
-        @inline(__always) func atLeast(_ v: UInt64, _ lo: UInt64) -> UInt64 { (v &+ (0x80 &- lo) &* ones) & highs }
-        let digit = atLeast(x, 0x30) & ~atLeast(x, 0x3A)
-        let folded = x | (0x20 &* ones)
-        let letter = atLeast(folded, 0x61) & ~atLeast(folded, 0x7B)
-        var stop = (~(digit | letter) | w) & highs
+        var stop = Self.notAlnum(w)
         @inline(__always) func equal(_ broadcast: UInt64) -> UInt64 {
             let z = w ^ broadcast
             return (z &- ones) & ~z & highs
@@ -152,5 +146,31 @@ struct WordStops: Sendable {
         if count > 2 { stop |= equal(starts.2) }
         if count > 3 { stop |= equal(starts.3) }
         return stop
+    }
+
+    /// The high bit set in each byte of `w` that is no ASCII letter or digit (exact for every byte).
+    @inline(__always) static func notAlnum(_ w: UInt64) -> UInt64 {
+        let x = w & ~highs
+        // x ≥ lo for each byte: its high bit after adding 0x80 - lo (no carry: x < 0x80).
+        @inline(__always) func atLeast(_ v: UInt64, _ lo: UInt64) -> UInt64 { (v &+ (0x80 &- lo) &* ones) & highs }
+        let digit = atLeast(x, 0x30) & ~atLeast(x, 0x3A)
+        let folded = x | (0x20 &* ones)
+        let letter = atLeast(folded, 0x61) & ~atLeast(folded, 0x7B)
+        return (~(digit | letter) | w) & highs
+    }
+
+    /// The first index from `start` on that is not a letter or digit, or one before it: the run
+    /// of letters and digits is passed eight bytes at a time, what is left of it (up to seven
+    /// bytes) the caller reads on.
+    @inline(__always) static func alnumRunEnd(_ input: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = input.baseAddress else { return start }
+        let raw = UnsafeRawPointer(base)
+        var i = start
+        while i &+ 8 <= input.count {
+            let stop = notAlnum(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if stop != 0 { return i &+ stop.trailingZeroBitCount >> 3 }
+            i &+= 8
+        }
+        return i
     }
 }

@@ -8,13 +8,13 @@ extension Scanner {
     /// scan goes on.
     mutating func leadingFragment() -> Int {
         guard !input.isEmpty else { return 0 }
-        for s in redactor.secretValues where s.value.count > 8 {
-            var k = s.value.count - 1
-            while k >= 8 {
-                if s.value[s.value.count - k] == input[0], startsWith(Array(s.value.suffix(k)), at: 0) {
-                    return replace(0, k, kind: s.kind)
-                }
-                k -= 1
+        // The longest half first: the value's earliest place (after its first byte) that holds
+        // the text's first eight bytes and goes on as the text does.
+        for s in redactor.secretValues where s.value.count > 8 && input.count >= 8 {
+            var from = 1
+            while let j = occurrence(ofFirst: 8, in: s.value, from: from) {
+                if startsWith(s.value[j...], at: 0) { return replace(0, s.value.count - j, kind: s.kind) }
+                from = j + 1
             }
         }
         guard cutAtStart else { return 0 }
@@ -94,16 +94,34 @@ extension Scanner {
     /// A known secret's first half (8 bytes or more) at the very end: output cut off mid-key.
     mutating func trailingFragment() {
         let n = input.count
-        guard n > 0 else { return }
+        guard n >= 8 else { return }
+        // The longest half: the value's last place (before its last byte) that holds the text's
+        // last eight bytes and comes after as much of the text as is the value's beginning.
         for s in redactor.secretValues where s.value.count > 8 {
-            var k = s.value.count - 1
-            while k >= 8 {
-                if n - k >= copied, s.value[k - 1] == input[n - 1], startsWith(Array(s.value.prefix(k)), at: n - k) {
-                    _ = replace(n - k, n, kind: s.kind)
-                    return
-                }
-                k -= 1
+            var longest = 0, from = 0
+            while let j = occurrence(ofLast: 8, in: s.value, from: from) {
+                let k = j + 8
+                if k < s.value.count, n - k >= copied, startsWith(s.value[..<k], at: n - k) { longest = k }
+                from = j + 1
+            }
+            if longest > 0 {
+                _ = replace(n - longest, n, kind: s.kind)
+                return
             }
         }
+    }
+
+    /// Where the text's first (last) `count` bytes occur in `value` at or after `from`: a search
+    /// per value, where trying every length of every value was a comparison per length.
+    ///
+    /// - Important: the text holds at least `count` bytes.
+    private func occurrence(ofFirst count: Int, in value: [UInt8], from: Int) -> Int? {
+        occurrence(of: UnsafeBufferPointer(rebasing: input[..<count]), in: value, from: from)
+    }
+    private func occurrence(ofLast count: Int, in value: [UInt8], from: Int) -> Int? {
+        occurrence(of: UnsafeBufferPointer(rebasing: input[(input.count - count)...]), in: value, from: from)
+    }
+    private func occurrence(of needle: UnsafeBufferPointer<UInt8>, in value: [UInt8], from: Int) -> Int? {
+        value.withUnsafeBufferPointer { firstOffset(of: needle, in: $0, from: from) }
     }
 }
