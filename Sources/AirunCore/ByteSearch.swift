@@ -1,5 +1,5 @@
 /// The offset of the first `needle` in `haystack` at or after `start`, or nil. Positions where
-/// the needle's first two bytes both occur are found eight at a time (most bytes of a record line
+/// the needle's first two bytes both occur are found sixteen at a time (most bytes of a record line
 /// or an output chunk are not the pair: a trace id's first hex digit alone is in every id and
 /// timestamp), then the rest compared: what `trace` and `logs` do to every line of a record file
 /// and a capture to every chunk.
@@ -8,7 +8,7 @@ public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: Unsa
     guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress else { return nil }
     let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
     let first = UInt64(needle[0]) &* ones
-    // A one-byte needle: the second test is the first again.
+    // A one-byte needle has its own search below; this one is never used for it.
     let second = UInt64(needle[count > 1 ? 1 : 0]) &* ones, secondOffset = count > 1 ? 1 : 0
     let raw = UnsafeRawPointer(base)
     let last = haystack.count - count
@@ -24,6 +24,7 @@ public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: Unsa
         return (x &- ones) & ~x & highs
     }
     var i = start
+    if count == 1 { return firstOffset(ofByte: needle[0], in: haystack, from: start) }
     while i <= last {
         // Sixteen bytes a turn while neither half holds the pair (an output chunk, a long line).
         while i &+ 17 <= haystack.count, candidates(at: i) | candidates(at: i &+ 8) == 0 { i &+= 16 }
@@ -42,6 +43,30 @@ public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: Unsa
         }
         if matches(at: i) { return i }
         i += 1
+    }
+    return nil
+}
+
+/// The first offset of `byte` at or after `start` (`start` within the haystack), sixteen bytes a turn.
+private func firstOffset(ofByte byte: UInt8, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    guard let base = haystack.baseAddress else { return nil }
+    let raw = UnsafeRawPointer(base)
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    let pattern = UInt64(byte) &* ones
+    @inline(__always) func found(at i: Int) -> UInt64 {
+        let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+        return (x &- ones) & ~x & highs
+    }
+    var i = start
+    while i &+ 16 <= haystack.count, found(at: i) | found(at: i &+ 8) == 0 { i &+= 16 }
+    while i &+ 8 <= haystack.count {
+        let f = found(at: i)
+        if f != 0 { return i &+ f.trailingZeroBitCount >> 3 }
+        i &+= 8
+    }
+    while i < haystack.count {
+        if haystack[i] == byte { return i }
+        i &+= 1
     }
     return nil
 }

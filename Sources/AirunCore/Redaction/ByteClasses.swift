@@ -59,6 +59,10 @@
 @inline(__always) func mayGlueKey(_ b: UInt8) -> Bool {
     switch b { case 0x5f, 0x2d, 0x5c, 0x25: return true; default: return false }
 }
+/// What may follow a `key` in `key=value`, `key: value`, `"key": "value"`: `keyValue`'s first test.
+@inline(__always) func mayFollowKey(_ b: UInt8) -> Bool {
+    switch b { case 0x22, 0x27, 0x20, 0x3d, 0x3a: return true; default: return false }  // " ' space = :
+}
 @inline(__always) func isTrigger(_ b: UInt8) -> Bool {
     switch b { case 0x2d, 0x3a, 0x2b, 0x28: return true; default: return false }  // - : + (
 }
@@ -112,6 +116,8 @@ struct WordStops: Sendable {
     private var starts: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var count = 0
     var usable: Bool { count <= 4 }
+    /// Whether a secret value begins with a letter or digit: then a run of them holds stops.
+    var hasAlnumStarts: Bool { count > 0 }
 
     /// A secret value's first byte: one more stop inside words (a non-alphanumeric byte is one already).
     mutating func insert(_ b: UInt8) {

@@ -25,12 +25,21 @@ public struct CaptureRedaction: Sendable {
             start = newline + 1
             skippingToLineEnd = false
         }
-        pending.append(contentsOf: chunk[start...])
-        guard let lastNewline = pending.lastIndex(of: 0x0A) else {
+        // `pending` never holds a newline: the chunk's last one ends the lines to redact now.
+        guard let lastNewline = chunk[start...].lastIndex(of: 0x0A) else {
+            pending.append(contentsOf: chunk[start...])
             return pending.count > Self.flushLimit ? flush() : []
         }
-        let lines = Array(pending[...lastNewline])
-        pending.removeFirst(lastNewline + 1)
+        // One copy at most: none when the chunk is whole lines and nothing waits before it.
+        let lines: [UInt8]
+        if pending.isEmpty {
+            lines = start == 0 && lastNewline == chunk.count - 1 ? chunk : Array(chunk[start...lastNewline])
+        } else {
+            pending.append(contentsOf: chunk[start...lastNewline])
+            lines = pending
+            pending = []
+        }
+        pending.append(contentsOf: chunk[(lastNewline + 1)...])
         return redactLines(lines)
     }
 

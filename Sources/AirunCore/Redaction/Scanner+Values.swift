@@ -125,9 +125,14 @@ extension Scanner {
         return replace(i, k, kind: "EMAIL")
     }
 
+    /// No number continues into `i` from before it (a letter, digit, `.` or `-`): `phone`'s first test.
+    @inline(__always) func phoneMayStart(_ i: Int) -> Bool {
+        !(i > 0 && (isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-")))
+    }
+
     /// `+<8–15 digits with spaces, dashes, dots or brackets>`, `(555) 123-4567`, `555-123-4567`.
     mutating func phone(_ i: Int) -> Int? {
-        if i > 0, isAlnum(input[i - 1]) || input[i - 1] == UInt8(ascii: ".") || input[i - 1] == UInt8(ascii: "-") { return nil }
+        guard phoneMayStart(i) else { return nil }
         // A number that starts with a digit is only ever the 3-3-4 form below: a first run of
         // digits of another length (a year, a time, a count) is none, without reading further.
         if isDigit(input[i]), !takesNoShortcuts {

@@ -16,6 +16,8 @@ struct Scanner {
     /// The next `@` and the next byte of no email's local part, at or after where they were last
     /// looked for (`emailMayEnd`).
     private var nextAtSign = -1, nextLocalBreak = -1, searchedFrom = 0
+    /// Where the last word `matchAt` read began, and where its letters and digits end.
+    private var wordRead = (start: -1, alnumEnd: -1)
     /// For the tests: no shortcut is taken (`emailMayEnd` always says yes, `phone` reads every
     /// number whole), so the shortcuts can be held to the work they stand in for.
     var takesNoShortcuts = false
@@ -89,6 +91,10 @@ struct Scanner {
                 // A hyphen continues a word (`sk-learn`), but starts one after punctuation (`)-passwd`).
                 previousIsWord = word || (b == UInt8(ascii: "-") && previousIsWord)
                 i += 1
+                // A word that began here and matched nothing: its letters and digits were just
+                // read (`wordRead`), and the path above would pass each of them (none is a stop
+                // without a secret value's first byte among them): on past them at once.
+                if word, careful == 0, wordAtATime, !wordStops.hasAlnumStarts, wordRead.start == i - 1 { i = wordRead.alnumEnd }
             }
         }
         trailingFragment()
@@ -182,24 +188,33 @@ struct Scanner {
         case UInt8(ascii: ":"):
             if let end = urlPassword(i) { return end }
         case UInt8(ascii: "+"), UInt8(ascii: "("):
-            if redactor.maskPersonalData, let end = phone(i) { return end }
+            if redactor.maskPersonalData, phoneMayStart(i), let end = phone(i) { return end }
         default:
             break
         }
         guard isWordByte(b) else { return nil }
         let boundary = atBoundary(i)
-        if boundary || keyMayStartInsideWord(i), let end = token(i) { return end }
+        // Each detector's first test is made here, before the call: most words fail it (a word
+        // of base64 fails them all), and a call per detector per word was a third of the scan.
+        if boundary || keyMayStartInsideWord(i), i + 1 < input.count, tokenMayStart(b, input[i + 1]), let end = token(i) { return end }
         guard boundary else { return nil }
         if lowercased(b) == UInt8(ascii: "b"), let end = authorization(i) { return end }
-        // One scan of the word serves the email and key=value checks.
-        let keyEnd = skip(from: i, over: keyBytes)
+        // One scan of the word serves the email and key=value checks, and the scan loop after them.
+        var alnumEnd = wordAtATime ? WordStops.alnumRunEnd(input, from: i) : i
+        while alnumEnd < input.count, isAlnum(input[alnumEnd]) { alnumEnd &+= 1 }
+        wordRead = (i, alnumEnd)
+        let keyEnd = alnumEnd < input.count && !keyBytes.contains(input[alnumEnd]) ? alnumEnd : skip(from: alnumEnd, over: keyBytes)
         if redactor.maskPersonalData {
-            if emailMayEnd(after: i) {
+            // No `@` after here: `emailMayEnd`'s own answer, without the call.
+            let noAtSignAhead = !takesNoShortcuts && searchedFrom <= i && nextAtSign == input.count
+            if !noAtSignAhead, emailMayEnd(after: i) {
                 let localEnd = skip(from: keyEnd, over: emailLocalBytes)
                 if localEnd < input.count, input[localEnd] == UInt8(ascii: "@"), let end = email(i, localEnd: localEnd) { return end }
             }
-            if isDigit(b), let end = phone(i) { return end }
+            if isDigit(b), phoneMayStart(i), let end = phone(i) { return end }
         }
+        // `keyValue` wants a key of three bytes or more followed by a quote, a space, `=` or `:`.
+        guard keyEnd - i >= 3, keyEnd < input.count, mayFollowKey(input[keyEnd]) else { return nil }
         return keyValue(i, keyEnd: keyEnd)
     }
 
