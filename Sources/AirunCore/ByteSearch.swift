@@ -5,18 +5,15 @@
 /// and a capture to every chunk.
 public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
     let count = needle.count
-    guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress else { return nil }
+    guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress, let needleBase = needle.baseAddress
+    else { return nil }
     let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
     let first = UInt64(needle[0]) &* ones
     // A one-byte needle has its own search below; this one is never used for it.
     let second = UInt64(needle[count > 1 ? 1 : 0]) &* ones, secondOffset = count > 1 ? 1 : 0
     let raw = UnsafeRawPointer(base)
     let last = haystack.count - count
-    @inline(__always) func matches(at i: Int) -> Bool {
-        var k = 0
-        while k < count, haystack[i + k] == needle[k] { k += 1 }
-        return k == count
-    }
+    @inline(__always) func matches(at i: Int) -> Bool { sameBytes(raw + i, needleBase, count: count) }
     @inline(__always) func candidates(at i: Int) -> UInt64 {
         // A zero byte of x is a position where both bytes match; the lowest one reported is exact.
         let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ first)
@@ -114,4 +111,17 @@ public func splitUTF8(_ text: String, at separator: UInt8, omittingEmptySubseque
         bytes.split(separator: separator, omittingEmptySubsequences: omittingEmptySubsequences)
             .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
     }
+}
+
+@inline(__always) func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    var j = 0
+    while j + 8 <= count {
+        guard a.loadUnaligned(fromByteOffset: j, as: UInt64.self) == b.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return false }
+        j += 8
+    }
+    while j < count {
+        guard a.load(fromByteOffset: j, as: UInt8.self) == b.load(fromByteOffset: j, as: UInt8.self) else { return false }
+        j += 1
+    }
+    return true
 }

@@ -153,6 +153,15 @@ struct LineReaderTests {
         }
     }
 
+    @Test("a level read from a line's bytes is the one its raw value names, and nothing else is one")
+    func levelFromBytes() {
+        let spellings = RecordLevel.allCases.map(\.rawValue) + ["info", "Info", "INF", "INFOS", "WARNING", "WARN ", "ERRO", "ERRORS", "E", "", "IN\u{0}O", "ÉRROR"]
+        for text in spellings {
+            let read = Array(text.utf8).withUnsafeBufferPointer { RecordLevel(bytes: $0) }
+            #expect(read == RecordLevel(rawValue: text), "\(text.debugDescription)")
+        }
+    }
+
     /// Needles up to twenty bytes in haystacks up to a hundred: the search passes sixteen bytes a
     /// turn where the needle's first two cannot start, and must stop where the needle no longer fits
     /// (an eleven-byte needle read past the end once: `-----BEGIN ` in a capture chunk).

@@ -61,6 +61,32 @@ struct ScannerTests {
         }
     }
 
+    /// The prefilter passes a byte inside a word without a look (and a whole word that matched
+    /// nothing, at once): against every byte taking the careful path, over text dense in what
+    /// keys are glued to (`_`, `-`, `\\`, `%XX`) and in the prefixes they begin with.
+    @Test("the prefilter passes over only bytes that begin nothing: the same output as a look at every byte")
+    func prefilterAgainstEveryByte() {
+        let rng = TestRandom()
+        var r = rng
+        let pieces = ["sk-", "ghp_", "hf_", "AKIA", "eyJ", "xoxb-", "github_pat_", "_", "-", "\\n", "%3D", "%", "\\", "token=", "password: ",
+                      " ", "abc", "QUJDREVG", "0123456789abcdefghijKLMNOPQRSTUV", "Bearer ", "--api-key ", "://u:p@h", "\n", "(", "+", "\"", "sk_live_",
+                      "ABCDEFGHIJ0123456789", ".", "/", "=", "é"]
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0...24, using: &r)).map { _ in pieces.randomElement(using: &r)! }.joined()
+            var redactor = Redactor()
+            redactor.maskPersonalData = Bool.random(using: &r)
+            if Bool.random(using: &r) { redactor.addSecret("QUJDREVGsecret", kind: "V") }
+            let bytes = Array(text.utf8)
+            let (fast, every) = bytes.withUnsafeBufferPointer { input in
+                var a = Scanner(redactor: redactor, input: input)
+                var b = Scanner(redactor: redactor, input: input)
+                b.takesNoShortcuts = true
+                return (a.run(), b.run())
+            }
+            #expect(fast == every, "\(text.debugDescription) (seed \(rng))")
+        }
+    }
+
     /// The first and last bytes a value's halves can have (`Redactor.fragmentStarts`, `fragmentEnds`)
     /// are the scanner's shortcut past the fragment search: every half of every length is still found.
     @Test("a secret value's halves of 8 bytes or more are masked at the start and end of a text, at every length")

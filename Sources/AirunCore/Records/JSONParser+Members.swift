@@ -36,18 +36,6 @@ public struct JSONProjection: Sendable {
 
 /// Whether `count` bytes at `a` and `b` are the same, eight at a time (keys are short: no call
 /// to memcmp for them).
-@inline(__always) private func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-    var j = 0
-    while j + 8 <= count {
-        guard a.loadUnaligned(fromByteOffset: j, as: UInt64.self) == b.loadUnaligned(fromByteOffset: j, as: UInt64.self) else { return false }
-        j += 8
-    }
-    while j < count {
-        guard a.load(fromByteOffset: j, as: UInt8.self) == b.load(fromByteOffset: j, as: UInt8.self) else { return false }
-        j += 1
-    }
-    return true
-}
 
 /// A layout's `"key":` prefixes end to end, with the wanted index of each (-1: not wanted).
 private final class MemberLayout: @unchecked Sendable {  // immutable after init

@@ -18,8 +18,9 @@ struct Scanner {
     private var nextAtSign = -1, nextLocalBreak = -1, searchedFrom = 0
     /// Where the last word `matchAt` read began, and where its letters and digits end.
     private var wordRead = (start: -1, alnumEnd: -1)
-    /// For the tests: no shortcut is taken (`emailMayEnd` always says yes, `phone` reads every
-    /// number whole), so the shortcuts can be held to the work they stand in for.
+    /// For the tests: no shortcut is taken (every byte takes the careful path, `emailMayEnd`
+    /// always says yes, `phone` reads every number whole), so the shortcuts can be held to the
+    /// work they stand in for.
     var takesNoShortcuts = false
     /// First bytes of the exact secret values, to skip the value search at most positions.
     private let secretStarts: ByteSet
@@ -52,8 +53,10 @@ struct Scanner {
         var valueInsideMatch = hasValues && secretValueStarts(in: 0..<i)
         var previousIsWord = i > 0
         // Positions left to take the careful path: a key prefix may begin inside a word within
-        // three bytes of `_`, `-`, `\` or `%` (`keyMayStartInsideWord`), and after a match.
-        var careful = 3
+        // three bytes of `_`, `-`, `\` or `%` (`keyMayStartInsideWord`), and after a match. At
+        // the start nothing came before: the first bytes set it themselves (a short string, a
+        // child log line's message, was three careful bytes longer).
+        var careful = i > 0 ? 3 : 0
         insideWordStops.withMembership { stopsInsideWord in
             while i < n {
                 let b = p[i]
@@ -61,7 +64,7 @@ struct Scanner {
                 // known secret values can begin a match, and key prefixes only just after `_`,
                 // `-`, `\` or `%`: every other byte is passed at one test, with no branch on
                 // which letter it is (a random one mispredicts in base64).
-                if previousIsWord, careful == 0, !stopsInsideWord(b) {
+                if previousIsWord, careful == 0, !stopsInsideWord(b), !takesNoShortcuts {
                     i &+= 1
                     // And on eight at a time to the next stop (nothing changes before it).
                     if wordAtATime, let base = p.baseAddress {
@@ -94,7 +97,9 @@ struct Scanner {
                 // A word that began here and matched nothing: its letters and digits were just
                 // read (`wordRead`), and the path above would pass each of them (none is a stop
                 // without a secret value's first byte among them): on past them at once.
-                if word, careful == 0, wordAtATime, !wordStops.hasAlnumStarts, wordRead.start == i - 1 { i = wordRead.alnumEnd }
+                if word, careful == 0, wordAtATime, !takesNoShortcuts, !wordStops.hasAlnumStarts, wordRead.start == i - 1 {
+                    i = wordRead.alnumEnd
+                }
             }
         }
         trailingFragment()
