@@ -108,29 +108,35 @@ struct ByteSet: Sendable {
     static let emailLocalBytes = ByteSet { isAlnum($0) || isEmailLocal($0) }
 }
 
-/// The bytes inside a word at which the scanner must stop (`ByteSet.wordBreaks` and the first
-/// bytes of the exact secret values), tested eight at a time: a run of letters and digits (most of
-/// base64, most of a long word) is passed a word per step instead of a byte per step. Holds up to
-/// four alphanumeric first bytes; with more, `usable` is false and the scanner goes byte by byte.
+/// The bytes inside a word at which the scanner must stop, tested eight at a time: every byte
+/// that is no letter or digit (`ByteSet.wordBreaks`' alphanumeric complement), and each place
+/// where a secret value's first two bytes stand. A run of letters and digits (most of base64,
+/// most of a long word) is passed a word per step instead of a byte per step. Holds up to four
+/// pairs; with more, `usable` is false and the scanner goes byte by byte.
+///
+/// Pairs, not first bytes: with `HF_TOKEN=hf_…` set, every `h` of a capture was a stop (one byte
+/// in thirty of base64), and the secret values' scan there halved a capture's speed.
 struct WordStops: Sendable {
-    private var starts: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var firsts: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var seconds: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var count = 0
     var usable: Bool { count <= 4 }
     /// Whether a secret value begins with a letter or digit: then a run of them holds stops.
     var hasAlnumStarts: Bool { count > 0 }
 
-    /// A secret value's first byte: one more stop inside words (a non-alphanumeric byte is one already).
-    mutating func insert(_ b: UInt8) {
-        guard isAlnum(b) else { return }
-        let broadcast = UInt64(b) &* Self.ones
+    /// A secret value's first two bytes: one more stop inside words where both stand (a value
+    /// that begins with a byte that is no letter or digit stops there already).
+    mutating func insert(_ first: UInt8, _ second: UInt8) {
+        guard isAlnum(first) else { return }
+        let a = UInt64(first) &* Self.ones, b = UInt64(second) &* Self.ones
         // Compared in place: an array of the four would be made at every secret's start-up insert.
-        if (count > 0 && starts.0 == broadcast) || (count > 1 && starts.1 == broadcast) || (count > 2 && starts.2 == broadcast)
-            || (count > 3 && starts.3 == broadcast) { return }
+        if (count > 0 && firsts.0 == a && seconds.0 == b) || (count > 1 && firsts.1 == a && seconds.1 == b)
+            || (count > 2 && firsts.2 == a && seconds.2 == b) || (count > 3 && firsts.3 == a && seconds.3 == b) { return }
         switch count {
-        case 0: starts.0 = broadcast
-        case 1: starts.1 = broadcast
-        case 2: starts.2 = broadcast
-        case 3: starts.3 = broadcast
+        case 0: (firsts.0, seconds.0) = (a, b)
+        case 1: (firsts.1, seconds.1) = (a, b)
+        case 2: (firsts.2, seconds.2) = (a, b)
+        case 3: (firsts.3, seconds.3) = (a, b)
         default: break
         }
         count += 1
@@ -138,19 +144,21 @@ struct WordStops: Sendable {
 
     private static let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
 
-    /// The high bit set in each byte of `w` (eight bytes, the first in the lowest) that is a stop;
-    /// the lowest set bit is exact (higher ones may be false where a start byte matched below).
-    @inline(__always) func stops(_ w: UInt64) -> UInt64 {
+    /// The high bit set in each byte of `w` (eight bytes, the first in the lowest) that is a stop,
+    /// `next` being the eight bytes one further on; the lowest set bit is exact or early (a
+    /// higher one may be false where a pair matched below, and a false stop only costs a look),
+    /// and no stop is ever missed.
+    @inline(__always) func stops(_ w: UInt64, next: UInt64) -> UInt64 {
         let ones = Self.ones, highs = Self.highs
         var stop = Self.notAlnum(w)
-        @inline(__always) func equal(_ broadcast: UInt64) -> UInt64 {
-            let z = w ^ broadcast
+        @inline(__always) func equal(_ v: UInt64, _ broadcast: UInt64) -> UInt64 {
+            let z = v ^ broadcast
             return (z &- ones) & ~z & highs
         }
-        if count > 0 { stop |= equal(starts.0) }
-        if count > 1 { stop |= equal(starts.1) }
-        if count > 2 { stop |= equal(starts.2) }
-        if count > 3 { stop |= equal(starts.3) }
+        if count > 0 { stop |= equal(w, firsts.0) & equal(next, seconds.0) }
+        if count > 1 { stop |= equal(w, firsts.1) & equal(next, seconds.1) }
+        if count > 2 { stop |= equal(w, firsts.2) & equal(next, seconds.2) }
+        if count > 3 { stop |= equal(w, firsts.3) & equal(next, seconds.3) }
         return stop
     }
 

@@ -53,7 +53,7 @@ public struct Redactor: Sendable {
         secretValues.append((bytes, kind))
         secretStarts.insert(bytes[0])
         insideWordStops.insert(bytes[0])
-        wordStops.insert(bytes[0])
+        wordStops.insert(bytes[0], bytes[1])
         // Longest first, so a value containing another is masked whole.
         secretValues.sort { $0.value.count > $1.value.count }
     }

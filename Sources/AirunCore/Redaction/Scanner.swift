@@ -27,7 +27,7 @@ struct Scanner {
     private let insideWordStops: ByteSet
     private let wordStops: WordStops
     /// Runs inside words are passed eight bytes at a time (`WordStops`); false for the tests, and
-    /// when there are too many secret values' first bytes to test that way.
+    /// when there are too many secret values' first two bytes to test that way.
     var wordAtATime: Bool
     /// Read once per scan, not once per word (each static is a lazily made global).
     private let keyBytes = ByteSet.keyBytes, emailLocalBytes = ByteSet.emailLocalBytes
@@ -68,8 +68,10 @@ struct Scanner {
                     i &+= 1
                     // And on eight at a time to the next stop (nothing changes before it).
                     if wordAtATime, let base = p.baseAddress {
-                        while i &+ 8 <= n {
-                            let stop = wordStops.stops(UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                        let raw = UnsafeRawPointer(base)
+                        while i &+ 9 <= n {
+                            let stop = wordStops.stops(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self),
+                                                       next: raw.loadUnaligned(fromByteOffset: i &+ 1, as: UInt64.self))
                             if stop != 0 {
                                 i &+= stop.trailingZeroBitCount >> 3
                                 break
@@ -279,7 +281,7 @@ struct Scanner {
     }
 
     /// A word starts at `i`: after a non-word byte, or after a hyphen that follows one.
-    func atBoundary(_ i: Int) -> Bool {
+    @inline(__always) func atBoundary(_ i: Int) -> Bool {
         guard i > 0 else { return true }
         let previous = input[i - 1]
         if isWordByte(previous) { return false }
