@@ -19,13 +19,7 @@ struct ScannerTests {
             for personal in [true, false] {
                 var redactor = Redactor()
                 redactor.maskPersonalData = personal
-                let bytes = Array(text.utf8)
-                let (fast, every) = bytes.withUnsafeBufferPointer { input in
-                    var a = Scanner(redactor: redactor, input: input)
-                    var b = Scanner(redactor: redactor, input: input)
-                    b.takesNoShortcuts = true
-                    return (a.run(), b.run())
-                }
+                let (fast, every) = Self.withAndWithoutShortcuts(text, redactor)
                 #expect(fast == every, "\(text.debugDescription) (seed \(rng))")
             }
         }
@@ -76,19 +70,24 @@ struct ScannerTests {
             var redactor = Redactor()
             redactor.maskPersonalData = Bool.random(using: &r)
             if Bool.random(using: &r) { redactor.addSecret("QUJDREVGsecret", kind: "V") }
-            let bytes = Array(text.utf8)
-            let (fast, every) = bytes.withUnsafeBufferPointer { input in
-                var a = Scanner(redactor: redactor, input: input)
-                var b = Scanner(redactor: redactor, input: input)
-                b.takesNoShortcuts = true
-                return (a.run(), b.run())
-            }
+            let (fast, every) = Self.withAndWithoutShortcuts(text, redactor)
             #expect(fast == every, "\(text.debugDescription) (seed \(rng))")
         }
     }
 
-    /// The first and last bytes a value's halves can have (`Redactor.fragmentStarts`, `fragmentEnds`)
-    /// are the scanner's shortcut past the fragment search: every half of every length is still found.
+    /// What the scanner makes of `text` as it runs, and with every shortcut off (`takesNoShortcuts`).
+    static func withAndWithoutShortcuts(_ text: String, _ redactor: Redactor) -> ([UInt8]?, [UInt8]?) {
+        Array(text.utf8).withUnsafeBufferPointer { input in
+            var a = Scanner(redactor: redactor, input: input)
+            var b = Scanner(redactor: redactor, input: input)
+            b.takesNoShortcuts = true
+            return (a.run(), b.run())
+        }
+    }
+
+    /// A value's halves are found by one search per value for the text's first (last) eight bytes,
+    /// not by a comparison per length: every half of every length is still found, where a value
+    /// repeats itself too.
     @Test("a secret value's halves of 8 bytes or more are masked at the start and end of a text, at every length")
     func fragmentsAtEveryLength() {
         let rng = TestRandom()

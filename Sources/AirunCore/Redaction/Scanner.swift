@@ -84,7 +84,7 @@ struct Scanner {
                 if mayGlueKey(b) { careful = 3 } else if careful > 0 { careful -= 1 }
                 // Word starts, a few trigger bytes and those first bytes may begin a match.
                 let word = isWordByte(b)
-                let candidate = secretStarts.contains(b) || (word && !previousIsWord) || isTrigger(b)
+                let candidate = secretStarts.contains(b) || (word && !previousIsWord) || (isTrigger(b) && (takesNoShortcuts || triggerMayMatch(i)))
                     || (isTokenStart(b) && keyMayStartInsideWord(i))
                 if candidate, let end = matchAt(i) {
                     if !valueInsideMatch, hasValues { valueInsideMatch = secretValueStarts(in: (i + 1)..<end) }
@@ -278,6 +278,17 @@ struct Scanner {
         if i >= 2, input[i - 2] == UInt8(ascii: "\\"), isLetter(input[i - 1]) { return true }
         if i >= 3, input[i - 3] == UInt8(ascii: "%"), isHexDigit(input[i - 2]), isHexDigit(input[i - 1]) { return true }
         return false
+    }
+
+    /// Whether the detector of the trigger byte at `i` gets past its first test: `--` (an option,
+    /// a key block's dashes), `://` (a URL's password), a `+` or `(` where a number may start
+    /// (`phone`). Most triggers do not (a `+` inside base64, a `-` inside a word, a `:` after a key).
+    @inline(__always) func triggerMayMatch(_ i: Int) -> Bool {
+        switch input[i] {
+        case UInt8(ascii: "-"): return i + 1 < input.count && input[i + 1] == UInt8(ascii: "-")
+        case UInt8(ascii: ":"): return i + 2 < input.count && input[i + 1] == UInt8(ascii: "/") && input[i + 2] == UInt8(ascii: "/")
+        default: return redactor.maskPersonalData && phoneMayStart(i)
+        }
     }
 
     /// A word starts at `i`: after a non-word byte, or after a hyphen that follows one.
