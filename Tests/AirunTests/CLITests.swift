@@ -133,7 +133,8 @@ struct ConfigNamesTests {
                 helpKeys.insert(table + "." + t[..<eq].trimmingCharacters(in: .whitespaces))
             }
         }
-        let show = try airun(["config", "show"], environment: ["XDG_CONFIG_HOME": Scratch().path]).stdoutText
+        let configHome = Scratch()  // held: a temporary one was removed before airun looked in it
+        let show = try airun(["config", "show"], environment: ["XDG_CONFIG_HOME": configHome.path]).stdoutText
         let showKeys = Set(show.split(separator: "\n").compactMap { line -> String? in
             let key = line.split(separator: " ").first.map(String.init) ?? ""
             return key.hasPrefix("log.") || key.hasPrefix("export.") ? key : nil

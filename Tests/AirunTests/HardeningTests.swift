@@ -263,7 +263,10 @@ struct HardeningTests {
 
     @Test("a command line that only airun's trace variables push over the kernel's limit says so; 126 as a shell gives")
     func argumentListTooLong() throws {
-        let environment = Airun.environment(logDirectory: Scratch().path).map { "\($0.key)=\($0.value)" }
+        // Held to the end: a temporary `Scratch()` was removed at once, and the airun runs below
+        // made its directory again and left it in /tmp.
+        let logs = Scratch()
+        let environment = Airun.environment(logDirectory: logs.path).map { "\($0.key)=\($0.value)" }
         func arguments(_ total: Int) -> [String] {
             stride(from: 0, to: total, by: 100_000).map { String(repeating: "x", count: min(100_000, total - $0)) }
         }

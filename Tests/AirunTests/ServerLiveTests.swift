@@ -40,8 +40,10 @@ struct ServerLiveTests {
         // The line follows the record: wait for it, as for any output (a busy machine once read
         // stderr between the two).
         #expect(eventually(within: 10) { stderrOf(p).contains("airun: ready after ") }, "\(stderrOf(p).suffix(400))")
-        // A request, so the server's own counters move.
-        let answer = runTool(["curl", "-s", "-m", "30", "http://127.0.0.1:\(port)/completion", "-d", #"{"prompt":"hello","n_predict":4}"#])
+        // A request, so the server's own counters move: four tokens whatever it samples (a run
+        // once ended at three, on the tiny model's end-of-text).
+        let answer = runTool(["curl", "-s", "-m", "30", "http://127.0.0.1:\(port)/completion", "-d",
+                              #"{"prompt":"hello","n_predict":4,"ignore_eos":true,"seed":25}"#])
         #expect(answer.output.contains("\"tokens_predicted\":4"), "\(answer.output.prefix(300))")
         // A heartbeat after the answer has the server's own count of its tokens (on a busy machine the
         // first heartbeats may come before ready, or while the request is processed).

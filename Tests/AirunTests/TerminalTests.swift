@@ -144,12 +144,15 @@ struct TerminalTests {
     @Test("reading a piped stdin under script(1) returns, as without airun")
     func pipedRead() throws {
         var outputs: [String] = []
+        // Held to the end: a `Scratch()` made in the call below was gone (its directory removed)
+        // before airun ran, which made the directory again and left it in /tmp.
+        let logs = Scratch()
         for prefix in Self.prefixes {
             let inner = "\(prefix)sh -c 'read a; read b; echo got:$a:$b'"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", "printf 'hello\\nworld\\n' | timeout 15 script -qc \(TerminalSession.quote(inner)) /dev/null"]
-            p.environment = Airun.environment(logDirectory: Scratch().path)
+            p.environment = Airun.environment(logDirectory: logs.path)
             let out = Pipe()
             p.standardOutput = out
             p.standardInput = FileHandle.nullDevice

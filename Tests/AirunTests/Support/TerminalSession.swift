@@ -30,7 +30,18 @@ final class TerminalSession {
         #expect(waitFor("$ "), "no prompt: \(screen)")
     }
 
-    deinit { _ = try? tmux(read: false, ["kill-server"]) }
+    /// Ends the session and waits (up to 5 s) until nothing runs on its terminal any more: bash
+    /// writes its history when the hang-up reaches it, an airun in it its last records, and the
+    /// scratch directory is removed after this. Removed before, it was left behind (or made again)
+    /// by those late writes: two or three directories in /tmp after every run of the suite.
+    deinit {
+        let terminal = tty
+        _ = try? tmux(read: false, ["kill-server"])
+        guard !terminal.isEmpty else { return }
+        _ = eventually(within: 5) {
+            ((try? runTool("/bin/ps", ["-o", "pid=", "-t", terminal], scratch: scratch)) ?? "").allSatisfy(\.isWhitespace)
+        }
+    }
 
     /// Single-quotes `s` for the shell.
     static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
