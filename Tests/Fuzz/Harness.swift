@@ -35,6 +35,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = r.redact(text)
         _ = r.redact(bytes)
         _ = r.redact(arguments: text.split(separator: " ").map(String.init))
+        // The scanner's shortcuts (the prefilter, the eight-byte pass and its secret pairs, the
+        // word jump, each detector's first test made early) against a look at every byte.
+        bytes.withUnsafeBufferPointer { input in
+            var fast = Scanner(redactor: r, input: input)
+            var careful = Scanner(redactor: r, input: input)
+            careful.takesNoShortcuts = true
+            careful.wordAtATime = false
+            precondition(fast.run() == careful.run(), "a scanner shortcut changed what is masked")
+        }
     case "capture":
         // A redacted capture file, chunk by chunk: the input cut into chunks whose sizes its own
         // bytes give, some of them dropped (the writer fell behind), with a secret value planted
