@@ -7,21 +7,19 @@ public func firstOffset(of needle: UnsafeBufferPointer<UInt8>, in haystack: Unsa
     let count = needle.count
     guard count > 0, start >= 0, haystack.count - start >= count, let base = haystack.baseAddress, let needleBase = needle.baseAddress
     else { return nil }
+    if count == 1 { return firstOffset(ofByte: needle[0], in: haystack, from: start) }
     let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-    let first = UInt64(needle[0]) &* ones
-    // A one-byte needle has its own search below; this one is never used for it.
-    let second = UInt64(needle[count > 1 ? 1 : 0]) &* ones, secondOffset = count > 1 ? 1 : 0
+    let first = UInt64(needle[0]) &* ones, second = UInt64(needle[1]) &* ones
     let raw = UnsafeRawPointer(base)
     let last = haystack.count - count
     @inline(__always) func matches(at i: Int) -> Bool { sameBytes(raw + i, needleBase, count: count) }
     @inline(__always) func candidates(at i: Int) -> UInt64 {
         // A zero byte of x is a position where both bytes match; the lowest one reported is exact.
         let x = (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ first)
-            | (raw.loadUnaligned(fromByteOffset: i + secondOffset, as: UInt64.self) ^ second)
+            | (raw.loadUnaligned(fromByteOffset: i + 1, as: UInt64.self) ^ second)
         return (x &- ones) & ~x & highs
     }
     var i = start
-    if count == 1 { return firstOffset(ofByte: needle[0], in: haystack, from: start) }
     while i <= last {
         // Sixteen bytes a turn while neither half holds the pair (an output chunk, a long line).
         while i &+ 17 <= haystack.count, candidates(at: i) | candidates(at: i &+ 8) == 0 { i &+= 16 }
@@ -113,6 +111,8 @@ public func splitUTF8(_ text: String, at separator: UInt8, omittingEmptySubseque
     }
 }
 
+/// Whether `count` bytes at `a` and `b` are the same, eight at a time (keys, ids and needles are
+/// short: no call to memcmp for them).
 @inline(__always) func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
     var j = 0
     while j + 8 <= count {

@@ -34,9 +34,6 @@ public struct JSONProjection: Sendable {
     }
 }
 
-/// Whether `count` bytes at `a` and `b` are the same, eight at a time (keys are short: no call
-/// to memcmp for them).
-
 /// A layout's `"key":` prefixes end to end, with the wanted index of each (-1: not wanted).
 private final class MemberLayout: @unchecked Sendable {  // immutable after init
     private let count: Int

@@ -84,7 +84,7 @@ struct Scanner {
                 if mayGlueKey(b) { careful = 3 } else if careful > 0 { careful -= 1 }
                 // Word starts, a few trigger bytes and those first bytes may begin a match.
                 let word = isWordByte(b)
-                let candidate = secretStarts.contains(b) || (word && !previousIsWord) || (isTrigger(b) && (takesNoShortcuts || triggerMayMatch(i)))
+                let candidate = secretStarts.contains(b) || (word && !previousIsWord) || (takesNoShortcuts ? isTrigger(b) : triggerMayMatch(i))
                     || (isTokenStart(b) && keyMayStartInsideWord(i))
                 if candidate, let end = matchAt(i) {
                     if !valueInsideMatch, hasValues { valueInsideMatch = secretValueStarts(in: (i + 1)..<end) }
@@ -207,10 +207,9 @@ struct Scanner {
         guard boundary else { return nil }
         if lowercased(b) == UInt8(ascii: "b"), let end = authorization(i) { return end }
         // One scan of the word serves the email and key=value checks, and the scan loop after them.
-        var alnumEnd = wordAtATime ? WordStops.alnumRunEnd(input, from: i) : i
-        while alnumEnd < input.count, isAlnum(input[alnumEnd]) { alnumEnd &+= 1 }
+        let alnumEnd = alnumEnd(from: i)
         wordRead = (i, alnumEnd)
-        let keyEnd = alnumEnd < input.count && !keyBytes.contains(input[alnumEnd]) ? alnumEnd : skip(from: alnumEnd, over: keyBytes)
+        let keyEnd = skip(pastAlnum: alnumEnd, over: keyBytes)
         if redactor.maskPersonalData {
             // No `@` after here: `emailMayEnd`'s own answer, without the call.
             let noAtSignAhead = !takesNoShortcuts && searchedFrom <= i && nextAtSign == input.count
@@ -233,11 +232,23 @@ struct Scanner {
     ///
     /// - Important: `set` holds every ASCII letter and digit (`keyBytes`, `emailLocalBytes`).
     func skip(from start: Int, over set: ByteSet) -> Int {
+        skip(pastAlnum: wordAtATime ? WordStops.alnumRunEnd(input, from: start) : start, over: set)
+    }
+
+    /// `skip` from where letters and digits were already passed (the byte loop alone).
+    @inline(__always) func skip(pastAlnum start: Int, over set: ByteSet) -> Int {
         set.withMembership { member in
-            var k = wordAtATime ? WordStops.alnumRunEnd(input, from: start) : start
+            var k = start
             while k < input.count, member(input[k]) { k &+= 1 }
             return k
         }
+    }
+
+    /// The end of the run of letters and digits from `start`.
+    @inline(__always) func alnumEnd(from start: Int) -> Int {
+        var k = wordAtATime ? WordStops.alnumRunEnd(input, from: start) : start
+        while k < input.count, isAlnum(input[k]) { k &+= 1 }
+        return k
     }
 
     /// Compares without allocating: literals are ASCII and short.
@@ -280,14 +291,16 @@ struct Scanner {
         return false
     }
 
-    /// Whether the detector of the trigger byte at `i` gets past its first test: `--` (an option,
-    /// a key block's dashes), `://` (a URL's password), a `+` or `(` where a number may start
-    /// (`phone`). Most triggers do not (a `+` inside base64, a `-` inside a word, a `:` after a key).
+    /// Whether the byte at `i` is a trigger (`isTrigger`) whose detector gets past its first test:
+    /// `--` (an option, a key block's dashes), `://` (a URL's password), a `+` or `(` where a number
+    /// may start (`phone`). Most triggers do not (a `+` inside base64, a `-` inside a word, a `:`
+    /// after a key).
     @inline(__always) func triggerMayMatch(_ i: Int) -> Bool {
         switch input[i] {
         case UInt8(ascii: "-"): return i + 1 < input.count && input[i + 1] == UInt8(ascii: "-")
         case UInt8(ascii: ":"): return i + 2 < input.count && input[i + 1] == UInt8(ascii: "/") && input[i + 2] == UInt8(ascii: "/")
-        default: return redactor.maskPersonalData && phoneMayStart(i)
+        case UInt8(ascii: "+"), UInt8(ascii: "("): return redactor.maskPersonalData && phoneMayStart(i)
+        default: return false
         }
     }
 
