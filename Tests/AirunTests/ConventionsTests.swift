@@ -151,8 +151,14 @@ struct ConventionsTests {
         let attempt = try #require(spans.first { ($0["kind"] as? Int) == 3 }, "\(spans)")
         #expect(attempt["name"] as? String == "text_completion tiny", "the latest conventions' span name, as opted in")
         let attrs = Self.attributes(attempt)
-        for (name, type) in Self.attributeTypes where !(name == "gen_ai.usage.input_tokens" || name == "gen_ai.usage.output_tokens")
-            || attrs[name] != nil {  // llama.cpp's figures are lost with its log's last lines now and then
+        // llama.cpp writes through a logging thread that exit can cut short: now and then its
+        // figures, and even every byte of its stdout, are lost. What it did print decides.
+        let lossy: Set = ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"]
+        for (name, type) in Self.attributeTypes where !lossy.contains(name) || attrs[name] != nil {
+            if name == "gen_ai.response.time_to_first_chunk" && r.stdout.isEmpty {
+                #expect(attrs[name] == nil, "no stdout, yet a first chunk: \(attrs[name] ?? [:])")
+                continue
+            }
             #expect(attrs[name]?[type] != nil, "\(name) is not a \(type): \(attrs[name] ?? [:])")
         }
         #expect(attrs["gen_ai.operation.name"]?["stringValue"] as? String == "text_completion")
