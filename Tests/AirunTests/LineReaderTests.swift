@@ -1,3 +1,4 @@
+@testable import AirunCLI
 @testable import AirunCore
 import Testing
 
@@ -267,17 +268,57 @@ struct ChildLogLineTests {
     }
 
     static func compare(_ lines: [String], _ note: String = "") {
+        compare(bytes: lines.map { Array($0.utf8) }, note + " \(lines)")
+    }
+
+    /// The trees of the two readers; both are returned for the tests that look further.
+    @discardableResult
+    static func compare(bytes lines: [[UInt8]], _ note: String = "") -> (fast: TraceTree, whole: TraceTree) {
         let id = TraceID(trace)!
         var fast = TraceTree.Builder(traceID: id)
         var whole = TraceTree.Builder(traceID: id)
         for line in lines {
-            let bytes = Array(line.utf8)
-            bytes.withUnsafeBufferPointer { b in
+            line.withUnsafeBufferPointer { b in
                 if !fast.addChildLog(line: b) { _ = RecordStream.decode(b) { fast.add($0) } }
                 _ = RecordStream.decode(b) { whole.add($0) }
             }
         }
-        #expect(logs(fast.build()) == logs(whole.build()), "\(note) \(lines)")
+        let trees = (fast.build(), whole.build())
+        #expect(logs(trees.0) == logs(trees.1), "\(note)")
+        return trees
+    }
+
+    @Test("bytes that are not UTF-8 and escapes are kept as the decoder's Strings hold them, and shown escaped")
+    func textsAsTheDecoderReadsThem() throws {
+        func line(message: [UInt8], level: [UInt8]) -> [UInt8] {
+            let parts = Self.line(["child_level": "\"LEVEL\""], message: "MESSAGE").components(separatedBy: "MESSAGE")
+            let halves = parts[0].components(separatedBy: "LEVEL") + parts[1].components(separatedBy: "LEVEL")
+            return parts.count == 2 && halves.count == 3 ? Array(parts[0].utf8) + message + Array(halves[1].utf8) + level + Array(halves[2].utf8)
+                : []
+        }
+        let messages: [[UInt8]] = [
+            Array("caf".utf8) + [0xC3], [0xFF, 0xFE] + Array("x".utf8), Array(#"esc \u001b[31mred\u001b[0m"#.utf8), Array(#"a\u0085b"#.utf8),
+            Array(String(repeating: "é", count: 120).utf8), Array(String(repeating: "w", count: 200).utf8), [],
+        ]
+        let lines = messages.indices.map { line(message: messages[$0], level: $0 % 2 == 0 ? Array("warn".utf8) : [0xE2, 0x82]) }
+        let (fast, whole) = Self.compare(bytes: lines)
+        let attempt = try #require(fast.roots.first?.attempts.first)
+        #expect(attempt.logs.count == messages.count)
+        #expect(attempt.logs[0].message == "caf\u{FFFD}" && attempt.logs[1].message == "\u{FFFD}\u{FFFD}x")
+        #expect(attempt.logs[0].log.childLevel == "warn" && attempt.logs[1].log.childLevel == "\u{FFFD}")
+        // What the text tree writes is UTF-8 already (it is written as it is).
+        #expect(attempt.logs.withShownText(at: 0) { Array($1) } == Array("caf\u{FFFD}".utf8))
+        #expect(attempt.logs.withShownText(at: 1) { Array($0) + Array($1) } == Array("\u{FFFD}\u{FFFD}\u{FFFD}x".utf8))
+        // The text tree: what it showed when each entry held Strings.
+        let text = TraceCommand.text(fast)
+        #expect(text == TraceCommand.text(whole))
+        let shown = text.split(separator: "\n").filter { $0.contains(" log +") }
+        #expect(shown.count == messages.count, "\(text)")
+        #expect(shown[2].hasSuffix(#"warn esc \u{1b}[31mred\u{1b}[0m"#), "\(shown[2])")
+        #expect(shown[3].hasSuffix("\u{FFFD} a\\u{85}b"), "\(shown[3])")
+        #expect(shown[4].hasSuffix(" warn " + String(repeating: "é", count: 120)), "\(shown[4])")
+        #expect(shown[5].hasSuffix(" \u{FFFD} " + String(repeating: "w", count: 160)) && !shown[5].contains(String(repeating: "w", count: 161)),
+                "the first 160 characters: \(shown[5])")
     }
 
     @Test("each way a line can differ from what airun writes is read as the decoder reads it", arguments: [

@@ -100,10 +100,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var stream = RecordStream()
         var encoded = 0
         let redactor = Redactor()
-        // The child.log reader `trace` reads long sessions with.
-        var builder = TraceTree.Builder(traceID: TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!)
-        for line in bytes.split(separator: 0x0A).prefix(64) { _ = line.withUnsafeBufferPointer { builder.addChildLog(line: $0) } }
-        _ = builder.build()
+        // The child.log reader `trace` reads long sessions with, against the whole decoder: the
+        // same log lines, and the same bytes for the text tree.
+        checkChildLogReader(bytes.split(separator: 0x0A).prefix(64))
         // The member visitor stats and trace read lines with, against the whole parser: each line
         // the parser reads as an object is visited too, and every typed read agrees.
         for line in bytes.split(separator: 0x0A).prefix(64) { checkMemberReads(line) }
@@ -350,4 +349,35 @@ private func checkChildLogTranscoder(_ line: UnsafeBufferPointer<UInt8>) {
     let written = transcoder.append(line: line, arrived: 1_767_225_600_123_456, to: &fast)
     let slow = ChildLog.record(line: line, attempt: 2, identity: identity, arrived: 1_767_225_600_123_456)?.line(redactor: redactor)
     precondition(written == (slow != nil) && (slow ?? []) == fast, "the transcoder and the ordinary road disagree on a log line")
+}
+
+/// `TraceTree.Builder.addChildLog(line:)` (with the decoder for the lines it leaves) against the
+/// decoder alone: every log line the same, field by field and as the text tree shows it.
+private func checkChildLogReader(_ lines: ArraySlice<ArraySlice<UInt8>>) {
+    let id = TraceID("4bf92f3577b34da6a3ce929d0e0e4736")!
+    var fast = TraceTree.Builder(traceID: id), whole = TraceTree.Builder(traceID: id)
+    for line in lines {
+        line.withUnsafeBufferPointer { b in
+            if !fast.addChildLog(line: b) { _ = RecordStream.decode(b) { fast.add($0) } }
+            _ = RecordStream.decode(b) { whole.add($0) }
+        }
+    }
+    func logs(_ tree: TraceTree) -> [TraceTree.ChildLogList] {
+        func walk(_ run: TraceTree.Run) -> [TraceTree.ChildLogList] { run.attempts.flatMap { [$0.logs] + $0.runs.flatMap(walk) } }
+        return tree.roots.flatMap(walk)
+    }
+    let a = logs(fast.build()), b = logs(whole.build())
+    precondition(a.count == b.count, "a different number of attempts with log lines")
+    for (x, y) in zip(a, b) {
+        precondition(x.count == y.count, "a different number of log lines")
+        for i in x.indices {
+            let (l, r) = (x[i], y[i])
+            // All but `fields`, which the text tree does not show and the line reader skips.
+            precondition(l.time == r.time && l.level == r.level && l.message == r.message && l.log.attempt == r.log.attempt
+                && l.log.childLevel == r.log.childLevel && l.log.childLogger == r.log.childLogger
+                && l.log.childTimestamp == r.log.childTimestamp, "log line \(i) differs")
+            let shown = { (list: TraceTree.ChildLogList) in list.withShownText(at: i) { Array($0) + [0] + Array($1) } }
+            precondition(shown(x) == shown(y), "log line \(i) is shown differently")
+        }
+    }
 }

@@ -81,16 +81,21 @@ enum TraceCommand {
         put("trace \(tree.traceID.hex)")
         if let caller = tree.roots.first?.start?.callerTraceID { put(" (caller id \(caller))") }
         put(", \(tree.recordCount) records\n")
-        func renderLog(_ log: TraceTree.ChildLogEntry, _ indent: [UInt8]) {
+        func renderLog(_ logs: TraceTree.ChildLogList, _ i: Int, _ indent: [UInt8]) {
             out += indent
             put("   log +")
-            appendSeconds(milliseconds: Double(log.time - origin) / 1000, to: &out)
+            appendSeconds(milliseconds: Double(logs.time(at: i) - origin) / 1000, to: &out)
             out.append(0x20)
-            appendEscaped(log.log.childLevel ?? log.level.rawValue, to: &out)
-            out.append(0x20)
-            // The first 160 characters: a message of up to 160 bytes is all of them.
-            let message = log.message.utf8.count <= 160 ? log.message : String(log.message.prefix(160))
-            appendEscaped(message, to: &out)
+            logs.withShownText(at: i) { level, message in
+                appendEscaped(utf8: level, to: &out)
+                out.append(0x20)
+                // The first 160 characters: a message of up to 160 bytes is all of them.
+                if message.count <= 160 {
+                    appendEscaped(utf8: message, to: &out)
+                } else {
+                    appendEscaped(String(String(decoding: message, as: UTF8.self).prefix(160)), to: &out)
+                }
+            }
             out.append(0x0A)
             if let flush, out.count >= 1 << 16 {
                 flush(out)
@@ -116,12 +121,16 @@ enum TraceCommand {
                 let innerBytes = Array(inner.utf8)
                 if let e = attempt.error { put("\(inner)   evidence: \(escapingControlCharacters(String(e.evidence.prefix(200))))\n") }
                 // The command's log lines and the runs it started, in the order they happened.
-                var logs = attempt.logs[...]
+                let logs = attempt.logs
+                var next = 0
                 for nested in attempt.runs {
-                    while let log = logs.first, log.time <= (nested.startTime ?? .max) { renderLog(logs.removeFirst(), innerBytes) }
+                    while next < logs.count, logs.time(at: next) <= (nested.startTime ?? .max) {
+                        renderLog(logs, next, innerBytes)
+                        next += 1
+                    }
                     render(nested, inner, under: attempt.spanID)
                 }
-                for log in logs { renderLog(log, innerBytes) }
+                for i in next..<logs.count { renderLog(logs, i, innerBytes) }
                 if i < run.retries.count {
                     let r = run.retries[i].retry
                     let what = r.restart ? "restart" : "retry"

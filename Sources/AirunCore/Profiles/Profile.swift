@@ -194,29 +194,33 @@ private func isControlScalar(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (0
 /// control character (U+0000–U+001F, U+007F–U+009F: a byte below 0x20, 0x7F, or 0xC2 then 0x80–0x9F).
 public func appendEscaped(_ text: String, to out: inout [UInt8]) {
     var text = text
-    let clean = text.withUTF8 { b in
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        var i = 0
-        while i < b.count {
-            // Eight bytes at a time to the next that may be one (the lowest flagged byte is exact).
-            if let base = b.baseAddress, i + 8 <= b.count {
-                let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let del = w ^ (ones &* 0x7F), c2 = w ^ (ones &* 0xC2)
-                let mark = ((w &- ones &* 0x20) & ~w | (del &- ones) & ~del | (c2 &- ones) & ~c2) & highs
-                if mark == 0 {
-                    i += 8
-                    continue
-                }
-                i += mark.trailingZeroBitCount >> 3
+    text.withUTF8 { appendEscaped(utf8: $0, to: &out) }
+}
+
+/// The same for a text's UTF-8 (valid: it is written as it is where nothing needs escaping).
+public func appendEscaped(utf8 b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    var i = 0
+    while i < b.count {
+        // Eight bytes at a time to the next that may be one (the lowest flagged byte is exact).
+        if let base = b.baseAddress, i + 8 <= b.count {
+            let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let del = w ^ (ones &* 0x7F), c2 = w ^ (ones &* 0xC2)
+            let mark = ((w &- ones &* 0x20) & ~w | (del &- ones) & ~del | (c2 &- ones) & ~c2) & highs
+            if mark == 0 {
+                i += 8
+                continue
             }
-            let c = b[i]
-            if c < 0x20 || c == 0x7F || (c == 0xC2 && i + 1 < b.count && (0x80...0x9F).contains(b[i + 1])) { return false }
-            i += 1
+            i += mark.trailingZeroBitCount >> 3
         }
-        out.append(contentsOf: b)
-        return true
+        let c = b[i]
+        if c < 0x20 || c == 0x7F || (c == 0xC2 && i + 1 < b.count && (0x80...0x9F).contains(b[i + 1])) {
+            out.append(contentsOf: escapingControlCharacters(String(decoding: b, as: UTF8.self)).utf8)
+            return
+        }
+        i += 1
     }
-    if !clean { out.append(contentsOf: escapingControlCharacters(text).utf8) }
+    out.append(contentsOf: b)
 }
 
 /// `[child_logs] format`: `json` when the command writes one JSON object per stderr line (with at

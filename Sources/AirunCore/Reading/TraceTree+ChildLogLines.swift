@@ -23,15 +23,15 @@ extension TraceTree.Builder {
                     return f.childLog
                 case 2: f.time = try p.readString { parseRFC3339(bytes: $0) } ?? nil
                 case 3: f.level = try p.readString { RecordLevel(bytes: $0) } ?? nil
-                case 4: f.message = try p.readString()
+                case 4: f.message = try p.readText()
                 case 5: f.trace = try p.readString { b in bytesEqual(b, traceHex) ? .this : TraceID(String(decoding: b, as: UTF8.self)).map { $0 == traceID ? .this : .other } ?? .invalid }
                 case 6: f.span = try p.readString { recentSpans.span($0) } ?? nil
                 case 7: f.parent = try p.readString { recentSpans.span($0) } ?? nil
                 case 8: f.hasRequest = try p.readString { _ in true } ?? false
                 case 9: f.attempt = try p.readInteger()
-                case 10: f.childLevel = try p.readString()
-                case 11: f.childLogger = try p.readString()
-                case 12: f.childTimestamp = try p.readString()
+                case 10: f.childLevel = try p.readText()
+                case 11: f.childLogger = try p.readText()
+                case 12: f.childTimestamp = try p.readText()
                 default: break
                 }
                 return true
@@ -46,12 +46,8 @@ extension TraceTree.Builder {
         case .invalid, nil: return false
         }
         count += 1
-        var log = ChildLog()
-        log.attempt = f.attempt ?? 1
-        log.childLevel = f.childLevel
-        log.childLogger = f.childLogger
-        log.childTimestamp = f.childTimestamp
-        pieces.addChildLog(span: span, parent: f.parent, time: time, level: level, message: f.message ?? "", log: log)
+        pieces.addChildLog(span: span, parent: f.parent, time: time, level: level, attempt: f.attempt ?? 1, message: f.message ?? .string(""),
+                           childLevel: f.childLevel, childLogger: f.childLogger, childTimestamp: f.childTimestamp)
         return true
     }
 }
@@ -65,7 +61,20 @@ private struct ChildLogFields {
     var trace: Trace?
     var span, parent: SpanID?
     var attempt: Int64?
-    var message, childLevel, childLogger, childTimestamp: String?
+    /// Texts as the line holds them (valid while it is read), or decoded where they have escapes.
+    var message, childLevel, childLogger, childTimestamp: TraceTree.ChildLogList.Text?
+}
+
+private extension JSONParser {
+    /// A string value to keep: its bytes in the line where it has no escape, else decoded; nil
+    /// for a value of another type (as `readString()`).
+    mutating func readText() throws(JSONSyntaxError) -> TraceTree.ChildLogList.Text? {
+        guard p < end, bytes[p] == UInt8(ascii: "\"") else { try skipValue(); return nil }
+        let (afterClose, escaped) = try Self.stringEndAndEscapes(bytes, from: p + 1)
+        if escaped { return .string(try string()) }
+        defer { p = afterClose }
+        return .bytes(UnsafeBufferPointer(rebasing: bytes[(p + 1)..<(afterClose - 1)]))
+    }
 }
 
 /// The last two span ids read, by their bytes: a session's log lines repeat one attempt's span

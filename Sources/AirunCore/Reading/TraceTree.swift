@@ -11,7 +11,7 @@ public struct TraceTree: Sendable {
         public var endTime: Int64?
         public var error: AttemptError?
         /// The command's own log lines (`child.log`), in the order written.
-        public var logs: [ChildLogEntry] = []
+        public var logs = ChildLogList()
         /// Runs whose parent span is this attempt's.
         public var runs: [Run] = []
         /// A server's start: when it became ready, and its heartbeats.
@@ -143,11 +143,29 @@ public struct TraceTree: Sendable {
         /// A command's log line. When it happened: the line's own timestamp, if it has one that
         /// fits (not after airun read it, nor an hour before); airun reads a busy child's lines late.
         mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, message: String, log: ChildLog) {
-            let own = log.childTimestamp.flatMap(parseRFC3339).flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil }
-            // Appended in place, not through a closure: a long session has hundreds of thousands of
-            // these, and a captured entry is copied (its strings retained) on the way.
             guard let i = attemptSlot(span: span, parent: parent, log.attempt) else { return }
-            attempts[i].attempt.logs.append(ChildLogEntry(time: own ?? time, level: level, message: message, log: log))
+            let own = log.childTimestamp.flatMap(parseRFC3339)
+            attempts[i].attempt.logs.append(ChildLogEntry(time: Self.logTime(own: own, read: time), level: level, message: message, log: log))
+        }
+
+        /// The same from a line's texts (`addChildLog(line:)`), appended in place, not through a
+        /// closure: a long session has hundreds of thousands, and a captured one is copied.
+        mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, attempt: Int64, message: ChildLogList.Text,
+                                  childLevel: ChildLogList.Text?, childLogger: ChildLogList.Text?, childTimestamp: ChildLogList.Text?) {
+            guard let i = attemptSlot(span: span, parent: parent, attempt) else { return }
+            let own: Int64?
+            switch childTimestamp {
+            case nil: own = nil
+            case .string(let s): own = parseRFC3339(s)
+            case .bytes(let b): own = parseRFC3339(bytes: b)
+            }
+            attempts[i].attempt.logs.append(time: Self.logTime(own: own, read: time), level: level, attempt: attempt, message: message,
+                                            childLevel: childLevel, childLogger: childLogger, childTimestamp: childTimestamp)
+        }
+
+        /// The line's own time if it fits (not after airun read it, nor an hour before), else when airun read it.
+        private static func logTime(own: Int64?, read: Int64) -> Int64 {
+            own.flatMap { $0 <= read && read - $0 < 3_600_000_000 ? $0 : nil } ?? read
         }
 
         mutating func add(_ record: Record) {
