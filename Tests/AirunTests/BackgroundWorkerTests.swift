@@ -241,3 +241,35 @@ final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
 }
+
+extension CaptureFile {
+    /// The tests' chunks are arrays; the poll loop's are its read buffer.
+    func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
+}
+
+@Suite("the pool of a capture's chunks", .offPool)
+struct ChunkPoolTests {
+    @Test("a chunk given back is filled again in the same storage; one still held elsewhere is never overwritten")
+    func reuse() {
+        let pool = ChunkPool(limit: 2)
+        let first = [UInt8](repeating: 7, count: 65536).withUnsafeBytes { pool.copy($0) }
+        let storage = first.bytes.withUnsafeBufferPointer { $0.baseAddress }
+        pool.giveBack(first)
+        #expect(first.bytes.isEmpty)
+        let second = Array("short".utf8).withUnsafeBytes { pool.copy($0) }
+        #expect(second.bytes == Array("short".utf8))
+        #expect(second.bytes.withUnsafeBufferPointer { $0.baseAddress } == storage, "the kept storage is used again")
+
+        // A job that kept the bytes (a capture's pending line) keeps them as they were.
+        let held = second.bytes
+        pool.giveBack(second)
+        let third = Array("other".utf8).withUnsafeBytes { pool.copy($0) }
+        #expect(held == Array("short".utf8) && third.bytes == Array("other".utf8))
+
+        // No more than the limit is kept.
+        let chunks = (0..<5).map { i in [UInt8](repeating: UInt8(i), count: 10).withUnsafeBytes { pool.copy($0) } }
+        for c in chunks { pool.giveBack(c) }
+        let again = (0..<5).map { _ in [UInt8]().withUnsafeBytes { pool.copy($0) }.bytes.capacity }
+        #expect(again.filter { $0 >= 10 }.count == 2, "\(again)")
+    }
+}

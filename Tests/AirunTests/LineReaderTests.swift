@@ -307,8 +307,13 @@ struct ChildLogLineTests {
         #expect(attempt.logs[0].message == "caf\u{FFFD}" && attempt.logs[1].message == "\u{FFFD}\u{FFFD}x")
         #expect(attempt.logs[0].log.childLevel == "warn" && attempt.logs[1].log.childLevel == "\u{FFFD}")
         // What the text tree writes is UTF-8 already (it is written as it is).
-        #expect(attempt.logs.withShownText(at: 0) { Array($1) } == Array("caf\u{FFFD}".utf8))
-        #expect(attempt.logs.withShownText(at: 1) { Array($0) + Array($1) } == Array("\u{FFFD}\u{FFFD}\u{FFFD}x".utf8))
+        func shown(_ i: Int) -> [UInt8] {
+            var bytes: [UInt8] = []
+            attempt.logs.withShownText(at: i) { bytes = Array($0) + [0x20] + Array($1) }
+            return bytes
+        }
+        #expect(shown(0) == Array("warn caf\u{FFFD}".utf8))
+        #expect(shown(1) == Array("\u{FFFD} \u{FFFD}\u{FFFD}x".utf8))
         // The text tree: what it showed when each entry held Strings.
         let text = TraceCommand.text(fast)
         #expect(text == TraceCommand.text(whole))

@@ -376,7 +376,11 @@ private func checkChildLogReader(_ lines: ArraySlice<ArraySlice<UInt8>>) {
             precondition(l.time == r.time && l.level == r.level && l.message == r.message && l.log.attempt == r.log.attempt
                 && l.log.childLevel == r.log.childLevel && l.log.childLogger == r.log.childLogger
                 && l.log.childTimestamp == r.log.childTimestamp, "log line \(i) differs")
-            let shown = { (list: TraceTree.ChildLogList) in list.withShownText(at: i) { Array($0) + [0] + Array($1) } }
+            func shown(_ list: TraceTree.ChildLogList) -> [UInt8] {
+                var bytes: [UInt8] = []
+                list.withShownText(at: i) { bytes = Array($0) + [0] + Array($1) }
+                return bytes
+            }
             precondition(shown(x) == shown(y), "log line \(i) is shown differently")
         }
     }

@@ -20,28 +20,40 @@ final class CaptureFile {
     private var dropping = 0
     /// Why writing stopped, once it did.
     private(set) var failure: SystemError?
+    /// The copies handed to the worker, used again once written.
+    private let chunks: ChunkPool
 
     init(file: FileDescriptor, redactor: Redactor?, worker: BackgroundWorker? = nil) {
         self.file = file
         self.worker = worker
         writer = redactor.map { RedactingWriter(file: file, redactor: $0) }
+        // As many as the worker's backlog holds of pipe-sized chunks, and one being filled.
+        chunks = ChunkPool(limit: (worker?.byteLimit ?? 0) / 65536 + 2)
     }
 
-    /// Takes the next bytes of the stream. A raw capture writes them now; a redacted one hands
-    /// them to the worker (or, without one, redacts them here).
-    func write(_ chunk: [UInt8]) {
+    /// Takes the next bytes of the stream (valid for this call only). A raw capture writes them
+    /// now; a redacted one hands a copy to the worker (or, without one, redacts them here).
+    func write(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         guard let writer else {
-            do { try file.writeAll(chunk) } catch { failure = error }
+            do { try file.writeAll(bytes) } catch { failure = error }
             return
         }
-        guard let worker else { return writer.take(chunk) }
+        guard let worker else { return writer.take([UInt8](bytes)) }
         if dropping > 0 {
             let dropped = dropping
             worker.submit(bytes: 0) { writer.noteDropped(dropped) }
             dropping = 0
         }
-        if !worker.submit(bytes: chunk.count, { writer.take(chunk) }) { dropping += chunk.count }
+        let chunk = chunks.copy(bytes), pool = chunks
+        let taken = worker.submit(bytes: bytes.count) {
+            writer.take(chunk.bytes)
+            pool.giveBack(chunk)
+        }
+        if !taken {
+            dropping += bytes.count
+            pool.giveBack(chunk)
+        }
     }
 
     /// Writes what is left at the end of the stream (on the worker: the caller then waits for it

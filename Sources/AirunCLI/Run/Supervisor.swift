@@ -303,12 +303,9 @@ final class Supervisor {
             }
             stream.tail.append(chunk)
             service?.output(chunk, now: now)
-            if stream.childLogs != nil || stream.capture != nil {
-                // One copy for both: the worker reads it after this buffer is reused.
-                let bytes = [UInt8](chunk)
-                stream.childLogs?.feed(bytes, arrived: wallClockMicroseconds())
-                stream.capture?.write(bytes)
-            }
+            // Each copies what it keeps: the worker reads it after this buffer is reused.
+            stream.childLogs?.feed([UInt8](chunk), arrived: wallClockMicroseconds())
+            stream.capture?.write(chunk)
         }
         return true
     }

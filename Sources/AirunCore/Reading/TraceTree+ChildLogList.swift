@@ -49,7 +49,8 @@ extension TraceTree {
 
         /// What the text tree shows of line `i`: the level (the child's own, else airun's) and
         /// the message, as bytes of valid UTF-8, without a String.
-        public func withShownText<R>(at i: Int, _ body: (_ level: UnsafeBufferPointer<UInt8>, _ message: UnsafeBufferPointer<UInt8>) -> R) -> R {
+        /// (Not generic: called across modules for each line, a generic one is not specialised.)
+        public func withShownText(at i: Int, _ body: (_ level: UnsafeBufferPointer<UInt8>, _ message: UnsafeBufferPointer<UInt8>) -> Void) {
             let s = stored[i]
             let r = ranges(s)
             return text.withUnsafeBufferPointer { all in
