@@ -18,7 +18,13 @@ public struct Tail: Sendable {
         var bytes = chunk
         if bytes.count >= capacity {
             bytes = UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - capacity)...])
-            storage = Array(bytes)
+            // In place once full: a pipe's reads are 64 KiB, the default capacity, and a new
+            // array for each was fresh memory, a page fault per 4 KiB of the child's output.
+            if storage.count == capacity {
+                storage.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+            } else {
+                storage = Array(bytes)
+            }
             start = 0
             return
         }
@@ -41,6 +47,9 @@ public struct Tail: Sendable {
     }
 
     public mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    /// Where the kept bytes are (for the tests: a full tail keeps them there).
+    var storageAddress: UnsafeRawPointer? { storage.withUnsafeBytes { $0.baseAddress } }
 
     /// The kept bytes in order, starting at a UTF-8 character boundary when bytes were dropped, so
     /// a cut never leaves half a character at the front.

@@ -247,6 +247,10 @@ extension CaptureFile {
     func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
 }
 
+extension ChildLogFeed {
+    func feed(_ bytes: [UInt8], arrived: Int64) { bytes.withUnsafeBytes { feed($0, arrived: arrived) } }
+}
+
 @Suite("the pool of a capture's chunks", .offPool)
 struct ChunkPoolTests {
     @Test("a chunk given back is filled again in the same storage; one still held elsewhere is never overwritten")

@@ -1,5 +1,5 @@
 @testable import AirunCLI
-import AirunCore
+@testable import AirunCore
 import AirunSystem
 import Foundation
 import Testing
@@ -234,6 +234,20 @@ struct TailTests {
         var tail = Tail(capacity: 5)
         tail.append(Array("aé🚀".utf8))  // 1 + 2 + 4 bytes; the last 5 start inside é
         #expect(String(decoding: tail.bytes, as: UTF8.self) == "🚀")
+    }
+
+    @Test("a full tail keeps its bytes where they are, whatever the size of a chunk")
+    func inPlace() {
+        var tail = Tail(capacity: 65536)
+        let chunks = [[UInt8](repeating: 1, count: 65536), [UInt8](repeating: 2, count: 70000), [UInt8](repeating: 3, count: 100),
+                      [UInt8](repeating: 4, count: 65536)]
+        tail.append(chunks[0])
+        let address = tail.storageAddress
+        for chunk in chunks.dropFirst() {
+            tail.append(chunk)
+            #expect(tail.storageAddress == address, "a new array for a chunk of \(chunk.count)")
+        }
+        #expect(tail.bytes == chunks[3])
     }
 
     @Test("capacity 0 keeps nothing but counts")

@@ -26,6 +26,9 @@ final class LogFileSink: RecordSink {
     /// The transcoder of the attempt whose log lines came last, and the redactor it was made with.
     private var transcoder: ChildLogTranscoder?
     private var transcoderGeneration = 0
+    /// The record lines of the last batch of log lines, kept for the next: three times a pipe's
+    /// read, and fresh memory (a page fault per 4 KiB) when made for each.
+    private var childLogLines: [UInt8] = []
 
     init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
@@ -73,14 +76,19 @@ final class LogFileSink: RecordSink {
             let (kept, generation) = (transcoder, redaction.generation)
             lock.withLock { (self.transcoder, transcoderGeneration) = (kept, generation) }
         }
-        var lines: [UInt8] = []
+        var lines = lock.withLock { () -> [UInt8] in
+            var kept: [UInt8] = []
+            swap(&kept, &childLogLines)
+            return kept
+        }
+        lines.removeAll(keepingCapacity: true)
         lines.reserveCapacity(batch.lines.count * 3)
         var ends: [Int] = []
         batch.forEachLine { line in
             if transcoder.append(line: line, arrived: batch.arrived, to: &lines) { ends.append(lines.count) }
         }
-        guard !ends.isEmpty else { return }
-        append(lines, ends: ends, day: utcDayStamp(microseconds: batch.arrived))
+        if !ends.isEmpty { append(lines, ends: ends, day: utcDayStamp(microseconds: batch.arrived)) }
+        lock.withLock { swap(&lines, &childLogLines) }
     }
 
     /// Record lines ending at `ends`, in one append when they fit the file.

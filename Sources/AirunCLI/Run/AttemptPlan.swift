@@ -44,22 +44,32 @@ final class ChildLogFeed {
     /// Bytes the worker refused (the poll loop's side); read once the worker has finished.
     private(set) var droppedBytes = 0
     private var dropping = false
+    /// The copies handed to the worker, used again once read (as a capture's).
+    private let chunks: ChunkPool
 
     /// The lines' records are of attempt `attempt`, in the span of `identity`.
     init(sink: any RecordSink, worker: BackgroundWorker? = nil, attempt: Int64, identity: RecordIdentity) {
         self.worker = worker
         reader = Reader(sink: sink, attempt: attempt, identity: identity)
+        chunks = ChunkPool(limit: (worker?.byteLimit ?? 0) / 65536 + 2)
     }
 
-    func feed(_ chunk: [UInt8], arrived: Int64) {
+    /// Takes the next bytes of stderr (valid for this call only).
+    func feed(_ bytes: UnsafeRawBufferPointer, arrived: Int64) {
         let reader = reader
-        guard let worker else { return reader.feed(chunk, arrived: arrived, afterDrop: false) }
+        guard let worker else { return reader.feed(bytes, arrived: arrived, afterDrop: false) }
         let afterDrop = dropping
-        if worker.submit(bytes: chunk.count, { reader.feed(chunk, arrived: arrived, afterDrop: afterDrop) }) {
+        let chunk = chunks.copy(bytes), pool = chunks
+        let taken = worker.submit(bytes: bytes.count) {
+            chunk.bytes.withUnsafeBytes { reader.feed($0, arrived: arrived, afterDrop: afterDrop) }
+            pool.giveBack(chunk)
+        }
+        if taken {
             dropping = false
         } else {
             dropping = true
-            droppedBytes += chunk.count
+            droppedBytes += bytes.count
+            pool.giveBack(chunk)
         }
     }
 
@@ -81,10 +91,10 @@ final class ChildLogFeed {
             self.identity = identity
         }
 
-        func feed(_ chunk: [UInt8], arrived: Int64, afterDrop: Bool) {
+        func feed(_ bytes: UnsafeRawBufferPointer, arrived: Int64, afterDrop: Bool) {
             if afterDrop { lines.dropUnfinishedLine() }
             var batch = ChildLogBatch(arrived: arrived, attempt: attempt, identity: identity)
-            chunk.withUnsafeBytes { bytes in lines.feed(bytes) { batch.append(line: $0) } }
+            lines.feed(bytes) { batch.append(line: $0) }
             if !batch.isEmpty { sink.write(childLogs: batch) }
         }
 

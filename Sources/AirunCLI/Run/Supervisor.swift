@@ -304,7 +304,7 @@ final class Supervisor {
             stream.tail.append(chunk)
             service?.output(chunk, now: now)
             // Each copies what it keeps: the worker reads it after this buffer is reused.
-            stream.childLogs?.feed([UInt8](chunk), arrived: wallClockMicroseconds())
+            stream.childLogs?.feed(chunk, arrived: wallClockMicroseconds())
             stream.capture?.write(chunk)
         }
         return true
