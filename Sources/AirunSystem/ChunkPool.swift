@@ -21,6 +21,18 @@ public final class ChunkPool: @unchecked Sendable {
 
     public init(limit: Int) { self.limit = limit }
 
+    /// Hands `job` a copy of `bytes` on `worker`'s thread, and takes the copy back when the job
+    /// is done or refused. Returns whether the worker took it (as `BackgroundWorker.submit`).
+    public func submit(_ bytes: UnsafeRawBufferPointer, to worker: BackgroundWorker, _ job: @escaping ([UInt8]) -> Void) -> Bool {
+        let chunk = copy(bytes)
+        let taken = worker.submit(bytes: bytes.count) {
+            job(chunk.bytes)
+            self.giveBack(chunk)
+        }
+        if !taken { giveBack(chunk) }
+        return taken
+    }
+
     /// A copy of `bytes`, in a kept array where there is one.
     public func copy(_ bytes: UnsafeRawBufferPointer) -> Chunk {
         var array = lock.withLock { kept.popLast() } ?? []

@@ -59,17 +59,14 @@ final class ChildLogFeed {
         let reader = reader
         guard let worker else { return reader.feed(bytes, arrived: arrived, afterDrop: false) }
         let afterDrop = dropping
-        let chunk = chunks.copy(bytes), pool = chunks
-        let taken = worker.submit(bytes: bytes.count) {
-            chunk.bytes.withUnsafeBytes { reader.feed($0, arrived: arrived, afterDrop: afterDrop) }
-            pool.giveBack(chunk)
+        let taken = chunks.submit(bytes, to: worker) { chunk in
+            chunk.withUnsafeBytes { reader.feed($0, arrived: arrived, afterDrop: afterDrop) }
         }
         if taken {
             dropping = false
         } else {
             dropping = true
             droppedBytes += bytes.count
-            pool.giveBack(chunk)
         }
     }
 

@@ -45,15 +45,7 @@ final class CaptureFile {
             worker.submit(bytes: 0) { writer.noteDropped(dropped) }
             dropping = 0
         }
-        let chunk = chunks.copy(bytes), pool = chunks
-        let taken = worker.submit(bytes: bytes.count) {
-            writer.take(chunk.bytes)
-            pool.giveBack(chunk)
-        }
-        if !taken {
-            dropping += bytes.count
-            pool.giveBack(chunk)
-        }
+        if !chunks.submit(bytes, to: worker, writer.take) { dropping += bytes.count }
     }
 
     /// Writes what is left at the end of the stream (on the worker: the caller then waits for it
