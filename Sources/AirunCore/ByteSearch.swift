@@ -74,6 +74,24 @@ func firstOffset(of needle: StaticString, in bytes: [UInt8], from start: Int = 0
     }
 }
 
+/// Whether every byte is ASCII (then the bytes are the UTF-8 of the String made of them), eight
+/// at a time.
+func allASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while i + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+    }
+    while i < bytes.count {
+        if bytes[i] >= 0x80 { return false }
+        i += 1
+    }
+    return true
+}
+
 /// Whether the bytes spell `text` exactly: an event name or a literal compared in a record line
 /// without making a String of it.
 public func bytesEqual(_ b: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {

@@ -74,13 +74,6 @@ extension TraceTree {
             return (message, level, logger, next(s.lengths.timestamp))
         }
 
-        mutating func append(_ entry: ChildLogEntry) {
-            let log = entry.log
-            append(time: entry.time, level: entry.level, attempt: log.attempt, message: .string(entry.message),
-                   childLevel: log.childLevel.map(Text.string), childLogger: log.childLogger.map(Text.string),
-                   childTimestamp: log.childTimestamp.map(Text.string), fields: log.fields)
-        }
-
         mutating func append(time: Int64, level: RecordLevel, attempt: Int64, message: Text, childLevel: Text?, childLogger: Text?,
                              childTimestamp: Text?, fields: JSONObject = JSONObject()) {
             if !fields.members.isEmpty { self.fields[stored.count] = fields }
@@ -97,7 +90,7 @@ extension TraceTree {
             case nil: return -1
             case .string(var s): s.withUTF8 { text.append(contentsOf: $0) }
             case .bytes(let b):
-                if ChildLogTranscoder.isASCII(b) { text.append(contentsOf: b) } else { text.append(contentsOf: String(decoding: b, as: UTF8.self).utf8) }
+                if allASCII(b) { text.append(contentsOf: b) } else { text.append(contentsOf: String(decoding: b, as: UTF8.self).utf8) }
             }
             // A record line is at most 64 MiB, so a text (repaired, at most three times that) fits.
             return Int32(clamping: text.count - before)

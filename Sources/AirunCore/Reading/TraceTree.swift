@@ -143,15 +143,17 @@ public struct TraceTree: Sendable {
         /// A command's log line. When it happened: the line's own timestamp, if it has one that
         /// fits (not after airun read it, nor an hour before); airun reads a busy child's lines late.
         mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, message: String, log: ChildLog) {
-            guard let i = attemptSlot(span: span, parent: parent, log.attempt) else { return }
-            let own = log.childTimestamp.flatMap(parseRFC3339)
-            attempts[i].attempt.logs.append(ChildLogEntry(time: Self.logTime(own: own, read: time), level: level, message: message, log: log))
+            addChildLog(span: span, parent: parent, time: time, level: level, attempt: log.attempt, message: .string(message),
+                        childLevel: log.childLevel.map(ChildLogList.Text.string), childLogger: log.childLogger.map(ChildLogList.Text.string),
+                        childTimestamp: log.childTimestamp.map(ChildLogList.Text.string), fields: log.fields)
         }
 
-        /// The same from a line's texts (`addChildLog(line:)`), appended in place, not through a
-        /// closure: a long session has hundreds of thousands, and a captured one is copied.
+        /// The same from a line's texts (`addChildLog(line:)` reads them without Strings),
+        /// appended in place, not through a closure: a long session has hundreds of thousands,
+        /// and a captured one is copied.
         mutating func addChildLog(span: SpanID, parent: SpanID?, time: Int64, level: RecordLevel, attempt: Int64, message: ChildLogList.Text,
-                                  childLevel: ChildLogList.Text?, childLogger: ChildLogList.Text?, childTimestamp: ChildLogList.Text?) {
+                                  childLevel: ChildLogList.Text?, childLogger: ChildLogList.Text?, childTimestamp: ChildLogList.Text?,
+                                  fields: JSONObject = JSONObject()) {
             guard let i = attemptSlot(span: span, parent: parent, attempt) else { return }
             let own: Int64?
             switch childTimestamp {
@@ -159,13 +161,9 @@ public struct TraceTree: Sendable {
             case .string(let s): own = parseRFC3339(s)
             case .bytes(let b): own = parseRFC3339(bytes: b)
             }
-            attempts[i].attempt.logs.append(time: Self.logTime(own: own, read: time), level: level, attempt: attempt, message: message,
-                                            childLevel: childLevel, childLogger: childLogger, childTimestamp: childTimestamp)
-        }
-
-        /// The line's own time if it fits (not after airun read it, nor an hour before), else when airun read it.
-        private static func logTime(own: Int64?, read: Int64) -> Int64 {
-            own.flatMap { $0 <= read && read - $0 < 3_600_000_000 ? $0 : nil } ?? read
+            let written = own.flatMap { $0 <= time && time - $0 < 3_600_000_000 ? $0 : nil } ?? time
+            attempts[i].attempt.logs.append(time: written, level: level, attempt: attempt, message: message, childLevel: childLevel,
+                                            childLogger: childLogger, childTimestamp: childTimestamp, fields: fields)
         }
 
         mutating func add(_ record: Record) {

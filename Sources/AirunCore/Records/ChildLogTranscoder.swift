@@ -206,7 +206,7 @@ public struct ChildLogTranscoder {
     /// ordinary road writes for the `String` the parser would make of it.
     private static func appendRedacted(_ content: UnsafeBufferPointer<UInt8>, escaped: Bool, _ out: inout [UInt8],
                                        _ redactor: Redactor) throws(JSONSyntaxError) {
-        if !escaped, Self.isASCII(content) {
+        if !escaped, allASCII(content) {
             redactor.withRedacted(bytes: content) { JSONLine.appendString(bytes: $0, to: &out) }
             return
         }
@@ -235,23 +235,7 @@ public struct ChildLogTranscoder {
 
     /// `secretKeyKind` of the key the parser would make of these bytes.
     private static func secretKind(_ key: UnsafeBufferPointer<UInt8>) -> String? {
-        isASCII(key) ? secretKeyKind(utf8: key) : secretKeyKind(String(decoding: key, as: UTF8.self))
-    }
-
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        if let base = bytes.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while i + 8 <= bytes.count {
-                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-                i += 8
-            }
-        }
-        while i < bytes.count {
-            if bytes[i] >= 0x80 { return false }
-            i += 1
-        }
-        return true
+        allASCII(key) ? secretKeyKind(utf8: key) : secretKeyKind(String(decoding: key, as: UTF8.self))
     }
 
     /// The bytes `JSONParser.number` reads as one number.
@@ -334,7 +318,7 @@ private final class KnownNames {
         guard name.count <= Self.maximumLength, let slot = Self.slot(name) else { return nil }
         let known = slots[slot].map { bytesEqual(name, $0.bytes) } ?? false
         if known { return slot }
-        guard ChildLogTranscoder.isASCII(name) else { return nil }
+        guard allASCII(name) else { return nil }
         var written: [UInt8] = []
         redactor.withRedacted(bytes: name) { JSONLine.appendString(bytes: $0, to: &written) }
         slots[slot] = Entry(bytes: Array(name), written: written, secretKind: secretKeyKind(utf8: name),
