@@ -128,6 +128,13 @@ case "childlogs":
     }
     print("copy 20,000 JSON log lines:             \(JSONLine.format(copy / 1000, decimals: 2)) ms")
     print("transcode them to child.log records:    \(JSONLine.format(transcode / 1000, decimals: 2)) ms (\(JSONLine.format(transcode * 1000 / 20_000, decimals: 0)) ns a line, ratio \(JSONLine.format(transcode / copy, decimals: 1)))")
+case "redact-short":
+    let texts = CommandLine.arguments.dropFirst(2).map { $0 }
+    let noSecrets = Redactor(environment: [:])
+    for t in texts {
+        let each = median(9) { (0..<20_000).reduce(0) { n, _ in n &+ noSecrets.withRedactedUTF8(t) { $0.count } } }
+        print("\(t): \(JSONLine.format(each * 1000 / 20_000, decimals: 0)) ns")
+    }
 case "classify":
     let facts = AttemptFacts(exitCode: 1, stderr: tail + "0.00.020.000 E llama_completion: error: unable to create context\n")
     let copy = median(100) { String(decoding: Array(tail.utf8), as: UTF8.self).utf8.count }

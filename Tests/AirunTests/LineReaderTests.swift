@@ -86,6 +86,55 @@ struct LineReaderTests {
         #expect(refused, "\(line)")
     }
 
+    @Test("runs of members repeated from line to line: passed over where they are the same bytes, read again where not")
+    func repeatedRuns() {
+        // A run that ends in a number, which a longer number begins with, and one of one member.
+        let projection = JSONProjection(["a", "b", "c"], layout: ["a", "b", "c", "d"])
+        var repeated = RepeatedMembers(runs: [0..<2, 3..<4])
+        let runs = repeated.runs
+        var kept: [Int: [Int: String]] = [:]
+        func read(_ line: String) -> (values: [Int: String], replayed: [Int])? {
+            var values: [Int: String] = [:], replayed: [Int] = []
+            let done: Void? = Array(line.utf8).withUnsafeBufferPointer { b in
+                try? JSONParser.forEachMember(of: b, in: projection, remembering: &repeated) { i, p throws(JSONSyntaxError) in
+                    values[i] = String(describing: try p.readValue())
+                    return true
+                } run: { k, wasReplayed in
+                    let members = runs[k].compactMap { projection.keys.firstIndex(of: projection.layout[$0]) }
+                    if wasReplayed {
+                        replayed.append(k)
+                        for i in members { values[i] = kept[k]?[i] }
+                    } else {
+                        kept[k] = values.filter { members.contains($0.key) }
+                    }
+                    return true
+                }
+            }
+            return done.map { (values, replayed) }
+        }
+        let lines: [(String, replayed: [Int])] = [
+            (#"{"a":"x","b":1,"c":2,"d":true}"#, []),
+            (#"{"a":"x","b":1,"c":3,"d":true}"#, [0, 1]),
+            (#"{"a":"x","b":12,"c":3,"d":true}"#, [1]),  // `"b":1` begins it: read again
+            (#"{"a":"x","b":12 ,"c":3,"d":false }"#, [0]),
+            (#"{"a":"x","b":12,"c":3,"a":"later","d":false}"#, [0]),  // the repeat after the run counts
+            (#"{"a":"x","b":12,"c":3,"d":false}"#, [0, 1]),  // and was not kept as the run's
+            (#"{"b":12,"a":"x","c":3,"d":false}"#, []),  // out of the layout's order: read one by one
+            (#"{"a":"x","b":12,"c":3,"d":false"#, [0, 1]),  // torn after a run passed over
+            (#"{"a":"x","b":12,"c":3,"d":falsy}"#, [0]),
+        ]
+        for (line, expected) in lines {
+            let whole: JSONObject? = if case .object(let o)? = try? JSONParser.parse(Array(line.utf8)[...]) { o } else { nil }
+            let got = read(line)
+            #expect((got == nil) == (whole == nil), "\(line)")
+            guard let got, let whole else { continue }
+            #expect(got.replayed == expected, "\(line)")
+            for (i, key) in projection.keys.enumerated() {
+                #expect(got.values[i] == whole[key].map { String(describing: $0) }, "\(key) in \(line)")
+            }
+        }
+    }
+
     @Test("strings and keys of every length around the 8- and 16-byte words, with a stop at every place")
     func wordEdges() {
         for length in 0...40 {
@@ -358,6 +407,20 @@ struct ChildLogLineTests {
             guard case .object(let o) = try JSONParser.parse(line.dropLast()[...]) else { Issue.record("not an object"); continue }
             #expect(o.members.map(\.key) == TraceTree.Builder.childLogProjection.layout, "\(String(decoding: line, as: UTF8.self))")
         }
+    }
+
+    @Test("an attempt's repeated runs (level to event, trace_id to stream): read again wherever a byte of them changes")
+    func repeatedRuns() {
+        let spaced = Self.line().replacing(#""stream":"stderr","#, with: #""stream":"stderr" ,"#)
+        let lines = [
+            Self.line(), Self.line(message: "same runs"), Self.line(["level": "\"WARN\""]), Self.line(),
+            Self.line().replacingLast("}", with: #","level":"ERROR","attempt":2}"#), Self.line(message: "the repeats were not kept"),
+            Self.line(["event": "\"child.logs\""]), Self.line(), Self.line(["attempt": "12"]), Self.line(["attempt": "1"]), spaced, spaced,
+            Self.line(["trace_id": "\"0af7651916cd43dd8448eb211c80319c\""]), Self.line(["trace_id": "\"0af7651916cd43dd8448eb211c80319c\""]),
+            Self.line(["span_id": "\"BE3C63233A2406BE\""]), Self.line(), Self.line(["request_id": "7"]), Self.line(),
+            String(Self.line().dropLast(40)), Self.line(),
+        ]
+        Self.compare(lines)
     }
 
     @Test("a repeated member: the last one counts, as in the decoder")

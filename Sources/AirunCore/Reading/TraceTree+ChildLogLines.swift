@@ -6,47 +6,56 @@ extension TraceTree.Builder {
         "attempt", "child_level", "child_logger", "child_timestamp",
     ], layout: ["schema", "timestamp", "level", "logger", "event", "message", "trace_id", "span_id", "parent_span_id", "request_id",
                 "attempt", "stream", "child_level", "child_logger", "child_timestamp", "fields"])
+    /// The runs of `childLogProjection`'s layout that an attempt's lines repeat: `"level"` to
+    /// `"event"`, and `"trace_id"` to `"stream"` (`ChildLogRunFields`).
+    static let childLogRuns = [2..<5, 6..<12]
 
     /// Adds a `child.log` line of the trace as its text tree shows it (without its `fields`),
     /// read from the line's bytes without decoding a record: a long router session is hundreds of
     /// thousands of these. Returns false for a line this does not read (another event, or a
     /// member only the whole decoder can judge); the caller then decodes it whole, so a line is
     /// never dropped here that the decoder would have read.
+    ///
+    /// An attempt's lines repeat two runs of members byte for byte (`childLogRuns`): those are
+    /// read once, and then passed over with one comparison while they stay the same.
     public mutating func addChildLog(line: UnsafeBufferPointer<UInt8>) -> Bool {
         var f = ChildLogFields()
         do {
-            try JSONParser.forEachMember(of: line, in: Self.childLogProjection) { i, p throws(JSONSyntaxError) in
+            try JSONParser.forEachMember(of: line, in: Self.childLogProjection, remembering: &repeatedMembers) { i, p throws(JSONSyntaxError) in
                 switch i {
-                case 0: f.airun = try p.readString(equalTo: "airun")
+                case 0: f.runs.airun = try p.readString(equalTo: "airun")
                 case 1:
-                    f.childLog = try p.readString(equalTo: "child.log")
-                    return f.childLog
+                    f.runs.childLog = try p.readString(equalTo: "child.log")
+                    return f.runs.childLog
                 case 2: f.time = try p.readString { parseRFC3339(bytes: $0) } ?? nil
-                case 3: f.level = try p.readString { RecordLevel(bytes: $0) } ?? nil
+                case 3: f.runs.level = try p.readString { RecordLevel(bytes: $0) } ?? nil
                 case 4: f.message = try p.readText()
-                case 5: f.trace = try p.readString { b in bytesEqual(b, traceHex) ? .this : TraceID(String(decoding: b, as: UTF8.self)).map { $0 == traceID ? .this : .other } ?? .invalid }
-                case 6: f.span = try p.readString { recentSpans.span($0) } ?? nil
-                case 7: f.parent = try p.readString { recentSpans.span($0) } ?? nil
-                case 8: f.hasRequest = try p.readString { _ in true } ?? false
-                case 9: f.attempt = try p.readInteger()
+                case 5: f.runs.trace = try p.readString { b in bytesEqual(b, traceHex) ? .this : TraceID(String(decoding: b, as: UTF8.self)).map { $0 == traceID ? .this : .other } ?? .invalid }
+                case 6: f.runs.span = try p.readString { recentSpans.span($0) } ?? nil
+                case 7: f.runs.parent = try p.readString { recentSpans.span($0) } ?? nil
+                case 8: f.runs.hasRequest = try p.readString { _ in true } ?? false
+                case 9: f.runs.attempt = try p.readInteger()
                 case 10: f.childLevel = try p.readText()
                 case 11: f.childLogger = try p.readText()
                 case 12: f.childTimestamp = try p.readText()
                 default: break
                 }
                 return true
+            } run: { k, replayed in
+                if replayed { f.runs.take(k, from: keptRuns) } else { keptRuns.take(k, from: f.runs) }
+                return k != 0 || f.runs.childLog
             }
         } catch {
             return false
         }
-        guard f.airun, f.childLog, let time = f.time, let level = f.level, f.hasRequest, let span = f.span else { return false }
-        switch f.trace {
+        guard f.runs.airun, f.runs.childLog, let time = f.time, let level = f.runs.level, f.runs.hasRequest, let span = f.runs.span else { return false }
+        switch f.runs.trace {
         case .this: break
         case .other: return true  // read, and not this trace's: as `add` ignores it
         case .invalid, nil: return false
         }
         count += 1
-        pieces.addChildLog(span: span, parent: f.parent, time: time, level: level, attempt: f.attempt ?? 1, message: f.message ?? .string(""),
+        pieces.addChildLog(span: span, parent: f.runs.parent, time: time, level: level, attempt: f.runs.attempt ?? 1, message: f.message ?? .string(""),
                            childLevel: f.childLevel, childLogger: f.childLogger, childTimestamp: f.childTimestamp)
         return true
     }
@@ -54,15 +63,30 @@ extension TraceTree.Builder {
 
 /// What `addChildLog(line:)` takes from a line (the last of a repeated key wins).
 private struct ChildLogFields {
+    var runs = ChildLogRunFields()
+    var time: Int64?
+    /// Texts as the line holds them (valid while it is read), or decoded where they have escapes.
+    var message, childLevel, childLogger, childTimestamp: TraceTree.ChildLogList.Text?
+}
+
+/// What `addChildLog(line:)` takes from the runs of members an attempt's lines repeat
+/// (`childLogRuns`), kept for the lines that repeat them.
+struct ChildLogRunFields: Sendable {
     enum Trace { case this, other, invalid }
     var airun = false, childLog = false, hasRequest = false
-    var time: Int64?
     var level: RecordLevel?
     var trace: Trace?
     var span, parent: SpanID?
     var attempt: Int64?
-    /// Texts as the line holds them (valid while it is read), or decoded where they have escapes.
-    var message, childLevel, childLogger, childTimestamp: TraceTree.ChildLogList.Text?
+
+    /// The fields of run `k` as `other` has them.
+    mutating func take(_ k: Int, from other: ChildLogRunFields) {
+        if k == 0 {
+            (level, airun, childLog) = (other.level, other.airun, other.childLog)
+        } else {
+            (trace, span, parent, hasRequest, attempt) = (other.trace, other.span, other.parent, other.hasRequest, other.attempt)
+        }
+    }
 }
 
 private extension JSONParser {

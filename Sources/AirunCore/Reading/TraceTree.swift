@@ -71,6 +71,10 @@ public struct TraceTree: Sendable {
         /// compares each line's ids with before making any.
         let traceHex: [UInt8]
         var recentSpans = RecentSpans()
+        /// The runs of members an attempt's log lines repeat, as last read, and what was read
+        /// from them (`addChildLog(line:)`).
+        var repeatedMembers = RepeatedMembers(runs: Builder.childLogRuns)
+        var keptRuns = ChildLogRunFields()
 
         public init(traceID: TraceID) {
             self.traceID = traceID

@@ -128,6 +128,47 @@ private final class KeyTable: @unchecked Sendable {  // immutable after init
     }
 }
 
+/// Runs of a layout's members that a writer repeats byte for byte from line to line (the ids of a
+/// trace on every log line of one attempt), each with its bytes as the last line spelled them:
+/// `JSONParser.forEachMember(of:in:remembering:…)` passes over a run that is the same again with
+/// one comparison instead of reading its members one by one.
+public struct RepeatedMembers: Sendable {
+    /// Each run, as a range of indices into the projection's layout.
+    public let runs: [Range<Int>]
+    private var last: [[UInt8]]
+    /// The run that starts at each layout index, or -1.
+    private let startingAt: [Int]
+
+    public init(runs: [Range<Int>] = []) {
+        self.runs = runs
+        last = Array(repeating: [], count: runs.count)
+        var starts = Array(repeating: -1, count: runs.map(\.lowerBound).max().map { $0 + 1 } ?? 0)
+        for (k, run) in runs.enumerated() where !run.isEmpty { starts[run.lowerBound] = k }
+        startingAt = starts
+    }
+
+    @inline(__always) func run(startingAt index: Int) -> Int? {
+        index < startingAt.count && startingAt[index] >= 0 ? startingAt[index] : nil
+    }
+
+    /// The length of run `k`'s remembered bytes when `bytes` at `at` spell them, and its last
+    /// value ends there too (`"attempt":1` is no run of a line that goes on `2,`).
+    func matches(_ k: Int, _ bytes: UnsafeBufferPointer<UInt8>, at: Int) -> Int? {
+        last[k].withUnsafeBufferPointer { run in
+            guard let a = run.baseAddress, let b = bytes.baseAddress, !run.isEmpty, at + run.count < bytes.count else { return nil }
+            let after = bytes[at + run.count]
+            guard after == UInt8(ascii: ",") || after == UInt8(ascii: "}") || after == 0x20 || after == 0x09 || after == 0x0A || after == 0x0D
+            else { return nil }
+            return sameBytes(UnsafeRawPointer(a), UnsafeRawPointer(b + at), count: run.count) ? run.count : nil
+        }
+    }
+
+    mutating func remember(_ k: Int, _ bytes: UnsafeBufferPointer<UInt8>) {
+        last[k].removeAll(keepingCapacity: true)
+        last[k].append(contentsOf: bytes)
+    }
+}
+
 extension JSONParser {
     /// Visits the members of the bytes' top-level object whose keys the projection names, in the
     /// order written: `visit` gets the key's index in the projection and the parser at the value,
@@ -137,6 +178,18 @@ extension JSONParser {
     /// - Important: `visit` reads at most one value: the methods it may call are the `read…` ones.
     public static func forEachMember(of bytes: UnsafeBufferPointer<UInt8>, in projection: JSONProjection,
                                      _ visit: (Int, inout JSONParser) throws(JSONSyntaxError) -> Bool) throws(JSONSyntaxError) {
+        var none = RepeatedMembers()
+        try forEachMember(of: bytes, in: projection, remembering: &none, visit, run: { _, _ in true })
+    }
+
+    /// `forEachMember`, passing over each run of `repeated` that the bytes spell exactly as the
+    /// last line read with it did. `run` is told of each run: `run(k, true)` where a run was
+    /// passed over (the caller uses again what it read from it; it returns whether to go on),
+    /// `run(k, false)` where one was read member by member and is remembered (the caller keeps
+    /// what it read from it: nothing else has been visited yet that could have changed that).
+    public static func forEachMember(of bytes: UnsafeBufferPointer<UInt8>, in projection: JSONProjection, remembering repeated: inout RepeatedMembers,
+                                     _ visit: (Int, inout JSONParser) throws(JSONSyntaxError) -> Bool,
+                                     run: (Int, _ replayed: Bool) -> Bool) throws(JSONSyntaxError) {
         var parser = JSONParser(bytes)
         parser.skipSpaces()
         guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
@@ -145,9 +198,20 @@ extension JSONParser {
         if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") { return }
         // The layout's member expected next; past its end once a member departs from it.
         var next = 0
+        // The run being read member by member, and where its first key began.
+        var reading: (run: Int, start: Int)?
         while true {
             parser.skipSpaces()
             guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "\"") else { throw parser.error("expected a key") }
+            if let k = repeated.run(startingAt: next) {
+                if let length = repeated.matches(k, parser.bytes, at: parser.p) {
+                    parser.p += length
+                    next = repeated.runs[k].upperBound
+                    guard run(k, true), try parser.anotherMember() else { return }
+                    continue
+                }
+                reading = (k, parser.p)
+            }
             let index: Int?
             if let member = projection.expected(next, in: parser.bytes, at: parser.p) {
                 // `"key":` as the writer writes it: no escape, no space, the key it expects.
@@ -178,6 +242,14 @@ extension JSONParser {
                 if parser.p == before { try parser.skipValue() }
             } else {
                 try parser.skipValue()
+            }
+            if let r = reading, next >= repeated.runs[r.run].upperBound {
+                // Still in the layout's order (`next` is .max once it departs): the run was read whole.
+                if next == repeated.runs[r.run].upperBound {
+                    repeated.remember(r.run, UnsafeBufferPointer(rebasing: parser.bytes[r.start..<parser.p]))
+                    _ = run(r.run, false)
+                }
+                reading = nil
             }
             guard try parser.anotherMember() else { return }
         }
