@@ -15,7 +15,7 @@ struct LineReaderTests {
     static func agree(_ line: String, _ rng: TestRandom? = nil) {
         let bytes = Array(line.utf8)
         let whole: JSONObject? = if case .object(let o)? = try? JSONParser.parse(bytes[...]) { o } else { nil }
-        for projection in [JSONProjection(keys), JSONProjection(keys, layout: layout)] {
+        for projection in [JSONProjection(keys), JSONProjection(keys, layout: layout), JSONProjection(keys, layout: layout, checksSkippedValues: true)] {
             agree(bytes, whole, projection, line, rng)
         }
     }
@@ -37,7 +37,9 @@ struct LineReaderTests {
                     return true
                 }
             }
-            guard let whole else { continue }  // the visitor may be laxer about members it skips
+            // The visitor may be laxer about members it skips, unless it checks them.
+            if projection.checksSkippedValues { #expect((visited == nil) == (whole == nil), "\(line) \(rng?.description ?? "")") }
+            guard let whole else { continue }
             #expect(visited != nil, "\(line) \(rng?.description ?? "")")
             for (i, key) in keys.enumerated() {
                 let expected: String? = switch read {
@@ -84,6 +86,35 @@ struct LineReaderTests {
             }) == nil
         }
         #expect(refused, "\(line)")
+        // Read by a visitor that reads nothing, and checks what it passes over.
+        let checked = Array(line.utf8).withUnsafeBufferPointer { b in
+            (try? JSONParser.forEachMember(of: b, in: JSONProjection(["none"], checksSkippedValues: true)) { _, _ in true }) == nil
+        }
+        #expect(checked, "\(line)")
+    }
+
+    @Test("values passed over are refused as the whole parser refuses them, when the reader checks them", arguments: [
+        #"{"fields":{"model","session":"s-1"}}"#, #"{"fields":{"a":1,}}"#, #"{"fields":[1,]}"#, #"{"fields":{"a" 1}}"#,
+        #"{"fields":{"a":1e999}}"#, #"{"schema":1e999}"#, #"{"fields":["\x"]}"#, #"{"fields":{"\u12":1}}"#, #"{"fields":[tru]}"#,
+        #"{"fields":{"a":[}]}}"#, #"{"fields":{"a":1 "b":2}}"#, #"{"message":{"a":}}"#,
+        "{\"fields\":" + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}",
+        "{\"fields\":[\"a\u{01}\"]}",
+    ])
+    func checkedSkips(line: String) {
+        let whole = try? JSONParser.parse(Array(line.utf8)[...])
+        #expect(whole == nil, "the parser takes \(line)")
+        let projection = JSONProjection(["message"], layout: ["schema", "message", "fields"], checksSkippedValues: true)
+        let read: Void? = Array(line.utf8).withUnsafeBufferPointer { b in
+            try? JSONParser.forEachMember(of: b, in: projection) { _, p throws(JSONSyntaxError) in
+                _ = try p.readString()
+                return true
+            }
+        }
+        #expect(read == nil, "\(line)")
+        // The lax reader passes over what it does not read by its brackets.
+        if line.hasPrefix(#"{"fields":{"model""#) {
+            #expect(Array(line.utf8).withUnsafeBufferPointer { b in (try? JSONParser.forEachMember(of: b, in: JSONProjection(["message"])) { _, _ in true }) != nil })
+        }
     }
 
     @Test("runs of members repeated from line to line: passed over where they are the same bytes, read again where not")
@@ -384,6 +415,8 @@ struct ChildLogLineTests {
         ["message": "\"tab\\there \\u00e9\""], ["child_level": "null"], ["child_logger": "\"router.core\""],
         ["child_timestamp": "\"2026-12-02T17:57:30.000001Z\""], ["child_timestamp": "\"2026-12-02T19:00:00Z\""], ["child_timestamp": "7"],
         ["fields": "[1,2]"], ["schema": "\"one\""], ["extra": "{\"nested\":[{\"a\":null}]}"],
+        // Refused by the parser, so shown by neither (the fuzz target `records` found the first).
+        ["fields": "{\"model\",\"session\":\"s-1\"}"], ["schema": "1e999"], ["extra": "[1,]"], ["message": "{\"a\":}"],
     ] as [[String: String?]])
     func variants(changes: [String: String?]) {
         Self.compare([Self.line(), Self.line(changes), Self.line(changes, message: "second"), Self.line()])
@@ -450,3 +483,4 @@ private extension String {
         return String(self[..<i]) + replacement + String(self[index(after: i)...])
     }
 }
+

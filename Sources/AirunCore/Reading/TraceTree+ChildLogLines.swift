@@ -1,11 +1,13 @@
 extension TraceTree.Builder {
     /// The members of a `child.log` line that the text tree shows, and those the whole decoder
-    /// requires of every record (so that a line read here is one it would read the same way).
+    /// requires of every record (so that a line read here is one it would read the same way);
+    /// the members passed over are checked as the decoder's parser checks them, so that no line
+    /// it refuses (one with a torn `fields` object) is shown.
     static let childLogProjection = JSONProjection([
         "logger", "event", "timestamp", "level", "message", "trace_id", "span_id", "parent_span_id", "request_id",
         "attempt", "child_level", "child_logger", "child_timestamp",
     ], layout: ["schema", "timestamp", "level", "logger", "event", "message", "trace_id", "span_id", "parent_span_id", "request_id",
-                "attempt", "stream", "child_level", "child_logger", "child_timestamp", "fields"])
+                "attempt", "stream", "child_level", "child_logger", "child_timestamp", "fields"], checksSkippedValues: true)
     /// The runs of `childLogProjection`'s layout that an attempt's lines repeat: `"level"` to
     /// `"event"`, and `"trace_id"` to `"stream"` (`ChildLogRunFields`).
     static let childLogRuns = [2..<5, 6..<12]

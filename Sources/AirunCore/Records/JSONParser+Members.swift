@@ -7,13 +7,18 @@ public struct JSONProjection: Sendable {
     /// Every key of the lines, in the order their writer writes them (see `init`).
     public let layout: [String]
     private let expectedMembers: MemberLayout
+    /// Values passed over are checked as the whole parser reads them (`JSONParser.checkValue`),
+    /// not only skipped: for a reader that must take exactly the lines the parser takes, where
+    /// another may be laxer about what it does not read (`stats`).
+    public let checksSkippedValues: Bool
 
     /// `layout`: every key of the lines read, wanted or not, in the order their writer writes
     /// them (a record's, `Record.line`). A line that follows it has each key found by one
     /// comparison with the expected `"key":`; from a member that departs from it on, keys are
     /// looked up as without one.
-    public init(_ keys: [String], layout: [String] = []) {
+    public init(_ keys: [String], layout: [String] = [], checksSkippedValues: Bool = false) {
         self.keys = keys
+        self.checksSkippedValues = checksSkippedValues
         table = KeyTable(keys.map { Array($0.utf8) })
         self.layout = layout
         expectedMembers = MemberLayout(layout.map { key in (Array("\"\(key)\":".utf8), keys.firstIndex(of: key)) })
@@ -191,6 +196,7 @@ extension JSONParser {
                                      _ visit: (Int, inout JSONParser) throws(JSONSyntaxError) -> Bool,
                                      run: (Int, _ replayed: Bool) -> Bool) throws(JSONSyntaxError) {
         var parser = JSONParser(bytes)
+        parser.checksSkippedValues = projection.checksSkippedValues
         parser.skipSpaces()
         guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
         parser.p += 1
@@ -358,7 +364,7 @@ extension JSONParser {
         if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return nil }
         repeat {
             skipSpaces()
-            if first == nil, p < end, bytes[p] == UInt8(ascii: "\"") { first = try string() } else { try skipValue() }
+            if first == nil, p < end, bytes[p] == UInt8(ascii: "\"") { first = try string() } else { try skipValue(depth: 2) }
         } while try anotherElement()
         return first
     }

@@ -6,6 +6,10 @@ public struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var p: Int
     let end: Int
+    /// Values passed over are read as `value(depth:)` reads them, refusing all it refuses (not
+    /// only their brackets and strings): for a reader that must take exactly the lines the
+    /// whole parser takes (`JSONProjection.checksSkippedValues`).
+    var checksSkippedValues = false
     public static let maximumDepth = 64
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -25,10 +29,11 @@ public struct JSONParser {
         }
     }
 
-    /// Skips one value: a string by scanning for its closing quote, an object or array by
-    /// counting brackets outside strings (nesting bounded as in `value`), a literal or number by
-    /// its characters.
-    mutating func skipValue() throws(JSONSyntaxError) {
+    /// Skips one value (at `depth`, as `value(depth:)` counts it): a string by scanning for its
+    /// closing quote, an object or array by counting brackets outside strings (nesting bounded as
+    /// in `value`), a literal or number by its characters. Or, `checksSkippedValues`, `checkValue`.
+    mutating func skipValue(depth: Int = 1) throws(JSONSyntaxError) {
+        if checksSkippedValues { return try checkValue(depth: depth) }
         skipSpaces()
         guard p < end else { throw error("unexpected end") }
         let first = bytes[p]
@@ -177,6 +182,47 @@ public struct JSONParser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("unexpected character")
         }
+    }
+
+    /// Passes over one value as `value(depth:)` reads it, refusing exactly what it refuses, but
+    /// building nothing: strings are decoded only where they have escapes, numbers read in place.
+    mutating func checkValue(depth: Int) throws(JSONSyntaxError) {
+        skipSpaces()
+        guard p < end else { throw error("unexpected end") }
+        switch bytes[p] {
+        case UInt8(ascii: "{"):
+            guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
+            p += 1
+            skipSpaces()
+            if p < end, bytes[p] == UInt8(ascii: "}") { p += 1; return }
+            repeat {
+                skipSpaces()
+                guard p < end, bytes[p] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                try checkString()
+                skipSpaces()
+                guard p < end, bytes[p] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                p += 1
+                try checkValue(depth: depth + 1)
+            } while try anotherMember()
+        case UInt8(ascii: "["):
+            guard depth < Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
+            p += 1
+            skipSpaces()
+            if p < end, bytes[p] == UInt8(ascii: "]") { p += 1; return }
+            repeat { try checkValue(depth: depth + 1) } while try anotherElement()
+        case UInt8(ascii: "\""): try checkString()
+        case UInt8(ascii: "t"): _ = try literal("true", .null)
+        case UInt8(ascii: "f"): _ = try literal("false", .null)
+        case UInt8(ascii: "n"): _ = try literal("null", .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// A string as `string()` reads it, decoded only where it has an escape to check.
+    private mutating func checkString() throws(JSONSyntaxError) {
+        let (afterClose, escaped) = try Self.stringEndAndEscapes(bytes, from: p + 1)
+        if escaped { _ = try string() } else { p = afterClose }
     }
 
     mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONObject {
