@@ -96,7 +96,7 @@ struct LineReaderTests {
     @Test("values passed over are refused as the whole parser refuses them, when the reader checks them", arguments: [
         #"{"fields":{"model","session":"s-1"}}"#, #"{"fields":{"a":1,}}"#, #"{"fields":[1,]}"#, #"{"fields":{"a" 1}}"#,
         #"{"fields":{"a":1e999}}"#, #"{"schema":1e999}"#, #"{"fields":["\x"]}"#, #"{"fields":{"\u12":1}}"#, #"{"fields":[tru]}"#,
-        #"{"fields":{"a":[}]}}"#, #"{"fields":{"a":1 "b":2}}"#, #"{"message":{"a":}}"#,
+        #"{"fields":{"a":[}]}}"#, #"{"fields":{"a":1 "b":2}}"#, #"{"message":{"a":}}"#, #"{"fields":1}}"#, #"{"message":"m"} x"#, "{} {}",
         "{\"fields\":" + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}",
         "{\"fields\":[\"a\u{01}\"]}",
     ])
@@ -417,6 +417,7 @@ struct ChildLogLineTests {
         ["fields": "[1,2]"], ["schema": "\"one\""], ["extra": "{\"nested\":[{\"a\":null}]}"],
         // Refused by the parser, so shown by neither (the fuzz target `records` found the first).
         ["fields": "{\"model\",\"session\":\"s-1\"}"], ["schema": "1e999"], ["extra": "[1,]"], ["message": "{\"a\":}"],
+        ["fields": "{\"model\":1}}"],
     ] as [[String: String?]])
     func variants(changes: [String: String?]) {
         Self.compare([Self.line(), Self.line(changes), Self.line(changes, message: "second"), Self.line()])

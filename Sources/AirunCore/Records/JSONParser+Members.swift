@@ -201,7 +201,10 @@ extension JSONParser {
         guard parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "{") else { throw parser.error("expected an object") }
         parser.p += 1
         parser.skipSpaces()
-        if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") { return }
+        if parser.p < parser.end, parser.bytes[parser.p] == UInt8(ascii: "}") {
+            parser.p += 1
+            return try parser.endOfLine()
+        }
         // The layout's member expected next; past its end once a member departs from it.
         var next = 0
         // The run being read member by member, and where its first key began.
@@ -213,7 +216,8 @@ extension JSONParser {
                 if let length = repeated.matches(k, parser.bytes, at: parser.p) {
                     parser.p += length
                     next = repeated.runs[k].upperBound
-                    guard run(k, true), try parser.anotherMember() else { return }
+                    guard run(k, true) else { return }
+                    guard try parser.anotherMember() else { return try parser.endOfLine() }
                     continue
                 }
                 reading = (k, parser.p)
@@ -257,8 +261,16 @@ extension JSONParser {
                 }
                 reading = nil
             }
-            guard try parser.anotherMember() else { return }
+            guard try parser.anotherMember() else { return try parser.endOfLine() }
         }
+    }
+
+    /// After the line's object: nothing but spaces, where the parser's checks are kept
+    /// (`checksSkippedValues`); a reader that is laxer does not look.
+    private mutating func endOfLine() throws(JSONSyntaxError) {
+        guard checksSkippedValues else { return }
+        skipSpaces()
+        guard p == end else { throw error("text after the value") }
     }
 
     /// Where the key starting at `start` ends (its closing quote, or `end`), and whether it has
