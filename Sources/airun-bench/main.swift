@@ -129,6 +129,8 @@ case "childlogs":
     print("copy 20,000 JSON log lines:             \(JSONLine.format(copy / 1000, decimals: 2)) ms")
     print("transcode them to child.log records:    \(JSONLine.format(transcode / 1000, decimals: 2)) ms (\(JSONLine.format(transcode * 1000 / 20_000, decimals: 0)) ns a line, ratio \(JSONLine.format(transcode / copy, decimals: 1)))")
 case "redact-short":
+    // Short strings as a child's log lines hold them (each given after the mode), redacted one at
+    // a time: what a string costs before its first byte, and per word.
     let texts = CommandLine.arguments.dropFirst(2).map { $0 }
     let noSecrets = Redactor(environment: [:])
     for t in texts {
@@ -167,5 +169,5 @@ case "prompt-check":
     print("lower bound of a 100 KB prompt:          \(JSONLine.format(bound / 1000, decimals: 1)) ms (ratio \(JSONLine.format(bound / copy, decimals: 0)))")
     print("target: well under a second, once per failed llama.cpp attempt whose log was cut")
 default:
-    print("usage: airun-bench redaction|capture|childlogs|classify|prompt-check")
+    print("usage: airun-bench redaction|capture|childlogs|redact-short TEXT…|classify|prompt-check")
 }
