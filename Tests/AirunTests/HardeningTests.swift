@@ -317,6 +317,29 @@ struct HardeningTests {
 
 @Suite("where records go, and what a hostile log directory cannot do", .timeLimit(.minutes(1)), .offPool)
 struct LogLocationTests {
+    @Test("logs --follow reads what a writer appends while it reads once: the offset moves by the bytes read")
+    func followReadsAppendsOnce() throws {
+        let s = Scratch()
+        let path = s.write("airun-20261203.jsonl", Array("one\ntwo\n".utf8))
+        let appender = try #require(FileHandle(forWritingAtPath: path))
+        var offset: Int64 = 0, read: [UInt8] = [], appended = false
+        // The writer appends between the reader's size check and its reads, as a run does under load.
+        RecordFiles.readAppended(to: path, from: &offset) { chunk in
+            read += chunk
+            if !appended {
+                appended = true
+                appender.seekToEndOfFile()
+                appender.write(Data("three\n".utf8))
+            }
+        }
+        RecordFiles.readAppended(to: path, from: &offset) { read += $0 }
+        appender.write(Data("four\n".utf8))
+        RecordFiles.readAppended(to: path, from: &offset) { read += $0 }
+        RecordFiles.readAppended(to: path, from: &offset) { read += $0 }
+        #expect(String(decoding: read, as: UTF8.self) == "one\ntwo\nthree\nfour\n")
+        #expect(offset == 19)
+    }
+
     @Test("without HOME, records go under the user's passwd home or a private /tmp/airun-UID, never a shared path")
     func noHome() {
         let dir = resolveLogDirectory(flag: nil, environment: [:])

@@ -46,11 +46,7 @@ extension RecordFiles {
         func decode(_ line: UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome { RecordStream.decode(line) { body($0, line) } }
         func readCurrent() {
             guard let file = current else { return }
-            let path = "\(directory)/\(file.name)"
-            let size = fileSize(path)
-            guard size > offset else { return }
-            forEachChunk(ofFile: path, from: offset) { stream.feedLines($0, decode) }
-            offset = size
+            Self.readAppended(to: "\(directory)/\(file.name)", from: &offset) { stream.feedLines($0, decode) }
         }
         while true {
             readCurrent()
@@ -70,6 +66,20 @@ extension RecordFiles {
 }
 
 extension RecordFiles {
+    /// What was appended to `path` since `offset`, to its end, with `offset` moved past each
+    /// chunk read. By the bytes read, not by a size taken before reading: a writer that appends
+    /// while they are read would have had its lines read again next time (`logs --follow`
+    /// printed a record twice, 21 of 20, under load).
+    static func readAppended(to path: String, from offset: inout Int64, _ body: (UnsafeRawBufferPointer) -> Void) {
+        guard fileSize(path) > offset else { return }
+        var at = offset
+        forEachChunk(ofFile: path, from: at) { chunk in
+            at += Int64(chunk.count)
+            body(chunk)
+        }
+        offset = at
+    }
+
     /// Like `forEachRecord`, for a reader that parses lines itself (for the fields it needs).
     @discardableResult
     func forEachLine(onlyLinesWith needles: [String] = [], _ line: (UnsafeBufferPointer<UInt8>) -> RecordStream.LineOutcome) -> (skipped: Int, unknown: Int) {
