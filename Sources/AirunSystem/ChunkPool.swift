@@ -21,6 +21,10 @@ public final class ChunkPool: @unchecked Sendable {
 
     public init(limit: Int) { self.limit = limit }
 
+    /// A pool for the chunks handed to `worker`: as many as its backlog holds of a pipe's reads
+    /// (64 KiB), and one being filled. Without a worker nothing is handed over and two suffice.
+    public convenience init(for worker: BackgroundWorker?) { self.init(limit: (worker?.byteLimit ?? 0) / 65536 + 2) }
+
     /// Hands `job` a copy of `bytes` on `worker`'s thread, and takes the copy back when the job
     /// is done or refused. Returns whether the worker took it (as `BackgroundWorker.submit`).
     public func submit(_ bytes: UnsafeRawBufferPointer, to worker: BackgroundWorker, _ job: @escaping ([UInt8]) -> Void) -> Bool {

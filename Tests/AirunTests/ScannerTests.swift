@@ -109,4 +109,56 @@ struct ScannerTests {
             #expect(redactor.redact(String(decoding: bytes.suffix(7), as: UTF8.self) + " x") == String(decoding: bytes.suffix(7), as: UTF8.self) + " x")
         }
     }
+    /// `Redactor` passes a time at one look (`Timestamp`): held here to the careful scanner, which
+    /// reads every byte, over times of every allowed spelling and near misses, with personal data
+    /// on and off and with secret values of a time's own bytes (which turn the shortcut off).
+    @Test("a time passed at one look is one the careful scanner masks nothing in; a secret value of digits turns the look off")
+    func timestampsAgainstEveryByte() {
+        let rng = TestRandom()
+        var r = rng
+        func two() -> String { String(format: "%02d", Int.random(in: 0...99, using: &r)) }
+        var accepted = 0
+        for _ in 0..<4000 {
+            var t = String(format: "%04d", Int.random(in: 0...9999, using: &r)) + "-" + two() + "-" + two()
+            t += ["T", "t", " ", "_"].randomElement(using: &r)! + two() + ":" + two()
+            if Bool.random(using: &r) {
+                t += ":" + two()
+                if Bool.random(using: &r) {
+                    t += [".", ","].randomElement(using: &r)! + String((0..<Int.random(in: 0...10, using: &r)).map { _ in "0123456789".randomElement(using: &r)! })
+                }
+            }
+            t += ["", "Z", "z", "+" + two() + ":" + two(), "-" + two() + two(), "+" + two(), "+1 555 123 4567", " 555-123-4567", "@a.io", "x"]
+                .randomElement(using: &r)!
+            var redactor = Redactor()
+            redactor.maskPersonalData = Bool.random(using: &r)
+            let isTime = Array(t.utf8).withUnsafeBufferPointer { Timestamp.isTimestamp($0) }
+            if isTime {
+                accepted += 1
+                let careful: [UInt8]? = Array(t.utf8).withUnsafeBufferPointer { input in
+                    var scanner = Scanner(redactor: redactor, input: input)
+                    scanner.takesNoShortcuts = true
+                    scanner.wordAtATime = false
+                    return scanner.run()
+                }
+                #expect(careful == nil, "\(t.debugDescription) passed as a time, but the careful scanner masks in it (seed \(rng))")
+            }
+            #expect(redactor.redact(t) == Self.withAndWithoutShortcuts(t, redactor).1.map { String(decoding: $0, as: UTF8.self) } ?? t,
+                    "\(t.debugDescription) (seed \(rng))")
+            // A secret value made of a time's bytes is masked inside a time all the same.
+            let digits = String(t.utf8.prefix(10).map { Character(UnicodeScalar($0)) })
+            if isTime, digits.utf8.count == 10 {
+                var holding = redactor
+                holding.addSecret(digits, kind: "DATE_SECRET")
+                #expect(holding.redact(t).hasPrefix("***DATE_SECRET_REDACTED***"), "\(t.debugDescription) (seed \(rng))")
+            }
+        }
+        #expect(accepted > 1000, "only \(accepted) times accepted: the test proves little (seed \(rng))")
+        for time in ["2026-12-02T10:00:00.007Z", "2026-12-02 10:00:00,123", "2026-12-02T10:00", "2026-12-02t10:00:00+05:30", "2026-12-02T10:00:00.123456789-0800"] {
+            #expect(Array(time.utf8).withUnsafeBufferPointer { Timestamp.isTimestamp($0) }, "\(time)")
+        }
+        for other in ["2026-12-02", "2026-12-02T10:00:00.1234567890Z", "2026-12-02T10:00:00Zx", "2026-12-02T10:00:00+5", "2026-12-02T10:00:00.Z",
+                      "20261202T100000Z", "2026-12-02T10:00:00 +1 555 123 4567"] {
+            #expect(!Array(other.utf8).withUnsafeBufferPointer { Timestamp.isTimestamp($0) }, "\(other)")
+        }
+    }
 }

@@ -51,7 +51,7 @@ final class ChildLogFeed {
     init(sink: any RecordSink, worker: BackgroundWorker? = nil, attempt: Int64, identity: RecordIdentity) {
         self.worker = worker
         reader = Reader(sink: sink, attempt: attempt, identity: identity)
-        chunks = ChunkPool(limit: (worker?.byteLimit ?? 0) / 65536 + 2)
+        chunks = ChunkPool(for: worker)
     }
 
     /// Takes the next bytes of stderr (valid for this call only).

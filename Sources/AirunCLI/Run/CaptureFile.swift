@@ -26,9 +26,8 @@ final class CaptureFile {
     init(file: FileDescriptor, redactor: Redactor?, worker: BackgroundWorker? = nil) {
         self.file = file
         self.worker = worker
-        writer = redactor.map { RedactingWriter(file: file, redactor: $0) }
-        // As many as the worker's backlog holds of pipe-sized chunks, and one being filled.
-        chunks = ChunkPool(limit: (worker?.byteLimit ?? 0) / 65536 + 2)
+        writer = redactor.map { RedactingWriter(file: file, redactor: $0, helper: worker == nil ? nil : .shared) }
+        chunks = ChunkPool(for: worker)
     }
 
     /// Takes the next bytes of the stream (valid for this call only). A raw capture writes them
@@ -69,9 +68,11 @@ final class RedactingWriter {
     private var redaction: CaptureRedaction
     private(set) var failure: SystemError?
 
-    init(file: FileDescriptor, redactor: Redactor) {
+    /// `helper`: where half of a large chunk is redacted meanwhile (none when the writer runs in
+    /// the poll loop: the output path is not held up for a thread's wake-up).
+    init(file: FileDescriptor, redactor: Redactor, helper: HelperThread? = nil) {
         self.file = file
-        redaction = CaptureRedaction(redactor: redactor)
+        redaction = CaptureRedaction(redactor: redactor, together: helper.map { helper in { helper.run($0, alongside: $1) } })
     }
 
     func take(_ chunk: [UInt8]) { if failure == nil { write(redaction.take(chunk)) } }

@@ -15,6 +15,9 @@ public struct Redactor: Sendable {
     private(set) var insideWordStops = ByteSet.wordBreaks
     /// The same stops, for eight bytes at a time.
     private(set) var wordStops = WordStops()
+    /// No secret value is made only of bytes a time can hold: the scanner may pass a time at one
+    /// look (`Timestamp`).
+    private(set) var timestampsHoldNoSecret = true
     /// Emails and phone numbers (on by default).
     public var maskPersonalData = true
     /// Regular expressions from profiles: each match is replaced by `***<kind>_REDACTED***`.
@@ -51,6 +54,7 @@ public struct Redactor: Sendable {
         let bytes = Array(value.utf8)
         guard bytes.count >= 4, !secretValues.contains(where: { $0.value == bytes }) else { return }
         secretValues.append((bytes, kind))
+        if bytes.allSatisfy(Timestamp.mayHold) { timestampsHoldNoSecret = false }
         secretStarts.insert(bytes[0])
         insideWordStops.insert(bytes[0])
         wordStops.insert(bytes[0], bytes[1])
@@ -96,8 +100,20 @@ public struct Redactor: Sendable {
         return out.withUnsafeBufferPointer(body)
     }
 
+    /// `bytes` redacted, or nil when nothing in them needed masking (a piece of a capture's chunk).
+    func redactedIfChanged(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard extraPatterns.isEmpty else {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let out = redact(text)
+            return out.utf8.elementsEqual(bytes) ? nil : Array(out.utf8)
+        }
+        return scan(bytes, cutAtStart: false)
+    }
+
     /// The masked bytes, or nil when nothing in `bytes` needed masking.
     private func scan(_ bytes: UnsafeBufferPointer<UInt8>, cutAtStart: Bool) -> [UInt8]? {
+        // A time, as a log line's own: nothing in it can be masked, and no scanner is made for it.
+        if timestampsHoldNoSecret, Timestamp.isTimestamp(bytes) { return nil }
         var scanner = Scanner(redactor: self, input: bytes)
         scanner.cutAtStart = cutAtStart
         return scanner.run()
