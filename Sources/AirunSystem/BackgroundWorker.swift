@@ -3,7 +3,7 @@
 /// A mutual-exclusion lock (pthread_mutex), for the little state a `BackgroundWorker`'s jobs
 /// share with the poll loop: the record sinks and the console.
 public final class Lock: @unchecked Sendable {
-    let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    fileprivate let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     public init() { pthread_mutex_init(mutex, nil) }
     deinit {

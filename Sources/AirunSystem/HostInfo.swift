@@ -78,9 +78,6 @@ public func readFileHeader(_ path: String, count: Int) throws(SystemError) -> (b
 /// Clock ticks per second for /proc CPU times (`sysconf(_SC_CLK_TCK)`).
 public func clockTicksPerSecond() -> Double { Double(sysconf(Int32(_SC_CLK_TCK))) }
 
-/// Processors online: whether a second thread can run beside the first (`HelperThread`).
-public func processorsOnline() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-
 /// The page size in bytes, for /proc resident-page counts.
 public func pageSizeBytes() -> Double { Double(sysconf(Int32(_SC_PAGESIZE))) }
 

@@ -144,12 +144,19 @@ struct ScannerTests {
             }
             #expect(redactor.redact(t) == Self.withAndWithoutShortcuts(t, redactor).1.map { String(decoding: $0, as: UTF8.self) } ?? t,
                     "\(t.debugDescription) (seed \(rng))")
-            // A secret value made of a time's bytes is masked inside a time all the same.
-            let digits = String(t.utf8.prefix(10).map { Character(UnicodeScalar($0)) })
-            if isTime, digits.utf8.count == 10 {
-                var holding = redactor
-                holding.addSecret(digits, kind: "DATE_SECRET")
-                #expect(holding.redact(t).hasPrefix("***DATE_SECRET_REDACTED***"), "\(t.debugDescription) (seed \(rng))")
+            // A secret value made of a time's bytes, or one the time begins with the end of, or
+            // ends with the beginning of (a half the scanner masks), is masked in a time all the same.
+            let bytes = Array(t.utf8)
+            if isTime {
+                let values = [String(decoding: bytes.prefix(10), as: UTF8.self), "k3yV4lue" + String(decoding: bytes.prefix(12), as: UTF8.self),
+                              String(decoding: bytes.suffix(9), as: UTF8.self) + "k3yV4lue"]
+                for value in values {
+                    var holding = redactor
+                    holding.addSecret(value, kind: "DATE_SECRET")
+                    let careful = Self.withAndWithoutShortcuts(t, holding).1.map { String(decoding: $0, as: UTF8.self) }
+                    #expect(careful?.contains("***DATE_SECRET_REDACTED***") == true, "\(t.debugDescription) with \(value) (seed \(rng))")
+                    #expect(holding.redact(t) == careful, "\(t.debugDescription) with \(value) (seed \(rng))")
+                }
             }
         }
         #expect(accepted > 1000, "only \(accepted) times accepted: the test proves little (seed \(rng))")

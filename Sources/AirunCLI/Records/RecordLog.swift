@@ -23,16 +23,14 @@ final class LogFileSink: RecordSink {
     /// The file's state: the attempt's worker appends a command's log records while the poll
     /// loop appends its own.
     private let lock = Lock()
-    /// What made the record lines of the last batch of a command's log lines, kept for the next:
-    /// its transcoders (they remember the names the lines repeat) and its buffers (three times a
-    /// pipe's read, and fresh memory, a page fault per 4 KiB, when made for each batch). Two: a
-    /// large batch is read in two halves at once, the second on `helper`'s thread.
-    private var childLogHalves: (ChildLogHalf?, ChildLogHalf?)
-    private let helper: HelperThread?
+    /// The transcoder of the attempt whose log lines came last, and the redactor it was made with.
+    private var transcoder: ChildLogTranscoder?
+    private var transcoderGeneration = 0
+    /// The record lines of the last batch of log lines, kept for the next: three times a pipe's
+    /// read, and fresh memory (a page fault per 4 KiB) when made for each.
+    private var childLogLines: [UInt8] = []
 
-    init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings(),
-         helper: HelperThread? = .shared) {
-        self.helper = helper
+    init(directory: String, console: Console, redaction: SharedRedactor, settings: LogSettings = LogSettings()) {
         self.directory = directory
         self.console = console
         self.redaction = redaction
@@ -66,27 +64,32 @@ final class LogFileSink: RecordSink {
     }
 
     /// A command's log lines, made into their records' lines straight from their bytes, in one
-    /// append (all of a batch arrived at once: one day). A batch of many lines is made in two
-    /// halves at once (`helper`), appended in order.
+    /// append (all of a batch arrived at once: one day).
     func write(childLogs batch: ChildLogBatch) {
-        // Taken out, not copied: a buffer still referenced from here would be copied, not reused.
-        var whole = ChildLogHalf.reusing(lock.withLock { childLogHalves.0.take() }, for: batch, redaction)
-        var half = lock.withLock { childLogHalves.1.take() }
-        let count = batch.lineCount
-        if count >= Self.linesToSplit, let helper {
-            var second = ChildLogHalf.reusing(half.take(), for: batch, redaction)
-            helper.run({ whole.transcode(batch, lines: 0..<(count / 2)) }, alongside: { second.transcode(batch, lines: (count / 2)..<count) })
-            whole.append(second)
-            half = second
-        } else {
-            whole.transcode(batch, lines: 0..<count)
+        // Kept from batch to batch of the attempt: it remembers the names its lines repeat.
+        var transcoder = lock.withLock { self.transcoder }
+        if transcoder?.attempt != batch.attempt || transcoder?.identity != batch.identity || transcoderGeneration != redaction.generation {
+            transcoder = ChildLogTranscoder(redactor: redaction.redactor, identity: batch.identity, attempt: batch.attempt)
         }
-        if !whole.ends.isEmpty { append(whole.lines, ends: whole.ends, day: utcDayStamp(microseconds: batch.arrived)) }
-        lock.withLock { childLogHalves = (whole, half) }
+        guard var transcoder else { return }
+        defer {
+            let (kept, generation) = (transcoder, redaction.generation)
+            lock.withLock { (self.transcoder, transcoderGeneration) = (kept, generation) }
+        }
+        var lines = lock.withLock { () -> [UInt8] in
+            var kept: [UInt8] = []
+            swap(&kept, &childLogLines)
+            return kept
+        }
+        lines.removeAll(keepingCapacity: true)
+        lines.reserveCapacity(batch.lines.count * 3)
+        var ends: [Int] = []
+        batch.forEachLine { line in
+            if transcoder.append(line: line, arrived: batch.arrived, to: &lines) { ends.append(lines.count) }
+        }
+        if !ends.isEmpty { append(lines, ends: ends, day: utcDayStamp(microseconds: batch.arrived)) }
+        lock.withLock { swap(&lines, &childLogLines) }
     }
-
-    /// Batches of fewer lines are made on one thread: handing half over costs a wake-up.
-    static let linesToSplit = 64
 
     /// Record lines ending at `ends`, in one append when they fit the file.
     private func append(_ lines: [UInt8], ends: [Int], day: String) {
@@ -211,38 +214,4 @@ func resolveLogDirectory(flag: String?, settings: LogSettings? = nil, environmen
         return home + "/.local/state/airun/logs"
     }
     return "/tmp/airun-\(effectiveUserID())/logs"
-}
-
-/// Record lines made from some of a batch's log lines, and the transcoder that made them.
-private struct ChildLogHalf {
-    var transcoder: ChildLogTranscoder
-    let generation: Int
-    var lines: [UInt8] = []
-    var ends: [Int] = []
-
-    /// `kept` if it serves the batch's attempt with the current redactor; else a new one.
-    static func reusing(_ kept: ChildLogHalf?, for batch: ChildLogBatch, _ redaction: SharedRedactor) -> ChildLogHalf {
-        guard let kept, kept.transcoder.attempt == batch.attempt, kept.transcoder.identity == batch.identity,
-              kept.generation == redaction.generation else {
-            return ChildLogHalf(transcoder: ChildLogTranscoder(redactor: redaction.redactor, identity: batch.identity, attempt: batch.attempt),
-                                generation: redaction.generation)
-        }
-        return kept
-    }
-
-    mutating func transcode(_ batch: ChildLogBatch, lines range: Range<Int>) {
-        lines.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        lines.reserveCapacity(batch.lines.count * 3)
-        batch.forEachLine(in: range) { line in
-            if transcoder.append(line: line, arrived: batch.arrived, to: &lines) { ends.append(lines.count) }
-        }
-    }
-
-    /// The other half's lines after these.
-    mutating func append(_ other: ChildLogHalf) {
-        let base = lines.count
-        lines.append(contentsOf: other.lines)
-        ends.append(contentsOf: other.ends.lazy.map { $0 + base })
-    }
 }

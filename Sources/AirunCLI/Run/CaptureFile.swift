@@ -26,7 +26,7 @@ final class CaptureFile {
     init(file: FileDescriptor, redactor: Redactor?, worker: BackgroundWorker? = nil) {
         self.file = file
         self.worker = worker
-        writer = redactor.map { RedactingWriter(file: file, redactor: $0, helper: worker == nil ? nil : .shared) }
+        writer = redactor.map { RedactingWriter(file: file, redactor: $0) }
         chunks = ChunkPool(for: worker)
     }
 
@@ -68,11 +68,9 @@ final class RedactingWriter {
     private var redaction: CaptureRedaction
     private(set) var failure: SystemError?
 
-    /// `helper`: where half of a large chunk is redacted meanwhile (none when the writer runs in
-    /// the poll loop: the output path is not held up for a thread's wake-up).
-    init(file: FileDescriptor, redactor: Redactor, helper: HelperThread? = nil) {
+    init(file: FileDescriptor, redactor: Redactor) {
         self.file = file
-        redaction = CaptureRedaction(redactor: redactor, together: helper.map { helper in { helper.run($0, alongside: $1) } })
+        redaction = CaptureRedaction(redactor: redactor)
     }
 
     func take(_ chunk: [UInt8]) { if failure == nil { write(redaction.take(chunk)) } }

@@ -25,19 +25,11 @@ public struct ChildLogBatch: Sendable {
         lines.append(UInt8(ascii: "\n"))
     }
 
-    /// How many lines the batch holds.
-    public var lineCount: Int { ends.count }
-
     /// Calls `body` with each line, without its newline.
-    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { forEachLine(in: 0..<ends.count, body) }
-
-    /// Calls `body` with the lines numbered `range` (from 0), each without its newline: a part of
-    /// the batch, for a second thread to read the rest meanwhile.
-    public func forEachLine(in range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        let range = range.clamped(to: 0..<ends.count)
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         lines.withUnsafeBufferPointer { all in
-            var start = range.lowerBound == 0 ? 0 : ends[range.lowerBound - 1] + 1
-            for end in ends[range] {
+            var start = 0
+            for end in ends {
                 body(UnsafeBufferPointer(rebasing: all[start..<end]))
                 start = end + 1
             }

@@ -8,29 +8,14 @@
 /// capture never saw (`dropped`: its writer fell behind) take the unfinished line before them
 /// and the rest of the line they end in with them, so only whole lines are ever redacted: a
 /// secret cut by the gap would not be recognised.
-///
-/// Given a way to run two pieces of work at once (`together`, a second thread), a large chunk's
-/// lines are cut in two at a line break and the halves redacted at the same time: as if the
-/// chunk had arrived in two reads, which the stream may always do. Not across a private key's
-/// lines: those stay in one piece.
-public struct CaptureRedaction {
-    /// Runs both pieces of work and returns when both are done, at the same time where it can.
-    public typealias RunTogether = (_ first: () -> Void, _ second: () -> Void) -> Void
-
+public struct CaptureRedaction: Sendable {
     private let redactor: Redactor
-    private let together: RunTogether?
     private var pending: [UInt8] = []
     private var insidePrivateKey = false
     private var skippingToLineEnd = false
     public static let flushLimit = 64 * 1024
-    /// Lines shorter than this together are redacted in one piece: handing half over costs a
-    /// thread's wake-up, some microseconds.
-    public static let splitSize = 16 * 1024
 
-    public init(redactor: Redactor, together: RunTogether? = nil) {
-        self.redactor = redactor
-        self.together = together
-    }
+    public init(redactor: Redactor) { self.redactor = redactor }
 
     /// The bytes to write for the next `chunk` of the stream.
     public mutating func take(_ chunk: [UInt8]) -> [UInt8] {
@@ -84,29 +69,11 @@ public struct CaptureRedaction {
             text = Array(text[(end + 16)...])
             insidePrivateKey = false
         }
-        let out = redactInHalves(text) ?? redactor.redact(text)
+        let out = redactor.redact(text)
         if let begin = firstOffset(of: "-----BEGIN ", in: text), firstOffset(of: "PRIVATE KEY", in: text, from: begin) != nil,
            firstOffset(of: "-----END ", in: text, from: begin) == nil {
             insidePrivateKey = true
         }
-        return out
-    }
-
-    /// `text` redacted as two pieces at once, cut after the line break nearest its middle; nil
-    /// when it is not cut: small, on one line, no second thread, or a key block's dashes in it.
-    private func redactInHalves(_ text: [UInt8]) -> [UInt8]? {
-        guard let together, text.count >= Self.splitSize else { return nil }
-        let middle = text.count / 2
-        guard let cut = text[middle...].firstIndex(of: 0x0A).map({ $0 + 1 }) ?? text[..<middle].lastIndex(of: 0x0A).map({ $0 + 1 }),
-              cut < text.count, firstOffset(of: "-----", in: text) == nil else { return nil }
-        var first: [UInt8]?, second: [UInt8]?
-        text.withUnsafeBufferPointer { all in
-            together({ first = redactor.redactedIfChanged(UnsafeBufferPointer(rebasing: all[..<cut])) },
-                     { second = redactor.redactedIfChanged(UnsafeBufferPointer(rebasing: all[cut...])) })
-        }
-        if first == nil, second == nil { return text }
-        var out = first ?? Array(text[..<cut])
-        out.append(contentsOf: second.map { $0[...] } ?? text[cut...])
         return out
     }
 }

@@ -15,8 +15,8 @@ public struct Redactor: Sendable {
     private(set) var insideWordStops = ByteSet.wordBreaks
     /// The same stops, for eight bytes at a time.
     private(set) var wordStops = WordStops()
-    /// No secret value is made only of bytes a time can hold: the scanner may pass a time at one
-    /// look (`Timestamp`).
+    /// No secret value begins or ends with eight bytes a time can hold (nor is made of them): the
+    /// scanner may pass a time at one look (`Timestamp`).
     private(set) var timestampsHoldNoSecret = true
     /// Emails and phone numbers (on by default).
     public var maskPersonalData = true
@@ -54,7 +54,8 @@ public struct Redactor: Sendable {
         let bytes = Array(value.utf8)
         guard bytes.count >= 4, !secretValues.contains(where: { $0.value == bytes }) else { return }
         secretValues.append((bytes, kind))
-        if bytes.allSatisfy(Timestamp.mayHold) { timestampsHoldNoSecret = false }
+        // Inside a time, or as a half the scanner masks at a text's start or end (8 bytes or more).
+        if bytes.prefix(8).allSatisfy(Timestamp.mayHold) || bytes.suffix(8).allSatisfy(Timestamp.mayHold) { timestampsHoldNoSecret = false }
         secretStarts.insert(bytes[0])
         insideWordStops.insert(bytes[0])
         wordStops.insert(bytes[0], bytes[1])
@@ -98,16 +99,6 @@ public struct Redactor: Sendable {
         guard extraPatterns.isEmpty else { return withRedactedUTF8(String(decoding: bytes, as: UTF8.self), body) }
         guard let out = scan(bytes, cutAtStart: false) else { return body(bytes) }
         return out.withUnsafeBufferPointer(body)
-    }
-
-    /// `bytes` redacted, or nil when nothing in them needed masking (a piece of a capture's chunk).
-    func redactedIfChanged(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        guard extraPatterns.isEmpty else {
-            let text = String(decoding: bytes, as: UTF8.self)
-            let out = redact(text)
-            return out.utf8.elementsEqual(bytes) ? nil : Array(out.utf8)
-        }
-        return scan(bytes, cutAtStart: false)
     }
 
     /// The masked bytes, or nil when nothing in `bytes` needed masking.

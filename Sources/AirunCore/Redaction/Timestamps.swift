@@ -2,8 +2,9 @@
 /// line carries one on every line (`child_timestamp`), and read word by word it cost a quarter of
 /// a line's redaction (bench/childlogs.sh). Nothing the scanner masks fits in one: a token needs
 /// letters, a key a name, an address `@`, a phone number a first group of three digits or a `+`
-/// with eight; only a secret value made of a time's own bytes could, and a redactor holding one
-/// reads times the long way (`Redactor.timestampsHoldNoSecret`).
+/// with eight. Only a secret value could: one made of a time's own bytes, or one whose first or
+/// last eight bytes are (the scanner masks a value's half at a text's start or end); a redactor
+/// holding such a value reads times the long way (`Redactor.timestampsHoldNoSecret`).
 ///
 /// The shape: `YYYY-MM-DD`, `T`, `t` or a space, `hh:mm`, then optionally `:ss` and a fraction
 /// (`.` or `,`, one to nine digits), then optionally `Z`, `z` or an offset (`+hh:mm`, `-hhmm`,
