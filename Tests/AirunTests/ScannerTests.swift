@@ -46,10 +46,12 @@ struct ScannerTests {
                 text += Array("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk".utf8)
             }
             let (fast, slow) = text.withUnsafeBufferPointer { input in
-                var a = Scanner(redactor: redactor, input: input)
-                var b = Scanner(redactor: redactor, input: input)
-                b.wordAtATime = false
-                return (a.run(), b.run())
+                withUnsafePointer(to: redactor) { redactor in
+                    var a = Scanner(redactor: redactor, input: input)
+                    var b = Scanner(redactor: redactor, input: input)
+                    b.wordAtATime = false
+                    return (a.run(), b.run())
+                }
             }
             #expect(fast == slow, "\(String(decoding: text, as: UTF8.self).debugDescription) with \(values) (seed \(rng))")
         }
@@ -78,10 +80,12 @@ struct ScannerTests {
     /// What the scanner makes of `text` as it runs, and with every shortcut off (`takesNoShortcuts`).
     static func withAndWithoutShortcuts(_ text: String, _ redactor: Redactor) -> ([UInt8]?, [UInt8]?) {
         Array(text.utf8).withUnsafeBufferPointer { input in
-            var a = Scanner(redactor: redactor, input: input)
-            var b = Scanner(redactor: redactor, input: input)
-            b.takesNoShortcuts = true
-            return (a.run(), b.run())
+            withUnsafePointer(to: redactor) { redactor in
+                var a = Scanner(redactor: redactor, input: input)
+                var b = Scanner(redactor: redactor, input: input)
+                b.takesNoShortcuts = true
+                return (a.run(), b.run())
+            }
         }
     }
 
@@ -135,10 +139,12 @@ struct ScannerTests {
             if isTime {
                 accepted += 1
                 let careful: [UInt8]? = Array(t.utf8).withUnsafeBufferPointer { input in
-                    var scanner = Scanner(redactor: redactor, input: input)
-                    scanner.takesNoShortcuts = true
-                    scanner.wordAtATime = false
-                    return scanner.run()
+                    withUnsafePointer(to: redactor) { redactor in
+                        var scanner = Scanner(redactor: redactor, input: input)
+                        scanner.takesNoShortcuts = true
+                        scanner.wordAtATime = false
+                        return scanner.run()
+                    }
                 }
                 #expect(careful == nil, "\(t.debugDescription) passed as a time, but the careful scanner masks in it (seed \(rng))")
             }

@@ -38,20 +38,25 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         // The scanner's shortcuts (the prefilter, the eight-byte pass and its secret pairs, the
         // word jump, each detector's first test made early) against a look at every byte.
         bytes.withUnsafeBufferPointer { input in
-            var fast = Scanner(redactor: r, input: input)
-            var careful = Scanner(redactor: r, input: input)
-            careful.takesNoShortcuts = true
-            careful.wordAtATime = false
-            let carefully = careful.run()
-            precondition(fast.run() == carefully, "a scanner shortcut changed what is masked")
-            // A time is passed at one look by `Redactor` (unless a secret value may hide in one, as
-            // this one's last eight bytes may): only one the careful scanner masks nothing in.
-            if Timestamp.isTimestamp(input) {
-                var plain = Scanner(redactor: Redactor(), input: input)
-                plain.takesNoShortcuts = true
-                plain.wordAtATime = false
-                precondition(plain.run() == nil, "a time passed at one look holds something to mask")
-                precondition(!r.timestampsHoldNoSecret || carefully == nil, "a time passed at one look holds a secret value")
+            withUnsafePointer(to: r) { lent in
+                var fast = Scanner(redactor: lent, input: input)
+                var careful = Scanner(redactor: lent, input: input)
+                careful.takesNoShortcuts = true
+                careful.wordAtATime = false
+                let carefully = careful.run()
+                precondition(fast.run() == carefully, "a scanner shortcut changed what is masked")
+                // A time is passed at one look by `Redactor` (unless a secret value may hide in
+                // one, as this one's last eight bytes may): only one the careful scanner masks
+                // nothing in.
+                if Timestamp.isTimestamp(input) {
+                    precondition(!r.timestampsHoldNoSecret || carefully == nil, "a time passed at one look holds a secret value")
+                    withUnsafePointer(to: Redactor()) { plainRedactor in
+                        var plain = Scanner(redactor: plainRedactor, input: input)
+                        plain.takesNoShortcuts = true
+                        plain.wordAtATime = false
+                        precondition(plain.run() == nil, "a time passed at one look holds something to mask")
+                    }
+                }
             }
         }
     case "capture":

@@ -246,7 +246,8 @@ public struct ChildLogTranscoder {
 
     /// Whether the number `token` is written as `JSONLine` prints the value the parser reads from
     /// it: an integer of up to 18 digits without leading zeros (not `-0`), or a decimal of up to
-    /// 15 significant digits, at least 0.1 in size, without exponent or trailing zeros (a
+    /// 15 significant digits, at least 0.1 in size, without exponent or trailing zeros, or a whole
+    /// number of up to 15 digits written with `.0`, as a latency of 45.0 ms is (a
     /// decimal of at most 15 digits is the shortest that reads back as its double, and Swift
     /// prints such a value without an exponent).
     static func printsAsWritten(_ token: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -265,7 +266,10 @@ public struct ChildLogTranscoder {
         let fractionStart = i
         while i < token.count, token[i] >= 0x30, token[i] <= 0x39 { i += 1 }
         let fractionDigits = i - fractionStart
-        guard i == token.count, fractionDigits >= 1, token[i - 1] != 0x30 else { return false }
+        guard i == token.count, fractionDigits >= 1 else { return false }
+        // `N.0`: Swift prints a whole number as a decimal so (`2.0`, `100.0`); not `-0.0`.
+        if fractionDigits == 1, token[fractionStart] == 0x30 { return integerDigits <= 15 && !(digitsStart == 1 && token[digitsStart] == 0x30) }
+        guard token[i - 1] != 0x30 else { return false }
         if token[digitsStart] == 0x30 {
             // 0.x: at least 0.1, and up to 15 significant digits.
             return token[fractionStart] != 0x30 && fractionDigits <= 15

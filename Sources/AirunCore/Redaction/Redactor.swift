@@ -105,9 +105,11 @@ public struct Redactor: Sendable {
     private func scan(_ bytes: UnsafeBufferPointer<UInt8>, cutAtStart: Bool) -> [UInt8]? {
         // A time, as a log line's own: nothing in it can be masked, and no scanner is made for it.
         if timestampsHoldNoSecret, Timestamp.isTimestamp(bytes) { return nil }
-        var scanner = Scanner(redactor: self, input: bytes)
-        scanner.cutAtStart = cutAtStart
-        return scanner.run()
+        return withUnsafePointer(to: self) { redactor in
+            var scanner = Scanner(redactor: redactor, input: bytes)
+            scanner.cutAtStart = cutAtStart
+            return scanner.run()
+        }
     }
 
     /// The command line with the values of secret-bearing options (`--api-key V`, `--token=V`,

@@ -2,10 +2,13 @@
 /// detectors that can start with that byte. Output is built lazily: nothing is copied unless
 /// something is masked.
 ///
-/// - Important: `input` is borrowed: a scanner lives only inside the `withUTF8` or
-///   `withUnsafeBufferPointer` call that lent it (`Redactor.scan`).
+/// - Important: `input` and the redactor are borrowed: a scanner lives only inside the calls that
+///   lent them (`Redactor.scan`).
 struct Scanner {
-    let redactor: Redactor
+    /// The redactor, borrowed as the input is: a copy of it (its arrays and sets retained, and
+    /// released when the scanner goes) cost a short string more than its scan.
+    private let lent: UnsafePointer<Redactor>
+    var redactor: Redactor { unsafeAddress { lent } }
     let input: UnsafeBufferPointer<UInt8>
     /// The text is the end of something longer (an output tail that kept its last bytes): its
     /// first word may be the second half of a key.
@@ -32,12 +35,12 @@ struct Scanner {
     /// Read once per scan, not once per word (each static is a lazily made global).
     private let keyBytes = ByteSet.keyBytes, emailLocalBytes = ByteSet.emailLocalBytes
 
-    init(redactor: Redactor, input: UnsafeBufferPointer<UInt8>) {
-        self.redactor = redactor
+    init(redactor: UnsafePointer<Redactor>, input: UnsafeBufferPointer<UInt8>) {
+        lent = redactor
         self.input = input
-        secretStarts = redactor.secretStarts
-        insideWordStops = redactor.insideWordStops
-        wordStops = redactor.wordStops
+        secretStarts = redactor.pointee.secretStarts
+        insideWordStops = redactor.pointee.insideWordStops
+        wordStops = redactor.pointee.wordStops
         wordAtATime = wordStops.usable
     }
 
@@ -113,7 +116,7 @@ struct Scanner {
 
     /// Whether a profile's allow-list keeps `found` readable.
     private func isAllowed(_ found: some Collection<UInt8>) -> Bool {
-        !redactor.allowList.isEmpty && redactor.allowList.contains(String(decoding: found, as: UTF8.self))
+        !lent.pointee.allowList.isEmpty && lent.pointee.allowList.contains(String(decoding: found, as: UTF8.self))
     }
 
     /// Whether an exact secret value starts somewhere in `range` of the input.

@@ -11,38 +11,38 @@
 /// `+hh`). RFC 3339's own, and Python logging's `2026-12-02 10:00:00,123`.
 enum Timestamp {
     static func isTimestamp(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard s.count >= 16, s.count <= 35, isDigit(s[0]) else { return false }
-        var i = 0
-        func digits(_ n: Int) -> Bool {
-            guard i + n <= s.count else { return false }
-            for k in i..<(i + n) where !isDigit(s[k]) { return false }
-            i += n
-            return true
-        }
-        func byte(_ b: UInt8) -> Bool {
-            guard i < s.count, s[i] == b else { return false }
-            i += 1
-            return true
-        }
-        guard digits(4), byte(0x2D), digits(2), byte(0x2D), digits(2) else { return false }
-        guard i < s.count, s[i] == UInt8(ascii: "T") || s[i] == UInt8(ascii: "t") || s[i] == 0x20 else { return false }
-        i += 1
-        guard digits(2), byte(0x3A), digits(2) else { return false }
-        if byte(0x3A) {
-            guard digits(2) else { return false }
-            if i < s.count, s[i] == UInt8(ascii: ".") || s[i] == UInt8(ascii: ",") {
+        // Read with plain indexes, no nested functions: every string a record holds asks.
+        let n = s.count
+        guard n >= 16, n <= 35, isDigit(s[0]) else { return false }
+        guard digits(s, 0, 4), s[4] == 0x2D, digits(s, 5, 2), s[7] == 0x2D, digits(s, 8, 2),
+              s[10] == UInt8(ascii: "T") || s[10] == UInt8(ascii: "t") || s[10] == 0x20,
+              digits(s, 11, 2), s[13] == 0x3A, digits(s, 14, 2) else { return false }
+        var i = 16
+        if i < n, s[i] == 0x3A {
+            guard digits(s, i + 1, 2) else { return false }
+            i += 3
+            if i < n, s[i] == UInt8(ascii: ".") || s[i] == UInt8(ascii: ",") {
                 i += 1
                 let start = i
-                while i < s.count, isDigit(s[i]) { i += 1 }
+                while i < n, isDigit(s[i]) { i += 1 }
                 guard i > start, i - start <= 9 else { return false }
             }
         }
-        if i == s.count { return true }
-        if s[i] == UInt8(ascii: "Z") || s[i] == UInt8(ascii: "z") { return i + 1 == s.count }
-        guard byte(0x2B) || byte(0x2D), digits(2) else { return false }
-        if i == s.count { return true }
-        _ = byte(0x3A)
-        return digits(2) && i == s.count
+        if i == n { return true }
+        if s[i] == UInt8(ascii: "Z") || s[i] == UInt8(ascii: "z") { return i + 1 == n }
+        // An offset: +hh, +hhmm or +hh:mm (or -).
+        guard s[i] == 0x2B || s[i] == 0x2D, digits(s, i + 1, 2) else { return false }
+        i += 3
+        if i == n { return true }
+        if s[i] == 0x3A { i += 1 }
+        return i + 2 == n && digits(s, i, 2)
+    }
+
+    /// Whether `count` digits stand at `at`.
+    @inline(__always) private static func digits(_ s: UnsafeBufferPointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
+        guard at + count <= s.count else { return false }
+        for k in at..<(at + count) where !isDigit(s[k]) { return false }
+        return true
     }
 
     /// Whether `byte` can be part of a time of that shape.
