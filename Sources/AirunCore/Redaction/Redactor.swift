@@ -104,7 +104,9 @@ public struct Redactor: Sendable {
     /// The masked bytes, or nil when nothing in `bytes` needed masking.
     private func scan(_ bytes: UnsafeBufferPointer<UInt8>, cutAtStart: Bool) -> [UInt8]? {
         // A time, as a log line's own: nothing in it can be masked, and no scanner is made for it.
-        if timestampsHoldNoSecret, Timestamp.isTimestamp(bytes) { return nil }
+        // (Not in a text cut at its start: there a first word of letters and digits is read as
+        // the rest of a key.)
+        if !cutAtStart, timestampsHoldNoSecret, Timestamp.isTimestamp(bytes) { return nil }
         return withUnsafePointer(to: self) { redactor in
             var scanner = Scanner(redactor: redactor, input: bytes)
             scanner.cutAtStart = cutAtStart
