@@ -89,6 +89,19 @@ struct ScannerTests {
         }
     }
 
+    /// What the scanner makes of `text` with every shortcut off, byte by byte; nil when nothing is masked.
+    static func carefully(_ text: String, _ redactor: Redactor, cutAtStart: Bool = false) -> [UInt8]? {
+        Array(text.utf8).withUnsafeBufferPointer { input in
+            withUnsafePointer(to: redactor) { lent in
+                var scanner = Scanner(redactor: lent, input: input)
+                scanner.cutAtStart = cutAtStart
+                scanner.takesNoShortcuts = true
+                scanner.wordAtATime = false
+                return scanner.run()
+            }
+        }
+    }
+
     /// A value's halves are found by one search per value for the text's first (last) eight bytes,
     /// not by a comparison per length: every half of every length is still found, where a value
     /// repeats itself too.
@@ -138,14 +151,7 @@ struct ScannerTests {
             let isTime = Array(t.utf8).withUnsafeBufferPointer { Timestamp.isTimestamp($0) }
             if isTime {
                 accepted += 1
-                let careful: [UInt8]? = Array(t.utf8).withUnsafeBufferPointer { input in
-                    withUnsafePointer(to: redactor) { redactor in
-                        var scanner = Scanner(redactor: redactor, input: input)
-                        scanner.takesNoShortcuts = true
-                        scanner.wordAtATime = false
-                        return scanner.run()
-                    }
-                }
+                let careful = Self.carefully(t, redactor)
                 #expect(careful == nil, "\(t.debugDescription) passed as a time, but the careful scanner masks in it (seed \(rng))")
             }
             #expect(redactor.redact(t) == Self.withAndWithoutShortcuts(t, redactor).1.map { String(decoding: $0, as: UTF8.self) } ?? t,
@@ -172,14 +178,7 @@ struct ScannerTests {
         // A text cut at its start is read the long way: its first word may be the rest of a key.
         for time in ["2026-12-02T10:00:00.007Z", "2026-12-02 10:00"] {
             let redactor = Redactor()
-            let careful: [UInt8]? = Array(time.utf8).withUnsafeBufferPointer { input in
-                withUnsafePointer(to: redactor) { lent in
-                    var scanner = Scanner(redactor: lent, input: input)
-                    scanner.cutAtStart = true
-                    scanner.takesNoShortcuts = true
-                    return scanner.run()
-                }
-            }
+            let careful = Self.carefully(time, redactor, cutAtStart: true)
             #expect(redactor.redact(time, cutAtStart: true) == careful.map { String(decoding: $0, as: UTF8.self) } ?? time, "\(time)")
         }
         for other in ["2026-12-02", "2026-12-02T10:00:00.1234567890Z", "2026-12-02T10:00:00Zx", "2026-12-02T10:00:00+5", "2026-12-02T10:00:00.Z",

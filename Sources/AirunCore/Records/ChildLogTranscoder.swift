@@ -16,7 +16,9 @@ public struct ChildLogTranscoder {
     /// `","level":"INFO","logger":"airun","event":"child.log","message":`, for each level: what
     /// follows the time, in one piece.
     private let levelParts: (info: [UInt8], warning: [UInt8], error: [UInt8])
-    /// `{"schema":1,"timestamp":"` and the time of `stampMicroseconds`, as the line begins: a
+    /// `{"schema":1,"timestamp":"`.
+    private let head = Array(#"{"schema":\#(recordSchemaVersion),"timestamp":""#.utf8)
+    /// `head` and the time of `stampMicroseconds`, as the line begins: a
     /// batch's lines share one time.
     private var stampMicroseconds = Int64.min
     private var stamp: [UInt8] = []
@@ -130,7 +132,7 @@ public struct ChildLogTranscoder {
 
         if arrived != stampMicroseconds {
             stamp.removeAll(keepingCapacity: true)
-            stamp.append(contentsOf: #"{"schema":\#(recordSchemaVersion),"timestamp":""#.utf8)
+            stamp.append(contentsOf: head)
             appendRFC3339(microseconds: arrived, to: &stamp)
             stampMicroseconds = arrived
         }

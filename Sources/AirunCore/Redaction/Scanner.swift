@@ -114,7 +114,9 @@ struct Scanner {
         return out
     }
 
-    /// Whether a profile's allow-list keeps `found` readable.
+    /// Whether a profile's allow-list keeps `found` readable. (Read through `lent`, not
+    /// `redactor`: Swift 6.3 fails to compile the addressor in this generic function, "Found
+    /// ownership error".)
     private func isAllowed(_ found: some Collection<UInt8>) -> Bool {
         !lent.pointee.allowList.isEmpty && lent.pointee.allowList.contains(String(decoding: found, as: UTF8.self))
     }
