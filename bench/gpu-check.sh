@@ -4,7 +4,7 @@
 # separate `nvidia-smi --query-compute-apps` loop records the job's own figure; then compares
 # airun's peak_child_gpu_memory_mb with it (target: within 5 %).
 #
-#   bench/gpu-check.sh [AIRUN]      # AIRUN defaults to .build/release/airun (build it static first:
+#   [BACKENDS="nvml nvidia-smi"] bench/gpu-check.sh [AIRUN]      # AIRUN defaults to .build/release/airun (build it static first:
 #                                   # swift build -c release --static-swift-stdlib)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ airun=${1:-.build/release/airun}
 command -v nvidia-smi >/dev/null || { echo "skipped: no nvidia-smi on this machine"; exit 0; }
 python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null || { echo "skipped: no PyTorch with CUDA"; exit 0; }
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$logs"' EXIT
 job='import torch, time
 x = torch.empty(20 * 1024**3, dtype=torch.uint8, device="cuda")
 a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
@@ -23,13 +23,15 @@ torch.cuda.synchronize()
 print("done")'
 
 status=0
-for backend in nvml nvidia-smi; do
+for backend in ${BACKENDS:-nvml nvidia-smi}; do
 echo "== backend $backend"
 rm -f "$logs"/*
-nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits -lms 500 > "$logs/apps.csv" &
+# The watcher's stderr goes to the file too: on the caller's pipe it would hold that open forever.
+nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits -lms 500 > "$logs/apps.csv" 2>&1 &
 watcher=$!
 # A static airun loads NVML only when asked (AIRUN_NVML_STATIC=1): see docs/records.md.
-AIRUN_NVML_STATIC=1 "$airun" --log-dir "$logs" --sample-interval 500ms --gpu-backend "$backend" -- python3 -c "$job"
+AIRUN_NVML_STATIC=1 "$airun" --log-dir "$logs" --sample-interval 500ms --gpu-backend "$backend" -- python3 -c "$job" \
+  || { echo "airun exited with $?"; status=1; }
 kill "$watcher" 2>/dev/null || true
 python3 - "$logs" <<'PY' || status=1
 import glob, json, sys

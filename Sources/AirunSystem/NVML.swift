@@ -1,4 +1,5 @@
 internal import CAirunShims
+public import AirunCore
 
 /// NVIDIA's management library, loaded with dlopen at run time: no build- or run-time dependency.
 public enum NVML {
@@ -13,12 +14,29 @@ public enum NVML {
         public var temperatureC: Double?
     }
 
-    /// Opens NVML and initialises it; the number of devices, or nil when there is no usable NVML
-    /// (no library, no driver, no devices, or a fully static airun where dlopen is unsafe).
-    public static func open() -> Int? {
-        guard airun_nvml_open() == 0 else { return nil }
-        let n = airun_nvml_device_count()
-        return n > 0 ? Int(n) : nil
+    /// What opening NVML found.
+    public enum Opening: Equatable, Sendable {
+        /// NVML is loaded and initialised, with this many devices.
+        case devices(Int)
+        /// No usable NVML: no library, no driver, no devices, or a fully static airun where
+        /// dlopen is unsafe (unless AIRUN_NVML_STATIC=1).
+        case unavailable
+        /// Loading it in a throw-away child first killed that child with this signal, so airun
+        /// did not load it (a static airun on a machine whose C library differs from the build's).
+        case crashed(Signal)
+    }
+
+    /// Opens NVML and initialises it. Blocks for as long as nvmlInit takes (and, where NVML is
+    /// probed first, that again in the child: at most 10 s more).
+    public static func open() -> Opening {
+        var signal: Int32 = 0
+        switch airun_nvml_open(&signal) {
+        case 0:
+            let n = airun_nvml_device_count()
+            return n > 0 ? .devices(Int(n)) : .unavailable
+        case -3: return .crashed(Signal(signal))
+        default: return .unavailable
+        }
     }
 
     public static func read(_ index: Int) -> Reading? {

@@ -3,15 +3,25 @@
 //
 // The static release link warns "Using 'dlopen' in statically linked applications requires at
 // runtime the shared libraries from the glibc version used for linking". That is glibc's general
-// caveat, and true: so a static airun does not call dlopen unless AIRUN_NVML_STATIC=1 says the
-// machine's glibc matches (docs/records.md, Resources), and falls back to nvidia-smi. The Swift
-// runtime's own libswiftCore.a references dlopen too, so the warning cannot be removed from here.
+// caveat, and true: so a static airun does not call dlopen unless AIRUN_NVML_STATIC=1 asks for it,
+// and falls back to nvidia-smi. The Swift runtime's own libswiftCore.a references dlopen too, so
+// the warning cannot be removed from here.
+//
+// Even when asked, a static airun first loads NVML in a throw-away child (`probe`): on a real H200
+// machine whose glibc (2.39) was newer than the build's (2.36), the load died of SIGFPE and took
+// airun down mid-run, leaving its child orphaned (bench/results/gpu-device-2026-12-04.txt). A
+// library named by AIRUN_NVML_LIBRARY is probed the same way, since it can be anything.
 #define _GNU_SOURCE
 #include "airun_shims.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef int nvmlReturn_t;
 typedef void *nvmlDevice_t;
@@ -39,11 +49,9 @@ static nvmlReturn_t (*p_name)(nvmlDevice_t, char *, unsigned int);
 // Weak: null in a fully static executable, where dlopen would load a second C library.
 extern char _DYNAMIC[] __attribute__((weak));
 
-int airun_nvml_open(void) {
-    if (lib) return 0;
-    if (!_DYNAMIC && !getenv("AIRUN_NVML_STATIC")) return -2;
-    const char *path = getenv("AIRUN_NVML_LIBRARY");
-    lib = dlopen(path && *path ? path : "libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+/// dlopen and nvmlInit_v2 in this process; 0, or -1 when there is no usable NVML.
+static int load(const char *path) {
+    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) return -1;
 #define LOAD(var, name) *(void **)(&var) = dlsym(lib, name)
     LOAD(p_init, "nvmlInit_v2");
@@ -65,6 +73,62 @@ int airun_nvml_open(void) {
         return -1;
     }
     return 0;
+}
+
+/// Loads NVML in a forked child and makes every call a sample makes there; 0 when the child
+/// finished, -1 when it found no usable NVML, -3 with `*crash_signal` when it died (a hang past
+/// 10 s counts as SIGALRM). The child runs C only (no Swift runtime, whose locks another thread
+/// may have held at the fork), says nothing on airun's terminal, and dies of its signal rather
+/// than running the Swift runtime's crash handlers.
+static int probe(const char *path, int *crash_signal) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        static const int fatal[] = {SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGALRM};
+        for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) { dup2(null, 1); dup2(null, 2); }
+        alarm(10);
+        if (load(path) != 0) _exit(1);
+        struct airun_gpu_reading r;
+        unsigned int pids[64];
+        double used[64];
+        int n = airun_nvml_device_count();
+        for (int i = 0; i < n && i < 64; i++) {
+            airun_nvml_read((unsigned)i, &r);
+            airun_nvml_processes((unsigned)i, pids, used, 64);
+        }
+        if (p_shutdown) p_shutdown();
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    if (WIFSIGNALED(status)) {
+        *crash_signal = WTERMSIG(status);
+        return -3;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int airun_nvml_open(int *crash_signal) {
+    // The probe's verdict holds for the whole run: later attempts neither probe nor crash again.
+    static int verdict = 1, verdict_signal;
+    *crash_signal = 0;
+    if (lib) return 0;
+    if (!_DYNAMIC && !getenv("AIRUN_NVML_STATIC")) return -2;
+    const char *named = getenv("AIRUN_NVML_LIBRARY");
+    const char *path = named && *named ? named : "libnvidia-ml.so.1";
+    if (verdict == 1 && (!_DYNAMIC || path == named)) verdict = probe(path, &verdict_signal);
+    if (verdict < 0) {
+        *crash_signal = verdict_signal;
+        return verdict;
+    }
+    return load(path);
 }
 
 int airun_nvml_device_count(void) {

@@ -244,6 +244,40 @@ struct SamplingTests {
         }
     }
 
+    /// The defect a real H200 showed (bench/results/gpu-device-2026-12-04.txt): a static airun
+    /// with AIRUN_NVML_STATIC=1 died of SIGFPE inside dlopen, mid-run, orphaning its child. A
+    /// library that may crash is now loaded in a throw-away child first; the fake one here dies
+    /// of SIGFPE at init or at the process query, as the real one did.
+    @Test("an NVML that crashes is probed in a child, never loaded: the run unharmed, nvidia-smi's figures or none, one warning, one probe a run",
+          Requirement.compilerTrait, arguments: [("init", "auto"), ("processes", "auto"), ("init", "nvml")])
+    func crashingNVML(crashAt: String, backend: String) throws {
+        let s = Scratch()
+        let library = try Self.fakeNVML(in: s)
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let (pidfile, initLog) = (s.file("child.pid"), s.file("inits"))
+        let r = try airun(["--gpu-backend", backend, "--retries", "2", "--sample-interval", "200ms", "--",
+                           "sh", "-c", "echo $$ > \(pidfile); sleep 0.8; echo done; exit 3"],
+                          environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_CRASH": crashAt, "FAKE_NVML_INITLOG": initLog,
+                                        "FAKE_NVML_PIDFILE": pidfile, "FAKE_SMI_PIDFILE": pidfile, "PATH": bin + ":/usr/bin:/bin"],
+                          scratch: s)
+        #expect(r.exitCode == 3 && r.stdoutText == "done\ndone\n", "\(r.stderr)")
+        let ends = r.records("attempt.end")
+        #expect(ends.count == 2)
+        // One probe for the run: the second attempt trusts the first's verdict.
+        #expect((try? String(contentsOfFile: initLog, encoding: .utf8)) == "init\n")
+        #expect(r.stderr.components(separatedBy: "NVML killed a test process with SIGFPE").count == 2, "one warning: \(r.stderr)")
+        #expect(!r.stderr.contains("Backtrace") && !r.stderr.contains("Fatal error"), "\(r.stderr)")
+        let utilization = ends.last?["mean_gpu_utilization_percent"] as? Double
+        if backend == "auto" {
+            let smi = FakeNvidiaSmi.captured().map(\.1)
+            #expect(utilization == smi.reduce(0, +) / Double(smi.count), "nvidia-smi's figures: \(String(describing: utilization))")
+            #expect(r.stderr.contains("; GPU figures from nvidia-smi"))
+        } else {
+            #expect(utilization == nil && ends.last?["peak_gpu_memory_used_mb"] is NSNull)
+            #expect(r.stderr.contains("warning: GPU sampling unavailable: NVML killed a test process"))
+        }
+    }
+
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])
     func smiFailures(mode: String) throws {
         let s = Scratch()

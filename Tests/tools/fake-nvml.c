@@ -1,7 +1,11 @@
 // A stand-in for libnvidia-ml.so.1 for tests: one "NVIDIA H200" with the figures of the H200
 // capture under load (98 % busy, 25677 of 143771 MiB, 690.05 W), an energy counter that grows at
 // that power, and one compute process: the pid in $FAKE_NVML_PIDFILE holding 25668 MiB.
+// FAKE_NVML_CRASH=init or =processes dies of SIGFPE there, as the real library did when a static
+// airun loaded it on a machine with another glibc; each nvmlInit_v2 appends a line to
+// $FAKE_NVML_INITLOG when it is set.
 //   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +22,18 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int nvmlInit_v2(void) { return 0; }
+static void crash_at(const char *where) {
+    const char *mode = getenv("FAKE_NVML_CRASH");
+    if (mode && strcmp(mode, where) == 0) raise(SIGFPE);
+}
+
+int nvmlInit_v2(void) {
+    const char *log = getenv("FAKE_NVML_INITLOG");
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) { fprintf(f, "init\n"); fclose(f); }
+    crash_at("init");
+    return 0;
+}
 int nvmlShutdown(void) { return 0; }
 int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
 int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d) { if (i != 0) return 2; *d = &device; return 0; }
@@ -33,6 +48,7 @@ int nvmlDeviceGetTotalEnergyConsumption(void *d, unsigned long long *mj) {
 int nvmlDeviceGetTemperature(void *d, int sensor, unsigned int *t) { *t = 45; return 0; }
 int nvmlDeviceGetName(void *d, char *name, unsigned int n) { snprintf(name, n, "NVIDIA H200"); return 0; }
 int nvmlDeviceGetComputeRunningProcesses_v3(void *d, unsigned int *count, nvmlProcessInfo_t *infos) {
+    crash_at("processes");
     unsigned int pid = 659;
     const char *file = getenv("FAKE_NVML_PIDFILE");
     FILE *f = file ? fopen(file, "r") : NULL;

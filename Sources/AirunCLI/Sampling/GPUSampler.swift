@@ -17,7 +17,19 @@ protocol GPUSampler: AnyObject {
 /// else none. No GPU is normal, not an error.
 func makeGPUSampler(path: String?, console: Console, interval: TimeSpan, backend: String = "auto") -> (any GPUSampler)? {
     if backend != "nvidia-smi" {
-        if let count = NVML.open() { return NVMLSampler(devices: count) }
+        switch NVML.open() {
+        case .devices(let count): return NVMLSampler(devices: count)
+        case .crashed(let signal):
+            // Which C library libnvidia-ml needs is the usual cause; the warning names the signal.
+            let why = "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
+                + "when this machine's C library differs from the build's)"
+            guard backend == "auto" else {
+                console.warn("GPU sampling unavailable: " + why, once: "gpu")
+                return nil
+            }
+            console.warn(why + "; GPU figures from nvidia-smi", once: "nvml")
+        case .unavailable: break
+        }
         if backend == "nvml" {
             console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
             return nil

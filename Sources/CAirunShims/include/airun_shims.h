@@ -101,8 +101,10 @@ struct airun_gpu_reading {
 };
 
 /// dlopen("libnvidia-ml.so.1") (or $AIRUN_NVML_LIBRARY) and nvmlInit_v2. 0 on success, -1 when
-/// there is no usable NVML, -2 in a fully static executable (set AIRUN_NVML_STATIC=1 to try anyway).
-int airun_nvml_open(void);
+/// there is no usable NVML, -2 in a fully static executable (set AIRUN_NVML_STATIC=1 to try anyway),
+/// -3 when loading it in a throw-away child first killed that child (`*crash_signal` says with what):
+/// done in a static airun and for a library named by $AIRUN_NVML_LIBRARY.
+int airun_nvml_open(int *crash_signal);
 int airun_nvml_device_count(void);
 int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
 /// The processes using GPU `index`: up to `capacity` pids and their GPU memory in MiB; the count or -1.
