@@ -9,8 +9,6 @@ public enum NVML {
         public var memoryUsedMB: Double?
         public var memoryTotalMB: Double?
         public var powerW: Double?
-        /// The device's total energy counter, in joules.
-        public var energyJoules: Double?
         public var temperatureC: Double?
     }
 
@@ -45,8 +43,15 @@ public enum NVML {
         func known(_ v: Double) -> Double? { v < 0 ? nil : v }
         let name = withUnsafeBytes(of: r.name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
         return Reading(name: name, utilizationPercent: known(r.utilization), memoryUsedMB: known(r.memory_used_mb),
-                       memoryTotalMB: known(r.memory_total_mb), powerW: known(r.power_w), energyJoules: known(r.energy_j),
+                       memoryTotalMB: known(r.memory_total_mb), powerW: known(r.power_w),
                        temperatureC: known(r.temperature_c))
+    }
+
+    /// The device's total energy counter, in joules.
+    /// - Important: about 4 ms of CPU a call on an H200: an attempt's start and end, not each sample.
+    public static func energyJoules(_ index: Int) -> Double? {
+        let j = airun_nvml_energy(UInt32(index))
+        return j < 0 ? nil : j
     }
 
     /// Processes holding memory on device `index`: (pid, MiB).

@@ -27,6 +27,10 @@ typedef int nvmlReturn_t;
 typedef void *nvmlDevice_t;
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
+// v2 counts the driver's reserved memory apart, as nvidia-smi does; v1's `used` includes it
+// (615 MiB on an idle H200, where nvidia-smi says 0): the two backends must agree.
+typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
+#define NVML_MEMORY_V2 ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
 typedef struct {
     unsigned int pid;
     unsigned long long usedGpuMemory;
@@ -40,6 +44,7 @@ static nvmlReturn_t (*p_count)(unsigned int *);
 static nvmlReturn_t (*p_handle)(unsigned int, nvmlDevice_t *);
 static nvmlReturn_t (*p_util)(nvmlDevice_t, nvmlUtilization_t *);
 static nvmlReturn_t (*p_memory)(nvmlDevice_t, nvmlMemory_t *);
+static nvmlReturn_t (*p_memory_v2)(nvmlDevice_t, nvmlMemory_v2_t *);
 static nvmlReturn_t (*p_power)(nvmlDevice_t, unsigned int *);
 static nvmlReturn_t (*p_energy)(nvmlDevice_t, unsigned long long *);
 static nvmlReturn_t (*p_temperature)(nvmlDevice_t, int, unsigned int *);
@@ -60,6 +65,7 @@ static int load(const char *path) {
     LOAD(p_handle, "nvmlDeviceGetHandleByIndex_v2");
     LOAD(p_util, "nvmlDeviceGetUtilizationRates");
     LOAD(p_memory, "nvmlDeviceGetMemoryInfo");
+    LOAD(p_memory_v2, "nvmlDeviceGetMemoryInfo_v2");
     LOAD(p_power, "nvmlDeviceGetPowerUsage");
     LOAD(p_energy, "nvmlDeviceGetTotalEnergyConsumption");
     LOAD(p_temperature, "nvmlDeviceGetTemperature");
@@ -99,6 +105,7 @@ static int probe(const char *path, int *crash_signal) {
         int n = airun_nvml_device_count();
         for (int i = 0; i < n && i < 64; i++) {
             airun_nvml_read((unsigned)i, &r);
+            airun_nvml_energy((unsigned)i);
             airun_nvml_processes((unsigned)i, pids, used, 64);
         }
         if (p_shutdown) p_shutdown();
@@ -139,24 +146,33 @@ int airun_nvml_device_count(void) {
 
 int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out) {
     nvmlDevice_t d;
-    out->utilization = out->memory_used_mb = out->memory_total_mb = out->power_w = out->energy_j = out->temperature_c = -1;
+    out->utilization = out->memory_used_mb = out->memory_total_mb = out->power_w = out->temperature_c = -1;
     out->name[0] = 0;
     if (!lib || p_handle(index, &d) != 0) return -1;
     nvmlUtilization_t u;
     if (p_util && p_util(d, &u) == 0) out->utilization = u.gpu;
+    nvmlMemory_v2_t m2 = {.version = NVML_MEMORY_V2};
     nvmlMemory_t m;
-    if (p_memory && p_memory(d, &m) == 0) {
+    if (p_memory_v2 && p_memory_v2(d, &m2) == 0) {
+        out->memory_used_mb = (double)m2.used / 1048576.0;
+        out->memory_total_mb = (double)m2.total / 1048576.0;
+    } else if (p_memory && p_memory(d, &m) == 0) {
         out->memory_used_mb = (double)m.used / 1048576.0;
         out->memory_total_mb = (double)m.total / 1048576.0;
     }
     unsigned int mw;
     if (p_power && p_power(d, &mw) == 0) out->power_w = mw / 1000.0;
-    unsigned long long mj;
-    if (p_energy && p_energy(d, &mj) == 0) out->energy_j = mj / 1000.0;
     unsigned int t;
     if (p_temperature && p_temperature(d, 0, &t) == 0) out->temperature_c = t;
     if (p_name) p_name(d, out->name, sizeof out->name);
     return 0;
+}
+
+double airun_nvml_energy(unsigned int index) {
+    nvmlDevice_t d;
+    unsigned long long mj;
+    if (!lib || !p_energy || p_handle(index, &d) != 0 || p_energy(d, &mj) != 0) return -1;
+    return mj / 1000.0;
 }
 
 int airun_nvml_processes(unsigned int index, unsigned int *pids, double *used_mb, unsigned int capacity) {

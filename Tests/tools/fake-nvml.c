@@ -3,7 +3,9 @@
 // that power, and one compute process: the pid in $FAKE_NVML_PIDFILE holding 25668 MiB.
 // FAKE_NVML_CRASH=init or =processes dies of SIGFPE there, as the real library did when a static
 // airun loaded it on a machine with another glibc; each nvmlInit_v2 appends a line to
-// $FAKE_NVML_INITLOG when it is set.
+// $FAKE_NVML_INITLOG when it is set, and each energy read "energy". Like the real driver, v1 of
+// the memory query counts 615 MiB of reserved memory as used and v2 does not; FAKE_NVML_MEMORY_V2=fail
+// makes v2 fail, as on drivers without it.
 //   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
 #include <signal.h>
 #include <stdio.h>
@@ -27,10 +29,14 @@ static void crash_at(const char *where) {
     if (mode && strcmp(mode, where) == 0) raise(SIGFPE);
 }
 
-int nvmlInit_v2(void) {
+static void note(const char *what) {
     const char *log = getenv("FAKE_NVML_INITLOG");
     FILE *f = log ? fopen(log, "a") : NULL;
-    if (f) { fprintf(f, "init\n"); fclose(f); }
+    if (f) { fprintf(f, "%s\n", what); fclose(f); }
+}
+
+int nvmlInit_v2(void) {
+    note("init");
     crash_at("init");
     return 0;
 }
@@ -39,10 +45,20 @@ int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
 int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d) { if (i != 0) return 2; *d = &device; return 0; }
 int nvmlDeviceGetUtilizationRates(void *d, nvmlUtilization_t *u) { u->gpu = 98; u->memory = 23; return 0; }
 int nvmlDeviceGetMemoryInfo(void *d, nvmlMemory_t *m) {
-    m->total = 143771ULL << 20; m->used = 25677ULL << 20; m->free = m->total - m->used; return 0;
+    m->total = 143771ULL << 20; m->used = (25677ULL + 615) << 20; m->free = m->total - m->used; return 0;
+}
+typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
+int nvmlDeviceGetMemoryInfo_v2(void *d, nvmlMemory_v2_t *m) {
+    const char *mode = getenv("FAKE_NVML_MEMORY_V2");
+    if (mode && strcmp(mode, "fail") == 0) return 13;  // NVML_ERROR_FUNCTION_NOT_FOUND
+    if (m->version != (unsigned)(sizeof *m | (2u << 24))) return 25;  // NVML_ERROR_ARGUMENT_VERSION_MISMATCH
+    m->total = 143771ULL << 20; m->reserved = 615ULL << 20; m->used = 25677ULL << 20;
+    m->free = m->total - m->reserved - m->used;
+    return 0;
 }
 int nvmlDeviceGetPowerUsage(void *d, unsigned int *mw) { *mw = 690050; return 0; }
 int nvmlDeviceGetTotalEnergyConsumption(void *d, unsigned long long *mj) {
+    note("energy");
     *mj = (unsigned long long)(now() * 690.05 * 1000.0); return 0;
 }
 int nvmlDeviceGetTemperature(void *d, int sensor, unsigned int *t) { *t = 45; return 0; }

@@ -10,7 +10,8 @@ protocol GPUSampler: AnyObject {
     /// Called at each sample: NVML reads here; nvidia-smi starts its slower process query.
     func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>)
     func treeMemoryMB(_ tree: Set<ProcessID>) -> Double?
-    func stop()
+    /// The attempt ended (called once or more): end helpers, settle figures read only at the end.
+    func stop(summary: inout ResourceSummary)
 }
 
 /// The first GPU backend that works: NVML (about 11 µs a query), else a long-lived nvidia-smi,
@@ -44,7 +45,10 @@ func makeGPUSampler(path: String?, console: Console, interval: TimeSpan, backend
 final class NVMLSampler: GPUSampler {
     let devices: Int
     private(set) var latest: [GPUReading] = []
-    private var startEnergy: Double?
+    /// The energy counters are read at the first sample and when the attempt ends, never between:
+    /// each read costs ~4 ms of CPU on an H200. Until the end the summary integrates power.
+    private enum EnergyCounter { case unread, from(Double), settled }
+    private var energyCounter = EnergyCounter.unread
     private var processes: [(pid: ProcessID, usedMB: Double)] = []
 
     init(devices: Int) { self.devices = devices }
@@ -54,28 +58,38 @@ final class NVMLSampler: GPUSampler {
 
     func tick(now: Int64, elapsed: Double, summary: inout ResourceSummary, tree: Set<ProcessID>) {
         var readings: [GPUReading] = []
-        var energy: Double?
         var procs: [(pid: ProcessID, usedMB: Double)] = []
         for i in 0..<devices {
             guard let r = NVML.read(i) else { continue }
             readings.append(GPUReading(index: i, utilizationPercent: r.utilizationPercent, memoryUsedMB: r.memoryUsedMB,
                                        memoryTotalMB: r.memoryTotalMB, powerW: r.powerW))
-            if let e = r.energyJoules { energy = (energy ?? 0) + e }
             procs += NVML.processes(i)
         }
         latest = readings
         processes = procs
         summary.addGPU(readings, at: elapsed)
-        if let energy {
-            if startEnergy == nil { startEnergy = energy }
-            summary.setEnergy(energy - startEnergy!)
-        }
+        if case .unread = energyCounter, !readings.isEmpty { energyCounter = energy().map { .from($0) } ?? .settled }
         if let mb = treeMemoryMB(tree) { summary.addChildGPUMemory(mb) }
+    }
+
+    /// The devices' summed energy counters; nil when any device has none.
+    private func energy() -> Double? {
+        var sum = 0.0
+        for i in 0..<devices {
+            guard let e = NVML.energyJoules(i) else { return nil }
+            sum += e
+        }
+        return sum
     }
 
     func treeMemoryMB(_ tree: Set<ProcessID>) -> Double? {
         processes.filter { tree.contains($0.pid) }.reduce(0) { $0 + $1.usedMB }
     }
 
-    func stop() {}
+    /// Energy from the counters, from the first sample to now, when both reads worked.
+    func stop(summary: inout ResourceSummary) {
+        guard case .from(let start) = energyCounter else { return }
+        energyCounter = .settled
+        if let end = energy() { summary.setEnergy(end - start) }
+    }
 }

@@ -115,7 +115,7 @@ final class NvidiaSmiSampler: GPUSampler {
     }
 
     /// Ends the sampling processes without waiting for them.
-    func stop() {
+    func stop(summary: inout ResourceSummary) {
         for p in [loop, apps].compactMap({ $0 }) {
             p.out.close()
             abandon(p.pid)

@@ -79,7 +79,7 @@ final class ResourceSampler {
         return window
     }
 
-    func finish() { gpu?.stop() }
+    func finish() { gpu?.stop(summary: &summary) }
 }
 
 /// The process and its descendants, via /proc/<pid>/task/<tid>/children; zombies excluded.

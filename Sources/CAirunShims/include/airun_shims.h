@@ -94,8 +94,6 @@ struct airun_gpu_reading {
     double memory_used_mb;
     double memory_total_mb;
     double power_w;
-    /// NVML's total energy counter since the driver loaded, in joules.
-    double energy_j;
     double temperature_c;
     char name[96];
 };
@@ -107,6 +105,10 @@ struct airun_gpu_reading {
 int airun_nvml_open(int *crash_signal);
 int airun_nvml_device_count(void);
 int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
+/// NVML's total energy counter of GPU `index` since the driver loaded, in joules; -1 when unknown.
+/// - Important: about 4 ms of CPU a call on an H200 (the other reads take 2-10 µs): read it at an
+///   attempt's start and end, never at each sample (bench/results/nvml-costs-2026-12-04.txt).
+double airun_nvml_energy(unsigned int index);
 /// The processes using GPU `index`: up to `capacity` pids and their GPU memory in MiB; the count or -1.
 int airun_nvml_processes(unsigned int index, unsigned int *pids, double *used_mb, unsigned int capacity);
 
