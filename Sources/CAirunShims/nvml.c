@@ -9,7 +9,7 @@
 //
 // Even when asked, a static airun first loads NVML in a throw-away child (`probe`): on a real H200
 // machine whose glibc (2.39) was newer than the build's (2.36), the load died of SIGFPE and took
-// airun down mid-run, leaving its child orphaned (bench/results/gpu-device-2026-12-04.txt). A
+// airun down mid-run, leaving its child orphaned (bench/results/gpu-device-2026-12-04-1-crash.txt). A
 // library named by AIRUN_NVML_LIBRARY is probed the same way, since it can be anything.
 #define _GNU_SOURCE
 #include "airun_shims.h"

@@ -194,7 +194,7 @@ struct SamplingTests {
         return library
     }
 
-    /// The memory figures the real H200 showed (bench/results/gpu-device-2026-12-04.txt): NVML's
+    /// The memory figures the real H200 showed (bench/results/gpu-device-2026-12-04-2-probed.txt): NVML's
     /// v1 query counts 615 MiB of reserved memory as used where nvidia-smi (v2) does not, and the
     /// energy counter costs ~4 ms of CPU a read, so it is read at the first sample and the end only.
     @Test("NVML first: a fake libnvidia-ml with the H200's figures, loaded with dlopen; memory as nvidia-smi counts it, energy read twice",
@@ -254,7 +254,7 @@ struct SamplingTests {
         }
     }
 
-    /// The defect a real H200 showed (bench/results/gpu-device-2026-12-04.txt): a static airun
+    /// The defect a real H200 showed (bench/results/gpu-device-2026-12-04-1-crash.txt): a static airun
     /// with AIRUN_NVML_STATIC=1 died of SIGFPE inside dlopen, mid-run, orphaning its child. A
     /// library that may crash is now loaded in a throw-away child first; the fake one here dies
     /// of SIGFPE at init or at the process query, as the real one did.
