@@ -139,6 +139,29 @@ struct ConsoleAnswerTests {
         #expect(!outer.contains(" tok"), "\(outer)")
     }
 
+    /// A real PyTorch out-of-memory on an H200 (the fixture) was told to lower `-ngl`, which a
+    /// PyTorch job does not have: the rule that knows PyTorch gives its own advice, and the docs
+    /// say so word for word; llama.cpp's CUDA failure keeps the code's.
+    @Test("a PyTorch out-of-memory gets PyTorch's advice, llama.cpp's the code's: on the console, in classify and in the docs")
+    func ruleHints() throws {
+        let torchText = Fixture.text("gpu/gpu-oom-torch.txt")
+        let torch = try #require(Classifier().classify(AttemptFacts(exitCode: 1, stderr: torchText)))
+        #expect(torch.code == .gpuOutOfMemory && torch.rule == "torch.oom")
+        #expect(torch.hint.contains("batch size") && torch.hint.contains("PYTORCH_CUDA_ALLOC_CONF") && !torch.hint.contains("-ngl"))
+        let llama = Fixture.capture("llama.cpp-cuda/cuda-oom-kv")
+        let cuda = try #require(Classifier().classify(AttemptFacts(exitCode: llama.exitCode, stderr: llama.stderr)))
+        #expect(cuda.hint == cuda.code.hint && cuda.rule != "torch.oom")
+        let docs = try String(contentsOf: Self.root.appendingPathComponent("docs/errors.md"), encoding: .utf8)
+            .replacingOccurrences(of: "\n", with: " ")
+        #expect(docs.contains("its hint is: \(torch.hint)."), "docs/errors.md must give torch.oom's hint as is")
+        let s = Scratch()
+        let err = s.write("err.txt", Array(torchText.utf8))
+        let classify = try airun(["classify", "--stderr", err, "--exit-code", "1"], scratch: s)
+        #expect(classify.stdoutText.contains("hint:       \(torch.hint)\n"), "\(classify.stdoutText)")
+        let run = try airun(["--", "sh", "-c", "cat \(err) >&2; exit 1"], scratch: s)
+        #expect(run.stderr.contains("airun:   hint: \(torch.hint)\n"), "\(run.stderr)")
+    }
+
     @Test("airun classify prints the hint, in lines and in JSON")
     func classifyHint() throws {
         let s = Scratch()

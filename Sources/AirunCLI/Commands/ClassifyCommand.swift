@@ -97,7 +97,7 @@ struct ClassifyCommand: Sendable {
             j.add("evidence", verdict?.evidence)
             j.add("classified_by", verdict?.rule)
             j.add("evidence_lost", verdict?.evidenceLost)
-            j.add("hint", verdict?.code.hint)
+            j.add("hint", verdict?.hint)
             if !perf.isEmpty { j.add(performance: perf) }
             out = String(decoding: j.line(), as: UTF8.self)
         } else if let verdict {
@@ -107,7 +107,7 @@ struct ClassifyCommand: Sendable {
                 retryable:  \(verdict.retryable)
                 evidence:   \(redactor.redact(verdict.evidence))
                 rule:       \(verdict.rule)\(verdict.evidenceLost ? "\nlost:       llama.cpp's log stopped before its error line" : "")
-                hint:       \(verdict.code.hint)
+                hint:       \(verdict.hint)
 
                 """
         } else {

@@ -305,7 +305,7 @@ final class Run {
         if let model = labels.modelID(for: last.command) { line += " model=\(model)" }
         line += " \(formatSeconds(milliseconds: durationMs))" + (attempts > 1 ? " after \(attempts) \(settings.service.restart.restarts ? "starts" : "attempts")" : "")
         // A failure answers which model, why (the line that proves it) and what to do.
-        let details = interruptedBy == nil ? last.verdict.map { [("evidence", $0.evidence), ("hint", $0.code.hint)] } ?? [] : []
+        let details = interruptedBy == nil ? last.verdict.map { [("evidence", $0.evidence), ("hint", $0.hint)] } ?? [] : []
         console.summary(line, details: details)
     }
 

@@ -20,9 +20,12 @@ public struct ClassificationRule: Sendable {
     public var exitCodes: [Int32]?
     /// Overrides the code's default retryability (profiles).
     public var retryable: Bool?
+    /// What to do, where the code's own hint would mislead: a PyTorch job has no `-ngl` to lower.
+    public var hint: String?
 
     public init(_ name: String, _ code: ErrorCode, any phrases: [String] = [], all groups: [[String]] = [],
-                patterns: [String] = [], stream: CapturedStream = .any, exitCodes: [Int32]? = nil, retryable: Bool? = nil) {
+                patterns: [String] = [], stream: CapturedStream = .any, exitCodes: [Int32]? = nil, retryable: Bool? = nil,
+                hint: String? = nil) {
         self.name = name
         self.code = code
         self.phrases = phrases.map { [$0.lowercased()] } + groups.map { $0.map { $0.lowercased() } }
@@ -30,6 +33,7 @@ public struct ClassificationRule: Sendable {
         self.stream = stream
         self.exitCodes = exitCodes
         self.retryable = retryable
+        self.hint = hint
     }
 }
 
@@ -79,14 +83,20 @@ extension ClassificationRule {
             // much memory is free: the same command fails the same way, a smaller -c does not.
             ["failed to initialize the context", "bad_alloc"],
         ], stream: .stderr),
+        // PyTorch's caching allocator (CUDA, and ROCm's HIP build), seen on an H200
+        // (bench/results/gpu-device-2026-12-04-3-nvml-fixed.txt): its own advice, not llama.cpp's.
+        ClassificationRule("torch.oom", .gpuOutOfMemory, any: [
+            "torch.outofmemoryerror", "torch.cuda.outofmemoryerror", "cuda out of memory. tried to allocate",
+            "hip out of memory. tried to allocate",
+        ], hint: "lower the batch size or sequence length, or use a smaller model or dtype; if PyTorch reserved far more than "
+            + "it allocated, set PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True; nvidia-smi shows who else holds GPU memory"),
         ClassificationRule("gpu.oom", .gpuOutOfMemory, any: [
             "cudamalloc failed: out of memory", "hipmalloc failed", "hiperroroutofmemory", "cuda error: out of memory",
             "rocm error: out of memory", "musa error: out of memory", "erroroutofdevicememory",
             "vk_error_out_of_device_memory", "kiogpucommandbuffercallbackerroroutofmemory",
             "failed to allocate cuda", "unable to allocate cuda", "failed to allocate rocm", "unable to allocate rocm",
             "failed to allocate vulkan", "unable to allocate vulkan", "failed to allocate mtl", "unable to allocate mtl",
-            "failed to allocate sycl", "unable to allocate sycl", "torch.outofmemoryerror", "torch.cuda.outofmemoryerror",
-            "cuda out of memory", "cl_out_of_resources",
+            "failed to allocate sycl", "unable to allocate sycl", "cuda out of memory", "cl_out_of_resources",
         ], all: [
             ["ggml_vulkan:", "memory allocation of size"], ["failed to allocate metal buffer", "out of memory"],
             ["can't allocate", "bytes of memory on device"],

@@ -62,7 +62,11 @@ public struct Verdict: Equatable, Sendable {
     public var patternBudgetSpentBy: String?
     /// llama.cpp's log stopped before its error line (its logger thread lost the race with exit).
     public var evidenceLost = false
+    /// The deciding rule's own advice, where the code's would mislead (`ClassificationRule.hint`).
+    public var ruleHint: String?
     public var category: ErrorCategory { code.category }
+    /// What to do, in one line: the rule's advice, else the code's.
+    public var hint: String { ruleHint ?? code.hint }
 
     public init(code: ErrorCode, retryable: Bool, evidence: String, rule: String, evidenceLost: Bool = false) {
         self.code = code
@@ -162,7 +166,9 @@ public struct Classifier: Sendable {
             }
             for text in streams {
                 if let line = text.firstLine(matching: groups[r], patterns: rule.patterns, rule: rule.name, budget: &budget) {
-                    return Self.verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+                    var v = Self.verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
+                    v.ruleHint = rule.hint
+                    return v
                 }
             }
         }
