@@ -33,6 +33,33 @@ struct PolicyTests {
         #expect(missing.exitCode == 125 && missing.stderr.contains("no profile named 'no-such-profile'"))
     }
 
+    @Test("a profile rule's hint replaces the code's on the console and in classify; a hint that is not one short line is refused at its line")
+    func profileRuleHint() throws {
+        let s = Scratch()
+        let profile = quickProfile(s, """
+            [[classify]]
+            name = "site.stale-nfs"
+            code = "KILLED_BY_SIGNAL"
+            phrases = ["stale file handle"]
+            hint = "remount /mnt/models (sudo mount -o remount /mnt/models), then run it again"
+            """, attempts: 1)
+        let hint = "remount /mnt/models (sudo mount -o remount /mnt/models), then run it again"
+        let r = try airun(["--profile", profile, "--", "sh", "-c", "echo 'read: stale file handle' >&2; exit 1"], scratch: s)
+        #expect(r.stderr.contains("airun:   hint: \(hint)\n"), "\(r.stderr)")
+        #expect(!r.stderr.contains(ErrorCode.killedBySignal.hint))
+        let stderr = s.write("err.txt", Array("read: stale file handle\n".utf8))
+        let c = try airun(["classify", "--stderr", stderr, "--exit-code", "1", "--profile", profile, "--json"], scratch: s)
+        let verdict = try #require(try JSONSerialization.jsonObject(with: Data(c.stdout)) as? [String: Any])
+        #expect(verdict["hint"] as? String == hint)
+        for bad in ["hint = \"two\\nlines\"", "hint = \"\"", "hint = \"\(String(repeating: "x", count: 301))\"", "hint = \"bell\\u0007\"", "hint = 3"] {
+            let file = s.write("bad.toml", Array("[[classify]]\ncode = \"GPU_OOM\"\nphrases = [\"x\"]\n\(bad)\n".utf8))
+            let refused = try airun(["--profile", file, "--", "true"], scratch: s)
+            #expect(refused.exitCode == 125 && refused.stderr.contains("bad.toml:4"), "\(bad): \(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count == 1, "one line: \(refused.stderr)")
+            if bad == "hint = 3" { #expect(refused.stderr.contains("classify[1].hint must be a string, not an integer")) }
+        }
+    }
+
     @Test("classify with the command after -- sees the model file, as the run does (git-lfs pointer → MODEL_INVALID)")
     func classifyWithCommand() throws {
         let s = Scratch()

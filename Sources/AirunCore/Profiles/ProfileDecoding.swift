@@ -179,7 +179,7 @@ extension Profile {
     private static func decodeRules(_ root: TOMLTable, _ d: TOMLDecoder, _ p: inout Profile) throws(ProfileError) {
         for (index, rule) in try d.tables(root, "classify", "").enumerated() {
             let ctx = "classify[\(index + 1)]"
-            try d.keys(rule, ctx, allowed: ["name", "code", "phrases", "patterns", "stream", "exit_codes", "retryable"])
+            try d.keys(rule, ctx, allowed: ["name", "code", "phrases", "patterns", "stream", "exit_codes", "retryable", "hint"])
             guard let codeName = try d.string(rule, "code", ctx) else { throw d.missing(root, "classify", "\(ctx).code") }
             guard let code = ErrorCode(rawValue: codeName) else {
                 throw d.error(rule, "code", "\(ctx).code '\(codeName)' is not an error code", hint: "see docs/errors.md")
@@ -198,9 +198,14 @@ extension Profile {
                 stream = v
             }
             let exitCodes = try d.integers(rule, "exit_codes", ctx)?.map { Int32(clamping: $0) }
+            // Printed as the console's `airun:   hint:` line: one line, short enough to read.
+            let hint = try d.string(rule, "hint", ctx)
+            if let hint, hint.isEmpty || hint.utf8.count > 300 || hint.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw d.error(rule, "hint", "\(ctx).hint must be one line of 1 to 300 bytes, without control characters")
+            }
             p.rules.append(ClassificationRule(try d.string(rule, "name", ctx) ?? "profile.\(index + 1)", code, any: phrases,
                                               patterns: patterns, stream: stream, exitCodes: exitCodes,
-                                              retryable: try d.boolean(rule, "retryable", ctx)))
+                                              retryable: try d.boolean(rule, "retryable", ctx), hint: hint))
         }
     }
 

@@ -22,7 +22,8 @@ struct TOMLDecoder {
     private func wrongType(_ table: TOMLTable, _ ctx: String, _ key: String, _ expected: String, _ value: TOMLValue) -> ProfileError {
         var shown = ""
         if case .string(let s) = value { shown = " \"\(s.prefix(40))\"" }
-        return error(table, key, "\(name(ctx, key)) must be \(expected), not a \(value.typeName)\(shown)")
+        let article = value.typeName.first == "i" ? "an" : "a"  // "an integer", "a string"
+        return error(table, key, "\(name(ctx, key)) must be \(expected), not \(article) \(value.typeName)\(shown)")
     }
 
     func integer(_ t: TOMLTable, _ key: String, _ ctx: String) throws(ProfileError) -> Int64? {
