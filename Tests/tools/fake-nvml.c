@@ -2,10 +2,11 @@
 // capture under load (98 % busy, 25677 of 143771 MiB, 690.05 W), an energy counter that grows at
 // that power, and one compute process: the pid in $FAKE_NVML_PIDFILE holding 25668 MiB.
 // FAKE_NVML_CRASH=init or =processes dies of SIGFPE there, as the real library did when a static
-// airun loaded it on a machine with another glibc; each nvmlInit_v2 appends a line to
-// $FAKE_NVML_INITLOG when it is set, and each energy read "energy". Like the real driver, v1 of
-// the memory query counts 615 MiB of reserved memory as used and v2 does not; FAKE_NVML_MEMORY_V2=fail
-// makes v2 fail, as on drivers without it.
+// airun loaded it on a machine with another glibc (=hang: of SIGALRM at init, as airun's probe
+// alarm ends a hang). Each nvmlInit_v2 appends "init" to $FAKE_NVML_INITLOG when it is set, and
+// each energy read "energy". Like the real driver, v1 of the memory query counts 615 MiB of
+// reserved memory as used and v2 does not; FAKE_NVML_MEMORY_V2=fail makes v2 fail, as on drivers
+// without it.
 //   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ static double now(void) {
 static void crash_at(const char *where) {
     const char *mode = getenv("FAKE_NVML_CRASH");
     if (mode && strcmp(mode, where) == 0) raise(SIGFPE);
+    // What airun's 10 s alarm does to a probe that hangs, without the wait.
+    if (mode && strcmp(mode, "hang") == 0 && strcmp(where, "init") == 0) raise(SIGALRM);
 }
 
 static void note(const char *what) {

@@ -21,9 +21,10 @@ func makeGPUSampler(path: String?, console: Console, interval: TimeSpan, backend
         switch NVML.open() {
         case .devices(let count): return NVMLSampler(devices: count)
         case .crashed(let signal):
-            // Which C library libnvidia-ml needs is the usual cause; the warning names the signal.
-            let why = "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
-                + "when this machine's C library differs from the build's)"
+            // Which C library libnvidia-ml needs is the usual cause; the probe's alarm, a hang.
+            let why = signal == .alarm ? "NVML did not start within 10 s in a test process"
+                : "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
+                    + "when this machine's C library differs from the build's)"
             guard backend == "auto" else {
                 console.warn("GPU sampling unavailable: " + why, once: "gpu")
                 return nil
