@@ -82,6 +82,13 @@ struct LinearRegexTests {
         #expect(refused.exitCode == 125)
         #expect(refused.stderr.contains("bad.toml:3:1: classify[1].patterns: '(a)\\1': '\\1' is not supported"), "\(refused.stderr)")
     }
+}
+
+/// The shared budget is 8·10⁶ steps whatever the machine: a debug build walks them in ~5 s (a
+/// release one in ~0.3 s), twice here, so on a loaded 2-core machine this test took three minutes
+/// (CI's load check, 2026-12-04): it has a limit of its own, not the engine tests' minute.
+@Suite("profile patterns: one budget for all", .timeLimit(.minutes(5)), .offPool)
+struct PatternBudgetTests {
     @Test("large [[classify]] patterns over a 64 KB tail share one budget: the run ends promptly, warning with the rule's name")
     func manyLargePatterns() throws {
         let s = Scratch()

@@ -120,21 +120,23 @@ public struct LinearRegex: Sendable {
     }
 
     /// Follows jumps, splits and assertions from `pc`, adding the threads that wait for a scalar.
+    /// - Important: called once per thread per step; its stack is the list's own, kept between
+    ///   calls: a new array each call was an allocation per step (8·10⁶ a failed classification).
     private func add(_ pc: Int, start: Int, at position: Int, in text: [Unicode.Scalar], to list: inout ThreadList) {
-        var stack = [pc]
-        while let pc = stack.popLast() {
+        list.stack.append(pc)
+        while let pc = list.stack.popLast() {
             guard list.mark(pc) else { continue }
             switch program[pc] {
-            case .jump(let target): stack.append(target)
+            case .jump(let target): list.stack.append(target)
             case .split(let preferred, let other):
-                stack.append(other)
-                stack.append(preferred)
-            case .lineStart: if position == 0 { stack.append(pc + 1) }
-            case .lineEnd: if position == text.count { stack.append(pc + 1) }
+                list.stack.append(other)
+                list.stack.append(preferred)
+            case .lineStart: if position == 0 { list.stack.append(pc + 1) }
+            case .lineEnd: if position == text.count { list.stack.append(pc + 1) }
             case .wordBoundary(let wanted):
                 let before = position > 0 && isWordScalar(text[position - 1])
                 let after = position < text.count && isWordScalar(text[position])
-                if (before != after) == wanted { stack.append(pc + 1) }
+                if (before != after) == wanted { list.stack.append(pc + 1) }
             default: list.append(pc, start)
             }
         }
@@ -152,6 +154,8 @@ private struct ThreadList {
     var threads: [(Int, Int)] = []
     private var seen: [Bool]
     private var marked: [Int] = []
+    /// `add`'s work list, empty between its calls.
+    var stack: [Int] = []
     init(capacity: Int) { seen = Array(repeating: false, count: capacity) }
     var isEmpty: Bool { threads.isEmpty }
     var count: Int { threads.count }
