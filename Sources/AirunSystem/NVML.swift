@@ -28,7 +28,34 @@ public enum NVML {
     /// probed first, that again in the child: at most 10 s more).
     public static func open() -> Opening {
         var signal: Int32 = 0
-        switch airun_nvml_open(&signal) {
+        return opening(airun_nvml_open(&signal), signal)
+    }
+
+    /// How the opening `startOpening` began stands.
+    public enum Start: Equatable, Sendable {
+        case done(Opening)
+        /// Under way on a thread of its own: the descriptor becomes readable when it is done, and
+        /// stays so (it belongs to the opening: never read or closed by its users).
+        case underway(FileDescriptor)
+    }
+
+    /// `open()` on a thread of its own, once a run (a later call finds the same opening): what
+    /// waits on NVML, up to the probe's 10 s or for good with a hung driver, is not the caller.
+    public static func startOpening() -> Start {
+        let event = airun_nvml_open_start()
+        if event >= 0 { return .underway(FileDescriptor(event)) }
+        return .done(opened() ?? .unavailable)
+    }
+
+    /// The result of the opening `startOpening` began; nil while it is under way.
+    public static func opened() -> Opening? {
+        var signal: Int32 = 0
+        let code = airun_nvml_opened(&signal)
+        return code == 1 ? nil : opening(code, signal)
+    }
+
+    private static func opening(_ code: Int32, _ signal: Int32) -> Opening {
+        switch code {
         case 0:
             let n = airun_nvml_device_count()
             return n > 0 ? .devices(Int(n)) : .unavailable

@@ -18,8 +18,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +139,46 @@ int airun_nvml_open(int *crash_signal) {
         return verdict;
     }
     return load(path);
+}
+
+// The opening on its own thread: 0 not started, 1 under way, 2 done (then `opened` and
+// `opened_signal` hold its result: written before `opening` turns 2, read after).
+static int opening, opened, opened_signal, opened_event = -1;
+
+static void *open_thread(void *unused) {
+    (void)unused;
+    opened = airun_nvml_open(&opened_signal);
+    __atomic_store_n(&opening, 2, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    while (write(opened_event, &one, sizeof one) < 0 && errno == EINTR) {}
+    return NULL;
+}
+
+int airun_nvml_open_start(void) {
+    int state = __atomic_load_n(&opening, __ATOMIC_ACQUIRE);
+    if (state == 2) return -1;
+    if (state == 1) return opened_event;
+    opened_event = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int made = -1;
+    if (opened_event >= 0 && pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        __atomic_store_n(&opening, 1, __ATOMIC_RELEASE);
+        made = pthread_create(&thread, &attr, open_thread, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    if (made == 0) return opened_event;
+    // No thread: opened here, as before.
+    opened = airun_nvml_open(&opened_signal);
+    __atomic_store_n(&opening, 2, __ATOMIC_RELEASE);
+    return -1;
+}
+
+int airun_nvml_opened(int *crash_signal) {
+    if (__atomic_load_n(&opening, __ATOMIC_ACQUIRE) != 2) return 1;
+    *crash_signal = opened_signal;
+    return opened;
 }
 
 int airun_nvml_device_count(void) {

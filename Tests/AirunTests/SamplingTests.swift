@@ -290,6 +290,31 @@ struct SamplingTests {
         }
     }
 
+    /// nvmlInit takes ~12 ms on an H200, the probe's child up to its 10 s alarm, and a broken
+    /// driver can hang it for good: NVML opens off the poll loop. Here it answers only once the
+    /// command's line, printed after the first sample began opening it, has come through airun;
+    /// opened on the loop, the line waited for the probe's alarm, and NVML was given up.
+    @Test("an NVML slow to start holds up neither the command's output nor its end; its figures come once it answers",
+          Requirement.compilerTrait)
+    func slowNVML() throws {
+        let s = Scratch()
+        let library = try Self.fakeNVML(in: s)
+        let (pidfile, release) = (s.file("child.pid"), s.file("release"))
+        let p = try AirunProcess.start(["--gpu-backend", "nvml", "--sample-interval", "200ms", "--", "sh", "-c",
+                                        "echo $$ > \(pidfile); sleep 0.5; echo first; while [ ! -e \(release) ]; do sleep 0.05; done; sleep 0.8; echo done"],
+                                       scratch: s, environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_INIT_WAIT": release,
+                                                                 "FAKE_NVML_PIDFILE": pidfile])
+        let passed = eventually(within: 60) { (try? String(contentsOfFile: s.file("stdout"), encoding: .utf8))?.contains("first") == true }
+        FileManager.default.createFile(atPath: release, contents: nil)
+        let r = try p.wait()
+        #expect(passed, "airun passed nothing through while NVML was starting")
+        #expect(r.exitCode == 0 && r.stdoutText == "first\ndone\n", "\(r.stderr)")
+        #expect(!r.stderr.contains("warning"), "NVML was waited for, not given up: \(r.stderr)")
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["mean_gpu_utilization_percent"] as? Double == 98, "NVML's figures once it answered")
+        #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
+    }
+
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])
     func smiFailures(mode: String) throws {
         let s = Scratch()

@@ -6,13 +6,15 @@
 // alarm ends a hang). Each nvmlInit_v2 appends "init" to $FAKE_NVML_INITLOG when it is set, and
 // each energy read "energy". Like the real driver, v1 of the memory query counts 615 MiB of
 // reserved memory as used and v2 does not; FAKE_NVML_MEMORY_V2=fail makes v2 fail, as on drivers
-// without it.
+// without it. FAKE_NVML_INIT_WAIT=PATH makes nvmlInit_v2 wait until that file exists (at most
+// two minutes), as a driver that is slow to answer, or hung, does.
 //   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
 typedef struct { unsigned long long total, free, used; } nvmlMemory_t;
@@ -41,6 +43,8 @@ static void note(const char *what) {
 int nvmlInit_v2(void) {
     note("init");
     crash_at("init");
+    const char *wait = getenv("FAKE_NVML_INIT_WAIT");
+    for (int i = 0; wait && access(wait, F_OK) != 0 && i < 12000; i++) usleep(10000);
     return 0;
 }
 int nvmlShutdown(void) { return 0; }

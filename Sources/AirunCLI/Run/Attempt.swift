@@ -290,9 +290,7 @@ struct AttemptRunner {
     private func makeSampler(pid: ProcessID, start: Int64, identity: RecordIdentity) -> ResourceSampler? {
         let interval = context.settings.sampleInterval
         let (environment, console, options) = (context.environment, context.console, context.options)
-        let gpu: (() -> (any GPUSampler)?)? = options.noGPU ? nil : {
-            makeGPUSampler(path: environment["PATH"], console: console, interval: interval, backend: options.gpuBackend)
-        }
+        let gpu = options.noGPU ? nil : GPUSamplerStart(path: environment["PATH"], console: console, interval: interval, backend: options.gpuBackend)
         let onSample: ((ResourceSample) -> Void)? = options.samples ? { [context, number] sample in
             let now = wallClockMicroseconds()
             var e = Sample()

@@ -16,30 +16,60 @@ protocol GPUSampler: AnyObject {
 
 /// The first GPU backend that works: NVML (2-10 µs a query on an H200), else a long-lived
 /// nvidia-smi, else none. No GPU is normal, not an error.
-func makeGPUSampler(path: String?, console: Console, interval: TimeSpan, backend: String = "auto") -> (any GPUSampler)? {
-    if backend != "nvidia-smi" {
-        switch NVML.open() {
-        case .devices(let count): return NVMLSampler(devices: count)
-        case .crashed(let signal):
-            // Which C library libnvidia-ml needs is the usual cause; the probe's alarm, a hang.
-            let why = signal == .alarm ? "NVML did not start within 10 s in a test process"
-                : "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
-                    + "when this machine's C library differs from the build's)"
-            guard backend == "auto" else {
-                console.warn("GPU sampling unavailable: " + why, once: "gpu")
-                return nil
-            }
-            console.warn(why + "; GPU figures from nvidia-smi", once: "nvml")
-        case .unavailable: break
-        }
-        if backend == "nvml" {
-            console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
-            return nil
+///
+/// NVML is opened off the poll loop (`NVML.startOpening`): until it has answered, the attempt
+/// samples without the GPU, and the loop goes on passing the command's output through and its
+/// signals on, however long the driver takes.
+final class GPUSamplerStart {
+    private let path: String?, console: Console, interval: TimeSpan, backend: String
+
+    init(path: String?, console: Console, interval: TimeSpan, backend: String = "auto") {
+        (self.path, self.console, self.interval, self.backend) = (path, console, interval, backend)
+    }
+
+    enum Begun {
+        case ready((any GPUSampler)?)
+        /// NVML is still opening: `finish()` once this descriptor is readable.
+        case waiting(FileDescriptor)
+    }
+
+    func begin() -> Begun {
+        guard backend != "nvidia-smi" else { return .ready(sampler(nvml: nil)) }
+        switch NVML.startOpening() {
+        case .done(let opening): return .ready(sampler(nvml: opening))
+        case .underway(let event): return .waiting(event)
         }
     }
-    guard let smi = NvidiaSmiSampler(path: path, console: console) else { return nil }
-    smi.start(interval: interval)
-    return smi
+
+    /// The sampler, once the descriptor `begin` gave is readable.
+    func finish() -> (any GPUSampler)? { sampler(nvml: NVML.opened() ?? .unavailable) }
+
+    /// NVML's sampler when it opened, else nvidia-smi's unless `--gpu-backend nvml`.
+    private func sampler(nvml opening: NVML.Opening?) -> (any GPUSampler)? {
+        if let opening {
+            switch opening {
+            case .devices(let count): return NVMLSampler(devices: count)
+            case .crashed(let signal):
+                // Which C library libnvidia-ml needs is the usual cause; the probe's alarm, a hang.
+                let why = signal == .alarm ? "NVML did not start within 10 s in a test process"
+                    : "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
+                        + "when this machine's C library differs from the build's)"
+                guard backend == "auto" else {
+                    console.warn("GPU sampling unavailable: " + why, once: "gpu")
+                    return nil
+                }
+                console.warn(why + "; GPU figures from nvidia-smi", once: "nvml")
+            case .unavailable: break
+            }
+            if backend == "nvml" {
+                console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
+                return nil
+            }
+        }
+        guard let smi = NvidiaSmiSampler(path: path, console: console) else { return nil }
+        smi.start(interval: interval)
+        return smi
+    }
 }
 
 /// GPU figures straight from NVML at every sample; energy from the devices' own counters.

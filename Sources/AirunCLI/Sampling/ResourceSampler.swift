@@ -3,7 +3,7 @@ import AirunSystem
 
 /// Samples the child's process tree (every descendant, found afresh each tick), the system's
 /// memory and load, and the GPUs, every `interval` while an attempt runs. Driven by the
-/// supervisor's poll loop: no threads.
+/// supervisor's poll loop: no threads of its own (NVML opens on one: `GPUSamplerStart`).
 final class ResourceSampler {
     let root: ProcessID
     let started: Int64
@@ -16,37 +16,52 @@ final class ResourceSampler {
     /// Made at the first sample, not at spawn: a command that ends within 100 ms pays nothing for
     /// looking for a GPU (a dlopen and a PATH search).
     private(set) var gpu: (any GPUSampler)?
-    private var makeGPU: (() -> (any GPUSampler)?)?
+    private var gpuStart: GPUSamplerStart?
+    /// NVML opening on its own thread: its descriptor, readable when it has answered.
+    private var gpuWaiting: (event: FileDescriptor, start: GPUSamplerStart)?
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
     private(set) var treePIDs: Set<ProcessID> = []
     private let ticksPerSecond = clockTicksPerSecond()
     private let pageMB = pageSizeBytes() / 1_048_576
 
-    init(root: ProcessID, started: Int64, interval: TimeSpan, gpu makeGPU: (() -> (any GPUSampler)?)?,
-         onSample: ((ResourceSample) -> Void)?) {
+    init(root: ProcessID, started: Int64, interval: TimeSpan, gpu gpuStart: GPUSamplerStart?, onSample: ((ResourceSample) -> Void)?) {
         self.root = root
         self.started = started
         self.interval = max(10_000_000, interval.nanoseconds)
-        self.makeGPU = makeGPU
+        self.gpuStart = gpuStart
         self.onSample = onSample
         // The first sample comes early, so a short command is still measured once.
         nextDeadline = started + min(self.interval, 100_000_000)
     }
 
-    var descriptors: [FileDescriptor] { gpu?.descriptors ?? [] }
+    var descriptors: [FileDescriptor] {
+        if let gpuWaiting { return [gpuWaiting.event] }
+        return gpu?.descriptors ?? []
+    }
 
     func readable(_ fd: FileDescriptor, now: Int64) {
-        gpu?.readable(fd, elapsed: Double(now - started) / 1e9, summary: &summary, tree: treePIDs)
+        let elapsed = Double(now - started) / 1e9
+        if let waiting = gpuWaiting, fd == waiting.event {
+            // NVML has answered: its sampler (or nvidia-smi's) reads the GPUs now, not an interval on.
+            gpuWaiting = nil
+            gpu = waiting.start.finish()
+            gpu?.tick(now: now, elapsed: elapsed, summary: &summary, tree: treePIDs)
+            return
+        }
+        gpu?.readable(fd, elapsed: elapsed, summary: &summary, tree: treePIDs)
     }
 
     /// Takes a sample if it is due.
     func tick(now: Int64) {
         guard now >= nextDeadline else { return }
         nextDeadline = now + interval
-        if let make = makeGPU {
-            makeGPU = nil
-            gpu = make()
+        if let start = gpuStart {
+            gpuStart = nil
+            switch start.begin() {
+            case .ready(let sampler): gpu = sampler
+            case .waiting(let event): gpuWaiting = (event, start)
+            }
         }
         let tree = processTree(root)
         // A process that is exiting has already released its memory: nothing left to measure.

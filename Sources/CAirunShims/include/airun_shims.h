@@ -103,6 +103,14 @@ struct airun_gpu_reading {
 /// -3 when loading it in a throw-away child first killed that child (`*crash_signal` says with what):
 /// done in a static airun and for a library named by $AIRUN_NVML_LIBRARY.
 int airun_nvml_open(int *crash_signal);
+/// Starts `airun_nvml_open` on a thread of its own, once a run: nvmlInit takes ~12 ms on an H200,
+/// the probe's child up to its 10 s alarm, and a broken driver can hang nvmlInit for good, none of
+/// which may stall the poll loop that passes the command's output through. Returns an eventfd
+/// that becomes readable when the opening is done (it stays readable), or -1 when it is already
+/// done (or no thread could be made, and it was done here): then `airun_nvml_opened` answers.
+int airun_nvml_open_start(void);
+/// The opening's result, as `airun_nvml_open` returns it; 1 while it is still under way.
+int airun_nvml_opened(int *crash_signal);
 int airun_nvml_device_count(void);
 int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
 /// NVML's total energy counter of GPU `index` since the driver loaded, in joules; -1 when unknown.
