@@ -47,6 +47,9 @@ public enum NVML {
         return .done(opened() ?? .unavailable)
     }
 
+    /// Whether the opening `startOpening` began is still under way (`exitProcess` asks).
+    static var isOpening: Bool { airun_nvml_opening_underway() != 0 }
+
     /// The result of the opening `startOpening` began; nil while it is under way.
     public static func opened() -> Opening? {
         var signal: Int32 = 0

@@ -101,5 +101,15 @@ public func stopSignal(of pid: ProcessID) -> Signal? {
     return s > 0 ? Signal(s) : nil
 }
 
-/// Ends airun with `code`. Wraps exit(3).
-public func exitProcess(_ code: Int32) -> Never { exit(code) }
+/// Ends airun with `code`. Wraps exit(3), or _exit(2) while NVML is still opening on its thread
+/// (`NVML.startOpening`): exit runs the loaded libraries' destructors, and libnvidia-ml's would
+/// run while that thread is inside it, hung in a broken driver's init (a destructor that waits for
+/// the driver's lock would hold airun's exit, and its exit status, for good). The C streams are
+/// flushed first, as exit would.
+public func exitProcess(_ code: Int32) -> Never {
+    if NVML.isOpening {
+        fflush(nil)
+        _exit(code)
+    }
+    exit(code)
+}

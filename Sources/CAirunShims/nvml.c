@@ -181,6 +181,8 @@ int airun_nvml_opened(int *crash_signal) {
     return opened;
 }
 
+int airun_nvml_opening_underway(void) { return __atomic_load_n(&opening, __ATOMIC_ACQUIRE) == 1; }
+
 int airun_nvml_device_count(void) {
     unsigned int n = 0;
     if (!lib || p_count(&n) != 0) return -1;

@@ -315,6 +315,27 @@ struct SamplingTests {
         #expect(end["peak_child_gpu_memory_mb"] as? Double == 25668)
     }
 
+    /// A driver whose init hangs in airun's own process (the probe's went through): the run ends
+    /// with its command, and airun ends without running the library's unload, which here waits for
+    /// the hung init (exit(3) would have held airun, and its status, for good).
+    @Test("an NVML that hangs in airun's own process holds neither the run nor airun's exit", Requirement.compilerTrait)
+    func hungNVML() throws {
+        let s = Scratch()
+        let library = try Self.fakeNVML(in: s)
+        let inits = s.file("inits")
+        let p = try AirunProcess.start(["--gpu-backend", "nvml", "--sample-interval", "100ms", "--", "sh", "-c", "sleep 0.6; echo done; exit 3"],
+                                       scratch: s, environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_HANG": "second", "FAKE_NVML_INITLOG": inits])
+        let ended = eventually(within: 60) { !processExists(p.pid) }
+        if !ended { kill(p.pid, SIGKILL) }
+        let r = try p.wait()
+        #expect(ended, "airun did not end after its command")
+        #expect(r.exitCode == 3 && r.stdoutText == "done\n", "\(r.stderr)")
+        let initLines = try String(contentsOfFile: inits, encoding: .utf8).split(separator: "\n").filter { $0 == "init" }
+        #expect(initLines.count == 1, "the probe's init went through, airun's own hung: \(initLines)")
+        let end = try #require(r.records("attempt.end").first)
+        #expect(end["peak_gpu_memory_used_mb"] is NSNull, "no GPU figures from an NVML that never answered")
+    }
+
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])
     func smiFailures(mode: String) throws {
         let s = Scratch()

@@ -7,8 +7,12 @@
 // each energy read "energy". Like the real driver, v1 of the memory query counts 615 MiB of
 // reserved memory as used and v2 does not; FAKE_NVML_MEMORY_V2=fail makes v2 fail, as on drivers
 // without it. FAKE_NVML_INIT_WAIT=PATH makes nvmlInit_v2 wait until that file exists (at most
-// two minutes), as a driver that is slow to answer, or hung, does.
+// two minutes), as a driver that is slow to answer, or hung, does. FAKE_NVML_HANG=second makes the
+// init after one already logged in $FAKE_NVML_INITLOG (airun's own, after its probe's) hold the
+// driver's lock and never return; unloading the library waits for that lock, as a real driver's
+// cleanup would.
 //   cc -shared -fPIC -o libfake-nvml.so Tests/tools/fake-nvml.c
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +44,30 @@ static void note(const char *what) {
     if (f) { fprintf(f, "%s\n", what); fclose(f); }
 }
 
+static pthread_mutex_t driver = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((destructor)) static void unload(void) {
+    pthread_mutex_lock(&driver);
+    pthread_mutex_unlock(&driver);
+}
+
+// Whether $FAKE_NVML_INITLOG already holds an "init" line.
+static int initialised_before(void) {
+    const char *log = getenv("FAKE_NVML_INITLOG");
+    FILE *f = log ? fopen(log, "r") : NULL;
+    char line[32];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) found = strcmp(line, "init\n") == 0;
+    if (f) fclose(f);
+    return found;
+}
+
 int nvmlInit_v2(void) {
+    const char *hang = getenv("FAKE_NVML_HANG");
+    if (hang && strcmp(hang, "second") == 0 && initialised_before()) {
+        pthread_mutex_lock(&driver);
+        for (;;) pause();
+    }
     note("init");
     crash_at("init");
     const char *wait = getenv("FAKE_NVML_INIT_WAIT");

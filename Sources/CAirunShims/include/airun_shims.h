@@ -111,6 +111,9 @@ int airun_nvml_open(int *crash_signal);
 int airun_nvml_open_start(void);
 /// The opening's result, as `airun_nvml_open` returns it; 1 while it is still under way.
 int airun_nvml_opened(int *crash_signal);
+/// Whether that thread is still at it: then the process must end with _exit, not exit, whose
+/// library destructors (libnvidia-ml's among them) would run while the thread is inside the library.
+int airun_nvml_opening_underway(void);
 int airun_nvml_device_count(void);
 int airun_nvml_read(unsigned int index, struct airun_gpu_reading *out);
 /// NVML's total energy counter of GPU `index` since the driver loaded, in joules; -1 when unknown.
