@@ -318,13 +318,18 @@ struct SamplingTests {
     /// A driver whose init hangs in airun's own process (the probe's went through): the run ends
     /// with its command, and airun ends without running the library's unload, which here waits for
     /// the hung init (exit(3) would have held airun, and its status, for good).
-    @Test("an NVML that hangs in airun's own process holds neither the run nor airun's exit", Requirement.compilerTrait)
-    func hungNVML() throws {
+    /// With `auto`, an attempt that outlasts the probe's 10 s has nvidia-smi's figures after them.
+    @Test("an NVML that hangs in airun's own process holds neither the run nor airun's exit; nvidia-smi after 10 s",
+          Requirement.compilerTrait, arguments: [("nvml", 0.6), ("auto", 11.5)])
+    func hungNVML(backend: String, seconds: Double) throws {
         let s = Scratch()
         let library = try Self.fakeNVML(in: s)
-        let inits = s.file("inits")
-        let p = try AirunProcess.start(["--gpu-backend", "nvml", "--sample-interval", "100ms", "--", "sh", "-c", "sleep 0.6; echo done; exit 3"],
-                                       scratch: s, environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_HANG": "second", "FAKE_NVML_INITLOG": inits])
+        let bin = try FakeNvidiaSmi.install(in: s)
+        let (inits, pidfile) = (s.file("inits"), s.file("child.pid"))
+        let p = try AirunProcess.start(["--gpu-backend", backend, "--sample-interval", "100ms", "--", "sh", "-c",
+                                        "echo $$ > \(pidfile); sleep \(seconds); echo done; exit 3"],
+                                       scratch: s, environment: ["AIRUN_NVML_LIBRARY": library, "FAKE_NVML_HANG": "second", "FAKE_NVML_INITLOG": inits,
+                                                                 "FAKE_SMI_PIDFILE": pidfile, "PATH": bin + ":/usr/bin:/bin"])
         let ended = eventually(within: 60) { !processExists(p.pid) }
         if !ended { kill(p.pid, SIGKILL) }
         let r = try p.wait()
@@ -333,7 +338,12 @@ struct SamplingTests {
         let initLines = try String(contentsOfFile: inits, encoding: .utf8).split(separator: "\n").filter { $0 == "init" }
         #expect(initLines.count == 1, "the probe's init went through, airun's own hung: \(initLines)")
         let end = try #require(r.records("attempt.end").first)
-        #expect(end["peak_gpu_memory_used_mb"] is NSNull, "no GPU figures from an NVML that never answered")
+        if backend == "auto" {
+            #expect(r.stderr.components(separatedBy: "NVML did not answer within 10 s; GPU figures from nvidia-smi").count == 2, "\(r.stderr)")
+            #expect(end["peak_gpu_memory_used_mb"] as? Double == 25677, "nvidia-smi's figures")
+        } else {
+            #expect(end["peak_gpu_memory_used_mb"] is NSNull, "no GPU figures from an NVML that never answered")
+        }
     }
 
     @Test("nvidia-smi failure modes: no GPU figures, one warning, the run unharmed", arguments: ["invalid", "nodevices", "dies"])

@@ -34,38 +34,53 @@ final class GPUSamplerStart {
     }
 
     func begin() -> Begun {
-        guard backend != "nvidia-smi" else { return .ready(sampler(nvml: nil)) }
+        guard backend != "nvidia-smi" else { return .ready(nvidiaSmi()) }
         switch NVML.startOpening() {
-        case .done(let opening): return .ready(sampler(nvml: opening))
+        case .done(let opening): return .ready(sampler(opening))
         case .underway(let event): return .waiting(event)
         }
     }
 
     /// The sampler, once the descriptor `begin` gave is readable.
-    func finish() -> (any GPUSampler)? { sampler(nvml: NVML.opened() ?? .unavailable) }
+    func finish() -> (any GPUSampler)? { sampler(NVML.opened() ?? .unavailable) }
 
-    /// NVML's sampler when it opened, else nvidia-smi's unless `--gpu-backend nvml`.
-    private func sampler(nvml opening: NVML.Opening?) -> (any GPUSampler)? {
-        if let opening {
-            switch opening {
-            case .devices(let count): return NVMLSampler(devices: count)
-            case .crashed(let signal):
-                // Which C library libnvidia-ml needs is the usual cause; the probe's alarm, a hang.
-                let why = signal == .alarm ? "NVML did not start within 10 s in a test process"
-                    : "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
-                        + "when this machine's C library differs from the build's)"
-                guard backend == "auto" else {
-                    console.warn("GPU sampling unavailable: " + why, once: "gpu")
-                    return nil
-                }
-                console.warn(why + "; GPU figures from nvidia-smi", once: "nvml")
-            case .unavailable: break
-            }
-            if backend == "nvml" {
-                console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
+    /// How long an attempt waits for NVML to answer before it does without: the probe's alarm.
+    static let patienceNanoseconds: Int64 = 10_000_000_000
+
+    /// NVML has not answered within `patienceNanoseconds` (a hung driver): nvidia-smi's sampler
+    /// (`auto`), whose own hang costs only its process, or none.
+    func giveUp() -> (any GPUSampler)? { withoutNVML(because: "NVML did not answer within 10 s") }
+
+    private func sampler(_ opening: NVML.Opening) -> (any GPUSampler)? {
+        switch opening {
+        case .devices(let count): return NVMLSampler(devices: count)
+        case .crashed(let signal):
+            // Which C library libnvidia-ml needs is the usual cause; the probe's alarm, a hang.
+            return withoutNVML(because: signal == .alarm ? "NVML did not start within 10 s in a test process"
+                : "NVML killed a test process with \(signal) (a static airun cannot load libnvidia-ml "
+                    + "when this machine's C library differs from the build's)")
+        case .unavailable: return withoutNVML(because: nil)
+        }
+    }
+
+    /// nvidia-smi's sampler unless `--gpu-backend nvml`; a reason NVML failed is warned of once
+    /// (none is given where there is simply no NVML: no GPU is normal).
+    private func withoutNVML(because why: String?) -> (any GPUSampler)? {
+        if let why {
+            guard backend == "auto" else {
+                console.warn("GPU sampling unavailable: " + why, once: "gpu")
                 return nil
             }
+            console.warn(why + "; GPU figures from nvidia-smi", once: "nvml")
         }
+        if backend == "nvml" {
+            console.warn("GPU sampling unavailable: NVML (libnvidia-ml.so.1) could not be used", once: "gpu")
+            return nil
+        }
+        return nvidiaSmi()
+    }
+
+    private func nvidiaSmi() -> (any GPUSampler)? {
         guard let smi = NvidiaSmiSampler(path: path, console: console) else { return nil }
         smi.start(interval: interval)
         return smi

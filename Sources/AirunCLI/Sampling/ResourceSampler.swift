@@ -18,7 +18,7 @@ final class ResourceSampler {
     private(set) var gpu: (any GPUSampler)?
     private var gpuStart: GPUSamplerStart?
     /// NVML opening on its own thread: its descriptor, readable when it has answered.
-    private var gpuWaiting: (event: FileDescriptor, start: GPUSamplerStart)?
+    private var gpuWaiting: (event: FileDescriptor, start: GPUSamplerStart, since: Int64)?
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
     private(set) var treePIDs: Set<ProcessID> = []
@@ -60,8 +60,13 @@ final class ResourceSampler {
             gpuStart = nil
             switch start.begin() {
             case .ready(let sampler): gpu = sampler
-            case .waiting(let event): gpuWaiting = (event, start)
+            case .waiting(let event): gpuWaiting = (event, start, now)
             }
+        }
+        if let waiting = gpuWaiting, now - waiting.since >= GPUSamplerStart.patienceNanoseconds {
+            // NVML has not answered (a hung driver): nvidia-smi, whose hang costs only its process.
+            gpuWaiting = nil
+            gpu = waiting.start.giveUp()
         }
         let tree = processTree(root)
         // A process that is exiting has already released its memory: nothing left to measure.
