@@ -158,6 +158,12 @@ int airun_nvml_open_start(void) {
     int state = __atomic_load_n(&opening, __ATOMIC_ACQUIRE);
     if (state == 2) return -1;
     if (state == 1) return opened_event;
+    // A static airun that will not load NVML answers at once: no thread for that.
+    if (!_DYNAMIC && !getenv("AIRUN_NVML_STATIC")) {
+        opened = -2;
+        __atomic_store_n(&opening, 2, __ATOMIC_RELEASE);
+        return -1;
+    }
     opened_event = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_attr_t attr;
     pthread_t thread;
