@@ -24,13 +24,6 @@ public enum NVML {
         case crashed(Signal)
     }
 
-    /// Opens NVML and initialises it. Blocks for as long as nvmlInit takes (and, where NVML is
-    /// probed first, that again in the child: at most 10 s more).
-    public static func open() -> Opening {
-        var signal: Int32 = 0
-        return opening(airun_nvml_open(&signal), signal)
-    }
-
     /// How the opening `startOpening` began stands.
     public enum Start: Equatable, Sendable {
         case done(Opening)
@@ -39,8 +32,9 @@ public enum NVML {
         case underway(FileDescriptor)
     }
 
-    /// `open()` on a thread of its own, once a run (a later call finds the same opening): what
-    /// waits on NVML, up to the probe's 10 s or for good with a hung driver, is not the caller.
+    /// Opens NVML and initialises it on a thread of its own, once a run (a later call finds the
+    /// same opening): nvmlInit takes ~12 ms on an H200, the probe's child where it runs up to its
+    /// 10 s alarm, and a hung driver for good, and none of that is the caller's wait.
     public static func startOpening() -> Start {
         let event = airun_nvml_open_start()
         if event >= 0 { return .underway(FileDescriptor(event)) }
