@@ -13,12 +13,16 @@ final class ResourceSampler {
     private(set) var latest: ResourceSample?
     /// The samples since the last `takeWindow()`: a server's heartbeat reports them.
     private var window = ResourceSummary()
-    /// Made at the first sample, not at spawn: a command that ends within 100 ms pays nothing for
-    /// looking for a GPU (a dlopen and a PATH search).
-    private(set) var gpu: (any GPUSampler)?
-    private var gpuStart: GPUSamplerStart?
-    /// NVML opening on its own thread: its descriptor, readable when it has answered.
-    private var gpuWaiting: (event: FileDescriptor, start: GPUSamplerStart, since: Int64)?
+    /// The GPU sampler, made at the first sample, not at spawn: a command that ends within 100 ms
+    /// pays nothing for looking for a GPU (a dlopen and a PATH search).
+    private enum GPUState {
+        case notStarted(GPUSamplerStart)
+        /// NVML opening on its own thread: its descriptor, readable when it has answered.
+        case waiting(event: FileDescriptor, start: GPUSamplerStart, since: Int64)
+        case made((any GPUSampler)?)
+    }
+    private var gpuState: GPUState
+    private var gpu: (any GPUSampler)? { if case .made(let sampler) = gpuState { sampler } else { nil } }
     private let onSample: ((ResourceSample) -> Void)?
     private var lastCPU: (time: Int64, ticks: Int64)?
     private(set) var treePIDs: Set<ProcessID> = []
@@ -29,23 +33,22 @@ final class ResourceSampler {
         self.root = root
         self.started = started
         self.interval = max(10_000_000, interval.nanoseconds)
-        self.gpuStart = gpuStart
+        gpuState = gpuStart.map { .notStarted($0) } ?? .made(nil)
         self.onSample = onSample
         // The first sample comes early, so a short command is still measured once.
         nextDeadline = started + min(self.interval, 100_000_000)
     }
 
     var descriptors: [FileDescriptor] {
-        if let gpuWaiting { return [gpuWaiting.event] }
+        if case .waiting(let event, _, _) = gpuState { return [event] }
         return gpu?.descriptors ?? []
     }
 
     func readable(_ fd: FileDescriptor, now: Int64) {
         let elapsed = Double(now - started) / 1e9
-        if let waiting = gpuWaiting, fd == waiting.event {
+        if case .waiting(let event, let start, _) = gpuState, fd == event {
             // NVML has answered: its sampler (or nvidia-smi's) reads the GPUs now, not an interval on.
-            gpuWaiting = nil
-            gpu = waiting.start.finish()
+            gpuState = .made(start.finish())
             gpu?.tick(now: now, elapsed: elapsed, summary: &summary, tree: treePIDs)
             return
         }
@@ -56,17 +59,15 @@ final class ResourceSampler {
     func tick(now: Int64) {
         guard now >= nextDeadline else { return }
         nextDeadline = now + interval
-        if let start = gpuStart {
-            gpuStart = nil
+        if case .notStarted(let start) = gpuState {
             switch start.begin() {
-            case .ready(let sampler): gpu = sampler
-            case .waiting(let event): gpuWaiting = (event, start, now)
+            case .ready(let sampler): gpuState = .made(sampler)
+            case .waiting(let event): gpuState = .waiting(event: event, start: start, since: now)
             }
         }
-        if let waiting = gpuWaiting, now - waiting.since >= GPUSamplerStart.patienceNanoseconds {
+        if case .waiting(_, let start, let since) = gpuState, now - since >= GPUSamplerStart.patienceNanoseconds {
             // NVML has not answered (a hung driver): nvidia-smi, whose hang costs only its process.
-            gpuWaiting = nil
-            gpu = waiting.start.giveUp()
+            gpuState = .made(start.giveUp())
         }
         let tree = processTree(root)
         // A process that is exiting has already released its memory: nothing left to measure.

@@ -122,8 +122,10 @@ public struct Classifier: Sendable {
         return v
     }
 
-    private static func verdict(_ code: ErrorCode, _ evidence: String, _ rule: String, retryable: Bool? = nil) -> Verdict {
-        Verdict(code: code, retryable: retryable ?? code.retryableByDefault, evidence: evidence, rule: rule)
+    private static func verdict(_ code: ErrorCode, _ evidence: String, _ rule: String, retryable: Bool? = nil, hint: String? = nil) -> Verdict {
+        var v = Verdict(code: code, retryable: retryable ?? code.retryableByDefault, evidence: evidence, rule: rule)
+        v.ruleHint = hint
+        return v
     }
 
     /// A command that never started, airun's timeout, output that could not be delivered, and
@@ -166,9 +168,7 @@ public struct Classifier: Sendable {
             }
             for text in streams {
                 if let line = text.firstLine(matching: groups[r], patterns: rule.patterns, rule: rule.name, budget: &budget) {
-                    var v = Self.verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable)
-                    v.ruleHint = rule.hint
-                    return v
+                    return Self.verdict(rule.code, evidenceLine(line), rule.name, retryable: rule.retryable, hint: rule.hint)
                 }
             }
         }
